@@ -1,0 +1,53 @@
+"""workflow: a case engine for municipalities' applications for ministerial dispensation.
+
+The public names are importable from here; heavy modules load only when first used, so
+``import workflow`` (and the CLI's ``--help``) stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ConflictError,
+    DefinitionError,
+    GuardFailed,
+    InvalidData,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    SetupError,
+    StrandedApplications,
+    WorkflowError,
+)
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .engine import Workflow
+
+__all__ = [
+    "ConflictError",
+    "DefinitionError",
+    "GuardFailed",
+    "InvalidData",
+    "InvalidTransition",
+    "NotFound",
+    "PermissionDenied",
+    "SetupError",
+    "Settings",
+    "StrandedApplications",
+    "Workflow",
+    "WorkflowError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Workflow":
+        from .engine import Workflow
+
+        return Workflow
+    if name == "Settings":
+        from .config import Settings
+
+        return Settings
+    raise AttributeError(name)

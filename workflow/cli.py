@@ -1,0 +1,348 @@
+"""The ``workflow`` command line: a thin layer over the engine and the queries.
+
+Errors are translated in one place (:class:`WorkflowGroup`): a one-line message on
+stderr and the error's exit code, never a traceback. Heavy modules are imported inside
+the commands, so ``workflow --help`` and ``workflow check`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from .engine import Workflow
+
+
+class WorkflowGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import WorkflowError
+
+        try:
+            return super().invoke(ctx)
+        except WorkflowError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+                orig = getattr(exc, "orig", None) or exc
+                click.echo(f"error: database: {str(orig).strip().splitlines()[0]}", err=True)
+                ctx.exit(8)
+            raise
+
+
+@click.group(cls=WorkflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="workflow")
+def cli() -> None:
+    """Carry dispensation applications from the choice of areas to the ministry's decision.
+
+    Settings come from WORKFLOW_* environment variables (WORKFLOW_DATABASE_URL,
+    WORKFLOW_STATES_FILE, WORKFLOW_USER, ...); see README.md.
+    """
+
+
+def main() -> None:
+    cli(prog_name="workflow")
+
+
+# ------------------------------------------------------------------------ helpers
+def as_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--as", "user", envvar="WORKFLOW_USER", metavar="USER",
+                        help="Acting user (default: $WORKFLOW_USER).")(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
+    from .config import Settings
+    from .engine import Workflow, system_clock
+
+    return Workflow.open(Settings.from_env(), clock=clock or system_clock)
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    for line in [headers, ["-" * w for w in widths], *rows]:
+        click.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False))
+                   .rstrip())
+
+
+def local(iso: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    from .config import Settings
+
+    moment = datetime.fromisoformat(iso).astimezone(ZoneInfo(Settings.from_env().timezone))
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+# ----------------------------------------------------------------------- commands
+@cli.command()
+@click.option("--demo", is_flag=True, help="Load the Ishøj–Vallensbæk demo setup.")
+@click.option("--examples", is_flag=True,
+              help="Also add example applications as of spring 2018 (implies --demo).")
+def init(demo: bool, examples: bool) -> None:
+    """Create or upgrade the database at WORKFLOW_DATABASE_URL."""
+    from . import demo as demo_data
+    from . import store
+    from .config import Settings
+    from .definition import load
+
+    settings = Settings.from_env()
+    load(settings.states_file)  # a broken definition is reported before anything changes
+    engine = store.make_engine(settings.database_url)
+    before = store.current_revision(engine)
+    store.migrate(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database {url}: schema {before or 'none'} -> {store.HEAD_REVISION}.")
+    if demo or examples:
+        added = demo_data.load_setup(engine)
+        click.echo("Loaded the Ishøj–Vallensbæk demo setup: municipalities ishoj, vallensbaek;"
+                   " 5 areas; users " + ", ".join(u["id"] for u in demo_data.USERS) + "."
+                   if added else "The demo setup was already there.")
+    engine.dispose()
+    if examples:
+        ids = demo_data.load_examples(open_workflow)
+        click.echo(f"Added example applications {', '.join(map(str, ids))} "
+                   f"(as they could have stood in spring 2018).")
+
+
+@cli.command()
+@click.option("--kind", required=True, help="dispensation, jobcentre or satellite.")
+@click.option("--round", "round_", type=int, help="1 or 2, for a dispensation.")
+@click.option("--title", required=True, help="The case title.")
+@as_option
+@json_option
+def new(kind: str, round_: int | None, title: str, user: str | None, as_json: bool) -> None:
+    """Open a new application."""
+    from .queries import get_application
+
+    wf = open_workflow()
+    app_id = wf.create(kind=kind, round=round_, title=title, user=user)
+    app = get_application(wf, app_id, user=user)
+    if as_json:
+        emit_json(app)
+    else:
+        click.echo(f"Created application {app_id} ({app['case_number']}) in state "
+                   f"{app['state']} ({app['state_label']}).")
+
+
+@cli.command("list")
+@click.option("--state", help="Only applications in this state.")
+@click.option("--kind", help="Only applications of this kind.")
+@as_option
+@json_option
+def list_(state: str | None, kind: str | None, user: str | None, as_json: bool) -> None:
+    """List the applications this user can see."""
+    from .queries import list_applications
+
+    apps = list_applications(open_workflow(), user=user, state=state, kind=kind)
+    if as_json:
+        emit_json(apps)
+        return
+    rows = []
+    for a in apps:
+        nxt = next((d for d in a["deadlines"] if d["active"]), None)
+        due = (f"{nxt['due']}{' OVERDUE' if nxt['overdue'] else ''}" if nxt else "")
+        rows.append([str(a["id"]), a["case_number"], a["kind"] + (f" {a['round']}" if
+                    a["round"] else ""), a["state"], ",".join(a["areas"]), due,
+                     a["title"][:50]])
+    table(rows, ["id", "case", "kind", "state", "areas", "next deadline", "title"])
+
+
+@cli.command()
+@click.argument("app_id", type=int, metavar="ID")
+@as_option
+@json_option
+def show(app_id: int, user: str | None, as_json: bool) -> None:
+    """Show one application: state, areas, council decisions, deadlines, links."""
+    from .queries import get_application
+
+    a = get_application(open_workflow(), app_id, user=user)
+    if as_json:
+        emit_json(a)
+        return
+    click.echo(f"Application {a['id']}  {a['case_number']}  (version {a['version']})")
+    click.echo(f"  {a['title']}")
+    click.echo(f"  kind:    {a['kind']}{' round ' + str(a['round']) if a['round'] else ''}"
+               f" ({a['kind_label']})")
+    click.echo(f"  state:   {a['state']} ({a['state_label']})")
+    click.echo(f"  parties: {', '.join(a['parties'])}")
+    for ar in a["area_details"]:
+        status = ar["outcome"] or ("claimed" if ar["live"] else "released")
+        click.echo(f"  area:    {ar['id']} ({ar['name']}) – {status}")
+    for name, by_party in a["acts"].items():
+        for party, act in by_party.items():
+            extra = ", ".join(f"{k}={v}" for k, v in act.items()
+                              if k not in ("user", "at", "version"))
+            click.echo(f"  {name}: {party} by {act['user']}{': ' + extra if extra else ''}")
+    for d in a["deadlines"]:
+        flag = " OVERDUE" if d["overdue"] else ("" if d["active"] else " (closed)")
+        click.echo(f"  deadline: {d['due']} {d['state']}{flag} – {d['derivation']}")
+    for link in a["links"]:
+        click.echo(f"  link:    {link['rel']} application {link['application']}")
+
+
+@cli.command()
+@click.argument("app_id", type=int, metavar="ID")
+@as_option
+@json_option
+def history(app_id: int, user: str | None, as_json: bool) -> None:
+    """Show every recorded step of an application."""
+    from .queries import history as get_history
+
+    entries = get_history(open_workflow(), app_id, user=user)
+    if as_json:
+        emit_json(entries)
+        return
+    rows = [[str(e["version"]), local(e["at"]), e["user"], e["trigger"],
+             f"{e['from'] or '-'} -> {e['to']}",
+             ", ".join(f"{k}={v}" for k, v in e["data"].items())[:60] +
+             (f" «{e['comment']}»" if e["comment"] else "")] for e in entries]
+    table(rows, ["v", "at", "user", "trigger", "state", "data"])
+
+
+@cli.command()
+@click.argument("app_id", type=int, metavar="ID")
+@as_option
+@json_option
+def triggers(app_id: int, user: str | None, as_json: bool) -> None:
+    """What this user may do now with an application, and for the rest why not."""
+    from .queries import triggers as get_triggers
+
+    items = get_triggers(open_workflow(), app_id, user=user)
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo("No triggers: the application is in a final state.")
+    for it in items:
+        fields = " ".join(f"{f['name']}=…" if f["required"] else f"[{f['name']}=…]"
+                          for f in it["fields"])
+        mark = "yes" if it["allowed"] else "no "
+        click.echo(f"  {mark}  {it['trigger']} {fields}".rstrip()
+                   + ("" if it["allowed"] else f"   – {it['reason']}"))
+
+
+@cli.command()
+@click.argument("app_id", type=int, metavar="ID")
+@click.argument("trigger")
+@click.option("--comment", default="", help="A note for the history.")
+@click.option("--data", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="Data for the transition, e.g. --data areas=social,employment.")
+@click.option("--expect-version", type=int, metavar="N",
+              help="Refuse if the application is no longer at version N.")
+@as_option
+@json_option
+def advance(app_id: int, trigger: str, comment: str, pairs: tuple[str, ...],
+            expect_version: int | None, user: str | None, as_json: bool) -> None:
+    """Fire TRIGGER on application ID."""
+    from .values import parse_cli_pairs
+
+    data = parse_cli_pairs(pairs)
+    out = open_workflow().fire(app_id, trigger, user=user, data=data, comment=comment,
+                               expected_version=expect_version)
+    if as_json:
+        emit_json({"application": out.application_id, "trigger": out.trigger,
+                   "from": out.from_state, "to": out.to_state, "version": out.version,
+                   "waiting_for": list(out.waiting_for), "spawned": list(out.spawned)})
+        return
+    msg = f"Application {out.application_id}: {out.trigger}: {out.from_state} -> {out.to_state}" \
+          f" (version {out.version})."
+    if out.waiting_for:
+        msg += f" Waiting for {', '.join(out.waiting_for)}."
+    for sid in out.spawned:
+        msg += f" Opened linked application {sid}."
+    click.echo(msg)
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@json_option
+def check(file: str | None, as_json: bool) -> None:
+    """Validate a process definition (default: WORKFLOW_STATES_FILE)."""
+    from .config import Settings
+    from .definition import load
+    from .errors import DefinitionError
+
+    path = file or str(Settings.from_env().states_file)
+    try:
+        d = load(path)
+    except DefinitionError as exc:
+        if as_json:
+            emit_json({"file": path, "ok": False, "problems": [
+                {"file": p.file, "line": p.line, "key": p.key, "message": p.message}
+                for p in exc.problems]})
+            sys.exit(exc.exit_code)
+        raise
+    summary: dict[str, dict[str, Any]] = {
+        name: {"states": len(p.states), "transitions": len(p.transitions),
+               "kinds": list(p.kinds)} for name, p in d.processes.items()}
+    if as_json:
+        emit_json({"file": path, "ok": True, "hash": d.hash, "processes": summary})
+    else:
+        click.echo(f"{path}: OK ({d.hash[:12]})")
+        for name, s in summary.items():
+            click.echo(f"  {name}: {s['states']} states, {s['transitions']} transitions, "
+                       f"kinds {', '.join(s['kinds'])}")
+
+
+@cli.command()
+@click.option("--application", "app_id", type=int, metavar="ID",
+              help="Mark this application's current state.")
+@click.option("--process", default=None, help="Process to draw (default: the first).")
+@click.option("--lang", type=click.Choice(["da", "en"]), default="da")
+@as_option
+def diagram(app_id: int | None, process: str | None, lang: str, user: str | None) -> None:
+    """Print the process as a Mermaid stateDiagram-v2."""
+    from .config import Settings
+    from .definition import load
+    from .diagram import mermaid
+
+    current = None
+    if app_id is not None:
+        from .queries import get_application
+
+        app = get_application(open_workflow(), app_id, user=user)
+        process, current = app["process"], app["state"]
+    d = load(Settings.from_env().states_file)
+    name = process or next(iter(d.processes))
+    if name not in d.processes:
+        raise click.BadParameter(f"unknown process {name!r}", param_hint="--process")
+    click.echo(mermaid(d.processes[name], current=current, lang=lang), nl=False)
+
+
+@cli.command()
+@json_option
+def areas(as_json: bool) -> None:
+    """The cooperation's areas: who runs each, and whether it is free to apply for."""
+    from .queries import areas as get_areas
+
+    items = get_areas(open_workflow())
+    if as_json:
+        emit_json(items)
+        return
+    table([[a["id"], a["name"], a["law_ref"], a["run_by"], a["status"]] for a in items],
+          ["id", "name", "law", "run by", "status"])
+
+
+@cli.command("rules")
+def rules_() -> None:
+    """The guards and effects that states.yaml may name."""
+    from .queries import rules_catalogue
+
+    for kind, items in rules_catalogue().items():
+        click.echo(f"{kind}:")
+        for name, doc in items.items():
+            click.echo(f"  {name:<26} {doc}")

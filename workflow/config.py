@@ -1,0 +1,56 @@
+"""Settings, read from ``WORKFLOW_*`` environment variables (nothing else is global).
+
+| variable                   | default                                   |
+|----------------------------|-------------------------------------------|
+| WORKFLOW_DATABASE_URL      | sqlite:///workflow.db (in the working dir) |
+| WORKFLOW_STATES_FILE       | states.yaml of this project               |
+| WORKFLOW_TEMPLATES_DIR     | templates/ of this project                |
+| WORKFLOW_USER              | (none) the acting user for the CLI        |
+| WORKFLOW_TIMEZONE          | Europe/Copenhagen                         |
+
+Plain dataclass on purpose: ``workflow --help`` must not pay for importing pydantic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///workflow.db"
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs that name no driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    states_file: Path = PROJECT_DIR / "states.yaml"
+    templates_dir: Path = PROJECT_DIR / "templates"
+    user: str | None = None
+    timezone: str = "Europe/Copenhagen"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(f"WORKFLOW_{name}", "").strip()
+            return value or None
+
+        defaults = cls()
+        return cls(
+            database_url=normalize_database_url(get("DATABASE_URL") or defaults.database_url),
+            states_file=Path(get("STATES_FILE") or defaults.states_file),
+            templates_dir=Path(get("TEMPLATES_DIR") or defaults.templates_dir),
+            user=get("USER"),
+            timezone=get("TIMEZONE") or defaults.timezone,
+        )

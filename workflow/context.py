@@ -1,0 +1,159 @@
+"""The rule context: what guards and effects see and change, over the open transaction.
+
+Implements :class:`workflow.rules.Context` with SQLAlchemy Core statements on the
+connection of the transition's transaction, so everything a rule does commits or rolls
+back together with the state change and its audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from . import tables as t
+from .errors import GuardFailed
+
+if TYPE_CHECKING:
+    from .engine import Workflow
+
+
+class TxContext:
+    def __init__(self, *, wf: Workflow, conn: Connection, row: Mapping[str, Any],
+                 data: Mapping[str, Any], party: str | None, user_id: str, now: datetime,
+                 spawn: Callable[[Connection, str, int, str, datetime], int]) -> None:
+        self.wf = wf
+        self.conn = conn
+        self.app_id: int = row["id"]
+        self.kind: str = row["kind"]
+        self.round: int | None = row["round"]
+        self.state: str = row["state"]
+        self.entered_version: int = row["entered_version"]
+        self.app_data: dict[str, Any] = dict(row["data"] or {})
+        self.data = data
+        self.party = party
+        self.parties: list[str] = list(row["parties"] or [])
+        self.arg: Any = None
+        self.user_id = user_id
+        self.now = now
+        self._spawn = spawn
+        self._claimed: list[str] | None = None
+        self._acts: dict[str, dict[str, dict[str, Any]]] = {}
+
+    # ------------------------------------------------------------------ reading
+    def kind_areas(self) -> list[str] | None:
+        kind = self.wf.definition.process_for_kind(self.kind).kinds[self.kind]
+        return list(kind.areas) if kind.areas is not None else None
+
+    def area_ids(self) -> list[str]:
+        return list(self.wf.areas)
+
+    def claimed_areas(self) -> list[str]:
+        if self._claimed is None:
+            rows = self.conn.execute(
+                select(t.application_area.c.area_id)
+                .where(t.application_area.c.application_id == self.app_id,
+                       t.application_area.c.live)
+                .order_by(t.application_area.c.id))
+            self._claimed = [r[0] for r in rows]
+        return list(self._claimed)
+
+    def unavailable_areas(self) -> dict[str, str]:
+        return unavailable_areas(self.conn, exclude=self.app_id)
+
+    def has_round_one(self) -> bool:
+        a = t.application
+        row = self.conn.execute(
+            select(a.c.id).where(a.c.kind == "dispensation", a.c.round == 1,
+                                 a.c.state != "withdrawn", a.c.id != self.app_id).limit(1))
+        return row.first() is not None
+
+    def acts(self, name: str) -> dict[str, dict[str, Any]]:
+        """The current acts under ``name``, latest per municipality."""
+        if name not in self._acts:
+            self._acts[name] = current_acts(self.conn, self.app_id, self.entered_version, name)
+        return self._acts[name]
+
+    # ------------------------------------------------------------------ writing
+    def claim_areas(self, areas: list[str]) -> None:
+        aa = t.application_area
+        self.conn.execute(delete(aa).where(aa.c.application_id == self.app_id))
+        if areas:
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(insert(aa), [
+                        {"application_id": self.app_id, "area_id": a, "live": True,
+                         "outcome": None} for a in areas])
+            except IntegrityError:
+                taken = unavailable_areas(self.conn, exclude=self.app_id)
+                raise GuardFailed(
+                    "another application claimed the same area at the same time: "
+                    + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas)) from None
+        self._claimed = list(areas)
+
+    def set_area_outcomes(self, granted: list[str], refused: list[str]) -> None:
+        aa = t.application_area
+        mine = aa.c.application_id == self.app_id
+        if granted:
+            self.conn.execute(update(aa).where(mine, aa.c.area_id.in_(granted))
+                              .values(outcome="granted"))
+        if refused:
+            self.conn.execute(update(aa).where(mine, aa.c.area_id.in_(refused))
+                              .values(outcome="refused", live=False))
+        self._claimed = None
+
+    def release_claims(self) -> None:
+        aa = t.application_area
+        self.conn.execute(update(aa).where(aa.c.application_id == self.app_id)
+                          .values(live=False))
+        self._claimed = None
+
+    def release_granted_areas(self, on: date) -> None:
+        aa, ar = t.application_area, t.area
+        granted = [r[0] for r in self.conn.execute(
+            select(aa.c.area_id).where(aa.c.application_id == self.app_id,
+                                       aa.c.outcome == "granted"))]
+        if granted:
+            self.conn.execute(update(ar).where(ar.c.id.in_(granted))
+                              .values(released_on=on, released_by=self.app_id))
+        self.release_claims()
+
+    def spawn(self, kind: str) -> int:
+        return self._spawn(self.conn, kind, self.app_id, self.user_id, self.now)
+
+
+def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, str]:
+    """Areas that cannot go into a new application, and why."""
+    out = {r.id: f"released on {r.released_on.isoformat()}" for r in conn.execute(
+        select(t.area.c.id, t.area.c.released_on).where(t.area.c.released_on.is_not(None)))}
+    aa = t.application_area
+    q = select(aa.c.area_id, aa.c.application_id).where(aa.c.live)
+    if exclude is not None:
+        q = q.where(aa.c.application_id != exclude)
+    for area_id, app_id in conn.execute(q):
+        out.setdefault(area_id, f"in application {app_id}")
+    return out
+
+
+def current_acts(conn: Connection, app_id: int, entered_version: int,
+                 name: str | None = None) -> dict[str, Any]:
+    """Non-void acts recorded since the state was entered: {municipality: data}, or with
+    ``name=None`` {name: {municipality: data}}; the latest act wins."""
+    pa = t.party_act
+    conds = [pa.c.application_id == app_id, pa.c.void.is_(False),
+             pa.c.version > entered_version]
+    if name is not None:
+        conds.append(pa.c.name == name)
+    rows = conn.execute(select(pa.c.name, pa.c.municipality, pa.c.data, pa.c.user_id,
+                               pa.c.at, pa.c.version)
+                        .where(and_(*conds)).order_by(pa.c.version))
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = {**(r.data or {}), "user": r.user_id, "at": r.at.isoformat(),
+                 "version": r.version}
+        out.setdefault(r.name, {})[r.municipality] = entry
+    return out.get(name, {}) if name is not None else out

@@ -1,0 +1,50 @@
+"""Danish formatting: long dates ("19. juni 2017"), weekdays, amounts ("1.234,50 kr.").
+
+Month and weekday names are written out here rather than taken from the locale, which
+may not be installed (and is process-global besides).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
+          "september", "oktober", "november", "december")
+WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+
+
+def long_date(d: date, *, weekday: bool = False) -> str:
+    """``19. juni 2017``, or ``mandag den 19. juni 2017`` with ``weekday=True``."""
+    text = f"{d.day}. {MONTHS[d.month - 1]} {d.year}"
+    return f"{WEEKDAYS[d.weekday()]} den {text}" if weekday else text
+
+
+def numeric_date(d: date, sep: str = ".") -> str:
+    """``19.06.2017`` (Vallensbæk minutes use ``sep="-"``)."""
+    return f"{d.day:02d}{sep}{d.month:02d}{sep}{d.year}"
+
+
+def _group(digits: str) -> str:
+    out: list[str] = []
+    while len(digits) > 3:
+        out.insert(0, digits[-3:])
+        digits = digits[:-3]
+    out.insert(0, digits)
+    return ".".join(out)
+
+
+def amount(value: Decimal | int | str, *, decimals: int = 2, unit: str = "kr.") -> str:
+    """``1.234,50 kr.``; rounds half up, as an accountant would."""
+    q = Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    sign = "-" if q < 0 else ""
+    whole, _, frac = f"{abs(q):f}".partition(".")
+    text = _group(whole) + ("," + frac if decimals else "")
+    return f"{sign}{text} {unit}".rstrip()
+
+
+def millions(value: Decimal | int | str) -> str:
+    """``1,4 mio. kr.`` (one decimal, trailing ``,0`` kept off)."""
+    m = (Decimal(value) / Decimal(1_000_000)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    text = amount(m, decimals=1, unit="mio. kr.")
+    return text.replace(",0 ", " ")

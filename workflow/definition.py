@@ -1,0 +1,495 @@
+"""Load and validate ``states.yaml``: the processes, declared, with every problem located.
+
+The YAML is composed into nodes first so that each value keeps its line; validation then
+collects *all* problems (file, line, key, message) before raising one
+:class:`~workflow.errors.DefinitionError`. The result is a tree of frozen dataclasses
+that the engine turns into one ``transitions`` machine per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import deadlines, rules
+from .errors import DefinitionError, Problem
+
+FIELD_TYPES = ("text", "date", "choice", "areas", "municipality")
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+# Application attributes a transition may match on, besides data fields.
+MATCHABLE_ATTRIBUTES = ("kind", "round")
+
+Path_ = tuple[str | int, ...]
+
+
+# ------------------------------------------------------------------------ the model
+@dataclass(frozen=True)
+class Label:
+    da: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.da
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: Label
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    expr: deadlines.DeadlineExpr
+    per_party: bool = False
+    met_by: str | None = None
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    label: Label
+    final: bool = False
+    deadline: DeadlineSpec | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    arg: Any = None
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    trigger: str
+    source: str
+    dest: str
+    label: Label
+    roles: tuple[str, ...]
+    when: tuple[tuple[str, Any], ...] = ()
+    guards: tuple[Rule, ...] = ()
+    effects: tuple[Rule, ...] = ()
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    record: str | None = None     # store this party's act under this name
+    joint: str | None = None      # as record, and move on only when every party has
+    resets: tuple[str, ...] = ()  # void earlier acts under these names
+    line: int | None = None
+    index: int = 0                # position in the process's transitions list
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.requires + tuple(f for f in self.optional if f not in self.requires)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    label: Label
+    initial: str
+    rounds: tuple[int, ...] = ()
+    areas: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    label: Label
+    case_number: str
+    kinds: dict[str, KindSpec]
+    states: dict[str, StateSpec]
+    transitions: tuple[TransitionSpec, ...]
+    create_roles: tuple[str, ...] = ()
+
+    def triggers_from(self, state: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            if t.source == state:
+                seen.setdefault(t.trigger)
+        return list(seen)
+
+    def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if t.source == state and t.trigger == trigger]
+
+    @property
+    def final_states(self) -> list[str]:
+        return [s.name for s in self.states.values() if s.final]
+
+
+@dataclass(frozen=True)
+class Definition:
+    file: str
+    source: str
+    hash: str
+    closure_days: tuple[tuple[int, int], ...]
+    holidays: str
+    roles: dict[str, Label]
+    fields: dict[str, FieldSpec]
+    processes: dict[str, ProcessSpec]
+    download_roles: tuple[str, ...] = field(default=())
+
+    def process_for_kind(self, kind: str) -> ProcessSpec:
+        for p in self.processes.values():
+            if kind in p.kinds:
+                return p
+        raise KeyError(kind)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for p in self.processes.values() for k in p.kinds]
+
+
+# ------------------------------------------------------------------- located YAML
+class _Located:
+    """Plain Python values from YAML nodes, with a line for every path."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            msg = getattr(exc, "problem", None) or str(exc)
+            raise DefinitionError([Problem(file, line, "(syntax)", str(msg))]) from None
+        self.root: Any = self._convert(node, ()) if node is not None else {}
+
+    def _convert(self, node: yaml.Node, path: Path_) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in out:
+                    raise DefinitionError([Problem(self.file, key_node.start_mark.line + 1,
+                                                   ".".join(map(str, path + (key,))),
+                                                   "duplicate key")])
+                out[key] = self._convert(value_node, path + (key,))
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._convert(v, path + (i,)) for i, v in enumerate(node.value)]
+        return yaml.SafeLoader(node.value).construct_object(node) if node.tag != \
+            "tag:yaml.org,2002:str" else node.value
+
+    def line(self, path: Path_) -> int | None:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+
+class _Validator:
+    def __init__(self, doc: _Located) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def error(self, path: Path_, message: str) -> None:
+        key = ".".join(str(p) for p in path) or "(top)"
+        self.problems.append(Problem(self.doc.file, self.doc.line(path), key, message))
+
+    def mapping(self, value: Any, path: Path_, *, required: bool = True) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return value
+        if value is not None or required:
+            self.error(path, f"expected a mapping, got {type(value).__name__}")
+        return {}
+
+    def keys(self, value: dict[str, Any], path: Path_, allowed: set[str],
+             required: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        for k in value:
+            if k not in allowed:
+                self.error(path + (k,),
+                           f"unknown key; expected one of {', '.join(sorted(allowed))}")
+        for k in sorted(required - value.keys()):
+            self.error(path, f"missing required key {k!r}")
+
+    def label(self, value: Any, path: Path_) -> Label:
+        m = self.mapping(value, path)
+        da, en = m.get("da"), m.get("en")
+        for lang, text in (("da", da), ("en", en)):
+            if not isinstance(text, str) or not text.strip():
+                self.error(path + (lang,), "a label needs a non-empty text")
+        return Label(str(da or ""), str(en or ""))
+
+    def names(self, value: Any, path: Path_) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        self.error(path, "expected a name or a list of names")
+        return []
+
+    def rules(self, value: Any, path: Path_,
+              registry: dict[str, rules.RuleSpec], what: str) -> tuple[Rule, ...]:
+        out = []
+        items = value if isinstance(value, list) else [value]
+        if value is None:
+            return ()
+        for i, item in enumerate(items):
+            p = path + (i,) if isinstance(value, list) else path
+            if isinstance(item, dict) and len(item) == 1:
+                name, arg = next(iter(item.items()))
+            elif isinstance(item, str):
+                name, arg = item, None
+            else:
+                self.error(p, f"expected a {what} name or {{name: argument}}")
+                continue
+            spec = registry.get(name)
+            if spec is None:
+                self.error(p, f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
+                continue
+            if spec.arg and arg is None:
+                self.error(p, f"{what} {name!r} needs an argument: {spec.arg}")
+            elif not spec.arg and arg is not None:
+                self.error(p, f"{what} {name!r} takes no argument")
+            out.append(Rule(name, arg))
+        return tuple(out)
+
+
+# ----------------------------------------------------------------------- loading
+def load(path: str | Path) -> Definition:
+    """Read and validate a definition file; raise DefinitionError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError([Problem(str(p), None, "(file)", exc.strerror or str(exc))]) \
+            from None
+    return loads(text, file=str(p))
+
+
+def loads(text: str, *, file: str = "states.yaml") -> Definition:
+    doc = _Located(file, text)
+    v = _Validator(doc)
+    root = v.mapping(doc.root, ())
+    v.keys(root, (), {"schema", "calendar", "roles", "fields", "documents", "processes"},
+           {"schema", "roles", "fields", "processes"})
+    if root.get("schema") not in (None, 1):
+        v.error(("schema",), "only schema 1 is known")
+
+    cal = v.mapping(root.get("calendar"), ("calendar",), required=False)
+    v.keys(cal, ("calendar",), {"holidays", "closure_days"})
+    closure: list[tuple[int, int]] = []
+    for i, d in enumerate(cal.get("closure_days") or []):
+        m = re.match(r"^(\d\d)-(\d\d)$", str(d))
+        if not m or not (1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 31):
+            v.error(("calendar", "closure_days", i), f"expected MM-DD, got {d!r}")
+        else:
+            closure.append((int(m[1]), int(m[2])))
+
+    roles = {name: v.label(lbl, ("roles", name))
+             for name, lbl in v.mapping(root.get("roles"), ("roles",)).items()}
+    fields = _fields(v, root.get("fields"))
+
+    docs = v.mapping(root.get("documents"), ("documents",), required=False)
+    download_roles = v.names(docs.get("download_roles", []), ("documents", "download_roles"))
+    for i, r in enumerate(download_roles):
+        if r not in roles:
+            v.error(("documents", "download_roles", i), f"unknown role {r!r}")
+
+    processes = {}
+    for name, body in v.mapping(root.get("processes"), ("processes",)).items():
+        processes[name] = _process(v, name, body, roles, fields)
+    kinds_seen: dict[str, str] = {}
+    for p in processes.values():
+        for k in p.kinds:
+            if k in kinds_seen:
+                v.error(("processes", p.name, "kinds", k),
+                        f"kind {k!r} is already declared by process {kinds_seen[k]!r}")
+            kinds_seen[k] = p.name
+
+    if v.problems:
+        raise DefinitionError(v.problems)
+    return Definition(
+        file=file, source=text, hash=hashlib.sha256(text.encode()).hexdigest(),
+        closure_days=tuple(closure), holidays=str(cal.get("holidays", "DK")),
+        roles=roles, fields=fields, processes=processes,
+        download_roles=tuple(download_roles))
+
+
+def _fields(v: _Validator, raw: Any) -> dict[str, FieldSpec]:
+    out = {}
+    for name, body in v.mapping(raw, ("fields",)).items():
+        path: Path_ = ("fields", name)
+        m = v.mapping(body, path)
+        v.keys(m, path, {"type", "choices", "da", "en"}, {"type", "da", "en"})
+        ftype = m.get("type")
+        if ftype not in FIELD_TYPES:
+            v.error(path + ("type",), f"unknown field type {ftype!r}; "
+                                      f"known: {', '.join(FIELD_TYPES)}")
+        choices = tuple(v.names(m.get("choices", []), path + ("choices",)))
+        if ftype == "choice" and not choices:
+            v.error(path, "a choice field needs choices")
+        out[name] = FieldSpec(name, str(ftype), Label(str(m.get("da", "")), str(m.get("en", ""))),
+                              choices)
+    return out
+
+
+def _process(v: _Validator, name: str, body: Any, roles: dict[str, Label],
+             fields: dict[str, FieldSpec]) -> ProcessSpec:
+    base: Path_ = ("processes", name)
+    m = v.mapping(body, base)
+    v.keys(m, base, {"da", "en", "case_number", "create_roles", "kinds", "states",
+                     "transitions"}, {"da", "en", "kinds", "states", "transitions"})
+    create_roles = v.names(m.get("create_roles", []), base + ("create_roles",))
+    for r in create_roles:
+        if r not in roles:
+            v.error(base + ("create_roles",), f"unknown role {r!r}")
+    label = Label(str(m.get("da", "")), str(m.get("en", "")))
+
+    states: dict[str, StateSpec] = {}
+    for sname, sbody in v.mapping(m.get("states"), base + ("states",)).items():
+        sp: Path_ = base + ("states", sname)
+        if not IDENT.match(sname):
+            v.error(sp, "a state id is lower_snake_case")
+        sm = v.mapping(sbody, sp)
+        v.keys(sm, sp, {"da", "en", "final", "deadline"}, {"da", "en"})
+        states[sname] = StateSpec(sname, v.label({"da": sm.get("da"), "en": sm.get("en")}, sp),
+                                  bool(sm.get("final", False)),
+                                  _deadline(v, sm.get("deadline"), sp + ("deadline",), fields))
+
+    kinds = {}
+    for kname, kbody in v.mapping(m.get("kinds"), base + ("kinds",)).items():
+        kp: Path_ = base + ("kinds", kname)
+        km = v.mapping(kbody, kp)
+        v.keys(km, kp, {"da", "en", "initial", "rounds", "areas"}, {"da", "en", "initial"})
+        initial = str(km.get("initial"))
+        if initial not in states:
+            v.error(kp + ("initial",), f"unknown state {initial!r}")
+        rounds = km.get("rounds", [])
+        if not isinstance(rounds, list) or not all(isinstance(r, int) for r in rounds):
+            v.error(kp + ("rounds",), "expected a list of round numbers")
+            rounds = []
+        areas = km.get("areas")
+        kinds[kname] = KindSpec(kname, Label(str(km.get("da", "")), str(km.get("en", ""))),
+                                initial, tuple(rounds),
+                                tuple(v.names(areas, kp + ("areas",))) if areas else None)
+
+    transitions = []
+    raw_ts = m.get("transitions")
+    if not isinstance(raw_ts, list):
+        v.error(base + ("transitions",), "expected a list of transitions")
+        raw_ts = []
+    for i, tbody in enumerate(raw_ts):
+        transitions.extend(_transition(v, base + ("transitions", i), tbody, states, roles,
+                                       fields))
+
+    spec = ProcessSpec(name, label, str(m.get("case_number", "{id}")), kinds, states,
+                       tuple(transitions), tuple(create_roles))
+    _check_graph(v, base, spec)
+    return spec
+
+
+def _deadline(v: _Validator, raw: Any, path: Path_,
+              fields: dict[str, FieldSpec]) -> DeadlineSpec | None:
+    if raw is None:
+        return None
+    m = raw if isinstance(raw, dict) else {"due": raw}
+    v.keys(m, path, {"due", "per", "met_by"}, {"due"})
+    try:
+        expr = deadlines.parse(str(m.get("due") or ""))
+    except deadlines.DeadlineSyntaxError as exc:
+        v.error(path, f"bad deadline expression: {exc}")
+        return None
+    for f in expr.fields():
+        if f not in fields or fields[f].type != "date":
+            v.error(path, f"deadline refers to {f!r}, which is not a date field")
+    per = m.get("per")
+    if per not in (None, "party"):
+        v.error(path + ("per",), "per must be 'party' (one deadline per municipality)")
+    return DeadlineSpec(expr, per == "party", m.get("met_by"))
+
+
+def _transition(v: _Validator, path: Path_, raw: Any, states: dict[str, StateSpec],
+                roles: dict[str, Label], fields: dict[str, FieldSpec]) -> list[TransitionSpec]:
+    m = v.mapping(raw, path)
+    v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
+                     "effects", "requires", "optional", "record", "joint", "resets"},
+           {"trigger", "source", "dest", "roles"})
+    trigger = str(m.get("trigger", ""))
+    if not IDENT.match(trigger):
+        v.error(path + ("trigger",), "a trigger id is lower_snake_case")
+    sources = v.names(m.get("source", []), path + ("source",))
+    for s in sources:
+        if s not in states:
+            v.error(path + ("source",), f"unknown state {s!r}")
+    dest = str(m.get("dest", ""))
+    if dest not in states:
+        v.error(path + ("dest",), f"unknown state {dest!r}")
+    troles = v.names(m.get("roles", []), path + ("roles",))
+    for r in troles:
+        if r not in roles:
+            v.error(path + ("roles",), f"unknown role {r!r}; known: {', '.join(roles)}")
+    requires = v.names(m.get("requires", []), path + ("requires",))
+    optional = v.names(m.get("optional", []), path + ("optional",))
+    for key, names in (("requires", requires), ("optional", optional)):
+        for f in names:
+            if f not in fields:
+                v.error(path + (key,), f"unknown field {f!r}")
+    when = v.mapping(m.get("when", {}), path + ("when",))
+    for k, val in when.items():
+        if k in MATCHABLE_ATTRIBUTES:
+            continue
+        if k not in fields:
+            v.error(path + ("when", k), f"unknown field {k!r}")
+        elif fields[k].choices and val not in fields[k].choices:
+            v.error(path + ("when", k), f"{val!r} is not one of {', '.join(fields[k].choices)}")
+        elif k not in requires:
+            v.error(path + ("when", k), f"a transition that matches on {k!r} must require it")
+    record, joint = m.get("record"), m.get("joint")
+    if record and joint:
+        v.error(path, "use either record or joint, not both")
+    resets = v.names(m.get("resets", []), path + ("resets",))
+    label = (v.label({"da": m["da"], "en": m["en"]}, path) if "da" in m or "en" in m
+             else Label(trigger, trigger))
+    guards = v.rules(m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
+    effects = v.rules(m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")
+    return [TransitionSpec(
+        trigger=trigger, source=s, dest=dest, label=label, roles=tuple(troles),
+        when=tuple(sorted((str(k), val) for k, val in when.items())), guards=guards,
+        effects=effects, requires=tuple(requires), optional=tuple(optional),
+        record=str(record) if record else None, joint=str(joint) if joint else None,
+        resets=tuple(resets), line=v.doc.line(path), index=int(path[-1]))
+        for s in sources]
+
+
+def _check_graph(v: _Validator, base: Path_, spec: ProcessSpec) -> None:
+    seen: dict[tuple[str, str, tuple[Any, ...], tuple[Rule, ...]], int] = {}
+    for t in spec.transitions:
+        key = (t.source, t.trigger, t.when, t.guards)
+        i = t.index
+        if key in seen:
+            v.error(base + ("transitions", i, "trigger"),
+                    f"duplicate trigger {t.trigger!r} from state {t.source!r} "
+                    f"(same conditions as transition #{seen[key] + 1})")
+        else:
+            seen[key] = i
+
+    for sname, s in spec.states.items():
+        outgoing = [t for t in spec.transitions if t.source == sname]
+        sp = base + ("states", sname)
+        if s.final and outgoing:
+            v.error(sp, f"final state {sname!r} has outgoing transitions")
+        if not s.final and not outgoing:
+            v.error(sp, f"state {sname!r} is not final but has no way out")
+
+    reachable: set[str] = set()
+    frontier = [k.initial for k in spec.kinds.values() if k.initial in spec.states]
+    while frontier:
+        name = frontier.pop()
+        if name in reachable:
+            continue
+        reachable.add(name)
+        frontier.extend(t.dest for t in spec.transitions if t.source == name)
+    for sname in spec.states:
+        if sname not in reachable:
+            v.error(base + ("states", sname),
+                    f"state {sname!r} is unreachable from any kind's initial state")

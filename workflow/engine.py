@@ -1,0 +1,495 @@
+"""The engine: create applications and fire triggers, each as one database transaction.
+
+A transition checks, in this order: the application exists and the user's municipality is
+a party to it; the trigger exists from the current state (else the allowed ones are
+named); the user's role; the data's types; the ``when`` branch and the guards (via the
+process's ``transitions`` machine); the branch's required data. It then writes the state
+change with an optimistic version check, the audit entry, the municipality's act, the
+effects, any spawned application and the deadlines, and commits them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import OperationalError
+
+from . import deadlines as dl
+from . import machine as mc
+from . import rules, store, values
+from . import tables as t
+from .config import Settings
+from .context import TxContext, current_acts, unavailable_areas
+from .definition import Definition, ProcessSpec, TransitionSpec
+from .definition import load as load_definition
+from .errors import (
+    ConflictError,
+    GuardFailed,
+    InvalidData,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    SetupError,
+    StrandedApplications,
+)
+from .workdays import WorkCalendar
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str
+    role: str
+    municipality: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a fired trigger did."""
+
+    application_id: int
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    waiting_for: tuple[str, ...] = ()
+    spawned: tuple[int, ...] = ()
+
+
+class Workflow:
+    """One definition on one database. Thread-safe; open once per process."""
+
+    def __init__(self, definition: Definition, engine: Engine, *, clock: Clock = system_clock,
+                 timezone: str = "Europe/Copenhagen") -> None:
+        self.definition = definition
+        self.engine = engine
+        self.clock = clock
+        self.tz = ZoneInfo(timezone)
+        self.calendar = WorkCalendar(definition.holidays, definition.closure_days)
+        self.machines = {name: mc.build(p) for name, p in definition.processes.items()}
+        self._pg = not store.is_sqlite(engine)
+        with store.read(engine) as conn:
+            self.areas: dict[str, RowMapping] = {
+                r.id: r for r in conn.execute(select(t.area).order_by(t.area.c.position))
+                .mappings()}
+            self.municipalities: dict[str, RowMapping] = {
+                r.id: r for r in conn.execute(select(t.municipality)).mappings()}
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock = system_clock,
+             definition: Definition | None = None) -> Workflow:
+        definition = definition or load_definition(settings.states_file)
+        engine = store.make_engine(settings.database_url)
+        store.require_schema(engine)
+        register_definition(engine, definition, clock())
+        return cls(definition, engine, clock=clock, timezone=settings.timezone)
+
+    # ---------------------------------------------------------------- helpers
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def actor(self, conn: Connection, user_id: str | None) -> Actor:
+        if not user_id:
+            raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
+        row = conn.execute(select(t.user.c.id, t.user.c.name, t.user.c.role,
+                                  t.user.c.municipality, t.user.c.active)
+                           .where(t.user.c.id == user_id)).first()
+        if row is None or not row.active:
+            raise NotFound(f"unknown user {user_id!r}")
+        return Actor(row.id, row.name, row.role, row.municipality)
+
+    def check_party(self, actor: Actor, app_id: int, parties: list[str]) -> None:
+        if actor.role == "admin":
+            return
+        if actor.municipality not in parties:
+            raise PermissionDenied(
+                f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party to "
+                f"application {app_id} ({', '.join(parties)})")
+
+    def process_of(self, process: str) -> ProcessSpec:
+        try:
+            return self.definition.processes[process]
+        except KeyError:
+            raise SetupError(f"process {process!r} is not in {self.definition.file}") from None
+
+    # ----------------------------------------------------------------- create
+    def create(self, *, kind: str, title: str, user: str | None, round: int | None = None,
+               data: Mapping[str, Any] | None = None) -> int:
+        """Open a new application in its kind's initial state; returns its id."""
+        try:
+            process = self.definition.process_for_kind(kind)
+        except KeyError:
+            raise InvalidData(f"unknown kind {kind!r}; known: "
+                              f"{', '.join(self.definition.kinds)}") from None
+        spec = process.kinds[kind]
+        if spec.rounds and round not in spec.rounds:
+            raise InvalidData(f"a {kind} application needs --round "
+                              f"{' or '.join(map(str, spec.rounds))}")
+        if not spec.rounds and round is not None:
+            raise InvalidData(f"a {kind} application has no rounds")
+        title = (title or "").strip()
+        if not title or len(title) > 300:
+            raise InvalidData("the title must be 1–300 characters")
+        now = self.clock()
+        with self._write() as conn:
+            actor = self.actor(conn, user)
+            if actor.role not in process.create_roles:
+                raise PermissionDenied(
+                    f"{actor.id} ({actor.role}) may not open applications; that takes "
+                    f"{' or '.join(process.create_roles)}")
+            parties = self.parties()
+            if actor.municipality not in parties:
+                raise PermissionDenied(f"{actor.id} ({actor.municipality or 'no municipality'})"
+                                       f" is not in the cooperation ({', '.join(parties)})")
+            return self._insert(conn, process=process, kind=kind, round=round, title=title,
+                                actor_id=actor.id, role=actor.role,
+                                municipality=actor.municipality, now=now, parties=parties,
+                                data=dict(data or {}))
+
+    def parties(self) -> list[str]:
+        return [m for m, r in self.municipalities.items() if r.cooperation]
+
+    def _insert(self, conn: Connection, *, process: ProcessSpec, kind: str, round: int | None,
+                title: str, actor_id: str, role: str, municipality: str | None, now: datetime,
+                parties: list[str], data: dict[str, Any],
+                link: tuple[int, str] | None = None) -> int:
+        initial = process.kinds[kind].initial
+        a = t.application
+        app_id = conn.execute(insert(a).values(
+            process=process.name, kind=kind, round=round, title=title, case_number="",
+            state=initial, version=1, entered_version=1, entered_at=now,
+            definition_hash=self.definition.hash, parties=parties, data=data,
+            created_at=now, created_by=actor_id, updated_at=now, updated_by=actor_id,
+        ).returning(a.c.id)).scalar_one()
+        local = self.local_date(now)
+        case = process.case_number.format(id=app_id, yy=f"{local.year % 100:02d}",
+                                          yyyy=local.year)
+        conn.execute(update(a).where(a.c.id == app_id).values(case_number=case))
+        audit: dict[str, Any] = {"kind": kind, "title": title}
+        if round is not None:
+            audit["round"] = round
+        if link:
+            audit["link"] = {"kind": link[1], "application": link[0]}
+            conn.execute(insert(t.link).values(from_id=app_id, to_id=link[0], kind=link[1],
+                                               created_at=now))
+        conn.execute(insert(t.audit_entry).values(
+            application_id=app_id, version=1, trigger="create", from_state=None,
+            to_state=initial, user_id=actor_id, role=role, municipality=municipality, at=now,
+            comment="", data=audit))
+        fixed = process.kinds[kind].areas
+        if fixed:
+            taken = unavailable_areas(conn)
+            clash = [f"{x} ({taken[x]})" for x in fixed if x in taken]
+            if clash:
+                raise GuardFailed(f"cannot open a {kind} application: not available: "
+                                  f"{', '.join(clash)}")
+            conn.execute(insert(t.application_area), [
+                {"application_id": app_id, "area_id": x, "live": True, "outcome": None}
+                for x in fixed])
+        row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
+               "data": data, "parties": parties}
+        self._sync_deadlines(conn, process, row, old_state=None, version=1, now=now,
+                             acts_by_party={})
+        return int(app_id)
+
+    def _spawn(self, conn: Connection, kind: str, from_id: int, user_id: str,
+               now: datetime) -> int:
+        process = self.definition.process_for_kind(kind)
+        src = conn.execute(select(t.application.c.case_number, t.application.c.parties)
+                           .where(t.application.c.id == from_id)).one()
+        actor = self.actor(conn, user_id)
+        title = f"{process.kinds[kind].label.da} (efter afslag i sag {src.case_number})"
+        return self._insert(conn, process=process, kind=kind, round=None, title=title,
+                            actor_id=actor.id, role=actor.role, municipality=actor.municipality,
+                            now=now, parties=list(src.parties), data={},
+                            link=(from_id, "fallback_for"))
+
+    # ------------------------------------------------------------------- fire
+    def fire(self, app_id: int, trigger: str, *, user: str | None,
+             data: Mapping[str, Any] | None = None, comment: str = "",
+             expected_version: int | None = None) -> Outcome:
+        """Fire ``trigger`` on an application; everything it causes commits together."""
+        now = self.clock()
+        with self._write() as conn:
+            actor = self.actor(conn, user)
+            row = self._load_for_update(conn, app_id)
+            self.check_party(actor, app_id, row["parties"])
+            if expected_version is not None and row["version"] != expected_version:
+                raise self._conflict(conn, app_id, expected_version, row["version"])
+            process = self.process_of(row["process"])
+            cands = process.candidates(row["state"], trigger)
+            if not cands:
+                raise InvalidTransition(
+                    application_id=app_id, state=row["state"], trigger=trigger,
+                    allowed=process.triggers_from(row["state"]),
+                    note=describe_change(last_change(conn, app_id)))
+            if not any(actor.role in c.roles for c in cands):
+                roles = sorted({r for c in cands for r in c.roles})
+                raise PermissionDenied(f"{trigger} needs the role {' or '.join(roles)}; "
+                                       f"{actor.id} is {actor.role}")
+            allowed_keys = list(dict.fromkeys(f for c in cands for f in c.fields))
+            vals = values.parse_data(data or {}, fields=self.definition.fields,
+                                     allowed=allowed_keys, trigger=trigger,
+                                     areas=self.areas, municipalities=self.municipalities)
+            branch_keys = {k for c in cands for k, _ in c.when if k in self.definition.fields}
+            missing = sorted(k for k in branch_keys if k not in vals)
+            if missing:
+                raise InvalidData("; ".join(
+                    f"{k}: {trigger} needs it (one of "
+                    f"{', '.join(self.definition.fields[k].choices)})" for k in missing))
+            party = self._party(actor, vals, cands)
+            ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
+                            user_id=actor.id, now=now, spawn=self._spawn)
+            if any(c.joint for c in cands) and party in ctx.acts(str(cands[0].joint)):
+                waiting = [p for p in row["parties"] if p not in ctx.acts(str(cands[0].joint))]
+                raise GuardFailed(f"{party} has already done its part of {trigger}; "
+                                  f"waiting for {', '.join(waiting)}")
+            step = mc.Step(state=row["state"], ctx=ctx,
+                           attrs={"kind": row["kind"], "round": row["round"]})
+            if not mc.run(self.machines[process.name], step, trigger) or step.chosen is None:
+                reasons = list(dict.fromkeys(step.reasons)) or ["no branch matches the data"]
+                raise GuardFailed(f"{trigger} is not possible now: {'; '.join(reasons)}",
+                                  reasons=reasons)
+            return self._apply(conn, process, row, actor, step, trigger, vals, comment, now)
+
+    def _party(self, actor: Actor, vals: dict[str, Any], cands: list[TransitionSpec]) -> str | None:
+        claimed = vals.pop("municipality", None)
+        if claimed is not None and claimed != actor.municipality:
+            raise PermissionDenied(f"{actor.id} acts for {actor.municipality}, not for {claimed}")
+        if any(c.record or c.joint for c in cands) and actor.municipality is None:
+            raise PermissionDenied(f"{actor.id} belongs to no municipality")
+        return actor.municipality
+
+    def _apply(self, conn: Connection, process: ProcessSpec, row: dict[str, Any], actor: Actor,
+               step: mc.Step, trigger: str, vals: dict[str, Any], comment: str,
+               now: datetime) -> Outcome:
+        assert step.chosen is not None
+        spec, ctx = step.chosen.spec, step.ctx
+        missing = [f for f in spec.requires if f not in vals]
+        if missing:
+            raise InvalidData(f"{trigger} ({spec.source} → {step.state}) needs "
+                              f"{', '.join(missing)}")
+        old, new = row["state"], step.state
+        version = row["version"] + 1
+        stored = values.to_json(vals)
+        act_name = spec.record or spec.joint
+        if act_name:
+            conn.execute(insert(t.party_act).values(
+                application_id=row["id"], name=act_name, municipality=ctx.party,
+                version=version, void=False, user_id=actor.id, at=now, data=stored))
+        if spec.resets:
+            pa = t.party_act
+            conn.execute(update(pa).where(pa.c.application_id == row["id"],
+                                          pa.c.name.in_(spec.resets)).values(void=True))
+        if not act_name:
+            ctx.app_data.update({f: stored.get(f) for f in spec.fields})
+        for effect in spec.effects:
+            ctx.arg = effect.arg
+            rules.EFFECTS[effect.name].func(ctx)
+        changed = old != new
+        a = t.application
+        res = conn.execute(update(a).where(a.c.id == row["id"], a.c.version == row["version"])
+                           .values(state=new, version=version, data=ctx.app_data,
+                                   updated_at=now, updated_by=actor.id,
+                                   definition_hash=self.definition.hash,
+                                   **({"entered_version": version, "entered_at": now}
+                                      if changed else {})))
+        if res.rowcount != 1:
+            raise self._conflict(conn, row["id"], row["version"], None)
+        audit_data = dict(stored)
+        waiting: tuple[str, ...] = ()
+        if spec.joint and not step.chosen.completes:
+            done = set(ctx.acts(spec.joint)) | {ctx.party}
+            waiting = tuple(p for p in row["parties"] if p not in done)
+            audit_data["waiting_for"] = list(waiting)
+        conn.execute(insert(t.audit_entry).values(
+            application_id=row["id"], version=version, trigger=trigger, from_state=old,
+            to_state=new, user_id=actor.id, role=actor.role, municipality=actor.municipality,
+            at=now, comment=comment or "", data=audit_data))
+        row = {**row, "state": new, "data": ctx.app_data}
+        if changed:
+            row.update(entered_version=version, entered_at=now)
+        self._sync_deadlines(conn, process, row, old_state=old, version=version, now=now,
+                             acts_by_party=None)
+        return Outcome(row["id"], trigger, old, new, version, waiting,
+                       tuple(ctx.app_data.get("spawned", [])) if spec.effects else ())
+
+    def _load_for_update(self, conn: Connection, app_id: int) -> dict[str, Any]:
+        a = t.application
+        q = select(a.c.id, a.c.process, a.c.kind, a.c.round, a.c.state, a.c.version,
+                   a.c.entered_version, a.c.entered_at, a.c.parties, a.c.data) \
+            .where(a.c.id == app_id)
+        if self._pg:
+            q = q.with_for_update()
+        row = conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"no application {app_id}")
+        return dict(row)
+
+    def _conflict(self, conn: Connection, app_id: int, had: int,
+                  now_at: int | None) -> ConflictError:
+        e = last_change(conn, app_id)
+        who = describe_change(e) or "someone"
+        current = e.version if e else now_at
+        return ConflictError(
+            f"application {app_id} was changed first by {who}; it is now at version "
+            f"{current}, you had version {had}. Reload it and try again.",
+            application_id=app_id, changed_by=e.user_id if e else None, version=current)
+
+    def _write(self) -> Any:
+        return _translate_db_errors(store.write(self.engine))
+
+    # -------------------------------------------------------------- deadlines
+    def _sync_deadlines(self, conn: Connection, process: ProcessSpec, row: Mapping[str, Any],
+                        *, old_state: str | None, version: int, now: datetime,
+                        acts_by_party: dict[str, dict[str, Any]] | None) -> None:
+        """Close the old state's deadlines; set, move or meet the current state's."""
+        d = t.deadline
+        state = process.states[row["state"]]
+        changed = old_state != row["state"]
+        if changed and old_state is not None and process.states[old_state].deadline:
+            conn.execute(update(d).where(d.c.application_id == row["id"], d.c.active)
+                         .values(active=False, met_at=now))
+        spec = state.deadline
+        if spec is None:
+            return
+        base = values.from_json(row["data"] or {}, self.definition.fields)
+        entered = self.local_date(row["entered_at"])
+        parties: list[str | None] = list(row["parties"]) if spec.per_party else [None]
+        if acts_by_party is None and (spec.per_party or spec.met_by):
+            acts_by_party = _acts_by_party(conn, row["id"], row["entered_version"])
+        acts_by_party = acts_by_party or {}
+        existing = {} if changed else {
+            r.party: r for r in conn.execute(select(d).where(
+                d.c.application_id == row["id"], d.c.state == state.name, d.c.active))}
+        label = self._field_label
+        for party in parties:
+            mine = acts_by_party.get(party, {}) if party else {}
+            met = bool(spec.met_by and spec.met_by in mine)
+            ctx_values = {**base, **values.from_json(_merge(mine), self.definition.fields)}
+            due = dl.evaluate(spec.expr, entered=entered, values=ctx_values,
+                              calendar=self.calendar, label=label)
+            old = existing.get(party)
+            if due is None:
+                continue
+            if party:
+                name = self.municipalities[party].name if party in self.municipalities else party
+                due = dl.Due(due.due, f"{due.derivation} ({name})")
+            if old is None:
+                if not met:
+                    conn.execute(insert(d).values(
+                        application_id=row["id"], state=state.name, party=party, due=due.due,
+                        derivation=due.derivation, active=True, met_at=None, version=version))
+            elif met:
+                conn.execute(update(d).where(d.c.id == old.id).values(active=False, met_at=now))
+            elif (old.due, old.derivation) != (due.due, due.derivation):
+                conn.execute(update(d).where(d.c.id == old.id).values(
+                    due=due.due, derivation=due.derivation, version=version))
+
+    def _field_label(self, name: str) -> str:
+        spec = self.definition.fields.get(name)
+        return spec.label.da if spec else name
+
+
+def describe_change(entry: Any) -> str:
+    if entry is None:
+        return ""
+    return (f"{entry.user_id} at {entry.at:%Y-%m-%d %H:%M:%S} UTC "
+            f"({entry.trigger}: {entry.from_state or '—'} → {entry.to_state})")
+
+
+def last_change(conn: Connection, app_id: int) -> Any:
+    ae = t.audit_entry
+    return conn.execute(select(ae).where(ae.c.application_id == app_id)
+                        .order_by(ae.c.version.desc()).limit(1)).first()
+
+
+def _acts_by_party(conn: Connection, app_id: int, entered_version: int
+                   ) -> dict[str, dict[str, Any]]:
+    """{municipality: {act name: data}} for the current stay."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, by_party in current_acts(conn, app_id, entered_version).items():
+        for party, data in by_party.items():
+            out.setdefault(party, {})[name] = data
+    return out
+
+
+def _merge(acts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One party's acts' data, the later overriding the earlier."""
+    merged: dict[str, Any] = {}
+    for data in sorted(acts.values(), key=lambda d: d.get("version", 0)):
+        merged.update({k: v for k, v in data.items() if k not in ("user", "at", "version")})
+    return merged
+
+
+class _translate_db_errors:
+    """Wrap a transaction so that a database that is down reads as a SetupError."""
+
+    def __init__(self, cm: Any) -> None:
+        self.cm = cm
+
+    def __enter__(self) -> Connection:
+        try:
+            return self.cm.__enter__()  # type: ignore[no-any-return]
+        except OperationalError as exc:
+            raise SetupError(f"cannot open the database: {exc.orig}") from None
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.cm.__exit__(*exc)
+
+
+def register_definition(engine: Engine, definition: Definition, now: datetime) -> None:
+    """Record the definition's hash; refuse it if it would strand a live application."""
+    d, a = t.definition, t.application
+    with store.write(engine) as conn:
+        if conn.execute(select(d.c.hash).where(d.c.hash == definition.hash)).first():
+            return
+        stranded, finals = [], _FinalStates(conn)
+        for r in conn.execute(select(a.c.id, a.c.process, a.c.state, a.c.definition_hash)
+                              .order_by(a.c.id)):
+            p = definition.processes.get(r.process)
+            if (p is None or r.state not in p.states) and \
+                    not finals.was_final(r.definition_hash, r.process, r.state):
+                stranded.append((r.id, r.process, r.state))
+        if stranded:
+            raise StrandedApplications(definition.file, stranded)
+        conn.execute(insert(d).values(hash=definition.hash, source=definition.source,
+                                      file=definition.file, loaded_at=now))
+
+
+class _FinalStates:
+    """Whether a state was final in the definition an application last ran under."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.cache: dict[str, Definition | None] = {}
+
+    def was_final(self, hash_: str, process: str, state: str) -> bool:
+        from .definition import loads
+        from .errors import DefinitionError
+
+        if hash_ not in self.cache:
+            src = self.conn.execute(select(t.definition.c.source)
+                                    .where(t.definition.c.hash == hash_)).scalar()
+            try:
+                self.cache[hash_] = loads(src) if src else None
+            except DefinitionError:
+                self.cache[hash_] = None
+        old = self.cache[hash_]
+        p = old.processes.get(process) if old else None
+        return bool(p and state in p.states and p.states[state].final)

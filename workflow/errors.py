@@ -1,0 +1,130 @@
+"""The one error hierarchy of workflow; every error a user can cause is one of these.
+
+    WorkflowError
+    ├── DefinitionError          states.yaml is invalid (each problem has file, line, key)
+    │   └── StrandedApplications a new definition would strand live applications
+    ├── NotFound (LookupError)   unknown application, user, area
+    ├── InvalidTransition        trigger not allowed in this state (names the allowed ones)
+    ├── GuardFailed              a business rule refused the transition (says which, why)
+    ├── InvalidData (ValueError) missing or malformed --data values
+    ├── PermissionDenied         wrong role or municipality
+    ├── ConflictError            someone changed the application first (names who)
+    └── SetupError               database missing, not migrated, bad settings
+
+The CLI and the web layer translate these in one place each; nothing else catches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Base class: anything a user can cause and we can explain in one line."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a definition file, with where it is."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}"
+
+
+class DefinitionError(WorkflowError):
+    """The process definition is invalid; ``problems`` lists every problem found."""
+
+    exit_code = 3
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the process definition"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class StrandedApplications(DefinitionError):
+    """Loading this definition would leave live applications in a state it lacks."""
+
+    def __init__(self, file: str, stranded: Sequence[tuple[int, str, str]]) -> None:
+        self.stranded = list(stranded)
+        problems = [
+            Problem(file, None, f"{process}.states",
+                    f"state {state!r} is missing, but application {app_id} is in it")
+            for app_id, process, state in self.stranded
+        ]
+        super().__init__(problems)
+
+
+class NotFound(WorkflowError, LookupError):
+    """Something named by the user does not exist (or is not visible to them)."""
+
+    exit_code = 4
+
+
+class InvalidTransition(WorkflowError):
+    """The trigger does not exist from the application's current state."""
+
+    exit_code = 5
+
+    def __init__(self, *, application_id: int, state: str, trigger: str,
+                 allowed: Sequence[str], note: str = "") -> None:
+        self.application_id = application_id
+        self.state = state
+        self.trigger = trigger
+        self.allowed = list(allowed)
+        allowed_txt = ", ".join(self.allowed) if self.allowed else "none (final state)"
+        super().__init__(
+            f"application {application_id} is in state {state!r}: "
+            f"trigger {trigger!r} is not allowed there; allowed: {allowed_txt}"
+            + (f" (last changed by {note})" if note else ""))
+
+
+class GuardFailed(WorkflowError):
+    """A rule of the process refused the transition."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, reasons: Sequence[str] = ()) -> None:
+        self.reasons = list(reasons)
+        super().__init__(message)
+
+
+class InvalidData(WorkflowError, ValueError):
+    """Transition data is missing or malformed."""
+
+    exit_code = 2
+
+
+class PermissionDenied(WorkflowError):
+    """The acting user's role or municipality may not do this."""
+
+    exit_code = 6
+
+
+class ConflictError(WorkflowError):
+    """The application was changed by someone else since it was read."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, *, application_id: int, changed_by: str | None = None,
+                 version: int | None = None) -> None:
+        self.application_id = application_id
+        self.changed_by = changed_by
+        self.version = version
+        super().__init__(message)
+
+
+class SetupError(WorkflowError):
+    """The installation is not ready: no database, not migrated, bad settings."""
+
+    exit_code = 8

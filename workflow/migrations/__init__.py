@@ -1,0 +1,1 @@
+"""Alembic migrations for the workflow schema (run by `workflow init`)."""

@@ -1,0 +1,149 @@
+"""The tables, as SQLModel classes; the schema itself is created by Alembic migrations.
+
+Timestamps are timezone-aware UTC (SQLModel's ``UTCDateTime``) on every backend; dates
+are calendar dates in Danish time. JSON columns hold only plain values (str, int, list, dict).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+class Municipality(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    council: str = Field(max_length=200, description="Byråd / Kommunalbestyrelse")
+    address: str = Field(default="", max_length=300)
+    cooperation: bool = Field(default=True, description="party to the mandatory cooperation")
+
+
+class Area(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    name_da: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    law_ref: str = Field(default="", max_length=200, description="§ 1, stk. 2 reference")
+    run_by: str = Field(foreign_key="municipality.id", max_length=40,
+                        description="the bemyndigede municipality today")
+    position: int = Field(default=0)
+    released_on: date | None = None
+    released_by: int | None = Field(default=None, foreign_key="application.id")
+
+
+class User(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=80)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=40)
+    municipality: str | None = Field(default=None, foreign_key="municipality.id",
+                                     max_length=40)
+    email: str = Field(default="", max_length=200)
+    password_hash: str | None = Field(default=None, max_length=300)
+    active: bool = True
+
+
+class Definition(SQLModel, table=True):
+    """Every process definition an application has run under, by content hash."""
+
+    hash: str = Field(primary_key=True, max_length=64)
+    source: str
+    file: str = Field(max_length=500)
+    loaded_at: datetime
+
+
+class Application(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    process: str = Field(max_length=40, index=True)
+    kind: str = Field(max_length=40)
+    round: int | None = None
+    title: str = Field(max_length=300)
+    case_number: str = Field(default="", max_length=60)
+    state: str = Field(max_length=60, index=True)
+    version: int = Field(default=1, description="optimistic lock; = last audit entry's version")
+    entered_version: int = Field(default=1, description="version at which `state` was entered")
+    entered_at: datetime
+    definition_hash: str = Field(max_length=64, foreign_key="definition.hash")
+    parties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    created_by: str = Field(max_length=80)
+    updated_at: datetime
+    updated_by: str = Field(max_length=80)
+
+
+class ApplicationArea(SQLModel, table=True):
+    """An area an application asks to release; ``live`` claims it exclusively."""
+
+    __tablename__ = "application_area"
+    __table_args__ = (
+        UniqueConstraint("application_id", "area_id"),
+        Index("uq_area_live_claim", "area_id", unique=True,
+              sqlite_where=text("live"), postgresql_where=text("live")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    area_id: str = Field(foreign_key="area.id", max_length=40)
+    live: bool = True
+    outcome: str | None = Field(default=None, max_length=40,
+                                description="granted | refused, after the decision")
+
+
+class Link(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    from_id: int = Field(foreign_key="application.id", index=True)
+    to_id: int = Field(foreign_key="application.id", index=True)
+    kind: str = Field(max_length=40, description="e.g. fallback_for: satellite -> jobcentre")
+    created_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """One per state change (and creation); ``version`` has no gaps per application."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (UniqueConstraint("application_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    version: int
+    trigger: str = Field(max_length=60)
+    from_state: str | None = Field(default=None, max_length=60)
+    to_state: str = Field(max_length=60)
+    user_id: str = Field(max_length=80)
+    role: str = Field(max_length=40)
+    municipality: str | None = Field(default=None, max_length=40)
+    at: datetime
+    comment: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PartyAct(SQLModel, table=True):
+    """One municipality's part of a joint step (confirmation, council decision...)."""
+
+    __tablename__ = "party_act"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    name: str = Field(max_length=40)
+    municipality: str = Field(foreign_key="municipality.id", max_length=40)
+    version: int = Field(description="the audit entry that recorded it")
+    void: bool = False
+    user_id: str = Field(max_length=80)
+    at: datetime
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Deadline(SQLModel, table=True):
+    __table_args__ = (Index("ix_deadline_open_due", "active", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    state: str = Field(max_length=60)
+    party: str | None = Field(default=None, max_length=40)
+    due: date
+    derivation: str = Field(max_length=300)
+    active: bool = True
+    met_at: datetime | None = None
+    version: int = Field(description="the audit entry that set it")

@@ -1,0 +1,193 @@
+"""Read side: applications, history and "what may I do now", as plain JSON-ready dicts.
+
+Every function checks the acting user against the application's parties first; the
+shapes returned here are what ``--json`` prints and what the web API will serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Connection
+
+from . import machine as mc
+from . import rules, store
+from . import tables as t
+from .context import TxContext, current_acts, unavailable_areas
+from .engine import Actor, Workflow
+from .errors import NotFound
+
+
+def _load(conn: Connection, app_id: int) -> dict[str, Any]:
+    row = conn.execute(select(t.application).where(t.application.c.id == app_id)) \
+        .mappings().first()
+    if row is None:
+        raise NotFound(f"no application {app_id}")
+    return dict(row)
+
+
+def _visible(wf: Workflow, actor: Actor, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if actor.role == "admin" or actor.municipality in r["parties"]]
+
+
+def get_application(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        row = _load(conn, app_id)
+        wf.check_party(actor, app_id, row["parties"])
+        return _describe(wf, conn, [row])[0]
+
+
+def list_applications(wf: Workflow, *, user: str | None, state: str | None = None,
+                      kind: str | None = None) -> list[dict[str, Any]]:
+    a = t.application
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        q = select(a).order_by(a.c.id)
+        if state:
+            q = q.where(a.c.state == state)
+        if kind:
+            q = q.where(a.c.kind == kind)
+        rows = _visible(wf, actor, (dict(r) for r in conn.execute(q).mappings()))
+        return _describe(wf, conn, rows)
+
+
+def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    aa, d, lk = t.application_area, t.deadline, t.link
+    areas: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(select(aa).where(aa.c.application_id.in_(ids)).order_by(aa.c.id)):
+        areas.setdefault(r.application_id, []).append(
+            {"id": r.area_id, "name": wf.areas[r.area_id].name_da if r.area_id in wf.areas
+             else r.area_id, "live": r.live, "outcome": r.outcome})
+    deadlines: dict[int, list[dict[str, Any]]] = {}
+    today = wf.today()
+    for r in conn.execute(select(d).where(d.c.application_id.in_(ids))
+                          .order_by(d.c.active.desc(), d.c.due, d.c.id)):
+        deadlines.setdefault(r.application_id, []).append(_deadline(r, today))
+    links: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(select(lk).where(or_(lk.c.from_id.in_(ids), lk.c.to_id.in_(ids)))):
+        links.setdefault(r.from_id, []).append({"rel": r.kind, "application": r.to_id})
+        links.setdefault(r.to_id, []).append({"rel": f"has_{r.kind.removesuffix('_for')}",
+                                              "application": r.from_id})
+    out = []
+    for row in rows:
+        process = wf.definition.processes.get(row["process"])
+        state = process.states.get(row["state"]) if process else None
+        kind = process.kinds.get(row["kind"]) if process else None
+        app_areas = areas.get(row["id"], [])
+        out.append({
+            "id": row["id"], "process": row["process"], "kind": row["kind"],
+            "kind_label": kind.label.da if kind else row["kind"],
+            "round": row["round"], "title": row["title"], "case_number": row["case_number"],
+            "state": row["state"], "state_label": state.label.da if state else row["state"],
+            "final": bool(state and state.final), "version": row["version"],
+            "parties": row["parties"],
+            "areas": [x["id"] for x in app_areas if x["live"] or x["outcome"]],
+            "area_details": app_areas,
+            "deadlines": deadlines.get(row["id"], []),
+            "links": links.get(row["id"], []),
+            "acts": current_acts(conn, row["id"], row["entered_version"]),
+            "data": row["data"],
+            "definition_hash": row["definition_hash"],
+            "created_at": row["created_at"].isoformat(), "created_by": row["created_by"],
+            "updated_at": row["updated_at"].isoformat(), "updated_by": row["updated_by"],
+        })
+    return out
+
+
+def _deadline(r: Any, today: date) -> dict[str, Any]:
+    return {"state": r.state, "party": r.party, "due": r.due.isoformat(),
+            "derivation": r.derivation, "active": r.active,
+            "met_at": r.met_at.isoformat() if r.met_at else None,
+            "overdue": bool(r.active and r.due < today),
+            "days_left": (r.due - today).days if r.active else None}
+
+
+def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
+    ae = t.audit_entry
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        row = _load(conn, app_id)
+        wf.check_party(actor, app_id, row["parties"])
+        return [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
+                 "to": r.to_state, "user": r.user_id, "role": r.role,
+                 "municipality": r.municipality, "at": r.at.isoformat(),
+                 "comment": r.comment, "data": r.data}
+                for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
+                                      .order_by(ae.c.version))]
+
+
+def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
+    """Every trigger from the current state: whether this user may fire it now, or why not."""
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        row = _load(conn, app_id)
+        wf.check_party(actor, app_id, row["parties"])
+        process = wf.process_of(row["process"])
+        out = []
+        for trig in process.triggers_from(row["state"]):
+            cands = process.candidates(row["state"], trig)
+            out.append({"trigger": trig, "label": cands[0].label.da,
+                        "dests": sorted({c.dest for c in cands}),
+                        "roles": sorted({r for c in cands for r in c.roles}),
+                        "fields": _fields(wf, cands),
+                        **_why_not(wf, conn, row, actor, cands)})
+        return out
+
+
+def _fields(wf: Workflow, cands: list[Any]) -> list[dict[str, Any]]:
+    names = list(dict.fromkeys(f for c in cands for f in c.fields))
+    always = set.intersection(*(set(c.requires) for c in cands))
+    out = []
+    for n in names:
+        spec = wf.definition.fields[n]
+        when = [dict(c.when) for c in cands if n in c.requires and n not in always]
+        out.append({"name": n, "type": spec.type, "label": spec.label.da,
+                    "required": n in always, "choices": list(spec.choices),
+                    "required_when": when})
+    return out
+
+
+def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
+             cands: list[Any]) -> dict[str, Any]:
+    roles = sorted({r for c in cands for r in c.roles})
+    if actor.role not in roles:
+        return {"allowed": False, "reason": f"needs the role {' or '.join(roles)}"}
+    if actor.municipality not in row["parties"]:
+        return {"allowed": False, "reason": f"{actor.municipality} is not a party"}
+    ctx = TxContext(wf=wf, conn=conn, row=row, data={}, party=actor.municipality,
+                    user_id=actor.id, now=wf.clock(), spawn=lambda *a: 0)
+    joint = next((c.joint for c in cands if c.joint), None)
+    if joint and actor.municipality in ctx.acts(joint):
+        waiting = [p for p in row["parties"] if p not in ctx.acts(joint)]
+        return {"allowed": False,
+                "reason": f"{actor.municipality} has done its part; waiting for "
+                          f"{', '.join(waiting)}"}
+    reasons: list[str] = []
+    for c in cands:
+        step = mc.Step(state=row["state"], ctx=ctx, attrs={})
+        if step.guards_pass(c):
+            return {"allowed": True, "reason": None}
+        reasons.extend(step.reasons)
+    return {"allowed": False, "reason": "; ".join(dict.fromkeys(reasons))}
+
+
+def areas(wf: Workflow) -> list[dict[str, Any]]:
+    """The areas of the cooperation, who runs each, and whether it is free to apply for."""
+    with store.read(wf.engine) as conn:
+        taken = unavailable_areas(conn)
+    return [{"id": a.id, "name": a.name_da, "name_en": a.name_en, "law_ref": a.law_ref,
+             "run_by": a.run_by,
+             "released_on": a.released_on.isoformat() if a.released_on else None,
+             "available": a.id not in taken, "status": taken.get(a.id, "available")}
+            for a in wf.areas.values()]
+
+
+def rules_catalogue() -> dict[str, dict[str, str]]:
+    return {"guards": rules.describe(rules.GUARDS), "effects": rules.describe(rules.EFFECTS)}

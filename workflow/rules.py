@@ -1,0 +1,194 @@
+"""Guards and effects: the named business rules that ``states.yaml`` refers to.
+
+A guard returns ``None`` when the transition may happen, or a short reason why not.
+An effect changes data inside the transition's database transaction. Both receive a
+:class:`Context`, which the engine implements over the open transaction; this module
+imports nothing heavy, so ``workflow check`` can validate names without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+
+class Context(Protocol):
+    """What a rule may see and do during one transition."""
+
+    app_id: int
+    kind: str
+    round: int | None
+    app_data: dict[str, Any]        # the application's stored data (mutable)
+    data: Mapping[str, Any]         # this transition's validated data
+    party: str | None               # the acting user's municipality
+    parties: list[str]
+    arg: Any                        # the rule's argument from states.yaml, if any
+
+    def kind_areas(self) -> list[str] | None: ...
+    def area_ids(self) -> list[str]: ...
+    def claimed_areas(self) -> list[str]: ...
+    def unavailable_areas(self) -> dict[str, str]: ...
+    def has_round_one(self) -> bool: ...
+    def acts(self, name: str) -> dict[str, dict[str, Any]]: ...
+    def claim_areas(self, areas: list[str]) -> None: ...
+    def set_area_outcomes(self, granted: list[str], refused: list[str]) -> None: ...
+    def release_claims(self) -> None: ...
+    def release_granted_areas(self, on: date) -> None: ...
+    def spawn(self, kind: str) -> int: ...
+
+
+Rule = Callable[[Context], Any]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    func: Rule
+    arg: str | None     # None: takes no argument; else a description of the argument
+
+
+GUARDS: dict[str, RuleSpec] = {}
+EFFECTS: dict[str, RuleSpec] = {}
+
+
+def guard(name: str, *, arg: str | None = None) -> Callable[[Rule], Rule]:
+    def register(func: Rule) -> Rule:
+        GUARDS[name] = RuleSpec(func, arg)
+        return func
+    return register
+
+
+def effect(name: str, *, arg: str | None = None) -> Callable[[Rule], Rule]:
+    def register(func: Rule) -> Rule:
+        EFFECTS[name] = RuleSpec(func, arg)
+        return func
+    return register
+
+
+def _fmt(areas: list[str] | set[str]) -> str:
+    return ", ".join(sorted(areas)) or "none"
+
+
+# ----------------------------------------------------------------------------- guards
+@guard("areas_fit_application")
+def areas_fit_application(ctx: Context) -> str | None:
+    """Round 1: 2–3 areas; round 2: exactly the remaining ones; fixed kinds: their areas."""
+    areas = list(ctx.data.get("areas") or [])
+    fixed = ctx.kind_areas()
+    if fixed is not None:
+        if sorted(areas) != sorted(fixed):
+            return f"a {ctx.kind} application covers exactly: {_fmt(fixed)}"
+        return None
+    if ctx.round == 1 and not 2 <= len(areas) <= 3:
+        return f"round 1 must have 2–3 areas, got {len(areas)} ({_fmt(areas)})"
+    if ctx.round == 2:
+        if not ctx.has_round_one():
+            return "round 2 needs a round 1 application first"
+        taken = ctx.unavailable_areas()
+        remaining = [a for a in ctx.area_ids() if a not in taken]
+        if sorted(areas) != sorted(remaining):
+            return f"round 2 must have exactly the remaining areas: {_fmt(remaining)}"
+    return None
+
+
+@guard("areas_available")
+def areas_available(ctx: Context) -> str | None:
+    """No area may be released already or be in another live application."""
+    taken = ctx.unavailable_areas()
+    clash = [f"{a} ({taken[a]})" for a in ctx.data.get("areas") or [] if a in taken]
+    return f"not available: {', '.join(clash)}" if clash else None
+
+
+@guard("matches_proposal")
+def matches_proposal(ctx: Context) -> str | None:
+    """A confirmation confirms the current proposal (and says so, if it names areas)."""
+    proposal = ctx.claimed_areas()
+    if not proposal:
+        return "no areas have been proposed yet"
+    given = ctx.data.get("areas")
+    if given is not None and sorted(given) != sorted(proposal):
+        return f"the proposal is {_fmt(proposal)}, not {_fmt(given)}"
+    return None
+
+
+@guard("all_parties", arg="the name of a recorded step, e.g. council")
+def all_parties(ctx: Context) -> str | None:
+    """Every party has recorded the step, approving it where it carries a decision."""
+    acts = ctx.acts(ctx.arg)
+    missing = [p for p in ctx.parties
+               if p not in acts or acts[p].get("decision", "approved") != "approved"]
+    return f"{ctx.arg}: not yet approved by {', '.join(missing)}" if missing else None
+
+
+@guard("decision_areas_valid")
+def decision_areas_valid(ctx: Context) -> str | None:
+    """A partial grant names a non-empty, proper subset of the application's areas."""
+    areas = set(ctx.claimed_areas())
+    granted = set(ctx.data.get("granted_areas") or [])
+    outcome = ctx.data.get("outcome")
+    if outcome == "partly_granted":
+        if not granted or not granted < areas:
+            return (f"a partial grant names some but not all of the areas "
+                    f"({_fmt(areas)}) in granted_areas")
+    elif granted and outcome == "refused":
+        return "a refusal grants no areas"
+    elif granted and granted != areas:
+        return f"a full grant covers all the areas ({_fmt(areas)})"
+    return None
+
+
+@guard("effective_after_decision")
+def effective_after_decision(ctx: Context) -> str | None:
+    eff = ctx.data.get("effective_date")
+    decided = ctx.app_data.get("decision_date")
+    if isinstance(eff, date) and decided and eff.isoformat() < str(decided):
+        return f"the effective date {eff} is before the ministry's decision of {decided}"
+    return None
+
+
+# ---------------------------------------------------------------------------- effects
+@effect("claim_areas")
+def claim_areas(ctx: Context) -> None:
+    ctx.claim_areas(list(ctx.data.get("areas") or []))
+
+
+@effect("record_ministry_decision")
+def record_ministry_decision(ctx: Context) -> None:
+    """Outcome per area: granted areas stay claimed, refused ones become available."""
+    areas = ctx.claimed_areas()
+    outcome = ctx.data["outcome"]
+    if outcome == "refused":
+        granted: list[str] = []
+    elif outcome == "partly_granted":
+        granted = list(ctx.data["granted_areas"])
+    else:
+        granted = list(areas)
+    refused = [a for a in areas if a not in granted]
+    ctx.app_data["granted_areas"] = sorted(granted)
+    ctx.app_data["refused_areas"] = sorted(refused)
+    ctx.set_area_outcomes(granted, refused)
+
+
+@effect("release_claims")
+def release_claims(ctx: Context) -> None:
+    ctx.release_claims()
+
+
+@effect("release_granted_areas")
+def release_granted_areas(ctx: Context) -> None:
+    """The granted areas leave the mandatory cooperation on the effective date."""
+    raw = ctx.app_data.get("effective_date")
+    on = date.fromisoformat(raw) if isinstance(raw, str) else date.today()
+    ctx.release_granted_areas(on)
+
+
+@effect("spawn", arg="the kind of application to open, linked to this one")
+def spawn(ctx: Context) -> None:
+    new_id = ctx.spawn(str(ctx.arg))
+    ctx.app_data.setdefault("spawned", []).append(new_id)
+
+
+def describe(registry: Mapping[str, RuleSpec]) -> dict[str, str]:
+    return {name: (spec.func.__doc__ or "").strip().split("\n")[0]
+            for name, spec in sorted(registry.items())}

@@ -1,0 +1,110 @@
+"""Database access: the SQLAlchemy engine, write transactions and schema migrations.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` and takes the write lock at the
+start of a write transaction (``BEGIN IMMEDIATE``), so two writers queue instead of
+failing half-way. PostgreSQL locks the application row (``SELECT … FOR UPDATE``) inside
+the transaction; both also check the version column, so a lost update is impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from .errors import SetupError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+HEAD_REVISION = "0001"  # tests/test_store.py checks that this is Alembic's head
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            raise SetupError("an in-memory SQLite database cannot be shared; use a file")
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_con: Any, _record: Any) -> None:
+            dbapi_con.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_con.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get("workflow_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=5, max_overflow=10)
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: commits on success, rolls back on any exception."""
+    with engine.connect() as conn:
+        conn.execution_options(workflow_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest revision."""
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError as exc:
+        raise SetupError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+
+
+def require_schema(engine: Engine) -> None:
+    """Fail with a clear message unless the database is migrated to our revision."""
+    try:
+        rev = current_revision(engine)
+    except ProgrammingError as exc:  # pragma: no cover - permissions and the like
+        raise SetupError(str(exc.orig)) from None
+    if rev is None:
+        raise SetupError(f"the database {engine.url!r} is not set up; run `workflow init` "
+                         f"(with --demo for the Ishøj–Vallensbæk demo data)")
+    if rev != HEAD_REVISION:
+        raise SetupError(f"the database is at schema {rev}, this version needs "
+                         f"{HEAD_REVISION}; run `workflow init` to upgrade")
