@@ -280,10 +280,6 @@ class Workflow:
                now: datetime) -> Outcome:
         assert step.chosen is not None
         spec, ctx = step.chosen.spec, step.ctx
-        missing = [f for f in spec.requires if f not in vals]
-        if missing:
-            raise InvalidData(f"{trigger} ({spec.source} → {step.state}) needs "
-                              f"{', '.join(missing)}")
         old, new = row["state"], step.state
         version = row["version"] + 1
         stored = values.to_json(vals)

@@ -17,6 +17,7 @@ from transitions import EventData, Machine, MachineError
 
 from . import rules
 from .definition import ProcessSpec, TransitionSpec
+from .errors import InvalidData
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,13 @@ class Step:
 def _condition(spec: TransitionSpec) -> Callable[[EventData], bool]:
     def check(event: EventData) -> bool:
         step = cast(Step, event.model)
-        return step.matches(spec) and step.guards_pass(spec)
+        if not step.matches(spec):
+            return False
+        missing = [f for f in spec.requires if f not in step.ctx.data]
+        if missing:  # this branch applies, but the data for it is incomplete
+            raise InvalidData(f"{spec.trigger} ({spec.source} → {spec.dest}) needs "
+                              f"{', '.join(missing)}")
+        return step.guards_pass(spec)
     return check
 
 

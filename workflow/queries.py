@@ -182,11 +182,12 @@ def areas(wf: Workflow) -> list[dict[str, Any]]:
     """The areas of the cooperation, who runs each, and whether it is free to apply for."""
     with store.read(wf.engine) as conn:
         taken = unavailable_areas(conn)
+        rows = list(conn.execute(select(t.area).order_by(t.area.c.position)))
     return [{"id": a.id, "name": a.name_da, "name_en": a.name_en, "law_ref": a.law_ref,
              "run_by": a.run_by,
              "released_on": a.released_on.isoformat() if a.released_on else None,
              "available": a.id not in taken, "status": taken.get(a.id, "available")}
-            for a in wf.areas.values()]
+            for a in rows]
 
 
 def rules_catalogue() -> dict[str, dict[str, str]]:

@@ -1,0 +1,119 @@
+"""Shared fixtures: a real SQLite file and the real PostgreSQL server, a settable clock.
+
+Every test that takes ``db_url`` (directly or through ``wf``) runs once on each backend.
+PostgreSQL tests skip on a machine without a server, saying why, except under CI (or
+with WORKFLOW_REQUIRE_POSTGRES=1), where an unreachable server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from workflow import demo, store
+from workflow.config import Settings
+from workflow.engine import Workflow
+
+PG_URL = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = bool(os.environ.get("CI") or os.environ.get("WORKFLOW_REQUIRE_POSTGRES"))
+TABLES = ["party_act", "deadline", "audit_entry", "link", "application_area", "application",
+          "definition", "area", "user", "municipality"]
+
+
+class Clock:
+    """A controllable clock (aware UTC), in the spirit of apscheduler's freeze_time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, iso: str) -> Clock:
+        self.now = datetime.fromisoformat(iso).replace(tzinfo=UTC)
+        return self
+
+    def advance(self, **delta: float) -> Clock:
+        self.now += timedelta(**delta)
+        return self
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("WORKFLOW_") and not key.startswith("WORKFLOW_TEST_") \
+                and key != "WORKFLOW_REQUIRE_POSTGRES":
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = store.make_engine(f"sqlite:///{path}")
+    store.migrate(engine)
+    demo.load_setup(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine]:
+    engine = store.make_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
+        engine.dispose()
+        msg = f"PostgreSQL is not reachable at {PG_URL}: {str(exc).splitlines()[0]}"
+        if REQUIRE_PG:
+            pytest.fail(msg + " (CI requires it)")
+        pytest.skip(msg)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    store.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def reset_postgres(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES)
+                          + " RESTART IDENTITY CASCADE"))
+    demo.load_setup(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "workflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    reset_postgres(request.getfixturevalue("pg_engine"))
+    return PG_URL
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2018, 1, 8, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url)
+
+
+@pytest.fixture
+def wf(settings: Settings, clock: Clock) -> Iterator[Workflow]:
+    workflow = Workflow.open(settings, clock=clock)
+    yield workflow
+    workflow.engine.dispose()
