@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -20,8 +21,12 @@ from workflow import demo, store
 from workflow.config import Settings
 from workflow.engine import Workflow
 
-PG_URL = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BASE_URL = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
+                             "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Each test session works in its own schema of the `test` database, so that two runs
+# (or a benchmark) on the same server never see each other's rows.
+PG_SCHEMA = f"wf_test_{os.getpid()}"
+PG_URL = f"{PG_BASE_URL}?options=-csearch_path%3D{PG_SCHEMA}"
 REQUIRE_PG = bool(os.environ.get("CI") or os.environ.get("WORKFLOW_REQUIRE_POSTGRES"))
 TABLES = ["party_act", "deadline", "audit_entry", "link", "application_area", "application",
           "definition", "area", "user", "municipality"]
@@ -67,22 +72,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine]:
-    engine = store.make_engine(PG_URL)
+    admin = store.make_engine(PG_BASE_URL)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
-        engine.dispose()
-        msg = f"PostgreSQL is not reachable at {PG_URL}: {str(exc).splitlines()[0]}"
+        admin.dispose()
+        msg = f"PostgreSQL is not reachable at {PG_BASE_URL}: {str(exc).splitlines()[0]}"
         if REQUIRE_PG:
             pytest.fail(msg + " (CI requires it)")
         pytest.skip(msg)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    engine = store.make_engine(PG_URL)
     store.migrate(engine)
     yield engine
     engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    admin.dispose()
 
 
 def reset_postgres(engine: Engine) -> None:
@@ -116,4 +123,20 @@ def settings(db_url: str) -> Settings:
 def wf(settings: Settings, clock: Clock) -> Iterator[Workflow]:
     workflow = Workflow.open(settings, clock=clock)
     yield workflow
-    workflow.engine.dispose()
+    workflow.close()
+
+
+@pytest.fixture
+def open_wf(settings: Settings, clock: Clock) -> Iterator[Callable[..., Workflow]]:
+    """Open further Workflow objects (other definitions, settings); all closed at the end."""
+    opened: list[Workflow] = []
+
+    def factory(**kwargs: Any) -> Workflow:
+        workflow = Workflow.open(kwargs.pop("settings", settings),
+                                 clock=kwargs.pop("clock", clock), **kwargs)
+        opened.append(workflow)
+        return workflow
+
+    yield factory
+    for workflow in opened:
+        workflow.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -403,8 +404,8 @@ def test_stale_version_names_who_changed_it_first(wf: Workflow) -> None:
     assert state_of(wf, app) == "legal_review"
 
 
-def test_a_failing_effect_leaves_nothing_written(wf: Workflow, settings: Any,
-                                                 clock: Any) -> None:
+def test_a_failing_effect_leaves_nothing_written(wf: Workflow,
+                                                 open_wf: Callable[..., Workflow]) -> None:
     """Effects run after the act, the state update and the claims: all must roll back."""
     from workflow import rules
     from workflow.definition import loads
@@ -419,7 +420,7 @@ def test_a_failing_effect_leaves_nothing_written(wf: Workflow, settings: Any,
         src = Path(wf.definition.file).read_text(encoding="utf-8").replace(
             "effects: [record_ministry_decision, {spawn: satellite}]",
             "effects: [record_ministry_decision, {spawn: satellite}, explode_for_test]")
-        broken = Workflow.open(settings, clock=clock, definition=loads(src))
+        broken = open_wf(definition=loads(src))
         job = make_application(broken, kind="jobcentre", state="submitted")
 
         def snapshot() -> tuple[Any, ...]:
@@ -436,7 +437,6 @@ def test_a_failing_effect_leaves_nothing_written(wf: Workflow, settings: Any,
             broken.fire(job, "record_decision", user="pl-ishoj",
                         data={**DECISION, "outcome": "refused"})
         assert snapshot() == before
-        broken.engine.dispose()
     finally:
         del rules.EFFECTS["explode_for_test"]
 

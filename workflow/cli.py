@@ -64,7 +64,11 @@ def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
     from .config import Settings
     from .engine import Workflow, system_clock
 
-    return Workflow.open(Settings.from_env(), clock=clock or system_clock)
+    wf = Workflow.open(Settings.from_env(), clock=clock or system_clock)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(wf.close)
+    return wf
 
 
 def emit_json(obj: Any) -> None:

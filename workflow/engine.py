@@ -92,9 +92,17 @@ class Workflow:
              definition: Definition | None = None) -> Workflow:
         definition = definition or load_definition(settings.states_file)
         engine = store.make_engine(settings.database_url)
-        store.require_schema(engine)
-        register_definition(engine, definition, clock())
-        return cls(definition, engine, clock=clock, timezone=settings.timezone)
+        try:
+            store.require_schema(engine)
+            register_definition(engine, definition, clock())
+            return cls(definition, engine, clock=clock, timezone=settings.timezone)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Close the database connections (the object is unusable afterwards)."""
+        self.engine.dispose()
 
     # ---------------------------------------------------------------- helpers
     def today(self) -> date:
