@@ -82,6 +82,11 @@ def table(rows: list[list[str]], headers: list[str]) -> None:
                    .rstrip())
 
 
+def pairs_text(data: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in data.items())
+
+
 def local(iso: str) -> str:
     from zoneinfo import ZoneInfo
 
@@ -188,11 +193,12 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         click.echo(f"  area:    {ar['id']} ({ar['name']}) – {status}")
     for name, by_party in a["acts"].items():
         for party, act in by_party.items():
-            extra = ", ".join(f"{k}={v}" for k, v in act.items()
-                              if k not in ("user", "at", "version"))
+            extra = pairs_text({k: v for k, v in act.items()
+                                if k not in ("user", "at", "version")})
             click.echo(f"  {name}: {party} by {act['user']}{': ' + extra if extra else ''}")
     for d in a["deadlines"]:
-        flag = " OVERDUE" if d["overdue"] else ("" if d["active"] else " (closed)")
+        flag = " OVERDUE" if d["overdue"] else (
+            "" if d["active"] else f" (closed {local(d['met_at'])[:10]})")
         click.echo(f"  deadline: {d['due']} {d['state']}{flag} – {d['derivation']}")
     for link in a["links"]:
         click.echo(f"  link:    {link['rel']} application {link['application']}")
@@ -212,8 +218,8 @@ def history(app_id: int, user: str | None, as_json: bool) -> None:
         return
     rows = [[str(e["version"]), local(e["at"]), e["user"], e["trigger"],
              f"{e['from'] or '-'} -> {e['to']}",
-             ", ".join(f"{k}={v}" for k, v in e["data"].items())[:60] +
-             (f" «{e['comment']}»" if e["comment"] else "")] for e in entries]
+             pairs_text(e["data"])[:70] + (f" «{e['comment']}»" if e["comment"] else "")]
+            for e in entries]
     table(rows, ["v", "at", "user", "trigger", "state", "data"])
 
 
