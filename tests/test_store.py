@@ -169,3 +169,22 @@ def test_shipped_definition_is_recorded_once(settings: Settings, clock: Clock) -
         rows = conn.execute(select(t.definition.c.hash)).scalars().all()
     engine.dispose()
     assert rows == [load(STATES).hash]
+
+
+def test_check_against_the_database_lists_stranded_applications(
+        wf: Workflow, db_url: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workflow.cli import cli
+
+    app = make_application(wf, state="legal_review")
+    new = tmp_path / "states-v2.yaml"
+    new.write_text(without_legal_review(), encoding="utf-8")
+    runner = CliRunner()
+    env = {"WORKFLOW_DATABASE_URL": db_url}
+    result = runner.invoke(cli, ["check", str(new)], env=env)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["check", str(new), "--against-database"], env=env)
+    assert result.exit_code == 3
+    assert f"state 'legal_review' is missing, but application {app} is in it" in result.output
+    assert "Traceback" not in result.output

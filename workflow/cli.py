@@ -279,16 +279,31 @@ def advance(app_id: int, trigger: str, comment: str, pairs: tuple[str, ...],
 
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--against-database", is_flag=True,
+              help="Also refuse it if it would strand live applications in the database.")
 @json_option
-def check(file: str | None, as_json: bool) -> None:
+def check(file: str | None, against_database: bool, as_json: bool) -> None:
     """Validate a process definition (default: WORKFLOW_STATES_FILE)."""
     from .config import Settings
     from .definition import load
-    from .errors import DefinitionError
+    from .errors import DefinitionError, StrandedApplications
 
     path = file or str(Settings.from_env().states_file)
     try:
         d = load(path)
+        if against_database:
+            from . import store
+            from .engine import find_stranded
+
+            engine = store.make_engine(Settings.from_env().database_url)
+            try:
+                store.require_schema(engine)
+                with store.read(engine) as conn:
+                    stranded = find_stranded(conn, d)
+            finally:
+                engine.dispose()
+            if stranded:
+                raise StrandedApplications(path, stranded)
     except DefinitionError as exc:
         if as_json:
             emit_json({"file": path, "ok": False, "problems": [

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import deadlines as dl
 from . import machine as mc
@@ -457,23 +457,34 @@ class _translate_db_errors:
         return self.cm.__exit__(*exc)
 
 
+def find_stranded(conn: Connection, definition: Definition) -> list[tuple[int, str, str]]:
+    """Live applications whose state the definition lacks: (id, process, state)."""
+    a = t.application
+    stranded, finals = [], _FinalStates(conn)
+    for r in conn.execute(select(a.c.id, a.c.process, a.c.state, a.c.definition_hash)
+                          .order_by(a.c.id)):
+        p = definition.processes.get(r.process)
+        if (p is None or r.state not in p.states) and \
+                not finals.was_final(r.definition_hash, r.process, r.state):
+            stranded.append((r.id, r.process, r.state))
+    return stranded
+
+
 def register_definition(engine: Engine, definition: Definition, now: datetime) -> None:
     """Record the definition's hash; refuse it if it would strand a live application."""
-    d, a = t.definition, t.application
+    d = t.definition
     with store.write(engine) as conn:
         if conn.execute(select(d.c.hash).where(d.c.hash == definition.hash)).first():
             return
-        stranded, finals = [], _FinalStates(conn)
-        for r in conn.execute(select(a.c.id, a.c.process, a.c.state, a.c.definition_hash)
-                              .order_by(a.c.id)):
-            p = definition.processes.get(r.process)
-            if (p is None or r.state not in p.states) and \
-                    not finals.was_final(r.definition_hash, r.process, r.state):
-                stranded.append((r.id, r.process, r.state))
+        stranded = find_stranded(conn, definition)
         if stranded:
             raise StrandedApplications(definition.file, stranded)
-        conn.execute(insert(d).values(hash=definition.hash, source=definition.source,
-                                      file=definition.file, loaded_at=now))
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(d).values(hash=definition.hash, source=definition.source,
+                                              file=definition.file, loaded_at=now))
+        except IntegrityError:
+            pass  # another worker registered the same definition a moment ago
 
 
 class _FinalStates:
