@@ -1,0 +1,357 @@
+"""The command line end to end: init, a whole life cycle, and every kind of user error."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from workflow.cli import cli
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+Env = dict[str, str]
+
+
+# ------------------------------------------------------------------------ helpers
+def run(env: Env, *args: str, ok: bool = True) -> Result:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    if ok:
+        assert result.exit_code == 0, f"{args}: {result.output}"
+        assert result.exception is None
+    return result
+
+
+def as_json(env: Env, *args: str) -> Any:
+    return json.loads(run(env, *args, "--json").stdout)
+
+
+def fails(env: Env, *args: str) -> str:
+    """Run a command that must fail cleanly; return its one-line error message."""
+    result = run(env, *args, ok=False)
+    assert result.exit_code not in (0, None), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # handled
+    assert "Traceback" not in result.output and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def sqlite_env(tmp_path: Path) -> Env:
+    return {"WORKFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'wf.db'}"}
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Env:
+    """A SQLite database with the demo setup and the example applications 1-5."""
+    env = sqlite_env(tmp_path)
+    run(env, "init", "--demo", "--examples")
+    return env
+
+
+# --------------------------------------------------------------------------- init
+def test_init_with_examples(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    out = run(env, "init", "--demo", "--examples").stdout
+    assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> 0001." in out
+    assert "Loaded the Ishøj–Vallensbæk demo setup" in out
+    assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
+    assert "Added example applications 1, 2, 3, 4, 5" in out
+    apps = as_json(env, "list", "--as", "pl-ishoj")
+    assert [a["id"] for a in apps] == [1, 2, 3, 4, 5]
+    assert [a["state"] for a in apps] == ["withdrawn", "council_approval", "refused",
+                                          "drafting", "area_selection"]
+    assert [a["kind"] for a in apps] == ["jobcentre", "dispensation", "jobcentre",
+                                         "satellite", "dispensation"]
+    by_id = {a["id"]: a for a in apps}
+    assert by_id[4]["links"] == [{"rel": "fallback_for", "application": 3}]
+    assert by_id[3]["links"] == [{"rel": "has_fallback", "application": 4}]
+    assert by_id[2]["areas"] == ["rehabilitation", "special_education", "nature_environment"]
+    assert by_id[5]["round"] == 2 and by_id[5]["areas"] == ["social"]
+    # every area is taken by the examples
+    assert [a["status"] != "available" for a in as_json(env, "areas")] == [True] * 5
+
+
+def test_init_twice_is_harmless(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    assert "Loaded the Ishøj–Vallensbæk demo setup" in run(env, "init", "--demo").stdout
+    run(env, "new", "--kind", "dispensation", "--round", "1", "--title", "Bliver",
+        "--as", "pl-ishoj")
+    out = run(env, "init", "--demo").stdout
+    assert "schema 0001 -> 0001." in out
+    assert "The demo setup was already there." in out
+    apps = as_json(env, "list", "--as", "pl-ishoj")
+    assert [(a["id"], a["title"]) for a in apps] == [(1, "Bliver")]
+    assert len(as_json(env, "history", "1", "--as", "pl-ishoj")) == 1
+    # examples need an empty database; asking for them now changes nothing
+    result = run(env, "init", "--examples", ok=False)
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        "error: --examples needs a database without applications"]
+    assert len(as_json(env, "list", "--as", "admin")) == 1
+
+
+# -------------------------------------------------------------------- life cycle
+def test_a_whole_life_cycle(db_url: str) -> None:
+    """From a new round-1 application to closed, on SQLite and PostgreSQL.
+
+    The ``db_url`` fixture already holds the demo setup, so ``init --demo`` finds it there.
+    """
+    env = {"WORKFLOW_DATABASE_URL": db_url}
+    assert "The demo setup was already there." in run(env, "init", "--demo").stdout
+
+    out = run(env, "new", "--kind", "dispensation", "--round", "1", "--title",
+              "Dispensation for genoptræning og socialområdet", "--as", "pl-ishoj").stdout
+    assert re.match(r"Created application 1 \(00\.17\.15-G01-1-\d\d\) in state "
+                    r"area_selection \(Valg af områder\)\.", out)
+
+    def step(trigger: str, user: str, *data: str) -> str:
+        args = ["advance", "1", trigger, "--as", user]
+        for pair in data:
+            args += ["--data", pair]
+        return run(env, *args).stdout.strip()
+
+    assert step("propose_areas", "pl-ishoj", "areas=rehabilitation,social") == \
+        "Application 1: propose_areas: area_selection -> area_selection (version 2)."
+    assert step("confirm_areas", "pl-ishoj").endswith("(version 3). Waiting for vallensbaek.")
+    assert step("confirm_areas", "pl-vallensbaek").endswith("area_selection -> drafting "
+                                                             "(version 4).")
+    assert "drafting -> legal_review" in step("submit_for_review", "pl-ishoj")
+    assert "legal_review -> council_approval" in step("approve_draft", "legal-ishoj")
+    step("record_council_decision", "sec-ishoj", "decision=approved",
+         "meeting_date=2018-04-03", "agenda_ref=Byrådet 3. april 2018, punkt 7")
+
+    # half-way: Ishøj has approved, Vallensbæk not yet, so it cannot be sent
+    offered = {t["trigger"]: t for t in as_json(env, "triggers", "1", "--as", "pl-ishoj")}
+    assert list(offered) == ["schedule_council_meeting", "record_council_decision",
+                             "send_to_ministry", "withdraw"]
+    assert offered["send_to_ministry"]["allowed"] is False
+    assert "vallensbaek" in offered["send_to_ministry"]["reason"]
+    assert offered["withdraw"]["allowed"] is True
+    assert offered["record_council_decision"]["allowed"] is False  # not a secretary
+
+    step("record_council_decision", "sec-vallensbaek", "decision=approved",
+         "meeting_date=2018-04-25", "agenda_ref=KB 25-04-2018 pkt. 12")
+    assert "council_approval -> submitted" in step("send_to_ministry", "pl-ishoj")
+    assert "submitted -> granted" in step("record_decision", "pl-ishoj", "outcome=granted",
+                                          "reference=2018-1234", "decision_date=2018-06-01")
+    assert "granted -> transition_period" in step("start_transition", "pl-ishoj",
+                                                  "effective_date=2019-01-01")
+    # WORKFLOW_USER instead of --as
+    out = run({**env, "WORKFLOW_USER": "pl-ishoj"}, "advance", "1", "complete").stdout
+    assert out.strip() == "Application 1: complete: transition_period -> closed (version 12)."
+
+    shown = as_json(env, "show", "1", "--as", "pl-vallensbaek")
+    assert shown["state"] == "closed" and shown["final"] is True
+    assert shown["version"] == 12
+    assert shown["data"]["reference"] == "2018-1234"
+    assert {a["id"]: a["outcome"] for a in shown["area_details"]} == {
+        "rehabilitation": "granted", "social": "granted"}
+    assert not any(d["active"] for d in shown["deadlines"])
+
+    entries = as_json(env, "history", "1", "--as", "pl-ishoj")
+    for e in entries:
+        assert {"trigger", "from", "to", "user", "at"} <= e.keys()
+    assert [e["version"] for e in entries] == list(range(1, 13))
+    assert [e["trigger"] for e in entries] == [
+        "create", "propose_areas", "confirm_areas", "confirm_areas", "submit_for_review",
+        "approve_draft", "record_council_decision", "record_council_decision",
+        "send_to_ministry", "record_decision", "start_transition", "complete"]
+    assert entries[0]["from"] is None
+    for prev, cur in zip(entries, entries[1:], strict=False):
+        assert cur["from"] == prev["to"]
+    assert entries[-1]["to"] == "closed" and entries[-1]["user"] == "pl-ishoj"
+    assert entries[7]["user"] == "sec-vallensbaek"
+
+    assert as_json(env, "triggers", "1", "--as", "pl-ishoj") == []
+    assert "final state" in run(env, "triggers", "1", "--as", "pl-ishoj").stdout
+
+    diagram = run(env, "diagram", "--application", "1", "--as", "pl-ishoj").stdout
+    assert diagram.startswith("stateDiagram-v2\n")
+    assert "    class closed current" in diagram.splitlines()
+    diagram = run({**env, "WORKFLOW_USER": "pl-ishoj"}, "diagram", "--application", "1",
+                  "--lang", "en").stdout
+    assert 'state "Closed" as closed' in diagram and "class closed current" in diagram
+
+    # the granted areas are released on the effective date
+    areas = {a["id"]: a for a in as_json(env, "areas")}
+    assert areas["social"]["released_on"] == "2019-01-01"
+
+    text = run(env, "show", "1", "--as", "pl-ishoj").stdout
+    assert "state:   closed (Afsluttet)" in text
+    text = run(env, "history", "1", "--as", "pl-ishoj").stdout
+    assert "transition_period -> closed" in text
+
+
+def test_diagram_without_an_application_marks_nothing(tmp_path: Path) -> None:
+    out = run(sqlite_env(tmp_path), "diagram").stdout  # reads only states.yaml
+    assert out.startswith("stateDiagram-v2\n")
+    assert "    [*] --> area_selection" in out
+    assert "class " not in out
+
+
+# ------------------------------------------------------------------------ errors
+def snapshot(env: Env, app_id: int = 2) -> tuple[int, int, str]:
+    shown = as_json(env, "show", str(app_id), "--as", "admin")
+    return len(as_json(env, "history", str(app_id), "--as", "admin")), shown["version"], \
+        shown["state"]
+
+
+# (id, arguments, message fragments); application 2 of the examples is in council_approval
+ERRORS: list[tuple[str, list[str], list[str]]] = [
+    ("unknown-application", ["show", "99", "--as", "pl-ishoj"], ["no application 99"]),
+    ("unknown-application-advance", ["advance", "99", "withdraw", "--data", "reason=x",
+                                     "--as", "pl-ishoj"], ["no application 99"]),
+    ("trigger-not-allowed-now", ["advance", "2", "submit_for_review", "--as", "pl-ishoj"],
+     ["is in state 'council_approval'", "'submit_for_review' is not allowed",
+      "allowed: schedule_council_meeting, record_council_decision, send_to_ministry, "
+      "withdraw"]),
+    ("unknown-trigger", ["advance", "2", "fly", "--as", "pl-ishoj"],
+     ["'fly' is not allowed", "send_to_ministry"]),
+    ("missing-as", ["advance", "2", "withdraw", "--data", "reason=x"],
+     ["no acting user", "--as USER", "WORKFLOW_USER"]),
+    ("missing-as-show", ["show", "2"], ["no acting user"]),
+    ("unknown-user", ["advance", "2", "withdraw", "--data", "reason=x", "--as", "nobody"],
+     ["unknown user 'nobody'"]),
+    ("wrong-role", ["advance", "2", "send_to_ministry", "--as", "sec-ishoj"],
+     ["send_to_ministry needs the role project_lead", "sec-ishoj is council_secretary"]),
+    ("malformed-data", ["advance", "2", "withdraw", "--data", "x", "--as", "pl-ishoj"],
+     ["--data 'x': expected KEY=VALUE"]),
+    ("data-given-twice", ["advance", "2", "withdraw", "--data", "reason=a", "--data",
+                          "reason=b", "--as", "pl-ishoj"], ["reason: given twice"]),
+    ("bad-date", ["advance", "2", "record_council_decision", "--data", "decision=approved",
+                  "--data", "meeting_date=25-04-2018", "--data", "agenda_ref=pkt. 12",
+                  "--as", "sec-vallensbaek"],
+     ["meeting_date: '25-04-2018' is not a date (YYYY-MM-DD)"]),
+    ("impossible-date", ["advance", "2", "record_council_decision", "--data",
+                         "decision=approved", "--data", "meeting_date=2018-04-31", "--data",
+                         "agenda_ref=pkt. 12", "--as", "sec-vallensbaek"],
+     ["meeting_date: '2018-04-31' is not a date"]),
+    ("missing-data", ["advance", "2", "withdraw", "--as", "pl-ishoj"], ["reason"]),
+    ("guard", ["advance", "2", "send_to_ministry", "--as", "pl-ishoj"], ["vallensbaek"]),
+    ("unknown-kind", ["new", "--kind", "bridge", "--title", "x", "--as", "pl-ishoj"],
+     ["unknown kind 'bridge'"]),
+    ("missing-round", ["new", "--kind", "dispensation", "--title", "x", "--as", "pl-ishoj"],
+     ["a dispensation application needs --round 1 or 2"]),
+    ("unknown-data-key", ["advance", "2", "withdraw", "--data", "reason=x", "--data",
+                          "colour=blue", "--as", "pl-ishoj"],
+     ["colour: withdraw does not take this key (it takes: reason)"]),
+    ("stale-version", ["advance", "2", "withdraw", "--data", "reason=x", "--expect-version",
+                       "1", "--as", "pl-ishoj"],
+     ["application 2 was changed first by sec-vallensbaek", "you had version 1"]),
+]
+
+
+@pytest.mark.parametrize(("args", "fragments"), [e[1:] for e in ERRORS],
+                         ids=[e[0] for e in ERRORS])
+def test_errors_are_one_line_and_change_nothing(examples: Env, args: list[str],
+                                                fragments: list[str]) -> None:
+    before = snapshot(examples)
+    apps_before = len(as_json(examples, "list", "--as", "admin"))
+    message = fails(examples, *args)
+    for fragment in fragments:
+        assert fragment in message
+    assert snapshot(examples) == before
+    assert len(as_json(examples, "list", "--as", "admin")) == apps_before
+
+
+@pytest.mark.parametrize("args", [["list", "--as", "pl-ishoj"], ["show", "1", "--as", "admin"],
+                                  ["advance", "1", "withdraw", "--as", "pl-ishoj"],
+                                  ["areas"]])
+def test_a_database_command_before_init_says_to_run_init(tmp_path: Path,
+                                                          args: list[str]) -> None:
+    env = sqlite_env(tmp_path)
+    message = fails(env, *args)
+    assert "run `workflow init`" in message
+    path = tmp_path / "wf.db"
+    if path.exists():  # SQLite may have created an empty file, but no tables in it
+        with sqlite3.connect(path) as conn:
+            tables = conn.execute("SELECT name FROM sqlite_master").fetchall()
+        conn.close()
+        assert tables == []
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = {"WORKFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"}
+    assert "cannot open the database" in fails(env, "list", "--as", "pl-ishoj")
+
+
+def test_a_broken_states_file_stops_init_before_it_changes_anything(tmp_path: Path) -> None:
+    states = tmp_path / "states.yaml"
+    text = (Path(__file__).resolve().parent.parent / "states.yaml").read_text(encoding="utf-8")
+    states.write_text(text.replace("roles: [legal]", "roles: [lawyer]", 1), encoding="utf-8")
+    env = {**sqlite_env(tmp_path), "WORKFLOW_STATES_FILE": str(states)}
+    result = run(env, "init", "--demo", ok=False)
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
+    assert "unknown role 'lawyer'" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "wf.db").exists()
+
+
+# ----------------------------------------------------------------- the program
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    return {**env, **extra}
+
+
+def test_python_dash_m_workflow_help(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "workflow", "--help"], capture_output=True,
+                          text=True, cwd=tmp_path, env=subprocess_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: ")
+    for name in cli.commands:
+        assert re.search(rf"^  {re.escape(name)}\b", proc.stdout, re.MULTILINE), name
+
+
+def test_a_real_process_reports_errors_without_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "workflow", "list", "--as", "pl-ishoj"], capture_output=True,
+        text=True, cwd=tmp_path, timeout=60,
+        env=subprocess_env(WORKFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'wf.db'}"))
+    assert proc.returncode == 8  # SetupError
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("error: ") and "run `workflow init`" in line
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert re.search(r"version \d+\.\d+", result.stdout)
+
+
+def test_every_command_has_help() -> None:
+    assert set(cli.commands) >= {"init", "new", "list", "show", "history", "triggers",
+                                 "advance", "check", "diagram", "areas", "rules"}
+    for name, command in cli.commands.items():
+        assert command.help and command.help.strip(), f"{name} has no help text"
+        for flag in ("--help", "-h"):
+            result = CliRunner().invoke(cli, [name, flag])
+            assert result.exit_code == 0, f"{name} {flag}: {result.output}"
+            assert result.stdout.startswith(f"Usage: cli {name}") or \
+                result.stdout.startswith(f"Usage: workflow {name}"), result.stdout
+            assert command.help.strip().splitlines()[0] in result.stdout
+
+
+def test_every_command_is_in_the_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [name for name in cli.commands
+               if not re.search(rf"\bworkflow {re.escape(name)}\b", text)]
+    assert missing == [], f"README.md does not show `workflow <command>` for: {missing}"
+
+
+def test_rules_lists_the_guards_and_effects() -> None:
+    out = run({}, "rules").stdout
+    assert out.startswith("guards:\n")
+    assert "effects:" in out
+    for name in ("all_parties", "areas_available", "claim_areas", "release_claims", "spawn"):
+        assert re.search(rf"^  {name}\s", out, re.MULTILINE), name
