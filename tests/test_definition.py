@@ -328,10 +328,7 @@ def test_several_problems_are_reported_at_once() -> None:
         loads(text, file=FILE)
 
 
-# ----------------------------------------------------------------- bugs found
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: a list (unhashable) in a `when` value or as a rule argument crashes "
-    "_check_graph with TypeError: unhashable type: 'list' instead of giving a Problem"))
+# ------------------------------------------- once bugs: each is a problem, not a crash
 @pytest.mark.parametrize(("old", "new"), [
     ("when: {decision: rejected}", "when: {decision: [rejected, approved]}"),
     ("guards: [{all_parties: council}]", "guards: [{all_parties: [council]}]"),
@@ -342,9 +339,6 @@ def test_a_list_where_a_name_belongs_is_a_problem_not_a_crash(old: str, new: str
     assert {p.line for p in problems} == {line_of(text, new)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a duplicate key raises at once from _Located._convert, so every other problem "
-    "in the file (here an unknown role further down) goes unreported"))
 def test_a_duplicate_key_does_not_hide_the_other_problems() -> None:
     text = mutate("  legal: {da: Jurist, en: Legal staff}\n",
                   "  legal: {da: Jurist, en: Legal staff}\n  legal: {da: J, en: L}\n")
@@ -354,18 +348,12 @@ def test_a_duplicate_key_does_not_hide_the_other_problems() -> None:
     assert f"{P}.transitions.{transition_index(text, 'lawyer')}.roles" in keys
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: calendar.holidays is not validated: `holidays: XX` loads, `workflow check` says "
-    "OK, and the engine later fails with NotImplementedError('Country XX not available')"))
 def test_an_unknown_holiday_calendar_is_a_problem() -> None:
     text = mutate("holidays: DK", "holidays: XX")
     p = the_problem(problems_of(text), "calendar.holidays")
     assert p.line == line_of(text, "holidays: XX")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: closure_days given as one string is iterated character by character, giving "
-    "five problems 'expected MM-DD, got '0'', '6', '-', ... instead of one"))
 def test_closure_days_that_are_not_a_list_are_one_problem() -> None:
     text = mutate('["06-05", "12-24", "12-31"]', '"06-05"')
     problems = problems_of(text)
@@ -373,9 +361,6 @@ def test_closure_days_that_are_not_a_list_are_one_problem() -> None:
     assert problems[0].key == "calendar.closure_days"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: closure days are checked only as 01-12 / 01-31, so an impossible date such as "
-    "02-30 is accepted and silently never matches"))
 def test_an_impossible_closure_day_is_a_problem() -> None:
     problems_of(mutate('"12-24", "12-31"]', '"12-24", "02-30"]'))
 

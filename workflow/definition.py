@@ -8,9 +8,11 @@ that the engine turns into one ``transitions`` machine per process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,7 @@ class _Located:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.lines: dict[Path_, int] = {}
+        self.problems: list[Problem] = []
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
@@ -168,10 +171,11 @@ class _Located:
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 key = str(key_node.value)
-                if key in out:
-                    raise DefinitionError([Problem(self.file, key_node.start_mark.line + 1,
-                                                   ".".join(map(str, path + (key,))),
-                                                   "duplicate key")])
+                if key in out:  # keep the first, report the second, go on
+                    self.problems.append(Problem(self.file, key_node.start_mark.line + 1,
+                                                 ".".join(map(str, path + (key,))),
+                                                 "duplicate key"))
+                    continue
                 out[key] = self._convert(value_node, path + (key,))
                 self.lines[path + (key,)] = key_node.start_mark.line + 1
             return out
@@ -189,7 +193,7 @@ class _Located:
 class _Validator:
     def __init__(self, doc: _Located) -> None:
         self.doc = doc
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(doc.problems)
 
     def error(self, path: Path_, message: str) -> None:
         key = ".".join(str(p) for p in path) or "(top)"
@@ -242,6 +246,9 @@ class _Validator:
             else:
                 self.error(p, f"expected a {what} name or {{name: argument}}")
                 continue
+            if arg is not None and not isinstance(arg, str | int):
+                self.error(p, f"the argument of {what} {name!r} must be a single name")
+                continue
             spec = registry.get(name)
             if spec is None:
                 self.error(p, f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
@@ -277,13 +284,25 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
 
     cal = v.mapping(root.get("calendar"), ("calendar",), required=False)
     v.keys(cal, ("calendar",), {"holidays", "closure_days"})
+    country = str(cal.get("holidays", "DK"))
+    if country not in _supported_countries():
+        v.error(("calendar", "holidays"), f"no public-holiday calendar for {country!r} "
+                                          f"(a country code such as DK)")
     closure: list[tuple[int, int]] = []
-    for i, d in enumerate(cal.get("closure_days") or []):
+    raw_closure = cal.get("closure_days") or []
+    if not isinstance(raw_closure, list):
+        v.error(("calendar", "closure_days"), "expected a list of MM-DD days")
+        raw_closure = []
+    for i, d in enumerate(raw_closure):
         m = re.match(r"^(\d\d)-(\d\d)$", str(d))
-        if not m or not (1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 31):
+        try:
+            if not m:
+                raise ValueError
+            date(2024, int(m[1]), int(m[2]))  # a leap year: 02-29 is a possible day
+        except ValueError:
             v.error(("calendar", "closure_days", i), f"expected MM-DD, got {d!r}")
-        else:
-            closure.append((int(m[1]), int(m[2])))
+            continue
+        closure.append((int(m[1]), int(m[2])))
 
     roles = {name: v.label(lbl, ("roles", name))
              for name, lbl in v.mapping(root.get("roles"), ("roles",)).items()}
@@ -310,9 +329,16 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
         raise DefinitionError(v.problems)
     return Definition(
         file=file, source=text, hash=hashlib.sha256(text.encode()).hexdigest(),
-        closure_days=tuple(closure), holidays=str(cal.get("holidays", "DK")),
+        closure_days=tuple(closure), holidays=country,
         roles=roles, fields=fields, processes=processes,
         download_roles=tuple(download_roles))
+
+
+@functools.cache
+def _supported_countries() -> frozenset[str]:
+    from holidays.registry import COUNTRIES  # names only: no country module is imported
+
+    return frozenset(code for names in COUNTRIES.values() for code in names[1:3])
 
 
 def _fields(v: _Validator, raw: Any) -> dict[str, FieldSpec]:
@@ -435,7 +461,11 @@ def _transition(v: _Validator, path: Path_, raw: Any, states: dict[str, StateSpe
             if f not in fields:
                 v.error(path + (key,), f"unknown field {f!r}")
     when = v.mapping(m.get("when", {}), path + ("when",))
-    for k, val in when.items():
+    for k, val in list(when.items()):
+        if not isinstance(val, str | int | bool):
+            v.error(path + ("when", k), "expected a single value")
+            del when[k]
+            continue
         if k in MATCHABLE_ATTRIBUTES:
             continue
         if k not in fields:
