@@ -1,0 +1,98 @@
+"""Helpers shared by the benchmark driver (``run.py``) and its worker processes.
+
+The workload is the peers' (``../shared/peers/common.py``): N applications, each making
+8 state changes along a chain of 8 working states; every 10th application is rejected at
+its last step instead of closed. Workers print one ``RESULT {json}`` line, as the peers do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+
+WORK_STATES = ["received", "registered", "screening", "hearing",
+               "assessment", "drafting", "approval", "decision"]
+CHANGES_PER_APP = 8
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+
+
+def plan(app_index: int) -> list[tuple[str, str, str]]:
+    """The 8 (trigger, source, dest) changes of application ``app_index`` (1-based)."""
+    out = []
+    for k in range(CHANGES_PER_APP):
+        src = WORK_STATES[k]
+        if k == CHANGES_PER_APP - 1:
+            out.append(("reject", src, "rejected") if app_index % 10 == 0
+                       else ("advance", src, "closed"))
+        else:
+            out.append(("advance", src, WORK_STATES[k + 1]))
+    return out
+
+
+def scratch_dir() -> Path:
+    """Where SQLite files go: $WORKFLOW_BENCH_TMP, else the system temp folder."""
+    path = Path(os.environ.get("WORKFLOW_BENCH_TMP")
+                or Path(tempfile.gettempdir()) / "workflow-bench")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fresh_sqlite(name: str) -> Path:
+    path = scratch_dir() / name
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def pg_url() -> str:
+    """The SQLAlchemy URL of the benchmark's own PostgreSQL database."""
+    return os.environ.get("WORKFLOW_BENCH_POSTGRES_URL", DEFAULT_PG_URL)
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy ``postgresql+psycopg://`` URL as a libpq connection string."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def reset_pg_schema(url: str) -> None:
+    """Start from an empty ``public`` schema (the benchmark database only)."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    i = min(len(s) - 1, max(0, round(q * (len(s) - 1))))
+    return s[i]
+
+
+def result(variant: str, n: int, total_s: float, lats: list[float],
+           **extra: Any) -> dict[str, Any]:
+    """The peers' RESULT shape: rate in changes/s, latencies in microseconds."""
+    out: dict[str, Any] = {
+        "variant": variant, "n_apps": n, "changes": len(lats), "total_s": total_s,
+        "rate": len(lats) / total_s, "lat_median_us": statistics.median(lats) * 1e6,
+        "lat_p99_us": percentile(lats, 0.99) * 1e6,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    out.update(extra)
+    return out
+
+
+def emit(res: dict[str, Any]) -> None:
+    print(f"{res['variant']}: {res['changes']} changes in {res['total_s']:.3f} s = "
+          f"{res['rate']:.0f}/s, median {res['lat_median_us']:.0f} us, "
+          f"p99 {res['lat_p99_us']:.0f} us")
+    sys.stdout.write("RESULT " + json.dumps(res) + "\n")
+    sys.stdout.flush()

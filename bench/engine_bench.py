@@ -1,0 +1,149 @@
+"""Worker: persisted transitions through the real engine, as a stateless request makes them.
+
+One :class:`~workflow.engine.Workflow` is opened once (as a server process would), then
+every change is one ``wf.fire(app_id, trigger, user=...)``: a transaction that loads the
+user and the application, checks role and municipality, runs the process's
+``transitions`` machine, updates the row under an optimistic version check, inserts the
+audit entry, syncs deadlines and commits. Each run starts on a fresh database.
+
+Workloads
+  chain      bench/chain.yaml: the peers' N applications x 8 changes (no guards, no
+             deadlines), applications created untimed first.
+  lifecycle  the shipped states.yaml: the whole life of a round-1 dispensation, from
+             proposing areas to ``closed`` (11 transitions with guards, joint steps, party
+             acts, effects and deadlines; tests/factories.py's road). The areas a life
+             releases are freed again, untimed, before the next one starts.
+
+usage: python bench/engine_bench.py chain|lifecycle --db sqlite|postgresql [--n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from typing import Any
+
+from benchlib import (
+    BENCH_DIR,
+    CHANGES_PER_APP,
+    REPO_DIR,
+    emit,
+    fresh_sqlite,
+    pg_url,
+    plan,
+    reset_pg_schema,
+    result,
+)
+from sqlalchemy import func, select, update
+
+from workflow import demo, store
+from workflow import tables as t
+from workflow.config import Settings
+from workflow.definition import load
+from workflow.engine import Workflow
+
+ROUND_ONE = "rehabilitation,special_education,nature_environment"
+# (trigger, user, data) from a fresh round-1 dispensation to `closed`: tests/factories.py's
+# ROAD followed by AFTER_SUBMITTED["closed"].
+LIFE: list[tuple[str, str, dict[str, Any]]] = [
+    ("propose_areas", "pl-ishoj", {"areas": ROUND_ONE}),
+    ("confirm_areas", "pl-ishoj", {}),
+    ("confirm_areas", "pl-vallensbaek", {}),
+    ("submit_for_review", "pl-ishoj", {}),
+    ("approve_draft", "legal-ishoj", {}),
+    ("record_council_decision", "sec-ishoj",
+     {"decision": "approved", "meeting_date": "2018-04-03", "agenda_ref": "BR 3/4-18 pkt. 7"}),
+    ("record_council_decision", "sec-vallensbaek",
+     {"decision": "approved", "meeting_date": "2018-04-25", "agenda_ref": "KB 25-04-2018 pkt. 12"}),
+    ("send_to_ministry", "pl-ishoj", {}),
+    ("record_decision", "pl-ishoj",
+     {"outcome": "granted", "reference": "2018-77", "decision_date": "2018-06-01"}),
+    ("start_transition", "pl-ishoj", {"effective_date": "2019-01-01"}),
+    ("complete", "pl-ishoj", {}),
+]
+
+
+def open_fresh(db: str, states_file: str) -> Workflow:
+    """A migrated database with the demo users, and the engine opened on it."""
+    if db == "sqlite":
+        url = f"sqlite:///{fresh_sqlite('workflow.db')}"
+    else:
+        url = pg_url()
+        reset_pg_schema(url)
+    engine = store.make_engine(url)
+    store.migrate(engine)
+    demo.load_setup(engine)
+    engine.dispose()
+    return Workflow.open(Settings(database_url=url), definition=load(states_file))
+
+
+def count_changes(wf: Workflow) -> tuple[int, dict[str, int]]:
+    ae, a = t.audit_entry, t.application
+    with store.read(wf.engine) as conn:
+        changes = conn.execute(select(func.count()).select_from(ae)
+                               .where(ae.c.trigger != "create")).scalar_one()
+        states = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
+    return changes, {str(k): int(v) for k, v in states.items()}
+
+
+def run_chain(wf: Workflow, n: int) -> tuple[float, list[float]]:
+    ids = [wf.create(kind="chain", title=f"Bench {i}", user="pl-ishoj")
+           for i in range(1, n + 1)]
+    lats: list[float] = []
+    pc = time.perf_counter
+    gc.collect()
+    t0 = pc()
+    for index, app_id in enumerate(ids, 1):
+        for trigger, _src, _dst in plan(index):
+            s = pc()
+            wf.fire(app_id, trigger, user="pl-ishoj")
+            lats.append(pc() - s)
+    total = pc() - t0
+    changes, states = count_changes(wf)
+    expected = {"closed": n - n // 10, "rejected": n // 10}
+    assert changes == n * CHANGES_PER_APP, changes
+    assert states == {k: v for k, v in expected.items() if v}, states
+    return total, lats
+
+
+def run_lifecycle(wf: Workflow, n: int) -> tuple[float, list[float]]:
+    ids = [wf.create(kind="dispensation", round=1, title=f"Bench {i}", user="pl-ishoj")
+           for i in range(1, n + 1)]
+    free_areas = update(t.area).values(released_on=None, released_by=None)
+    lats: list[float] = []
+    pc = time.perf_counter
+    gc.collect()
+    for app_id in ids:
+        for trigger, user, data in LIFE:
+            s = pc()
+            wf.fire(app_id, trigger, user=user, data=data)
+            lats.append(pc() - s)
+        with store.write(wf.engine) as conn:  # untimed: the next life claims the same areas
+            conn.execute(free_areas)
+    changes, states = count_changes(wf)
+    assert changes == n * len(LIFE), changes
+    assert states == {"closed": n}, states
+    return sum(lats), lats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("workload", choices=["chain", "lifecycle"])
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--n", type=int, default=300, help="applications")
+    a = ap.parse_args()
+    if a.workload == "chain":
+        wf = open_fresh(a.db, str(BENCH_DIR / "chain.yaml"))
+        total, lats = run_chain(wf, a.n)
+        name = f"workflow {a.db}"
+    else:
+        wf = open_fresh(a.db, str(REPO_DIR / "states.yaml"))
+        total, lats = run_lifecycle(wf, a.n)
+        name = f"workflow lifecycle {a.db}"
+    wf.engine.dispose()
+    emit(result(name, a.n, total, lats))
+
+
+if __name__ == "__main__":
+    main()

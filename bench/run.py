@@ -1,0 +1,359 @@
+"""Benchmark: persisted transitions per second beside the raw-SQL floor and SpiffWorkflow.
+
+One command, ``python bench/run.py`` (with the project's environment), runs every
+variant in its own fresh process on a fresh database, interleaved over rounds with the
+order rotated each round, and prints one table of medians. Ratios are taken within a
+round (same machine state), then their median is reported.
+
+Rows
+  workflow sqlite / postgresql   our engine, wf.fire() per change on bench/chain.yaml
+  workflow lifecycle ...         our engine on the shipped states.yaml: the whole life of
+                                 a round-1 dispensation (guards, party acts, deadlines)
+  raw sqlite (floor)             peers: stdlib sqlite3, UPDATE + INSERT per transaction
+  raw postgresql (floor)         bench/pg_floor.py: the same with psycopg
+  spiff, spiff_req               peers: SpiffWorkflow 3 kept in memory / reloaded per step
+  sqlmodel_req                   peers: transitions + SQLModel, naive, per request
+
+Then the start-up time of the ``workflow`` commands that need no database.
+
+The peers (``../shared/peers``, or $WORKFLOW_BENCH_PEERS) run in their own virtualenv,
+created on first use at $WORKFLOW_BENCH_PEERS_VENV (default /tmp/workflow-bench-peers).
+PostgreSQL rows use the database ``bench`` ($WORKFLOW_BENCH_POSTGRES_URL), created if
+missing; its ``public`` schema is dropped and recreated by every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from benchlib import libpq_url, pg_url  # noqa: E402
+
+FLOOR_GOAL = 3.0        # at most this many times slower than the floor, on SQLite
+SPIFF_GOAL = 3.0        # at least this many times SpiffWorkflow's rate
+CLI_GOAL_MS = 150.0     # `workflow --help` and commands without a database
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    cmd: tuple[str, ...]
+    db: str             # sqlite | postgresql
+    role: str           # ours | floor | peer
+
+
+# ----------------------------------------------------------------------- set-up
+def peers_dir() -> Path:
+    return Path(os.environ.get("WORKFLOW_BENCH_PEERS") or REPO_DIR.parent / "shared" / "peers")
+
+
+def ensure_peers_venv(peers: Path) -> Path:
+    """The peers' Python, with their pinned requirements; created when missing."""
+    venv = Path(os.environ.get("WORKFLOW_BENCH_PEERS_VENV") or "/tmp/workflow-bench-peers")
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import SpiffWorkflow, transitions, sqlmodel"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    print(f"Creating the peers' virtualenv in {venv} ...", flush=True)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r",
+                    str(peers / "requirements.txt")], check=True)
+    subprocess.run(probe, check=True)
+    return python
+
+
+def ensure_pg_database(url: str) -> str | None:
+    """Create the benchmark database if missing; the server's version, or None if down."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        target = libpq_url(url)
+        name = str(conninfo_to_dict(target).get("dbname") or "")
+        with psycopg.connect(make_conninfo(target, dbname="postgres"), autocommit=True,
+                             connect_timeout=5) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0]) if row else "?"
+    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL rows
+        print(f"PostgreSQL at {url} is not usable, skipping its rows: "
+              f"{str(exc).strip().splitlines()[0]}", flush=True)
+        return None
+
+
+def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
+             with_sqlmodel: bool) -> list[Variant]:
+    ours = (sys.executable, str(BENCH_DIR / "engine_bench.py"))
+    peer = (str(peers_py), str(peers / "bench_statechange.py"))
+    out: list[Variant] = []
+    for db in dbs:
+        out.append(Variant(f"workflow {db}", (*ours, "chain", "--db", db), db, "ours"))
+        out.append(Variant(f"workflow lifecycle {db}", (*ours, "lifecycle", "--db", db), db,
+                           "ours"))
+    if "sqlite" in dbs:
+        out.append(Variant("raw sqlite (floor)", (*peer, "raw", "--sync", "NORMAL"), "sqlite",
+                           "floor"))
+    if "postgresql" in dbs:
+        out.append(Variant("raw postgresql (floor)",
+                           (sys.executable, str(BENCH_DIR / "pg_floor.py")), "postgresql",
+                           "floor"))
+    out.append(Variant("spiff", (*peer, "spiff"), "sqlite", "peer"))
+    out.append(Variant("spiff_req", (*peer, "spiff_req"), "sqlite", "peer"))
+    if with_sqlmodel and "sqlite" in dbs:
+        out.append(Variant("sqlmodel_req", (*peer, "sqlmodel_req"), "sqlite", "peer"))
+    return out
+
+
+# ---------------------------------------------------------------------- running
+def run_variant(v: Variant, n: int, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    proc = subprocess.run([*v.cmd, "--n", str(n)], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"{v.name} failed (exit {proc.returncode}):\n"
+                         f"$ {shlex.join(v.cmd)}\n{proc.stdout}{proc.stderr}")
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            res: dict[str, Any] = json.loads(line[len("RESULT "):])
+            return res
+    raise SystemExit(f"{v.name} printed no RESULT line:\n{proc.stdout}{proc.stderr}")
+
+
+def run_rounds(vs: list[Variant], rounds: int, n: int, env: dict[str, str]
+               ) -> list[dict[str, dict[str, Any]]]:
+    out = []
+    for r in range(rounds):
+        k = r % len(vs)
+        res: dict[str, dict[str, Any]] = {}
+        for v in vs[k:] + vs[:k]:          # rotate the order every round
+            x = run_variant(v, n, env, REPO_DIR if v.role == "ours" else peers_dir())
+            res[v.name] = x
+            print(f"round {r + 1}/{rounds}: {v.name:<30} {x['rate']:8.0f} changes/s  "
+                  f"median {x['lat_median_us']:7.0f} us  p99 {x['lat_p99_us']:7.0f} us",
+                  flush=True)
+        out.append(res)
+    return out
+
+
+# ---------------------------------------------------------------------- summary
+def med_range(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def summarize(vs: list[Variant], rounds: list[dict[str, dict[str, Any]]]
+              ) -> dict[str, dict[str, Any]]:
+    floors = {v.db: v.name for v in vs if v.role == "floor"}
+    summary: dict[str, dict[str, Any]] = {}
+    for v in vs:
+        rates = [rr[v.name]["rate"] for rr in rounds]
+        s: dict[str, Any] = {
+            "db": v.db, "role": v.role, "rate": med_range(rates),
+            "lat_median_us": statistics.median(rr[v.name]["lat_median_us"] for rr in rounds),
+            "lat_p99_us": statistics.median(rr[v.name]["lat_p99_us"] for rr in rounds)}
+        floor = floors.get(v.db)
+        if floor:  # slowdown: how many times slower than the floor on the same database
+            s["vs_floor"] = med_range([rr[floor]["rate"] / rr[v.name]["rate"] for rr in rounds])
+        for ref in ("spiff_req", "spiff"):  # speed-up: how many times the reference's rate
+            s[f"vs_{ref}"] = med_range([rr[v.name]["rate"] / rr[ref]["rate"] for rr in rounds])
+        summary[v.name] = s
+    return summary
+
+
+def fmt_ratio(r: dict[str, float] | None) -> str:
+    if r is None:
+        return "-"
+    return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"
+
+
+def print_table(summary: dict[str, dict[str, Any]]) -> None:
+    head = (f"{'variant':<30} {'changes/s':>9} {'(min-max)':>13} {'median us':>9} "
+            f"{'p99 us':>8}  {'slower than floor':<22} {'x spiff_req rate':<22} "
+            f"{'x spiff rate':<22}")
+    print(head.rstrip())
+    print("-" * len(head.rstrip()))
+    for name, s in summary.items():
+        rate = s["rate"]
+        print(f"{name:<30} {rate['median']:9.0f} {rate['min']:6.0f}-{rate['max']:<6.0f} "
+              f"{s['lat_median_us']:9.0f} {s['lat_p99_us']:8.0f}  "
+              f"{fmt_ratio(s.get('vs_floor')):<22} {fmt_ratio(s['vs_spiff_req']):<22} "
+              f"{fmt_ratio(s['vs_spiff']):<22}".rstrip())
+
+
+# -------------------------------------------------------------------- CLI start
+def workflow_script() -> str:
+    here = Path(sys.executable).parent / "workflow"
+    found = str(here) if here.exists() else shutil.which("workflow")
+    if not found:
+        raise SystemExit("no `workflow` console script next to this Python or on PATH")
+    return found
+
+
+def time_cli(runs: int, scratch: Path) -> dict[str, dict[str, Any]]:
+    """Median wall time of commands that need no database (the DB URL points nowhere)."""
+    script = workflow_script()
+    commands = {
+        "python -c pass (baseline)": [sys.executable, "-c", "pass"],
+        "workflow --help": [script, "--help"],
+        "workflow check": [script, "check"],
+        "workflow diagram": [script, "diagram"],
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    env["WORKFLOW_DATABASE_URL"] = f"sqlite:///{scratch}/no-such-dir/never.db"
+    for label, cmd in commands.items():   # each must work without a database
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_DIR)
+        if proc.returncode != 0:
+            raise SystemExit(f"{label} failed: {proc.stderr.strip()}")
+    out: dict[str, dict[str, Any]] = {}
+    hyperfine = shutil.which("hyperfine")
+    if hyperfine:
+        export = scratch / "hyperfine.json"
+        subprocess.run([hyperfine, "-N", "--warmup", "2", "--runs", str(runs), "--style",
+                        "none", "--export-json", str(export),
+                        *[shlex.join(c) for c in commands.values()]],
+                       check=True, env=env, cwd=REPO_DIR, capture_output=True)
+        data = json.loads(export.read_text())["results"]
+        for label, r in zip(commands, data, strict=True):
+            out[label] = {"median_ms": r["median"] * 1e3, "min_ms": r["min"] * 1e3,
+                          "max_ms": r["max"] * 1e3, "tool": "hyperfine"}
+        return out
+    for label, cmd in commands.items():
+        times = []
+        for i in range(runs + 2):          # the first two are warm-up
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env, cwd=REPO_DIR, capture_output=True)
+            if i >= 2:
+                times.append((time.perf_counter() - t0) * 1e3)
+        out[label] = {"median_ms": statistics.median(times), "min_ms": min(times),
+                      "max_ms": max(times), "tool": "subprocess"}
+    return out
+
+
+def print_cli(cli: dict[str, dict[str, Any]], runs: int) -> None:
+    tool = next(iter(cli.values()))["tool"]
+    print(f"\nStart-up without a database ({runs} runs each after 2 warm-ups, {tool}):")
+    for label, r in cli.items():
+        goal = "" if label.startswith("python") else (
+            "  goal < 150 ms: " + ("met" if r["median_ms"] < CLI_GOAL_MS else "MISSED"))
+        print(f"  {label:<28} median {r['median_ms']:6.1f} ms  "
+              f"(min {r['min_ms']:.1f} - max {r['max_ms']:.1f}){goal}")
+
+
+# ------------------------------------------------------------------------ goals
+def goals(summary: dict[str, dict[str, Any]], cli: dict[str, dict[str, Any]]
+          ) -> list[tuple[str, str, bool]]:
+    out: list[tuple[str, str, bool]] = []
+    ours = summary.get("workflow sqlite")
+    if ours and "vs_floor" in ours:
+        x = ours["vs_floor"]["median"]
+        out.append(("workflow sqlite within 3x of the raw sqlite floor",
+                    f"{x:.2f}x slower", x <= FLOOR_GOAL))
+    if ours:  # Spiff stores into SQLite, so the SQLite row is the one to compare
+        for ref, what in (("spiff_req", "like for like: both reload per request"),
+                          ("spiff", "Spiff keeping the workflow in memory")):
+            x = ours[f"vs_{ref}"]["median"]
+            out.append((f"workflow sqlite at least 3x {ref}'s rate ({what})", f"{x:.2f}x",
+                        x >= SPIFF_GOAL))
+    for label, r in cli.items():
+        if label.startswith("workflow"):
+            out.append((f"`{label}` under 150 ms", f"{r['median_ms']:.0f} ms",
+                        r["median_ms"] < CLI_GOAL_MS))
+    return out
+
+
+def environment(pg_version: str | None) -> dict[str, Any]:
+    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "postgresql": pg_version, "cpus": os.cpu_count(), "machine": platform.machine(),
+            "system": platform.platform()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--n", type=int, default=300, help="applications per run (x 8 changes)")
+    ap.add_argument("--only", choices=["sqlite", "postgresql"],
+                    help="only this database's rows (the Spiff peers always run)")
+    ap.add_argument("--cli-runs", type=int, default=10,
+                    help="runs per start-up timing (0: skip)")
+    ap.add_argument("--no-sqlmodel", action="store_true", help="leave out sqlmodel_req")
+    ap.add_argument("--out", help="also write every figure to this JSON file")
+    a = ap.parse_args()
+
+    peers = peers_dir()
+    if not (peers / "bench_statechange.py").exists():
+        raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
+    peers_py = ensure_peers_venv(peers)
+    dbs = ["sqlite", "postgresql"] if a.only is None else [a.only]
+    pg_version = ensure_pg_database(pg_url()) if "postgresql" in dbs else None
+    if pg_version is None and "postgresql" in dbs:
+        dbs.remove("postgresql")
+        if not dbs:
+            raise SystemExit("--only postgresql, but PostgreSQL is not usable")
+    vs = variants(dbs, peers, peers_py, not a.no_sqlmodel)
+
+    scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-"))
+    env = {**os.environ, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch),
+           "WORKFLOW_BENCH_POSTGRES_URL": pg_url()}
+    env = {k: v for k, v in env.items()
+           if not k.startswith("WORKFLOW_") or k.startswith("WORKFLOW_BENCH_")}
+    info = environment(pg_version)
+    print(f"Python {info['python']}, SQLite {info['sqlite']}, PostgreSQL "
+          f"{info['postgresql'] or '-'}, {info['cpus']} CPUs; N={a.n} applications x 8 "
+          f"changes, {a.rounds} rounds; scratch {scratch}", flush=True)
+    try:
+        t0 = time.time()
+        rounds = run_rounds(vs, a.rounds, a.n, env)
+        wall = time.time() - t0
+        cli = time_cli(a.cli_runs, scratch) if a.cli_runs > 0 else {}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    summary = summarize(vs, rounds)
+    print(f"\n{a.rounds} rounds, N={a.n} applications x 8 changes "
+          f"(lifecycle: x 11 transitions), {wall:.0f} s; medians over rounds, "
+          f"ratios per round then their median (min-max)\n")
+    print_table(summary)
+    print("\n  slower than floor: the floor's rate / this rate, same database "
+          "(lifecycle rows do more per transition than the floor's workload)\n"
+          "  x spiff(_req) rate: this rate / SpiffWorkflow's (which runs on SQLite); "
+          "spiff_req reloads the workflow every step as a stateless server must, "
+          "as our engine does")
+    if cli:
+        print_cli(cli, a.cli_runs)
+    verdicts = goals(summary, cli)
+    print("\nGoals:")
+    for what, figure, ok in verdicts:
+        print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
+    if a.out:
+        out = Path(a.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "args": vars(a), "environment": info, "wall_s": wall, "rounds": rounds,
+            "summary": summary, "cli": cli,
+            "goals": [{"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]},
+            indent=1))
+        print(f"\nWrote {out}")
+
+
+if __name__ == "__main__":
+    main()
