@@ -43,6 +43,7 @@ class TxContext:
         self._spawn = spawn
         self._claimed: list[str] | None = None
         self._acts: dict[str, dict[str, dict[str, Any]]] = {}
+        self.spawned: list[int] = []
 
     # ------------------------------------------------------------------ reading
     def kind_areas(self) -> list[str] | None:
@@ -82,17 +83,7 @@ class TxContext:
     def claim_areas(self, areas: list[str]) -> None:
         aa = t.application_area
         self.conn.execute(delete(aa).where(aa.c.application_id == self.app_id))
-        if areas:
-            try:
-                with self.conn.begin_nested():
-                    self.conn.execute(insert(aa), [
-                        {"application_id": self.app_id, "area_id": a, "live": True,
-                         "outcome": None} for a in areas])
-            except IntegrityError:
-                taken = unavailable_areas(self.conn, exclude=self.app_id)
-                raise GuardFailed(
-                    "another application claimed the same area at the same time: "
-                    + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas)) from None
+        insert_claims(self.conn, self.app_id, areas)
         self._claimed = list(areas)
 
     def set_area_outcomes(self, granted: list[str], refused: list[str]) -> None:
@@ -123,7 +114,28 @@ class TxContext:
         self.release_claims()
 
     def spawn(self, kind: str) -> int:
-        return self._spawn(self.conn, kind, self.app_id, self.user_id, self.now)
+        new_id = self._spawn(self.conn, kind, self.app_id, self.user_id, self.now)
+        self.spawned.append(new_id)
+        return new_id
+
+
+def insert_claims(conn: Connection, app_id: int, areas: list[str]) -> None:
+    """Claim areas for an application; a claim another transaction won is a GuardFailed.
+
+    Claims are inserted in a fixed (sorted) order, so two transactions claiming
+    overlapping areas wait for each other instead of deadlocking.
+    """
+    if not areas:
+        return
+    aa = t.application_area
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(aa), [{"application_id": app_id, "area_id": a, "live": True,
+                                       "outcome": None} for a in sorted(areas)])
+    except IntegrityError:
+        taken = unavailable_areas(conn, exclude=app_id)
+        raise GuardFailed("another application claimed the same area at the same time: "
+                          + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas)) from None
 
 
 def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, str]:

@@ -92,6 +92,17 @@ class TransitionSpec:
 
 
 @dataclass(frozen=True)
+class TriggerInfo:
+    """Everything about one trigger from one state that does not depend on the case."""
+
+    candidates: tuple[TransitionSpec, ...]
+    roles: frozenset[str]
+    fields: tuple[str, ...]          # every data key the trigger takes
+    branch_fields: tuple[str, ...]   # data keys whose value picks the branch (`when`)
+    joint: str | None
+
+
+@dataclass(frozen=True)
 class KindSpec:
     name: str
     label: Label
@@ -119,6 +130,23 @@ class ProcessSpec:
 
     def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if t.source == state and t.trigger == trigger]
+
+    @functools.cached_property
+    def trigger_table(self) -> dict[tuple[str, str], TriggerInfo]:
+        """(state, trigger) -> TriggerInfo, for every declared pair."""
+        out = {}
+        for t in self.transitions:
+            key = (t.source, t.trigger)
+            if key in out:
+                continue
+            cands = tuple(self.candidates(*key))
+            out[key] = TriggerInfo(
+                candidates=cands, roles=frozenset(r for c in cands for r in c.roles),
+                fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
+                branch_fields=tuple(dict.fromkeys(
+                    k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
+                joint=next((c.joint for c in cands if c.joint), None))
+        return out
 
     @property
     def final_states(self) -> list[str]:

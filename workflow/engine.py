@@ -10,7 +10,7 @@ effects, any spawned application and the deadlines, and commits them together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from . import machine as mc
 from . import rules, store, values
 from . import tables as t
 from .config import Settings
-from .context import TxContext, current_acts, unavailable_areas
+from .context import TxContext, current_acts, insert_claims, unavailable_areas
 from .definition import Definition, ProcessSpec, TransitionSpec
 from .definition import load as load_definition
 from .errors import (
@@ -38,6 +38,7 @@ from .errors import (
     SetupError,
     StrandedApplications,
 )
+from .fastpath import APP_COLUMNS, HotStatements
 from .workdays import WorkCalendar
 
 Clock = Callable[[], datetime]
@@ -79,7 +80,7 @@ class Workflow:
         self.tz = ZoneInfo(timezone)
         self.calendar = WorkCalendar(definition.holidays, definition.closure_days)
         self.machines = {name: mc.build(p) for name, p in definition.processes.items()}
-        self._pg = not store.is_sqlite(engine)
+        self.hot = HotStatements(engine.dialect)
         with store.read(engine) as conn:
             self.areas: dict[str, RowMapping] = {
                 r.id: r for r in conn.execute(select(t.area).order_by(t.area.c.position))
@@ -206,9 +207,7 @@ class Workflow:
             if clash:
                 raise GuardFailed(f"cannot open a {kind} application: not available: "
                                   f"{', '.join(clash)}")
-            conn.execute(insert(t.application_area), [
-                {"application_id": app_id, "area_id": x, "live": True, "outcome": None}
-                for x in fixed])
+            insert_claims(conn, app_id, list(fixed))
         row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
                "data": data, "parties": parties}
         self._sync_deadlines(conn, process, row, old_state=None, version=1, now=now,
@@ -233,38 +232,35 @@ class Workflow:
              expected_version: int | None = None) -> Outcome:
         """Fire ``trigger`` on an application; everything it causes commits together."""
         now = self.clock()
-        with self._write() as conn:
-            actor = self.actor(conn, user)
-            row = self._load_for_update(conn, app_id)
+        with self._write(app_id) as conn:
+            actor, row = self._load(conn, app_id, user)
             self.check_party(actor, app_id, row["parties"])
             if expected_version is not None and row["version"] != expected_version:
                 raise self._conflict(conn, app_id, expected_version, row["version"])
             process = self.process_of(row["process"])
-            cands = process.candidates(row["state"], trigger)
-            if not cands:
+            info = process.trigger_table.get((row["state"], trigger))
+            if info is None:
                 raise InvalidTransition(
                     application_id=app_id, state=row["state"], trigger=trigger,
                     allowed=process.triggers_from(row["state"]),
                     note=describe_change(last_change(conn, app_id)))
-            if not any(actor.role in c.roles for c in cands):
-                roles = sorted({r for c in cands for r in c.roles})
-                raise PermissionDenied(f"{trigger} needs the role {' or '.join(roles)}; "
-                                       f"{actor.id} is {actor.role}")
-            allowed_keys = list(dict.fromkeys(f for c in cands for f in c.fields))
-            vals = values.parse_data(data or {}, fields=self.definition.fields,
-                                     allowed=allowed_keys, trigger=trigger,
-                                     areas=self.areas, municipalities=self.municipalities)
-            branch_keys = {k for c in cands for k, _ in c.when if k in self.definition.fields}
-            missing = sorted(k for k in branch_keys if k not in vals)
+            if actor.role not in info.roles:
+                raise PermissionDenied(f"{trigger} needs the role {' or '.join(sorted(info.roles))}"
+                                       f"; {actor.id} is {actor.role}")
+            vals = values.parse_data(data, fields=self.definition.fields,
+                                     allowed=info.fields, trigger=trigger,
+                                     areas=self.areas, municipalities=self.municipalities) \
+                if data else {}
+            missing = [k for k in info.branch_fields if k not in vals]
             if missing:
                 raise InvalidData("; ".join(
                     f"{k}: {trigger} needs it (one of "
                     f"{', '.join(self.definition.fields[k].choices)})" for k in missing))
-            party = self._party(actor, vals, cands)
+            party = self._party(actor, vals, info.candidates)
             ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
                             user_id=actor.id, now=now, spawn=self._spawn)
-            if any(c.joint for c in cands) and party in ctx.acts(str(cands[0].joint)):
-                waiting = [p for p in row["parties"] if p not in ctx.acts(str(cands[0].joint))]
+            if info.joint and party in ctx.acts(info.joint):
+                waiting = [p for p in row["parties"] if p not in ctx.acts(info.joint)]
                 raise GuardFailed(f"{party} has already done its part of {trigger}; "
                                   f"waiting for {', '.join(waiting)}")
             step = mc.Step(state=row["state"], ctx=ctx,
@@ -275,7 +271,8 @@ class Workflow:
                                   reasons=reasons)
             return self._apply(conn, process, row, actor, step, trigger, vals, comment, now)
 
-    def _party(self, actor: Actor, vals: dict[str, Any], cands: list[TransitionSpec]) -> str | None:
+    def _party(self, actor: Actor, vals: dict[str, Any],
+               cands: Sequence[TransitionSpec]) -> str | None:
         claimed = vals.pop("municipality", None)
         if claimed is not None and claimed != actor.municipality:
             raise PermissionDenied(f"{actor.id} acts for {actor.municipality}, not for {claimed}")
@@ -306,14 +303,11 @@ class Workflow:
             ctx.arg = effect.arg
             rules.EFFECTS[effect.name].func(ctx)
         changed = old != new
-        a = t.application
-        res = conn.execute(update(a).where(a.c.id == row["id"], a.c.version == row["version"])
-                           .values(state=new, version=version, data=ctx.app_data,
-                                   updated_at=now, updated_by=actor.id,
-                                   definition_hash=self.definition.hash,
-                                   **({"entered_version": version, "entered_at": now}
-                                      if changed else {})))
-        if res.rowcount != 1:
+        stmt = self.hot.update_move if changed else self.hot.update_stay
+        if stmt.rowcount(conn, {
+                "app_id": row["id"], "old": row["version"], "state": new, "version": version,
+                "data": ctx.app_data, "at": now, "user": actor.id,
+                "definition_hash": self.definition.hash}) != 1:
             raise self._conflict(conn, row["id"], row["version"], None)
         audit_data = dict(stored)
         waiting: tuple[str, ...] = ()
@@ -321,29 +315,36 @@ class Workflow:
             done = set(ctx.acts(spec.joint)) | {ctx.party}
             waiting = tuple(p for p in row["parties"] if p not in done)
             audit_data["waiting_for"] = list(waiting)
-        conn.execute(insert(t.audit_entry).values(
-            application_id=row["id"], version=version, trigger=trigger, from_state=old,
-            to_state=new, user_id=actor.id, role=actor.role, municipality=actor.municipality,
-            at=now, comment=comment or "", data=audit_data))
-        row = {**row, "state": new, "data": ctx.app_data}
-        if changed:
-            row.update(entered_version=version, entered_at=now)
-        self._sync_deadlines(conn, process, row, old_state=old, version=version, now=now,
-                             acts_by_party=None)
-        return Outcome(row["id"], trigger, old, new, version, waiting,
-                       tuple(ctx.app_data.get("spawned", [])) if spec.effects else ())
+        self.hot.audit.run(conn, {
+            "app_id": row["id"], "version": version, "trigger": trigger, "from_state": old,
+            "to_state": new, "user": actor.id, "role": actor.role,
+            "municipality": actor.municipality, "at": now, "comment": comment or "",
+            "data": audit_data})
+        if process.states[new].deadline or (changed and process.states[old].deadline):
+            row = {**row, "state": new, "data": ctx.app_data}
+            if changed:
+                row.update(entered_version=version, entered_at=now)
+            else:
+                row["entered_at"] = conn.execute(
+                    select(t.application.c.entered_at)
+                    .where(t.application.c.id == row["id"])).scalar_one()
+            self._sync_deadlines(conn, process, row, old_state=old, version=version, now=now,
+                                 acts_by_party=None)
+        return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned))
 
-    def _load_for_update(self, conn: Connection, app_id: int) -> dict[str, Any]:
-        a = t.application
-        q = select(a.c.id, a.c.process, a.c.kind, a.c.round, a.c.state, a.c.version,
-                   a.c.entered_version, a.c.entered_at, a.c.parties, a.c.data) \
-            .where(a.c.id == app_id)
-        if self._pg:
-            q = q.with_for_update()
-        row = conn.execute(q).mappings().first()
-        if row is None:
+    def _load(self, conn: Connection, app_id: int,
+              user: str | None) -> tuple[Actor, dict[str, Any]]:
+        """The acting user and the application, locked for this transaction."""
+        if not user:
+            raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
+        got = self.hot.load.one(conn, {"app_id": app_id, "user_id": user})
+        if got is None:
+            self.actor(conn, user)  # an unknown user is the first thing to say
             raise NotFound(f"no application {app_id}")
-        return dict(row)
+        name, role, municipality, active = got[len(APP_COLUMNS):]
+        if role is None or not active:
+            raise NotFound(f"unknown user {user!r}")
+        return Actor(user, name, role, municipality), dict(zip(APP_COLUMNS, got, strict=False))
 
     def _conflict(self, conn: Connection, app_id: int, had: int,
                   now_at: int | None) -> ConflictError:
@@ -355,8 +356,8 @@ class Workflow:
             f"{current}, you had version {had}. Reload it and try again.",
             application_id=app_id, changed_by=e.user_id if e else None, version=current)
 
-    def _write(self) -> Any:
-        return _translate_db_errors(store.write(self.engine))
+    def _write(self, app_id: int | None = None) -> Any:
+        return _translate_db_errors(store.write(self.engine), app_id)
 
     # -------------------------------------------------------------- deadlines
     def _sync_deadlines(self, conn: Connection, process: ProcessSpec, row: Mapping[str, Any],
@@ -441,11 +442,17 @@ def _merge(acts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-class _translate_db_errors:
-    """Wrap a transaction so that a database that is down reads as a SetupError."""
+# PostgreSQL's "deadlock detected" and "could not serialize": the other change won.
+_RACE_SQLSTATES = {"40P01", "40001"}
 
-    def __init__(self, cm: Any) -> None:
+
+class _translate_db_errors:
+    """Wrap a transaction: a database that is down reads as a SetupError, a lost race
+    as a ConflictError (both after the rollback)."""
+
+    def __init__(self, cm: Any, app_id: int | None) -> None:
         self.cm = cm
+        self.app_id = app_id
 
     def __enter__(self) -> Connection:
         try:
@@ -454,7 +461,15 @@ class _translate_db_errors:
             raise SetupError(f"cannot open the database: {exc.orig}") from None
 
     def __exit__(self, *exc: Any) -> Any:
-        return self.cm.__exit__(*exc)
+        try:
+            return self.cm.__exit__(*exc)
+        finally:
+            err = exc[1]
+            if isinstance(err, OperationalError) and \
+                    getattr(err.orig, "sqlstate", None) in _RACE_SQLSTATES:
+                raise ConflictError(
+                    "a simultaneous change to the same data won the race; nothing was "
+                    "changed. Reload and try again.", application_id=self.app_id) from None
 
 
 def find_stranded(conn: Connection, definition: Definition) -> list[tuple[int, str, str]]:

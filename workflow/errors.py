@@ -116,7 +116,8 @@ class ConflictError(WorkflowError):
 
     exit_code = 7
 
-    def __init__(self, message: str, *, application_id: int, changed_by: str | None = None,
+    def __init__(self, message: str, *, application_id: int | None,
+                 changed_by: str | None = None,
                  version: int | None = None) -> None:
         self.application_id = application_id
         self.changed_by = changed_by

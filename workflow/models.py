@@ -55,7 +55,7 @@ class Definition(SQLModel, table=True):
 
 class Application(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    process: str = Field(max_length=40, index=True)
+    process: str = Field(max_length=40)
     kind: str = Field(max_length=40)
     round: int | None = None
     title: str = Field(max_length=300)
@@ -100,14 +100,17 @@ class Link(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One per state change (and creation); ``version`` has no gaps per application."""
+    """One per state change (and creation); ``version`` has no gaps per application.
+
+    The natural key (application, version) is the primary key, so a second entry for the
+    same version is impossible; on SQLite the table is stored WITHOUT ROWID (one b-tree).
+    """
 
     __tablename__ = "audit_entry"
-    __table_args__ = (UniqueConstraint("application_id", "version"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: int | None = Field(default=None, primary_key=True)
-    application_id: int = Field(foreign_key="application.id")
-    version: int
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    version: int = Field(primary_key=True)
     trigger: str = Field(max_length=60)
     from_state: str | None = Field(default=None, max_length=60)
     to_state: str = Field(max_length=60)

@@ -61,7 +61,9 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
     ids = [r["id"] for r in rows]
     aa, d, lk = t.application_area, t.deadline, t.link
     areas: dict[int, list[dict[str, Any]]] = {}
-    for r in conn.execute(select(aa).where(aa.c.application_id.in_(ids)).order_by(aa.c.id)):
+    position = {a: i for i, a in enumerate(wf.areas)}
+    for r in sorted(conn.execute(select(aa).where(aa.c.application_id.in_(ids))),
+                    key=lambda r: position.get(r.area_id, len(position))):
         areas.setdefault(r.application_id, []).append(
             {"id": r.area_id, "name": wf.areas[r.area_id].name_da if r.area_id in wf.areas
              else r.area_id, "live": r.live, "outcome": r.outcome})

@@ -25,6 +25,7 @@ class Context(Protocol):
     party: str | None               # the acting user's municipality
     parties: list[str]
     arg: Any                        # the rule's argument from states.yaml, if any
+    spawned: list[int]              # applications opened by this transition
 
     def kind_areas(self) -> list[str] | None: ...
     def area_ids(self) -> list[str]: ...

@@ -31,7 +31,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise SetupError("an in-memory SQLite database cannot be shared; use a file")
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # Every use is an explicit transaction that ends in commit or rollback, so the
+        # pool need not roll back again when a connection is returned.
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_con: Any, _record: Any) -> None:
@@ -45,8 +47,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            immediate = conn.get_execution_options().get("workflow_write")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            immediate = conn.info.pop("workflow_write", False)
+            raw = conn.connection.driver_connection  # the plain sqlite3 connection: fast
+            raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
 
         return engine
     return create_engine(url, pool_size=5, max_overflow=10)
@@ -56,7 +59,7 @@ def make_engine(url: str) -> Engine:
 def write(engine: Engine) -> Iterator[Connection]:
     """One write transaction: commits on success, rolls back on any exception."""
     with engine.connect() as conn:
-        conn.execution_options(workflow_write=True)
+        conn.info["workflow_write"] = True  # read (and cleared) by the SQLite begin hook
         with conn.begin():
             yield conn
 

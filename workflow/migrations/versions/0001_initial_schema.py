@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:57:29.114264
+Create Date: 2026-11-27 13:17:25.229023
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('application', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_application_process'), ['process'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_state'), ['state'], unique=False)
 
     op.create_table('user',
@@ -83,7 +82,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('audit_entry',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
@@ -96,8 +94,8 @@ def upgrade() -> None:
     sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('application_id', 'version')
+    sa.PrimaryKeyConstraint('application_id', 'version'),
+    sqlite_with_rowid=False
     )
     op.create_table('deadline',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -189,7 +187,6 @@ def downgrade() -> None:
     op.drop_table('user')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_state'))
-        batch_op.drop_index(batch_op.f('ix_application_process'))
 
     op.drop_table('application')
     op.drop_table('municipality')

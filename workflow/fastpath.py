@@ -1,0 +1,94 @@
+"""Statements on the hot path, compiled once per database and run on the driver's cursor.
+
+A transition runs three statements (load application and user, update application,
+insert audit entry). Building and compiling them through SQLAlchemy on every call costs
+~10× what the database needs (see ``bench/``), so each is compiled once with SQLAlchemy's
+own compiler, and the column types' own bind/result processors convert the values, so
+the rows are exactly what SQLAlchemy itself would write and read. They run inside the
+transaction of the SQLAlchemy ``Connection`` that owns it, on its DBAPI connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, bindparam, select, update
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import Executable
+
+from . import tables as t
+
+Processor = Callable[[Any], Any] | None
+
+
+class Prepared:
+    """One statement, compiled for one dialect, with its value converters."""
+
+    def __init__(self, stmt: Executable, dialect: Dialect,
+                 result_columns: Sequence[Column[Any]] = ()) -> None:
+        compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+        self.sql: str = compiled.string
+        self.positional: bool = bool(compiled.positional)
+        self.names: list[str] = list(compiled.positiontup or compiled.binds)
+        self.binds: dict[str, Processor] = {
+            name: bp.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bp in compiled.binds.items()}
+        self.results: list[Processor] = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None)
+            for c in result_columns]
+
+    def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        out = {}
+        for name in self.names:
+            v = values[name]
+            proc = self.binds[name]
+            out[name] = proc(v) if proc is not None and v is not None else v
+        return [out[n] for n in self.names] if self.positional else out
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cur.execute(self.sql, self.params(values))
+        return cur
+
+    def one(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        row = self.run(conn, values).fetchone()
+        if row is None:
+            return None
+        return tuple(p(v) if p is not None and v is not None else v
+                     for p, v in zip(self.results, row, strict=True))
+
+    def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        return int(self.run(conn, values).rowcount)
+
+
+APP_COLUMNS = ("id", "process", "kind", "round", "state", "version", "entered_version",
+               "parties", "data")
+USER_COLUMNS = ("name", "role", "municipality", "active")
+
+
+class HotStatements:
+    """The three statements of a transition, for one database."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        a, u, ae = t.application, t.user, t.audit_entry
+        cols = [a.c[n] for n in APP_COLUMNS] + [u.c[n] for n in USER_COLUMNS]
+        load = (select(*cols).select_from(a.outerjoin(u, u.c.id == bindparam("user_id")))
+                .where(a.c.id == bindparam("app_id")))
+        if dialect.name == "postgresql":
+            load = load.with_for_update(of=a)
+        self.load = Prepared(load, dialect, cols)
+        stay = (update(a).where(a.c.id == bindparam("app_id"), a.c.version == bindparam("old"))
+                .values(state=bindparam("state"), version=bindparam("version"),
+                        data=bindparam("data"), updated_at=bindparam("at"),
+                        updated_by=bindparam("user"),
+                        definition_hash=bindparam("definition_hash")))
+        self.update_stay = Prepared(stay, dialect)
+        self.update_move = Prepared(stay.values(entered_version=bindparam("version"),
+                                                entered_at=bindparam("at")), dialect)
+        self.audit = Prepared(ae.insert().values(
+            application_id=bindparam("app_id"), version=bindparam("version"),
+            trigger=bindparam("trigger"), from_state=bindparam("from_state"),
+            to_state=bindparam("to_state"), user_id=bindparam("user"), role=bindparam("role"),
+            municipality=bindparam("municipality"), at=bindparam("at"),
+            comment=bindparam("comment"), data=bindparam("data")), dialect)
