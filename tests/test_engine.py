@@ -130,7 +130,8 @@ def test_round_one_needs_two_or_three_areas(wf: Workflow) -> None:
         with pytest.raises(GuardFailed, match="round 1 must have 2–3 areas"):
             wf.fire(app, "propose_areas", user="pl-ishoj", data={"areas": areas})
     wf.fire(app, "propose_areas", user="pl-ishoj", data={"areas": "social,rehabilitation"})
-    assert get_application(wf, app, user="pl-ishoj")["areas"] == ["social", "rehabilitation"]
+    # shown in the law's order, whatever order they were named in
+    assert get_application(wf, app, user="pl-ishoj")["areas"] == ["rehabilitation", "social"]
 
 
 def test_both_must_confirm_the_same_selection(wf: Workflow) -> None:
