@@ -177,6 +177,8 @@ class Definition:
 
 
 # ------------------------------------------------------------------- located YAML
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser, where built
+_SCALARS = yaml.constructor.SafeConstructor()
 class _Located:
     """Plain Python values from YAML nodes, with a line for every path."""
 
@@ -185,7 +187,10 @@ class _Located:
         self.lines: dict[Path_, int] = {}
         self.problems: list[Problem] = []
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            try:
+                node = yaml.compose(text, Loader=_LOADER)
+            except yaml.YAMLError:  # the pure-Python parser words its errors better
+                node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else None
@@ -209,8 +214,9 @@ class _Located:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self._convert(v, path + (i,)) for i, v in enumerate(node.value)]
-        return yaml.SafeLoader(node.value).construct_object(node) if node.tag != \
-            "tag:yaml.org,2002:str" else node.value
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
+        return _SCALARS.construct_object(node)  # ints, bools, null, floats
 
     def line(self, path: Path_) -> int | None:
         while path and path not in self.lines:
