@@ -34,17 +34,18 @@ class Prepared:
         self.binds: dict[str, Processor] = {
             name: bp.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bp in compiled.binds.items()}
-        self.results: list[Processor] = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None)
-            for c in result_columns]
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None)
+                   for c in result_columns]
+        # only the values that need converting are touched on every call
+        self.plan = [(n, self.binds[n]) for n in self.names]
+        self.converted = [(i, p) for i, p in enumerate(results) if p is not None]
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        out = {}
-        for name in self.names:
-            v = values[name]
-            proc = self.binds[name]
-            out[name] = proc(v) if proc is not None and v is not None else v
-        return [out[n] for n in self.names] if self.positional else out
+        if self.positional:
+            return [v if p is None or v is None else p(v)
+                    for n, p in self.plan for v in (values[n],)]
+        return {n: v if p is None or v is None else p(v)
+                for n, p in self.plan for v in (values[n],)}
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -55,8 +56,11 @@ class Prepared:
         row = self.run(conn, values).fetchone()
         if row is None:
             return None
-        return tuple(p(v) if p is not None and v is not None else v
-                     for p, v in zip(self.results, row, strict=True))
+        out = list(row)
+        for i, p in self.converted:
+            if out[i] is not None:
+                out[i] = p(out[i])
+        return tuple(out)
 
     def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
         return int(self.run(conn, values).rowcount)
