@@ -293,7 +293,7 @@ def check(file: str | None, against_database: bool, as_json: bool) -> None:
         d = load(path)
         if against_database:
             from . import store
-            from .engine import find_stranded
+            from .versions import find_stranded
 
             engine = store.make_engine(Settings.from_env().database_url)
             try:

@@ -11,291 +11,82 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import deadlines, rules
 from .errors import DefinitionError, Problem
+from .located import Checker, LocatedYaml, Path_
+from .spec import (
+    MATCHABLE_ATTRIBUTES,
+    DeadlineSpec,
+    Definition,
+    FieldSpec,
+    KindSpec,
+    Label,
+    ProcessSpec,
+    Rule,
+    StateSpec,
+    TransitionSpec,
+    TriggerInfo,
+)
+
+__all__ = [
+    "DeadlineSpec",
+    "Definition",
+    "FIELD_TYPES",
+    "FieldSpec",
+    "KindSpec",
+    "Label",
+    "ProcessSpec",
+    "Rule",
+    "StateSpec",
+    "TransitionSpec",
+    "TriggerInfo",
+    "load",
+    "loads",
+]
 
 FIELD_TYPES = ("text", "date", "choice", "areas", "municipality")
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
-# Application attributes a transition may match on, besides data fields.
-MATCHABLE_ATTRIBUTES = ("kind", "round")
-
-Path_ = tuple[str | int, ...]
-
-
-# ------------------------------------------------------------------------ the model
-@dataclass(frozen=True)
-class Label:
-    da: str
-    en: str
-
-    def __str__(self) -> str:
-        return self.da
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    type: str
-    label: Label
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeadlineSpec:
-    expr: deadlines.DeadlineExpr
-    per_party: bool = False
-    met_by: str | None = None
-
-
-@dataclass(frozen=True)
-class StateSpec:
-    name: str
-    label: Label
-    final: bool = False
-    deadline: DeadlineSpec | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    arg: Any = None
-
-
-@dataclass(frozen=True)
-class TransitionSpec:
-    trigger: str
-    source: str
-    dest: str
-    label: Label
-    roles: tuple[str, ...]
-    when: tuple[tuple[str, Any], ...] = ()
-    guards: tuple[Rule, ...] = ()
-    effects: tuple[Rule, ...] = ()
-    requires: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    record: str | None = None     # store this party's act under this name
-    joint: str | None = None      # as record, and move on only when every party has
-    resets: tuple[str, ...] = ()  # void earlier acts under these names
-    line: int | None = None
-    index: int = 0                # position in the process's transitions list
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return self.requires + tuple(f for f in self.optional if f not in self.requires)
-
-
-@dataclass(frozen=True)
-class TriggerInfo:
-    """Everything about one trigger from one state that does not depend on the case."""
-
-    candidates: tuple[TransitionSpec, ...]
-    roles: frozenset[str]
-    fields: tuple[str, ...]          # every data key the trigger takes
-    branch_fields: tuple[str, ...]   # data keys whose value picks the branch (`when`)
-    joint: str | None
-
-
-@dataclass(frozen=True)
-class KindSpec:
-    name: str
-    label: Label
-    initial: str
-    rounds: tuple[int, ...] = ()
-    areas: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class ProcessSpec:
-    name: str
-    label: Label
-    case_number: str
-    kinds: dict[str, KindSpec]
-    states: dict[str, StateSpec]
-    transitions: tuple[TransitionSpec, ...]
-    create_roles: tuple[str, ...] = ()
-
-    def triggers_from(self, state: str) -> list[str]:
-        seen: dict[str, None] = {}
-        for t in self.transitions:
-            if t.source == state:
-                seen.setdefault(t.trigger)
-        return list(seen)
-
-    def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
-        return [t for t in self.transitions if t.source == state and t.trigger == trigger]
-
-    @functools.cached_property
-    def trigger_table(self) -> dict[tuple[str, str], TriggerInfo]:
-        """(state, trigger) -> TriggerInfo, for every declared pair."""
-        out = {}
-        for t in self.transitions:
-            key = (t.source, t.trigger)
-            if key in out:
-                continue
-            cands = tuple(self.candidates(*key))
-            out[key] = TriggerInfo(
-                candidates=cands, roles=frozenset(r for c in cands for r in c.roles),
-                fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
-                branch_fields=tuple(dict.fromkeys(
-                    k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
-                joint=next((c.joint for c in cands if c.joint), None))
-        return out
-
-    @property
-    def final_states(self) -> list[str]:
-        return [s.name for s in self.states.values() if s.final]
-
-
-@dataclass(frozen=True)
-class Definition:
-    file: str
-    source: str
-    hash: str
-    closure_days: tuple[tuple[int, int], ...]
-    holidays: str
-    roles: dict[str, Label]
-    fields: dict[str, FieldSpec]
-    processes: dict[str, ProcessSpec]
-    download_roles: tuple[str, ...] = field(default=())
-
-    def process_for_kind(self, kind: str) -> ProcessSpec:
-        for p in self.processes.values():
-            if kind in p.kinds:
-                return p
-        raise KeyError(kind)
-
-    @property
-    def kinds(self) -> list[str]:
-        return [k for p in self.processes.values() for k in p.kinds]
-
-
-# ------------------------------------------------------------------- located YAML
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser, where built
-_SCALARS = yaml.constructor.SafeConstructor()
-class _Located:
-    """Plain Python values from YAML nodes, with a line for every path."""
-
-    def __init__(self, file: str, text: str) -> None:
-        self.file = file
-        self.lines: dict[Path_, int] = {}
-        self.problems: list[Problem] = []
-        try:
-            try:
-                node = yaml.compose(text, Loader=_LOADER)
-            except yaml.YAMLError:  # the pure-Python parser words its errors better
-                node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            msg = getattr(exc, "problem", None) or str(exc)
-            raise DefinitionError([Problem(file, line, "(syntax)", str(msg))]) from None
-        self.root: Any = self._convert(node, ()) if node is not None else {}
-
-    def _convert(self, node: yaml.Node, path: Path_) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key in out:  # keep the first, report the second, go on
-                    self.problems.append(Problem(self.file, key_node.start_mark.line + 1,
-                                                 ".".join(map(str, path + (key,))),
-                                                 "duplicate key"))
-                    continue
-                out[key] = self._convert(value_node, path + (key,))
-                self.lines[path + (key,)] = key_node.start_mark.line + 1
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._convert(v, path + (i,)) for i, v in enumerate(node.value)]
-        if node.tag == "tag:yaml.org,2002:str":
-            return node.value
-        return _SCALARS.construct_object(node)  # ints, bools, null, floats
-
-    def line(self, path: Path_) -> int | None:
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
-
-
-class _Validator:
-    def __init__(self, doc: _Located) -> None:
-        self.doc = doc
-        self.problems: list[Problem] = list(doc.problems)
-
-    def error(self, path: Path_, message: str) -> None:
-        key = ".".join(str(p) for p in path) or "(top)"
-        self.problems.append(Problem(self.doc.file, self.doc.line(path), key, message))
-
-    def mapping(self, value: Any, path: Path_, *, required: bool = True) -> dict[str, Any]:
-        if isinstance(value, dict):
-            return value
-        if value is not None or required:
-            self.error(path, f"expected a mapping, got {type(value).__name__}")
-        return {}
-
-    def keys(self, value: dict[str, Any], path: Path_, allowed: set[str],
-             required: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        for k in value:
-            if k not in allowed:
-                self.error(path + (k,),
-                           f"unknown key; expected one of {', '.join(sorted(allowed))}")
-        for k in sorted(required - value.keys()):
-            self.error(path, f"missing required key {k!r}")
-
-    def label(self, value: Any, path: Path_) -> Label:
-        m = self.mapping(value, path)
-        da, en = m.get("da"), m.get("en")
-        for lang, text in (("da", da), ("en", en)):
-            if not isinstance(text, str) or not text.strip():
-                self.error(path + (lang,), "a label needs a non-empty text")
-        return Label(str(da or ""), str(en or ""))
-
-    def names(self, value: Any, path: Path_) -> list[str]:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return list(value)
-        self.error(path, "expected a name or a list of names")
-        return []
-
-    def rules(self, value: Any, path: Path_,
-              registry: dict[str, rules.RuleSpec], what: str) -> tuple[Rule, ...]:
-        out = []
-        items = value if isinstance(value, list) else [value]
-        if value is None:
-            return ()
-        for i, item in enumerate(items):
-            p = path + (i,) if isinstance(value, list) else path
-            if isinstance(item, dict) and len(item) == 1:
-                name, arg = next(iter(item.items()))
-            elif isinstance(item, str):
-                name, arg = item, None
-            else:
-                self.error(p, f"expected a {what} name or {{name: argument}}")
-                continue
-            if arg is not None and not isinstance(arg, str | int):
-                self.error(p, f"the argument of {what} {name!r} must be a single name")
-                continue
-            spec = registry.get(name)
-            if spec is None:
-                self.error(p, f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
-                continue
-            if spec.arg and arg is None:
-                self.error(p, f"{what} {name!r} needs an argument: {spec.arg}")
-            elif not spec.arg and arg is not None:
-                self.error(p, f"{what} {name!r} takes no argument")
-            out.append(Rule(name, arg))
-        return tuple(out)
 
 
 # ----------------------------------------------------------------------- loading
+def _label(v: Checker, value: Any, path: Path_) -> Label:
+    return Label(*v.texts(value, path, ("da", "en")))
+
+
+def _rules(v: Checker, value: Any, path: Path_,
+       registry: dict[str, rules.RuleSpec], what: str) -> tuple[Rule, ...]:
+    out = []
+    items = value if isinstance(value, list) else [value]
+    if value is None:
+        return ()
+    for i, item in enumerate(items):
+        p = path + (i,) if isinstance(value, list) else path
+        if isinstance(item, dict) and len(item) == 1:
+            name, arg = next(iter(item.items()))
+        elif isinstance(item, str):
+            name, arg = item, None
+        else:
+            v.error(p, f"expected a {what} name or {{name: argument}}")
+            continue
+        if arg is not None and not isinstance(arg, str | int):
+            v.error(p, f"the argument of {what} {name!r} must be a single name")
+            continue
+        spec = registry.get(name)
+        if spec is None:
+            v.error(p, f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
+            continue
+        if spec.arg and arg is None:
+            v.error(p, f"{what} {name!r} needs an argument: {spec.arg}")
+        elif not spec.arg and arg is not None:
+            v.error(p, f"{what} {name!r} takes no argument")
+        out.append(Rule(name, arg))
+    return tuple(out)
+
+
 def load(path: str | Path) -> Definition:
     """Read and validate a definition file; raise DefinitionError listing every problem."""
     p = Path(path)
@@ -308,8 +99,8 @@ def load(path: str | Path) -> Definition:
 
 
 def loads(text: str, *, file: str = "states.yaml") -> Definition:
-    doc = _Located(file, text)
-    v = _Validator(doc)
+    doc = LocatedYaml(file, text)
+    v = Checker(doc)
     root = v.mapping(doc.root, ())
     v.keys(root, (), {"schema", "calendar", "roles", "fields", "documents", "processes"},
            {"schema", "roles", "fields", "processes"})
@@ -338,7 +129,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
             continue
         closure.append((int(m[1]), int(m[2])))
 
-    roles = {name: v.label(lbl, ("roles", name))
+    roles = {name: _label(v, lbl, ("roles", name))
              for name, lbl in v.mapping(root.get("roles"), ("roles",)).items()}
     fields = _fields(v, root.get("fields"))
 
@@ -375,7 +166,7 @@ def _supported_countries() -> frozenset[str]:
     return frozenset(code for names in COUNTRIES.values() for code in names[1:3])
 
 
-def _fields(v: _Validator, raw: Any) -> dict[str, FieldSpec]:
+def _fields(v: Checker, raw: Any) -> dict[str, FieldSpec]:
     out = {}
     for name, body in v.mapping(raw, ("fields",)).items():
         path: Path_ = ("fields", name)
@@ -393,7 +184,7 @@ def _fields(v: _Validator, raw: Any) -> dict[str, FieldSpec]:
     return out
 
 
-def _process(v: _Validator, name: str, body: Any, roles: dict[str, Label],
+def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
              fields: dict[str, FieldSpec]) -> ProcessSpec:
     base: Path_ = ("processes", name)
     m = v.mapping(body, base)
@@ -412,7 +203,7 @@ def _process(v: _Validator, name: str, body: Any, roles: dict[str, Label],
             v.error(sp, "a state id is lower_snake_case")
         sm = v.mapping(sbody, sp)
         v.keys(sm, sp, {"da", "en", "final", "deadline"}, {"da", "en"})
-        states[sname] = StateSpec(sname, v.label({"da": sm.get("da"), "en": sm.get("en")}, sp),
+        states[sname] = StateSpec(sname, _label(v, {"da": sm.get("da"), "en": sm.get("en")}, sp),
                                   bool(sm.get("final", False)),
                                   _deadline(v, sm.get("deadline"), sp + ("deadline",), fields))
 
@@ -448,7 +239,7 @@ def _process(v: _Validator, name: str, body: Any, roles: dict[str, Label],
     return spec
 
 
-def _deadline(v: _Validator, raw: Any, path: Path_,
+def _deadline(v: Checker, raw: Any, path: Path_,
               fields: dict[str, FieldSpec]) -> DeadlineSpec | None:
     if raw is None:
         return None
@@ -468,7 +259,7 @@ def _deadline(v: _Validator, raw: Any, path: Path_,
     return DeadlineSpec(expr, per == "party", m.get("met_by"))
 
 
-def _transition(v: _Validator, path: Path_, raw: Any, states: dict[str, StateSpec],
+def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
                 roles: dict[str, Label], fields: dict[str, FieldSpec]) -> list[TransitionSpec]:
     m = v.mapping(raw, path)
     v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
@@ -512,10 +303,10 @@ def _transition(v: _Validator, path: Path_, raw: Any, states: dict[str, StateSpe
     if record and joint:
         v.error(path, "use either record or joint, not both")
     resets = v.names(m.get("resets", []), path + ("resets",))
-    label = (v.label({"da": m["da"], "en": m["en"]}, path) if "da" in m or "en" in m
+    label = (_label(v, {"da": m["da"], "en": m["en"]}, path) if "da" in m or "en" in m
              else Label(trigger, trigger))
-    guards = v.rules(m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
-    effects = v.rules(m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")
+    guards = _rules(v, m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
+    effects = _rules(v, m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")
     return [TransitionSpec(
         trigger=trigger, source=s, dest=dest, label=label, roles=tuple(troles),
         when=tuple(sorted((str(k), val) for k, val in when.items())), guards=guards,
@@ -525,7 +316,7 @@ def _transition(v: _Validator, path: Path_, raw: Any, states: dict[str, StateSpe
         for s in sources]
 
 
-def _check_graph(v: _Validator, base: Path_, spec: ProcessSpec) -> None:
+def _check_graph(v: Checker, base: Path_, spec: ProcessSpec) -> None:
     seen: dict[tuple[str, str, tuple[Any, ...], tuple[Rule, ...]], int] = {}
     for t in spec.transitions:
         key = (t.source, t.trigger, t.when, t.guards)

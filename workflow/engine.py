@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
-from . import deadlines as dl
 from . import machine as mc
 from . import rules, store, values
 from . import tables as t
 from .config import Settings
-from .context import TxContext, current_acts, insert_claims, unavailable_areas
+from .context import TxContext, insert_claims, unavailable_areas
 from .definition import Definition, ProcessSpec, TransitionSpec
 from .definition import load as load_definition
 from .errors import (
@@ -36,9 +35,10 @@ from .errors import (
     NotFound,
     PermissionDenied,
     SetupError,
-    StrandedApplications,
 )
 from .fastpath import APP_COLUMNS, HotStatements
+from .schedule import DeadlineKeeper
+from .versions import register_definition
 from .workdays import WorkCalendar
 
 Clock = Callable[[], datetime]
@@ -87,6 +87,7 @@ class Workflow:
                 .mappings()}
             self.municipalities: dict[str, RowMapping] = {
                 r.id: r for r in conn.execute(select(t.municipality)).mappings()}
+        self.deadlines = DeadlineKeeper(definition, self.calendar, self.tz, self.municipalities)
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = system_clock,
@@ -210,8 +211,8 @@ class Workflow:
             insert_claims(conn, app_id, list(fixed))
         row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
                "data": data, "parties": parties}
-        self._sync_deadlines(conn, process, row, old_state=None, version=1, now=now,
-                             acts_by_party={})
+        self.deadlines.sync(conn, process, row, old_state=None, version=1, now=now,
+                            acts_by_party={})
         return int(app_id)
 
     def _spawn(self, conn: Connection, kind: str, from_id: int, user_id: str,
@@ -328,8 +329,7 @@ class Workflow:
                 row["entered_at"] = conn.execute(
                     select(t.application.c.entered_at)
                     .where(t.application.c.id == row["id"])).scalar_one()
-            self._sync_deadlines(conn, process, row, old_state=old, version=version, now=now,
-                                 acts_by_party=None)
+            self.deadlines.sync(conn, process, row, old_state=old, version=version, now=now)
         return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned))
 
     def _load(self, conn: Connection, app_id: int,
@@ -359,57 +359,6 @@ class Workflow:
     def _write(self, app_id: int | None = None) -> Any:
         return _translate_db_errors(store.write(self.engine), app_id)
 
-    # -------------------------------------------------------------- deadlines
-    def _sync_deadlines(self, conn: Connection, process: ProcessSpec, row: Mapping[str, Any],
-                        *, old_state: str | None, version: int, now: datetime,
-                        acts_by_party: dict[str, dict[str, Any]] | None) -> None:
-        """Close the old state's deadlines; set, move or meet the current state's."""
-        d = t.deadline
-        state = process.states[row["state"]]
-        changed = old_state != row["state"]
-        if changed and old_state is not None and process.states[old_state].deadline:
-            conn.execute(update(d).where(d.c.application_id == row["id"], d.c.active)
-                         .values(active=False, met_at=now))
-        spec = state.deadline
-        if spec is None:
-            return
-        base = values.from_json(row["data"] or {}, self.definition.fields)
-        entered = self.local_date(row["entered_at"])
-        parties: list[str | None] = list(row["parties"]) if spec.per_party else [None]
-        if acts_by_party is None and (spec.per_party or spec.met_by):
-            acts_by_party = _acts_by_party(conn, row["id"], row["entered_version"])
-        acts_by_party = acts_by_party or {}
-        existing = {} if changed else {
-            r.party: r for r in conn.execute(select(d).where(
-                d.c.application_id == row["id"], d.c.state == state.name, d.c.active))}
-        label = self._field_label
-        for party in parties:
-            mine = acts_by_party.get(party, {}) if party else {}
-            met = bool(spec.met_by and spec.met_by in mine)
-            ctx_values = {**base, **values.from_json(_merge(mine), self.definition.fields)}
-            due = dl.evaluate(spec.expr, entered=entered, values=ctx_values,
-                              calendar=self.calendar, label=label)
-            old = existing.get(party)
-            if due is None:
-                continue
-            if party:
-                name = self.municipalities[party].name if party in self.municipalities else party
-                due = dl.Due(due.due, f"{due.derivation} ({name})")
-            if old is None:
-                if not met:
-                    conn.execute(insert(d).values(
-                        application_id=row["id"], state=state.name, party=party, due=due.due,
-                        derivation=due.derivation, active=True, met_at=None, version=version))
-            elif met:
-                conn.execute(update(d).where(d.c.id == old.id).values(active=False, met_at=now))
-            elif (old.due, old.derivation) != (due.due, due.derivation):
-                conn.execute(update(d).where(d.c.id == old.id).values(
-                    due=due.due, derivation=due.derivation, version=version))
-
-    def _field_label(self, name: str) -> str:
-        spec = self.definition.fields.get(name)
-        return spec.label.da if spec else name
-
 
 def describe_change(entry: Any) -> str:
     if entry is None:
@@ -422,24 +371,6 @@ def last_change(conn: Connection, app_id: int) -> Any:
     ae = t.audit_entry
     return conn.execute(select(ae).where(ae.c.application_id == app_id)
                         .order_by(ae.c.version.desc()).limit(1)).first()
-
-
-def _acts_by_party(conn: Connection, app_id: int, entered_version: int
-                   ) -> dict[str, dict[str, Any]]:
-    """{municipality: {act name: data}} for the current stay."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, by_party in current_acts(conn, app_id, entered_version).items():
-        for party, data in by_party.items():
-            out.setdefault(party, {})[name] = data
-    return out
-
-
-def _merge(acts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """One party's acts' data, the later overriding the earlier."""
-    merged: dict[str, Any] = {}
-    for data in sorted(acts.values(), key=lambda d: d.get("version", 0)):
-        merged.update({k: v for k, v in data.items() if k not in ("user", "at", "version")})
-    return merged
 
 
 # PostgreSQL's "deadlock detected" and "could not serialize": the other change won.
@@ -470,56 +401,3 @@ class _translate_db_errors:
                 raise ConflictError(
                     "a simultaneous change to the same data won the race; nothing was "
                     "changed. Reload and try again.", application_id=self.app_id) from None
-
-
-def find_stranded(conn: Connection, definition: Definition) -> list[tuple[int, str, str]]:
-    """Live applications whose state the definition lacks: (id, process, state)."""
-    a = t.application
-    stranded, finals = [], _FinalStates(conn)
-    for r in conn.execute(select(a.c.id, a.c.process, a.c.state, a.c.definition_hash)
-                          .order_by(a.c.id)):
-        p = definition.processes.get(r.process)
-        if (p is None or r.state not in p.states) and \
-                not finals.was_final(r.definition_hash, r.process, r.state):
-            stranded.append((r.id, r.process, r.state))
-    return stranded
-
-
-def register_definition(engine: Engine, definition: Definition, now: datetime) -> None:
-    """Record the definition's hash; refuse it if it would strand a live application."""
-    d = t.definition
-    with store.write(engine) as conn:
-        if conn.execute(select(d.c.hash).where(d.c.hash == definition.hash)).first():
-            return
-        stranded = find_stranded(conn, definition)
-        if stranded:
-            raise StrandedApplications(definition.file, stranded)
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(d).values(hash=definition.hash, source=definition.source,
-                                              file=definition.file, loaded_at=now))
-        except IntegrityError:
-            pass  # another worker registered the same definition a moment ago
-
-
-class _FinalStates:
-    """Whether a state was final in the definition an application last ran under."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.cache: dict[str, Definition | None] = {}
-
-    def was_final(self, hash_: str, process: str, state: str) -> bool:
-        from .definition import loads
-        from .errors import DefinitionError
-
-        if hash_ not in self.cache:
-            src = self.conn.execute(select(t.definition.c.source)
-                                    .where(t.definition.c.hash == hash_)).scalar()
-            try:
-                self.cache[hash_] = loads(src) if src else None
-            except DefinitionError:
-                self.cache[hash_] = None
-        old = self.cache[hash_]
-        p = old.processes.get(process) if old else None
-        return bool(p and state in p.states and p.states[state].final)

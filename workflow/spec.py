@@ -1,0 +1,163 @@
+"""The process model: what a validated ``states.yaml`` turns into (frozen dataclasses).
+
+:mod:`workflow.definition` builds these; the engine, the machine and the read side use
+them. ``ProcessSpec.trigger_table`` precomputes per (state, trigger) what does not depend
+on the case, so that firing a trigger looks nothing up twice.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import deadlines
+
+# Application attributes a transition may match on, besides data fields.
+MATCHABLE_ATTRIBUTES = ("kind", "round")
+
+
+@dataclass(frozen=True)
+class Label:
+    da: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.da
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: Label
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    expr: deadlines.DeadlineExpr
+    per_party: bool = False
+    met_by: str | None = None
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    label: Label
+    final: bool = False
+    deadline: DeadlineSpec | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    arg: Any = None
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    trigger: str
+    source: str
+    dest: str
+    label: Label
+    roles: tuple[str, ...]
+    when: tuple[tuple[str, Any], ...] = ()
+    guards: tuple[Rule, ...] = ()
+    effects: tuple[Rule, ...] = ()
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    record: str | None = None     # store this party's act under this name
+    joint: str | None = None      # as record, and move on only when every party has
+    resets: tuple[str, ...] = ()  # void earlier acts under these names
+    line: int | None = None
+    index: int = 0                # position in the process's transitions list
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.requires + tuple(f for f in self.optional if f not in self.requires)
+
+
+@dataclass(frozen=True)
+class TriggerInfo:
+    """Everything about one trigger from one state that does not depend on the case."""
+
+    candidates: tuple[TransitionSpec, ...]
+    roles: frozenset[str]
+    fields: tuple[str, ...]          # every data key the trigger takes
+    branch_fields: tuple[str, ...]   # data keys whose value picks the branch (`when`)
+    joint: str | None
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    label: Label
+    initial: str
+    rounds: tuple[int, ...] = ()
+    areas: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    label: Label
+    case_number: str
+    kinds: dict[str, KindSpec]
+    states: dict[str, StateSpec]
+    transitions: tuple[TransitionSpec, ...]
+    create_roles: tuple[str, ...] = ()
+
+    def triggers_from(self, state: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            if t.source == state:
+                seen.setdefault(t.trigger)
+        return list(seen)
+
+    def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if t.source == state and t.trigger == trigger]
+
+    @functools.cached_property
+    def trigger_table(self) -> dict[tuple[str, str], TriggerInfo]:
+        """(state, trigger) -> TriggerInfo, for every declared pair."""
+        out = {}
+        for t in self.transitions:
+            key = (t.source, t.trigger)
+            if key in out:
+                continue
+            cands = tuple(self.candidates(*key))
+            out[key] = TriggerInfo(
+                candidates=cands, roles=frozenset(r for c in cands for r in c.roles),
+                fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
+                branch_fields=tuple(dict.fromkeys(
+                    k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
+                joint=next((c.joint for c in cands if c.joint), None))
+        return out
+
+    @property
+    def final_states(self) -> list[str]:
+        return [s.name for s in self.states.values() if s.final]
+
+
+@dataclass(frozen=True)
+class Definition:
+    file: str
+    source: str
+    hash: str
+    closure_days: tuple[tuple[int, int], ...]
+    holidays: str
+    roles: dict[str, Label]
+    fields: dict[str, FieldSpec]
+    processes: dict[str, ProcessSpec]
+    download_roles: tuple[str, ...] = field(default=())
+
+    def process_for_kind(self, kind: str) -> ProcessSpec:
+        for p in self.processes.values():
+            if kind in p.kinds:
+                return p
+        raise KeyError(kind)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for p in self.processes.values() for k in p.kinds]
