@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     ConflictError,
     DefinitionError,
+    DocumentError,
     GuardFailed,
     InvalidData,
     InvalidTransition,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConflictError",
     "DefinitionError",
+    "DocumentError",
     "GuardFailed",
     "InvalidData",
     "InvalidTransition",

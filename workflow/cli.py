@@ -362,6 +362,83 @@ def areas(as_json: bool) -> None:
           ["id", "name", "law", "run by", "status"])
 
 
+@cli.command()
+@click.argument("app_id", type=int, metavar="ID")
+@as_option
+@json_option
+def documents(app_id: int, user: str | None, as_json: bool) -> None:
+    """List an application's Word drafts and their versions."""
+    from .queries import documents as get_documents
+
+    docs = get_documents(open_workflow(), app_id, user=user)
+    if as_json:
+        emit_json(docs)
+        return
+    if not docs:
+        click.echo("No documents yet.")
+    for doc in docs:
+        who = f" ({doc['party']})" if doc["party"] else ""
+        click.echo(f"document {doc['id']}: {doc['name']}{who} – {doc['label']}")
+        for v in doc["versions"]:
+            flag = "stale" if v["stale"] else "current"
+            click.echo(f"  v{v['number']}  {local(v['created_at'])}  {v['created_by']:<16} "
+                       f"{v['trigger']:<24} {flag:<7} sha256 {v['sha256'][:16]}…  "
+                       f"{v['size']:,} bytes")
+        for a in doc["approvals"]:
+            match = "matches the current version" if a["matches"] else \
+                "NO LONGER MATCHES the current version"
+            click.echo(f"  approved by {a['party']}: v{a['number']} – {match}")
+
+
+@cli.command()
+@click.argument("document_id", type=int, metavar="DOC")
+@click.option("--version", "number", type=int, metavar="N", help="Default: the newest.")
+@click.option("--pdf", is_flag=True, help="Convert to PDF with LibreOffice.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the file.")
+@as_option
+def download(document_id: int, number: int | None, pdf: bool, out: str,
+             user: str | None) -> None:
+    """Write a document version's exact stored bytes (or a PDF of them) to a file."""
+    from pathlib import Path
+
+    got = open_workflow().download(document_id, user=user, number=number, pdf=pdf)
+    Path(out).write_bytes(got.content)
+    click.echo(f"Wrote {got.filename} (version {got.number}, {len(got.content):,} bytes) "
+               f"to {out}; sha256 of the stored version {got.sha256}.")
+
+
+@cli.group()
+def templates() -> None:
+    """The document templates."""
+
+
+@templates.command("check")
+@json_option
+def templates_check(as_json: bool) -> None:
+    """Check every template: syntax, unknown names, errors, leftover placeholders."""
+    from zoneinfo import ZoneInfo
+
+    from .config import Settings
+    from .definition import load
+    from .documents import Drafts
+
+    settings = Settings.from_env()
+    drafts = Drafts(load(settings.states_file), settings.templates_dir,
+                    ZoneInfo(settings.timezone))
+    problems = drafts.check()
+    if as_json:
+        emit_json([{"file": p.file, "line": p.line, "message": p.message} for p in problems])
+    else:
+        for p in problems:
+            click.echo(str(p), err=True)
+        n = len(drafts.definition.drafts)
+        click.echo(f"{len(problems)} problem(s) in the templates of {n} drafts "
+                   f"({settings.templates_dir}).", err=bool(problems))
+    if problems:
+        sys.exit(3)
+
+
 @cli.command("rules")
 def rules_() -> None:
     """The guards and effects that states.yaml may name."""

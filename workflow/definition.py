@@ -22,9 +22,11 @@ from .spec import (
     MATCHABLE_ATTRIBUTES,
     DeadlineSpec,
     Definition,
+    DraftSpec,
     FieldSpec,
     KindSpec,
     Label,
+    Ministry,
     ProcessSpec,
     Rule,
     StateSpec,
@@ -39,6 +41,8 @@ __all__ = [
     "FieldSpec",
     "KindSpec",
     "Label",
+    "Ministry",
+    "DraftSpec",
     "ProcessSpec",
     "Rule",
     "StateSpec",
@@ -134,10 +138,12 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
     fields = _fields(v, root.get("fields"))
 
     docs = v.mapping(root.get("documents"), ("documents",), required=False)
+    v.keys(docs, ("documents",), {"download_roles", "ministries", "drafts"})
     download_roles = v.names(docs.get("download_roles", []), ("documents", "download_roles"))
-    for i, r in enumerate(download_roles):
+    for r in download_roles:
         if r not in roles:
-            v.error(("documents", "download_roles", i), f"unknown role {r!r}")
+            v.error(("documents", "download_roles"), f"unknown role {r!r}")
+    ministries = _ministries(v, docs.get("ministries", []))
 
     processes = {}
     for name, body in v.mapping(root.get("processes"), ("processes",)).items():
@@ -150,13 +156,71 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
                         f"kind {k!r} is already declared by process {kinds_seen[k]!r}")
             kinds_seen[k] = p.name
 
+    drafts = _drafts(v, docs.get("drafts"), processes)
+    for p in processes.values():
+        for t in p.transitions:
+            for key in ("documents", "approves"):
+                for name in getattr(t, key):
+                    if name not in drafts:
+                        v.error(("processes", p.name, "transitions", t.index, key),
+                                f"unknown draft {name!r}; known: {', '.join(drafts) or 'none'}")
+
     if v.problems:
         raise DefinitionError(v.problems)
     return Definition(
         file=file, source=text, hash=hashlib.sha256(text.encode()).hexdigest(),
         closure_days=tuple(closure), holidays=country,
         roles=roles, fields=fields, processes=processes,
-        download_roles=tuple(download_roles))
+        download_roles=tuple(download_roles), drafts=drafts, ministries=tuple(ministries))
+
+
+def _ministries(v: Checker, raw: Any) -> list[Ministry]:
+    path: Path_ = ("documents", "ministries")
+    if not isinstance(raw, list):
+        v.error(path, "expected a list of {from: YYYY-MM-DD, name: …}")
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        m = v.mapping(item, path + (i,))
+        v.keys(m, path + (i,), {"from", "name", "address"}, {"from", "name"})
+        try:
+            since = date.fromisoformat(str(m.get("from")))
+        except ValueError:
+            v.error(path + (i, "from"), f"expected a date YYYY-MM-DD, got {m.get('from')!r}")
+            continue
+        out.append(Ministry(since, str(m.get("name", "")), str(m.get("address", ""))))
+    return out
+
+
+def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec]) -> dict[str, DraftSpec]:
+    states = {s for p in processes.values() for s in p.states}
+    kinds = {k for p in processes.values() for k in p.kinds}
+    out = {}
+    for name, body in v.mapping(raw, ("documents", "drafts"), required=False).items():
+        path: Path_ = ("documents", "drafts", name)
+        m = v.mapping(body, path)
+        v.keys(m, path, {"da", "en", "template", "letterhead", "applies_to", "live_in", "per"},
+               {"da", "en", "template", "letterhead", "applies_to"})
+        applies = v.names(m.get("applies_to", []), path + ("applies_to",))
+        for k in applies:
+            if k not in kinds:
+                v.error(path + ("applies_to",), f"unknown kind {k!r}")
+        live = v.names(m.get("live_in", []), path + ("live_in",))
+        for s in live:
+            if s not in states:
+                v.error(path + ("live_in",), f"unknown state {s!r}")
+        per = m.get("per")
+        if per not in (None, "party"):
+            v.error(path + ("per",), "per must be 'party' (one document per municipality)")
+        template, letterhead = str(m.get("template", "")), str(m.get("letterhead", ""))
+        for key, text in (("template", template), ("letterhead", letterhead)):
+            if "{party}" in text and per != "party":
+                v.error(path + (key,), "{party} needs `per: party`")
+            if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", text) or ".." in text:
+                v.error(path + (key,), "a plain file name is expected")
+        out[name] = DraftSpec(name, _label(v, m, path), template, letterhead, tuple(applies),
+                              tuple(live), per == "party")
+    return out
 
 
 @functools.cache
@@ -263,7 +327,8 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
                 roles: dict[str, Label], fields: dict[str, FieldSpec]) -> list[TransitionSpec]:
     m = v.mapping(raw, path)
     v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
-                     "effects", "requires", "optional", "record", "joint", "resets"},
+                     "effects", "requires", "optional", "record", "joint", "resets",
+                     "documents", "approves"},
            {"trigger", "source", "dest", "roles"})
     trigger = str(m.get("trigger", ""))
     if not IDENT.match(trigger):
@@ -312,7 +377,9 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         when=tuple(sorted((str(k), val) for k, val in when.items())), guards=guards,
         effects=effects, requires=tuple(requires), optional=tuple(optional),
         record=str(record) if record else None, joint=str(joint) if joint else None,
-        resets=tuple(resets), line=v.doc.line(path), index=int(path[-1]))
+        resets=tuple(resets), line=v.doc.line(path), index=int(path[-1]),
+        documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
+        approves=tuple(v.names(m.get("approves", []), path + ("approves",))))
         for s in sources]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from .config import Settings
 from .context import TxContext, insert_claims, unavailable_areas
 from .definition import Definition, ProcessSpec, TransitionSpec
 from .definition import load as load_definition
+from .documents import Download, Drafts, Made, download
 from .errors import (
     ConflictError,
     GuardFailed,
@@ -67,13 +69,14 @@ class Outcome:
     version: int
     waiting_for: tuple[str, ...] = ()
     spawned: tuple[int, ...] = ()
+    documents: tuple[Made, ...] = ()
 
 
 class Workflow:
     """One definition on one database. Thread-safe; open once per process."""
 
     def __init__(self, definition: Definition, engine: Engine, *, clock: Clock = system_clock,
-                 timezone: str = "Europe/Copenhagen") -> None:
+                 timezone: str = "Europe/Copenhagen", templates_dir: Path | None = None) -> None:
         self.definition = definition
         self.engine = engine
         self.clock = clock
@@ -88,6 +91,8 @@ class Workflow:
             self.municipalities: dict[str, RowMapping] = {
                 r.id: r for r in conn.execute(select(t.municipality)).mappings()}
         self.deadlines = DeadlineKeeper(definition, self.calendar, self.tz, self.municipalities)
+        self.drafts = Drafts(definition, templates_dir, self.tz) \
+            if templates_dir is not None and definition.drafts else None
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = system_clock,
@@ -97,7 +102,8 @@ class Workflow:
         try:
             store.require_schema(engine)
             register_definition(engine, definition, clock())
-            return cls(definition, engine, clock=clock, timezone=settings.timezone)
+            return cls(definition, engine, clock=clock, timezone=settings.timezone,
+                       templates_dir=settings.templates_dir)
         except BaseException:
             engine.dispose()
             raise
@@ -272,6 +278,14 @@ class Workflow:
                                   reasons=reasons)
             return self._apply(conn, process, row, actor, step, trigger, vals, comment, now)
 
+    def download(self, document_id: int, *, user: str | None, number: int | None = None,
+                 pdf: bool = False) -> Download:
+        """The exact stored bytes of a document version (or a PDF of them); logged."""
+        with store.read(self.engine) as conn:
+            actor = self.actor(conn, user)
+        return download(self.engine, self.definition, document_id=document_id, user=actor,
+                        number=number, pdf=pdf, now=self.clock(), check_party=self.check_party)
+
     def _party(self, actor: Actor, vals: dict[str, Any],
                cands: Sequence[TransitionSpec]) -> str | None:
         claimed = vals.pop("municipality", None)
@@ -330,7 +344,14 @@ class Workflow:
                     select(t.application.c.entered_at)
                     .where(t.application.c.id == row["id"])).scalar_one()
             self.deadlines.sync(conn, process, row, old_state=old, version=version, now=now)
-        return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned))
+        made: list[Made] = []
+        if self.drafts is not None:
+            after = {**row, "state": new, "data": ctx.app_data}
+            made = self.drafts.refresh(conn, after, spec, completes=step.chosen.completes,
+                                       actor=(actor.id, actor.name), now=now, version=version,
+                                       trigger=trigger)
+        return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
+                       tuple(made))
 
     def _load(self, conn: Connection, app_id: int,
               user: str | None) -> tuple[Actor, dict[str, Any]]:

@@ -9,6 +9,7 @@
     ├── InvalidData (ValueError) missing or malformed --data values
     ├── PermissionDenied         wrong role or municipality
     ├── ConflictError            someone changed the application first (names who)
+    ├── DocumentError            a draft cannot be made, converted or handed out
     └── SetupError               database missing, not migrated, bad settings
 
 The CLI and the web layer translate these in one place each; nothing else catches them.
@@ -123,6 +124,12 @@ class ConflictError(WorkflowError):
         self.changed_by = changed_by
         self.version = version
         super().__init__(message)
+
+
+class DocumentError(WorkflowError):
+    """A draft could not be made (template error), converted, or handed out."""
+
+    exit_code = 9
 
 
 class SetupError(WorkflowError):

@@ -66,8 +66,8 @@ class Prepared:
         return int(self.run(conn, values).rowcount)
 
 
-APP_COLUMNS = ("id", "process", "kind", "round", "state", "version", "entered_version",
-               "parties", "data")
+APP_COLUMNS = ("id", "process", "kind", "round", "title", "case_number", "state", "version",
+               "entered_version", "parties", "data")
 USER_COLUMNS = ("name", "role", "municipality", "active")
 
 

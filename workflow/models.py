@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -150,3 +150,53 @@ class Deadline(SQLModel, table=True):
     active: bool = True
     met_at: datetime | None = None
     version: int = Field(description="the audit entry that set it")
+
+
+class Document(SQLModel, table=True):
+    """A document of an application (one per municipality for per-party documents)."""
+
+    __table_args__ = (UniqueConstraint("application_id", "name", "party"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    name: str = Field(max_length=60)
+    party: str = Field(default="", max_length=40, description="'' for joint documents")
+    created_at: datetime
+
+
+class DocumentVersion(SQLModel, table=True):
+    """One generation of a document, never overwritten: the bytes and what made them."""
+
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    number: int
+    created_at: datetime
+    created_by: str = Field(max_length=80)
+    trigger: str = Field(max_length=60)
+    audit_version: int = Field(description="with application_id: the audit entry")
+    state: str = Field(max_length=60)
+    letter_date: date
+    template: str = Field(max_length=200)
+    template_sha256: str = Field(max_length=64)
+    input_sha256: str = Field(max_length=64)
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sha256: str = Field(max_length=64)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    stale: bool = False
+    stale_at: datetime | None = None
+
+
+class DocumentDownload(SQLModel, table=True):
+    __tablename__ = "document_download"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="document_version.id", index=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    user_id: str = Field(max_length=80)
+    at: datetime
+    sha256: str = Field(max_length=64)
+    format: str = Field(max_length=10)

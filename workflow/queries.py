@@ -17,6 +17,8 @@ from . import machine as mc
 from . import rules, store
 from . import tables as t
 from .context import TxContext, current_acts, unavailable_areas
+from .documents import downloads as document_downloads
+from .documents import list_documents
 from .engine import Actor, Workflow
 from .errors import NotFound
 
@@ -117,12 +119,23 @@ def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
         wf.check_party(actor, app_id, row["parties"])
-        return [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
-                 "to": r.to_state, "user": r.user_id, "role": r.role,
-                 "municipality": r.municipality, "at": r.at.isoformat(),
-                 "comment": r.comment, "data": r.data}
-                for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
-                                      .order_by(ae.c.version))]
+        entries = [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
+                    "to": r.to_state, "user": r.user_id, "role": r.role,
+                    "municipality": r.municipality, "at": r.at.isoformat(),
+                    "comment": r.comment, "data": r.data}
+                   for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
+                                         .order_by(ae.c.version))]
+        entries += document_downloads(conn, app_id)
+        return sorted(entries, key=lambda e: e["at"])  # stable: a step before its download
+
+
+def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
+    """The application's drafts, every version, and whether council approvals still match."""
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        row = _load(conn, app_id)
+        wf.check_party(actor, app_id, row["parties"])
+        return list_documents(conn, wf.definition, app_id)
 
 
 def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:

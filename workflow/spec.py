@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from . import deadlines
@@ -72,6 +73,8 @@ class TransitionSpec:
     resets: tuple[str, ...] = ()  # void earlier acts under these names
     line: int | None = None
     index: int = 0                # position in the process's transitions list
+    documents: tuple[str, ...] = ()  # drafts this transition makes (or brings up to date)
+    approves: tuple[str, ...] = ()   # drafts whose current version this act approves
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -141,6 +144,32 @@ class ProcessSpec:
 
 
 @dataclass(frozen=True)
+class DraftSpec:
+    """A Word draft: its template and letterhead, the kinds it is for, when it is kept current."""
+
+    name: str
+    label: Label
+    template: str                 # may hold {party}
+    letterhead: str               # a reference .docx under templates/reference/, may hold {party}
+    applies_to: tuple[str, ...]
+    live_in: tuple[str, ...]
+    per_party: bool = False
+
+    def template_for(self, party: str | None) -> str:
+        return self.template.format(party=party or "")
+
+    def letterhead_for(self, party: str | None) -> str:
+        return self.letterhead.format(party=party or "")
+
+
+@dataclass(frozen=True)
+class Ministry:
+    since: date
+    name: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
 class Definition:
     file: str
     source: str
@@ -151,6 +180,13 @@ class Definition:
     fields: dict[str, FieldSpec]
     processes: dict[str, ProcessSpec]
     download_roles: tuple[str, ...] = field(default=())
+    drafts: dict[str, DraftSpec] = field(default_factory=dict)
+    ministries: tuple[Ministry, ...] = ()
+
+    def ministry_on(self, day: date) -> Ministry | None:
+        """The ministry's name valid on ``day`` (the newest entry that began by then)."""
+        valid = [m for m in self.ministries if m.since <= day]
+        return max(valid, key=lambda m: m.since) if valid else None
 
     def process_for_kind(self, kind: str) -> ProcessSpec:
         for p in self.processes.values():

@@ -1,0 +1,319 @@
+"""Word drafts: made inside transitions, versioned in the database, listed and downloaded.
+
+A version is never overwritten. Each records its number, the transition and audit entry
+that made it, who and when, and sha256 of the bytes, of the template (with its
+letterhead) and of the input data; the bytes live in the database, so every worker and
+machine shares them. A new version is made only when the input or the template changed;
+the one before it is then marked stale. A council approval records the version it
+approved, and shows as no longer matching once a newer one exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from . import danish, rendering, store
+from . import tables as t
+from .doccontext import Inputs, build_context, gather, input_digest
+from .docx_writer import write_docx
+from .errors import DocumentError, NotFound, PermissionDenied, SetupError
+from .spec import Definition, DraftSpec, TransitionSpec
+
+LIBREOFFICE_HINT = ("LibreOffice is not installed; install it with "
+                    "`apt-get install libreoffice-writer-nogui` (Debian/Ubuntu) to get PDFs")
+
+
+@dataclass(frozen=True)
+class Made:
+    document_id: int
+    name: str
+    party: str
+    number: int
+    sha256: str
+
+
+class Drafts:
+    """Makes the drafts of one definition from the templates in one folder."""
+
+    def __init__(self, definition: Definition, templates_dir: Path, tz: ZoneInfo) -> None:
+        self.definition = definition
+        self.dir = templates_dir
+        self.env = rendering.make_environment(templates_dir / "documents")
+        self.tz = tz
+        self._files: dict[Path, tuple[float, bytes]] = {}
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            raise DocumentError(f"missing template file {path}") from None
+        cached = self._files.get(path)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, path.read_bytes())
+            self._files[path] = cached
+        return cached[1]
+
+    def sources(self, draft: DraftSpec, party: str | None) -> tuple[str, bytes, str]:
+        """Template name, letterhead bytes, and sha256 over both."""
+        name = draft.template_for(party)
+        template = self._read(self.dir / "documents" / name)
+        letterhead = self._read(self.dir / "reference" / f"{draft.letterhead_for(party)}.docx")
+        digest = hashlib.sha256(template + b"\0" + letterhead).hexdigest()
+        return name, letterhead, digest
+
+    def applicable(self, kind: str) -> list[DraftSpec]:
+        return [d for d in self.definition.drafts.values() if kind in d.applies_to]
+
+    def check(self) -> list[rendering.TemplateProblem]:
+        """Every problem in every template the definition names (and unused templates)."""
+        from .demo import MUNICIPALITIES
+        from .doccontext import sample_inputs
+
+        parties = [m["id"] for m in MUNICIPALITIES]
+        problems: list[rendering.TemplateProblem] = []
+        seen: set[str] = set()
+        today = datetime.now(self.tz).date()
+        ministry = self.definition.ministry_on(today)
+        for draft in self.definition.drafts.values():
+            for party in (parties if draft.per_party else [None]):
+                name = draft.template_for(party)
+                if name in seen:
+                    continue
+                seen.add(name)
+                if not (self.dir / "documents" / name).is_file():
+                    problems.append(rendering.TemplateProblem(
+                        name, None, f"missing: draft {draft.name!r} needs this template"))
+                    continue
+                reference = self.dir / "reference" / f"{draft.letterhead_for(party)}.docx"
+                if not reference.is_file():
+                    problems.append(rendering.TemplateProblem(
+                        name, None, f"missing letterhead {reference.name}"))
+                samples = {label: build_context(sample_inputs(full), letter_date=today,
+                                                ministry=ministry, party=party)
+                           for label, full in (("full", True), ("early", False))}
+                problems.extend(rendering.check_template(self.env, name, samples))
+        for path in sorted((self.dir / "documents").glob("*.md.j2")):
+            if path.name not in seen:
+                problems.append(rendering.TemplateProblem(
+                    path.name, None, "not used by any draft in the definition"))
+        return problems
+
+    # ------------------------------------------------------------------ making
+    def refresh(self, conn: Connection, app: Mapping[str, Any], spec: TransitionSpec, *,
+                completes: bool, actor: tuple[str, str], now: datetime, version: int,
+                trigger: str) -> list[Made]:
+        """Make the drafts the transition declares and renew live ones whose data changed."""
+        drafts = self.applicable(app["kind"])
+        wanted = {d.name for d in drafts if d.name in spec.documents and completes}
+        live = {d.name for d in drafts if app["state"] in d.live_in}
+        if not wanted and not live and not spec.approves:
+            return []
+        d = t.document
+        existing = {(r.name, r.party): r.id for r in conn.execute(
+            select(d.c.id, d.c.name, d.c.party).where(d.c.application_id == app["id"]))}
+        targets = []
+        for draft in drafts:
+            for party in (app["parties"] if draft.per_party else [None]):
+                key = (draft.name, party or "")
+                if draft.name in wanted or (draft.name in live and key in existing):
+                    targets.append((draft, party, existing.get(key)))
+        made: list[Made] = []
+        inputs: Inputs | None = None
+        for draft, party, doc_id in targets:
+            inputs = inputs or gather(conn, self.definition, app)
+            result = self._make(conn, app, draft, party, doc_id, inputs, actor=actor, now=now,
+                                version=version, trigger=trigger)
+            if result is not None:
+                made.append(result)
+        if spec.approves:
+            self._record_approval(conn, app["id"], spec.approves, version)
+        return made
+
+    def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
+              party: str | None, doc_id: int | None, inputs: Inputs, *,
+              actor: tuple[str, str], now: datetime, version: int, trigger: str) -> Made | None:
+        letter_date = now.astimezone(self.tz).date()
+        ctx = build_context(inputs, letter_date=letter_date,
+                            ministry=self.definition.ministry_on(letter_date), party=party)
+        input_sha, plain = input_digest(ctx)
+        template, letterhead, template_sha = self.sources(draft, party)
+        dv = t.document_version
+        latest = None if doc_id is None else conn.execute(
+            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256)
+            .where(dv.c.document_id == doc_id).order_by(dv.c.number.desc()).limit(1)).first()
+        if latest is not None and (latest.input_sha256, latest.template_sha256) == \
+                (input_sha, template_sha):
+            return None
+        try:
+            markdown = self.env.get_template(template).render(ctx)
+        except Exception as exc:  # a template error blocks the step, saying where
+            problem = rendering._render_problem(exc, template)
+            raise DocumentError(f"cannot make {draft.name}: {problem}") from None
+        content = write_docx(markdown, letterhead, header={
+            "case_number": app["case_number"], "date": danish.long_date(letter_date)},
+            title=f"{draft.label.da} – {app['case_number']}", author=actor[1], created=now)
+        if doc_id is None:
+            doc_id = conn.execute(insert(t.document).values(
+                application_id=app["id"], name=draft.name, party=party or "",
+                created_at=now).returning(t.document.c.id)).scalar_one()
+        else:
+            conn.execute(update(dv).where(dv.c.document_id == doc_id, dv.c.stale.is_(False))
+                         .values(stale=True, stale_at=now))
+        number = latest.number + 1 if latest is not None else 1
+        sha = hashlib.sha256(content).hexdigest()
+        conn.execute(insert(dv).values(
+            document_id=doc_id, number=number, created_at=now, created_by=actor[0],
+            trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
+            template=template, template_sha256=template_sha, input_sha256=input_sha,
+            input=plain, sha256=sha, size=len(content), content=content, stale=False))
+        return Made(int(doc_id), draft.name, party or "", number, sha)
+
+    def _record_approval(self, conn: Connection, app_id: int, names: Sequence[str],
+                         version: int) -> None:
+        """Write the approved drafts' current versions into the act of this step."""
+        d, dv, pa = t.document, t.document_version, t.party_act
+        approved = [{"document": r.name, "document_id": r.id, "number": r.number,
+                     "sha256": r.sha256} for r in conn.execute(
+            select(d.c.id, d.c.name, dv.c.number, dv.c.sha256).join(dv, dv.c.document_id == d.c.id)
+            .where(d.c.application_id == app_id, d.c.name.in_(names), dv.c.stale.is_(False)))]
+        act = conn.execute(select(pa.c.id, pa.c.data).where(
+            pa.c.application_id == app_id, pa.c.version == version)).first()
+        if act is not None and approved:
+            conn.execute(update(pa).where(pa.c.id == act.id)
+                         .values(data={**act.data, "approved": approved}))
+
+
+# ------------------------------------------------------------------------ reading
+def list_documents(conn: Connection, definition: Definition, app_id: int) -> list[dict[str, Any]]:
+    """Documents of an application with every version (no bytes) and approval checks."""
+    d, dv = t.document, t.document_version
+    docs: dict[int, dict[str, Any]] = {}
+    for r in conn.execute(select(d).where(d.c.application_id == app_id).order_by(d.c.id)):
+        spec = definition.drafts.get(r.name)
+        docs[r.id] = {"id": r.id, "name": r.name, "party": r.party or None,
+                      "label": spec.label.da if spec else r.name, "versions": []}
+    cols = [c for c in dv.c if c.name not in ("content", "input")]
+    for r in conn.execute(select(*cols).where(dv.c.document_id.in_(list(docs)))
+                          .order_by(dv.c.document_id, dv.c.number)):
+        docs[r.document_id]["versions"].append({
+            "number": r.number, "created_at": r.created_at.isoformat(),
+            "created_by": r.created_by, "trigger": r.trigger, "audit_version": r.audit_version,
+            "state": r.state, "letter_date": r.letter_date.isoformat(), "template": r.template,
+            "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
+            "sha256": r.sha256, "size": r.size, "stale": r.stale,
+            "stale_at": r.stale_at.isoformat() if r.stale_at else None})
+    latest = {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
+    for doc_id, doc in docs.items():
+        doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None
+        doc["approvals"] = []
+    for party, act in current_council_acts(conn, app_id).items():
+        for item in act.get("approved", []):
+            approved_doc = docs.get(item["document_id"])
+            if approved_doc is not None:
+                approved_doc["approvals"].append({
+                    "party": party, "number": item["number"], "sha256": item["sha256"],
+                    "matches": latest[approved_doc["id"]]["sha256"] == item["sha256"]})
+    return list(docs.values())
+
+
+def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, Any]]:
+    from .context import current_acts
+
+    return dict(current_acts(conn, app_id, 0, "council"))
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    content: bytes
+    number: int
+    sha256: str
+    format: str
+
+
+def download(engine: Any, definition: Definition, *, document_id: int, user: Any,
+             number: int | None, pdf: bool, now: datetime,
+             check_party: Any) -> Download:
+    """The exact stored bytes of a version (or a PDF of them), logged."""
+    if user.role not in definition.download_roles:
+        raise PermissionDenied(f"{user.id} ({user.role}) may not download documents; that "
+                               f"takes {' or '.join(definition.download_roles)}")
+    d, dv, a = t.document, t.document_version, t.application
+    with store.read(engine) as conn:
+        doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
+                                  a.c.case_number, a.c.parties)
+                           .join(a, a.c.id == d.c.application_id)
+                           .where(d.c.id == document_id)).first()
+        if doc is None:
+            raise NotFound(f"no document {document_id}")
+        check_party(user, doc.application_id, doc.parties)
+        q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
+            dv.c.document_id == document_id)
+        q = q.where(dv.c.number == number) if number is not None else \
+            q.where(dv.c.number == select(func.max(dv.c.number))
+                    .where(dv.c.document_id == document_id).scalar_subquery())
+        ver = conn.execute(q).first()
+    if ver is None:
+        raise NotFound(f"document {document_id} has no version {number}")
+    content = bytes(ver.content)
+    if hashlib.sha256(content).hexdigest() != ver.sha256:
+        raise DocumentError(f"document {document_id} version {ver.number}: the stored bytes "
+                            f"do not match their sha256; refusing to hand them out")
+    fmt = "pdf" if pdf else "docx"
+    if pdf:
+        content = convert_to_pdf(content)
+    stem = f"{doc.case_number}-{doc.name}{'-' + doc.party if doc.party else ''}-v{ver.number}"
+    with store.write(engine) as conn:
+        conn.execute(insert(t.document_download).values(
+            version_id=ver.id, application_id=doc.application_id, user_id=user.id, at=now,
+            sha256=ver.sha256, format=fmt))
+    return Download(f"{stem}.{fmt}", content, ver.number, ver.sha256, fmt)
+
+
+def downloads(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+    """The download log of an application, as history entries."""
+    dd, dv, d = t.document_download, t.document_version, t.document
+    rows = conn.execute(select(dd.c.user_id, dd.c.at, dd.c.sha256, dd.c.format, dv.c.number,
+                               d.c.id, d.c.name, d.c.party)
+                        .join(dv, dv.c.id == dd.c.version_id).join(d, d.c.id == dv.c.document_id)
+                        .where(dd.c.application_id == app_id).order_by(dd.c.at, dd.c.id))
+    return [{"version": None, "trigger": "download", "from": None, "to": None,
+             "user": r.user_id, "role": None, "municipality": None, "at": r.at.isoformat(),
+             "comment": "", "data": {"document": r.id, "name": r.name,
+                                     "party": r.party or None, "number": r.number,
+                                     "sha256": r.sha256, "format": r.format}} for r in rows]
+
+
+def convert_to_pdf(docx: bytes, *, timeout: float = 180) -> bytes:
+    """A PDF of a .docx, by LibreOffice headless; a clear SetupError when it is missing."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise SetupError(LIBREOFFICE_HINT)
+    with tempfile.TemporaryDirectory(prefix="workflow-pdf-") as tmp:
+        src = Path(tmp) / "document.docx"
+        src.write_bytes(docx)
+        profile = Path(tmp) / "profile"  # one profile per run: parallel runs do not clash
+        try:
+            proc = subprocess.run(
+                [soffice, f"-env:UserInstallation=file://{profile}", "--headless",
+                 "--convert-to", "pdf", "--outdir", tmp, str(src)],
+                capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise DocumentError(f"LibreOffice took longer than {timeout:.0f} s") from None
+        out = Path(tmp) / "document.pdf"
+        if proc.returncode != 0 or not out.exists():
+            detail = (proc.stderr or proc.stdout).decode(errors="replace").strip()
+            raise DocumentError(f"LibreOffice could not convert the document: {detail}")
+        return out.read_bytes()
