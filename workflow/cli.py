@@ -202,6 +202,11 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         click.echo(f"  deadline: {d['due']} {d['state']}{flag} – {d['derivation']}")
     for link in a["links"]:
         click.echo(f"  link:    {link['rel']} application {link['application']}")
+    for doc in a["documents"]:
+        mismatched = [x["party"] for x in doc["approvals"] if not x["matches"]]
+        note = f" – approval by {', '.join(mismatched)} no longer matches" if mismatched else ""
+        party = f" ({doc['party']})" if doc["party"] else ""
+        click.echo(f"  document {doc['id']}: {doc['name']}{party} v{doc['latest']}{note}")
 
 
 @cli.command()

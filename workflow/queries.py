@@ -97,6 +97,8 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
             "deadlines": deadlines.get(row["id"], []),
             "links": links.get(row["id"], []),
             "acts": current_acts(conn, row["id"], row["entered_version"]),
+            "documents": [{k: v for k, v in doc.items() if k != "versions"}
+                          for doc in list_documents(conn, wf.definition, row["id"])],
             "data": row["data"],
             "definition_hash": row["definition_hash"],
             "created_at": row["created_at"].isoformat(), "created_by": row["created_by"],
