@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from workflow.cli import cli
+from workflow.store import HEAD_REVISION
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 Env = dict[str, str]
@@ -62,7 +63,7 @@ def examples(tmp_path: Path) -> Env:
 def test_init_with_examples(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
     out = run(env, "init", "--demo", "--examples").stdout
-    assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> 0001." in out
+    assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
     assert "Loaded the Ishøj–Vallensbæk demo setup" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
     assert "Added example applications 1, 2, 3, 4, 5" in out
@@ -87,7 +88,7 @@ def test_init_twice_is_harmless(tmp_path: Path) -> None:
     run(env, "new", "--kind", "dispensation", "--round", "1", "--title", "Bliver",
         "--as", "pl-ishoj")
     out = run(env, "init", "--demo").stdout
-    assert "schema 0001 -> 0001." in out
+    assert f"schema {HEAD_REVISION} -> {HEAD_REVISION}." in out
     assert "The demo setup was already there." in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
     assert [(a["id"], a["title"]) for a in apps] == [(1, "Bliver")]

@@ -55,7 +55,9 @@ def without_legal_review() -> str:
     text = "\n      - trigger:".join(
         [blocks[0]] + [b for b in blocks[1:] if "source: legal_review" not in b])
     return text.replace("[area_selection, drafting, legal_review, council_approval]",
-                        "[area_selection, drafting, council_approval]")
+                        "[area_selection, drafting, council_approval]").replace(
+        "live_in: [drafting, legal_review, council_approval]",
+        "live_in: [drafting, council_approval]")
 
 
 def test_a_definition_that_strands_live_applications_is_refused(

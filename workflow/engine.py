@@ -238,9 +238,9 @@ class Workflow:
              data: Mapping[str, Any] | None = None, comment: str = "",
              expected_version: int | None = None) -> Outcome:
         """Fire ``trigger`` on an application; everything it causes commits together."""
-        now = self.clock()
         with self._write(app_id) as conn:
             actor, row = self._load(conn, app_id, user)
+            now = self.clock()  # once the row is ours: times follow the order of changes
             self.check_party(actor, app_id, row["parties"])
             if expected_version is not None and row["version"] != expected_version:
                 raise self._conflict(conn, app_id, expected_version, row["version"])

@@ -6,6 +6,7 @@ shapes returned here are what ``--json`` prints and what the web API will serve.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -127,8 +128,9 @@ def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
                     "comment": r.comment, "data": r.data}
                    for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
                                          .order_by(ae.c.version))]
-        entries += document_downloads(conn, app_id)
-        return sorted(entries, key=lambda e: e["at"])  # stable: a step before its download
+        # the steps in version order, the downloads between them by time
+        return list(heapq.merge(entries, document_downloads(conn, app_id),
+                                key=lambda e: e["at"]))
 
 
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
