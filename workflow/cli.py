@@ -390,8 +390,13 @@ def documents(app_id: int, user: str | None, as_json: bool) -> None:
                        f"{v['trigger']:<24} {flag:<7} sha256 {v['sha256'][:16]}…  "
                        f"{v['size']:,} bytes")
         for a in doc["approvals"]:
-            match = "matches the current version" if a["matches"] else \
-                "NO LONGER MATCHES the current version"
+            if not a["matches"]:
+                match = "NO LONGER MATCHES the current version"
+            elif a["same_bytes"]:
+                match = "matches the current version"
+            else:
+                match = (f"matches v{doc['latest']} in substance (it only adds the councils' "
+                         f"handling)")
             click.echo(f"  approved by {a['party']}: v{a['number']} – {match}")
 
 

@@ -96,13 +96,22 @@ def build_context(inputs: Inputs, *, letter_date: date, ministry: Ministry | Non
     return ctx
 
 
-def input_digest(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """sha256 of the context's data (not its letter date), and the context as JSON."""
+# What a council approves is the substance of a draft: not its date, and not the councils'
+# own records (meeting dates, decisions), which the draft reports as the process moves on.
+NOT_APPROVED = ("letter_date", "councils")
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def input_digest(context: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """sha256 of the context's data (not its letter date), sha256 of what a council
+    approves, and the context as JSON."""
     plain = json.loads(json.dumps(context, default=str, sort_keys=True, ensure_ascii=False))
-    keyed = {k: v for k, v in plain.items() if k != "letter_date"}
-    digest = hashlib.sha256(json.dumps(keyed, sort_keys=True, ensure_ascii=False)
-                            .encode()).hexdigest()
-    return digest, plain
+    data = _sha({k: v for k, v in plain.items() if k != "letter_date"})
+    substance = _sha({k: v for k, v in plain.items() if k not in NOT_APPROVED})
+    return data, substance, plain
 
 
 def gather(conn: Connection, definition: Definition, app: Mapping[str, Any]) -> Inputs:
@@ -123,10 +132,8 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any]) -> 
               "outcome": r.outcome} for r in rows]
     process = definition.processes[app["process"]]
     kind = process.kinds[app["kind"]]
-    state = process.states.get(app["state"])
     case = {"id": app["id"], "number": app["case_number"], "title": app["title"],
-            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"],
-            "state": app["state"], "state_label": state.label.da if state else app["state"]}
+            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"]}
     ae = t.audit_entry
     req = conn.execute(select(ae.c.at, ae.c.data).where(
         ae.c.application_id == app["id"], ae.c.trigger == "request_info")
@@ -160,7 +167,7 @@ def sample_inputs(full: bool) -> Inputs:
               if full else None} for i, a in enumerate(AREAS[1:4])]
     case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
             "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
-            "round": 1, "state": "submitted", "state_label": "Sendt til ministeriet"}
+            "round": 1}
     if not full:
         return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={})
     acts = {"council": {"ishoj": {"decision": "approved", "meeting_date": "2018-04-03",

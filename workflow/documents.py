@@ -5,7 +5,9 @@ that made it, who and when, and sha256 of the bytes, of the template (with its
 letterhead) and of the input data; the bytes live in the database, so every worker and
 machine shares them. A new version is made only when the input or the template changed;
 the one before it is then marked stale. A council approval records the version it
-approved, and shows as no longer matching once a newer one exists.
+approved (its sha256) and the digest of its substance (template, letterhead and input
+without the councils' own records); it shows as no longer matching when a later version
+differs in substance, not when the draft merely reports a council's meeting or decision.
 """
 
 from __future__ import annotations
@@ -147,8 +149,9 @@ class Drafts:
         letter_date = now.astimezone(self.tz).date()
         ctx = build_context(inputs, letter_date=letter_date,
                             ministry=self.definition.ministry_on(letter_date), party=party)
-        input_sha, plain = input_digest(ctx)
+        input_sha, substance_sha, plain = input_digest(ctx)
         template, letterhead, template_sha = self.sources(draft, party)
+        approval_sha = hashlib.sha256(f"{template_sha}:{substance_sha}".encode()).hexdigest()
         dv = t.document_version
         latest = None if doc_id is None else conn.execute(
             select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256)
@@ -177,7 +180,8 @@ class Drafts:
             document_id=doc_id, number=number, created_at=now, created_by=actor[0],
             trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
             template=template, template_sha256=template_sha, input_sha256=input_sha,
-            input=plain, sha256=sha, size=len(content), content=content, stale=False))
+            input=plain, approval_sha256=approval_sha, sha256=sha, size=len(content),
+            content=content, stale=False))
         return Made(int(doc_id), draft.name, party or "", number, sha)
 
     def _record_approval(self, conn: Connection, app_id: int, names: Sequence[str],
@@ -185,8 +189,10 @@ class Drafts:
         """Write the approved drafts' current versions into the act of this step."""
         d, dv, pa = t.document, t.document_version, t.party_act
         approved = [{"document": r.name, "document_id": r.id, "number": r.number,
-                     "sha256": r.sha256} for r in conn.execute(
-            select(d.c.id, d.c.name, dv.c.number, dv.c.sha256).join(dv, dv.c.document_id == d.c.id)
+                     "sha256": r.sha256, "approval_sha256": r.approval_sha256}
+                    for r in conn.execute(
+            select(d.c.id, d.c.name, dv.c.number, dv.c.sha256, dv.c.approval_sha256)
+            .join(dv, dv.c.document_id == d.c.id)
             .where(d.c.application_id == app_id, d.c.name.in_(names), dv.c.stale.is_(False)))]
         act = conn.execute(select(pa.c.id, pa.c.data).where(
             pa.c.application_id == app_id, pa.c.version == version)).first()
@@ -212,6 +218,7 @@ def list_documents(conn: Connection, definition: Definition, app_id: int) -> lis
             "created_by": r.created_by, "trigger": r.trigger, "audit_version": r.audit_version,
             "state": r.state, "letter_date": r.letter_date.isoformat(), "template": r.template,
             "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
+            "approval_sha256": r.approval_sha256,
             "sha256": r.sha256, "size": r.size, "stale": r.stale,
             "stale_at": r.stale_at.isoformat() if r.stale_at else None})
     latest = {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
@@ -222,9 +229,11 @@ def list_documents(conn: Connection, definition: Definition, app_id: int) -> lis
         for item in act.get("approved", []):
             approved_doc = docs.get(item["document_id"])
             if approved_doc is not None:
+                current = latest[approved_doc["id"]]
                 approved_doc["approvals"].append({
                     "party": party, "number": item["number"], "sha256": item["sha256"],
-                    "matches": latest[approved_doc["id"]]["sha256"] == item["sha256"]})
+                    "matches": current["approval_sha256"] == item["approval_sha256"],
+                    "same_bytes": current["sha256"] == item["sha256"]})
     return list(docs.values())
 
 

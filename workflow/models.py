@@ -183,6 +183,7 @@ class DocumentVersion(SQLModel, table=True):
     template_sha256: str = Field(max_length=64)
     input_sha256: str = Field(max_length=64)
     input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    approval_sha256: str = Field(max_length=64, description="what a council approves")
     sha256: str = Field(max_length=64)
     size: int
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('template_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('input_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('input', sa.JSON(), nullable=False),
+    sa.Column('approval_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=False),
