@@ -67,7 +67,8 @@ def test_the_shipped_file_loads() -> None:
     assert d.source == TEXT
     assert d.closure_days == ((6, 5), (12, 24), (12, 31))
     assert d.holidays == "DK"
-    assert set(d.roles) == {"project_lead", "council_secretary", "legal", "admin"}
+    assert set(d.roles) == {"project_lead", "council_secretary", "legal", "steering_group",
+                            "admin"}
     assert d.kinds == ["dispensation", "jobcentre", "satellite"]
     app = d.processes["application"]
     assert app.final_states == ["closed", "withdrawn"]
@@ -177,8 +178,8 @@ WITHDRAWN = "      withdrawn: {da: Trukket tilbage, en: Withdrawn, final: true}\
 #  snippet on the offending line, whether it is the only problem)
 CASES: list[tuple[str, str, str, str, str, str, bool]] = [
     ("unknown-top-level-key", "schema: 1\n", "schema: 1\ncolour: blue\n",
-     "colour", "unknown key; expected one of calendar, documents, fields, processes, roles, "
-     "schema", "colour: blue", True),
+     "colour", "unknown key; expected one of calendar, documents, fields, processes, "
+     "reminders, roles, schema", "colour: blue", True),
     ("unknown-dest", "dest: legal_review\n", "dest: legal_reveiw\n",
      P + ".transitions.{t}.dest", "unknown state 'legal_reveiw'", "dest: legal_reveiw", False),
     ("unknown-source", "source: drafting\n", "source: draftin\n",

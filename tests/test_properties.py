@@ -62,7 +62,8 @@ def reset_applications(engine: Engine) -> None:
     """Delete every application and what hangs on it; municipalities, areas, users stay."""
     with store.write(engine) as conn:
         conn.execute(update(t.area).values(released_on=None, released_by=None))
-        for table in (t.document_download, t.document_version, t.document, t.party_act,
+        for table in (t.reminder, t.document_download, t.document_version, t.document,
+                      t.party_act,
                       t.deadline, t.audit_entry, t.link, t.application_area, t.application):
             conn.execute(delete(table))
 

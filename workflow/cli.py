@@ -222,7 +222,7 @@ def history(app_id: int, user: str | None, as_json: bool) -> None:
         emit_json(entries)
         return
     rows = [[str(e["version"]), local(e["at"]), e["user"], e["trigger"],
-             f"{e['from'] or '-'} -> {e['to']}",
+             f"{e['from'] or '-'} -> {e['to']}" if e["to"] else "",
              pairs_text(e["data"])[:70] + (f" «{e['comment']}»" if e["comment"] else "")]
             for e in entries]
     table(rows, ["v", "at", "user", "trigger", "state", "data"])
@@ -447,6 +447,85 @@ def templates_check(as_json: bool) -> None:
                    f"({settings.templates_dir}).", err=bool(problems))
     if problems:
         sys.exit(3)
+
+
+@cli.command("deadlines")
+@click.option("--overdue", is_flag=True, help="Only deadlines that have passed.")
+@click.option("--application", "app_id", type=int, metavar="ID", help="Only this one.")
+@click.option("--ics", "ics_out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write them as an iCalendar file (for Outlook) instead.")
+@as_option
+@json_option
+def deadlines_(overdue: bool, app_id: int | None, ics_out: str | None, user: str | None,
+               as_json: bool) -> None:
+    """Open deadlines of the applications this user may see, soonest first."""
+    from .queries import deadlines as get_deadlines
+
+    wf = open_workflow()
+    items = get_deadlines(wf, user=user, overdue=overdue, application=app_id)
+    if ics_out:
+        from pathlib import Path
+
+        from .ics import deadlines_calendar
+
+        name = f"Frister – sag {app_id}" if app_id else f"Frister – {user}"
+        Path(ics_out).write_bytes(deadlines_calendar(items, name=name, now=wf.clock()))
+        click.echo(f"Wrote {len(items)} deadline(s) to {ics_out}.")
+        return
+    if as_json:
+        emit_json(items)
+        return
+    table([[str(d["application"]), d["case_number"], d["due"],
+            "OVERDUE" if d["overdue"] else f"{d['days_left']} d", d["state_label"]
+            + (f" ({d['party']})" if d["party"] else ""), d["derivation"]] for d in items],
+          ["id", "case", "due", "left", "state", "derived from"])
+
+
+@cli.command("reminders")
+@click.option("--failed", is_flag=True, help="Only reminders that could not be sent.")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed",
+                                             "cancelled"]), help="Only this status.")
+@click.option("--application", "app_id", type=int, metavar="ID", help="Only this one.")
+@as_option
+@json_option
+def reminders_(failed: bool, status: str | None, app_id: int | None, user: str | None,
+               as_json: bool) -> None:
+    """Reminder e-mails: pending, sent and failed, from the ledger."""
+    from .queries import reminders as get_reminders
+
+    items = get_reminders(open_workflow(), user=user, status="failed" if failed else status,
+                          application=app_id)
+    if as_json:
+        emit_json(items)
+        return
+    table([[str(r["id"]), str(r["application"]), r["step"], local(r["due_at"]),
+            r["status"] + (" (late)" if r["late"] else ""),
+            ", ".join(p["name"] for p in r["recipients"]), (r["last_error"] or "")[:40]]
+           for r in items], ["id", "case", "step", "send at", "status", "to", "error"])
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then stop.")
+@click.option("--poll", type=float, default=60, show_default=True,
+              help="Seconds between checks of the ledger.")
+def scheduler(once: bool, poll: float) -> None:
+    """Run the reminder service: e-mail each due reminder exactly once."""
+    import logging
+
+    from .config import Settings, SmtpSettings
+    from .mailer import Mailer
+    from .scheduler import ReminderService
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    service = ReminderService(open_workflow(), Mailer(SmtpSettings.from_env()),
+                              templates_dir=settings.templates_dir)
+    if once:
+        done = service.tick()
+        click.echo(f"Sent {done.sent} reminder(s) ({done.late} late); {done.retried} to "
+                   f"retry, {done.failed} failed.")
+        return
+    service.run(poll=poll)
 
 
 @cli.command("rules")

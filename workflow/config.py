@@ -7,6 +7,10 @@
 | WORKFLOW_TEMPLATES_DIR     | templates/ of this project                |
 | WORKFLOW_USER              | (none) the acting user for the CLI        |
 | WORKFLOW_TIMEZONE          | Europe/Copenhagen                         |
+| WORKFLOW_SMTP_HOST, _PORT  | localhost, 25: where reminders are sent   |
+| WORKFLOW_SMTP_STARTTLS     | false (true/1/yes to upgrade the link)    |
+| WORKFLOW_SMTP_USER, _PASSWORD | (none) log in when given               |
+| WORKFLOW_SMTP_FROM         | workflow@localhost                        |
 
 Plain dataclass on purpose: ``workflow --help`` must not pay for importing pydantic.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -54,3 +58,31 @@ class Settings:
             user=get("USER"),
             timezone=get("TIMEZONE") or defaults.timezone,
         )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "workflow@localhost"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(f"WORKFLOW_SMTP_{name}", "").strip()
+            return value or None
+
+        port = get("PORT") or "25"
+        if not port.isdigit():
+            from .errors import SetupError
+
+            raise SetupError(f"WORKFLOW_SMTP_PORT must be a number, not {port!r}")
+        return cls(host=get("HOST") or "localhost", port=int(port),
+                   starttls=(get("STARTTLS") or "").lower() in ("1", "true", "yes", "on"),
+                   user=get("USER"), password=get("PASSWORD"),
+                   sender=get("FROM") or "workflow@localhost")

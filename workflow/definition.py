@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from .spec import (
     Label,
     Ministry,
     ProcessSpec,
+    ReminderPolicy,
+    ReminderStep,
     Rule,
     StateSpec,
     TransitionSpec,
@@ -106,7 +108,8 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
     doc = LocatedYaml(file, text)
     v = Checker(doc)
     root = v.mapping(doc.root, ())
-    v.keys(root, (), {"schema", "calendar", "roles", "fields", "documents", "processes"},
+    v.keys(root, (), {"schema", "calendar", "roles", "fields", "documents", "reminders",
+                      "processes"},
            {"schema", "roles", "fields", "processes"})
     if root.get("schema") not in (None, 1):
         v.error(("schema",), "only schema 1 is known")
@@ -157,6 +160,18 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
             kinds_seen[k] = p.name
 
     drafts = _drafts(v, docs.get("drafts"), processes)
+    reminders = _reminders(v, root.get("reminders"), roles)
+    for p in processes.values():
+        for s in p.states.values():
+            d = s.deadline
+            for key in (d.remind or ()) if d else ():
+                if reminders is None or key not in reminders.steps:
+                    v.error(("processes", p.name, "states", s.name, "deadline", "remind"),
+                            f"unknown reminder step {key!r}")
+            for r in (d.notify or ()) if d else ():
+                if r not in roles:
+                    v.error(("processes", p.name, "states", s.name, "deadline", "notify"),
+                            f"unknown role {r!r}")
     for p in processes.values():
         for t in p.transitions:
             for key in ("documents", "approves"):
@@ -171,7 +186,41 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
         file=file, source=text, hash=hashlib.sha256(text.encode()).hexdigest(),
         closure_days=tuple(closure), holidays=country,
         roles=roles, fields=fields, processes=processes,
-        download_roles=tuple(download_roles), drafts=drafts, ministries=tuple(ministries))
+        download_roles=tuple(download_roles), drafts=drafts, ministries=tuple(ministries),
+        reminders=reminders)
+
+
+def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy | None:
+    if raw is None:
+        return None
+    path: Path_ = ("reminders",)
+    m = v.mapping(raw, path)
+    v.keys(m, path, {"send_at", "steps", "default"}, {"steps"})
+    try:
+        send_at = time.fromisoformat(str(m.get("send_at", "08:00")))
+    except ValueError:
+        v.error(path + ("send_at",), f"expected a time HH:MM, got {m.get('send_at')!r}")
+        send_at = time(8)
+    steps = {}
+    for key, body in v.mapping(m.get("steps"), path + ("steps",)).items():
+        sp: Path_ = path + ("steps", key)
+        s = v.mapping(body, sp)
+        v.keys(s, sp, {"offset", "da", "en", "to", "escalation"}, {"offset", "da", "en"})
+        offset = s.get("offset")
+        if not isinstance(offset, int) or offset == 0 or abs(offset) > 60:
+            v.error(sp + ("offset",), "expected a number of working days, -60 to 60, not 0")
+            offset = 1
+        to = v.names(s["to"], sp + ("to",)) if "to" in s else None
+        for r in to or ():
+            if r not in roles:
+                v.error(sp + ("to",), f"unknown role {r!r}")
+        steps[key] = ReminderStep(key, offset, _label(v, s, sp), tuple(to) if to else None,
+                                  bool(s.get("escalation", False)))
+    default = v.names(m.get("default", list(steps)), path + ("default",))
+    for key in default:
+        if key not in steps:
+            v.error(path + ("default",), f"unknown reminder step {key!r}")
+    return ReminderPolicy(send_at, steps, tuple(default))
 
 
 def _ministries(v: Checker, raw: Any) -> list[Ministry]:
@@ -308,7 +357,7 @@ def _deadline(v: Checker, raw: Any, path: Path_,
     if raw is None:
         return None
     m = raw if isinstance(raw, dict) else {"due": raw}
-    v.keys(m, path, {"due", "per", "met_by"}, {"due"})
+    v.keys(m, path, {"due", "per", "met_by", "remind", "notify"}, {"due"})
     try:
         expr = deadlines.parse(str(m.get("due") or ""))
     except deadlines.DeadlineSyntaxError as exc:
@@ -320,7 +369,9 @@ def _deadline(v: Checker, raw: Any, path: Path_,
     per = m.get("per")
     if per not in (None, "party"):
         v.error(path + ("per",), "per must be 'party' (one deadline per municipality)")
-    return DeadlineSpec(expr, per == "party", m.get("met_by"))
+    remind = tuple(v.names(m["remind"], path + ("remind",))) if "remind" in m else None
+    notify = tuple(v.names(m["notify"], path + ("notify",))) if "notify" in m else None
+    return DeadlineSpec(expr, per == "party", m.get("met_by"), remind, notify)
 
 
 def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],

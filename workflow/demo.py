@@ -54,6 +54,10 @@ USERS: list[dict[str, Any]] = [
      "municipality": "ishoj", "email": "laerke.oestergaard@ishoj.example"},
     {"id": "legal-vallensbaek", "name": "Søren Å. Bøgh", "role": "legal",
      "municipality": "vallensbaek", "email": "soeren.boegh@vallensbaek.example"},
+    {"id": "dir-ishoj", "name": "Hanne Ørsted", "role": "steering_group",
+     "municipality": "ishoj", "email": "hanne.oersted@ishoj.example"},
+    {"id": "dir-vallensbaek", "name": "Peter Skøtt", "role": "steering_group",
+     "municipality": "vallensbaek", "email": "peter.skoett@vallensbaek.example"},
     {"id": "admin", "name": "Systemadministrator", "role": "admin", "municipality": None,
      "email": "admin@ishoj.example"},
 ]

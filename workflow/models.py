@@ -201,3 +201,35 @@ class DocumentDownload(SQLModel, table=True):
     at: datetime
     sha256: str = Field(max_length=64)
     format: str = Field(max_length=10)
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder step of one deadline: the ledger row the scheduler works from.
+
+    Written in the transaction that sets the deadline; cancelled when the deadline closes,
+    moved when it moves. ``status``: pending → sending (claimed) → sent | failed, or
+    cancelled. The Message-ID is fixed by the row, so a resend is the same e-mail.
+    """
+
+    __table_args__ = (UniqueConstraint("deadline_id", "step"),
+                      Index("ix_reminder_due", "status", "due_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    deadline_id: int = Field(foreign_key="deadline.id")
+    step: str = Field(max_length=40)
+    escalation: bool = False
+    due_at: datetime
+    recipients: list[dict[str, Any]] = Field(default_factory=list,
+                                             sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_by: str | None = Field(default=None, max_length=120)
+    claimed_until: datetime | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    late: bool = False
+    message_id: str = Field(default="", max_length=200)
+    created_at: datetime
+    updated_at: datetime

@@ -22,6 +22,7 @@ from .documents import downloads as document_downloads
 from .documents import list_documents
 from .engine import Actor, Workflow
 from .errors import NotFound
+from .reminders import list_reminders, sent_for_history
 
 
 def _load(conn: Connection, app_id: int) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
                                          .order_by(ae.c.version))]
         # the steps in version order, the downloads between them by time
         return list(heapq.merge(entries, document_downloads(conn, app_id),
-                                key=lambda e: e["at"]))
+                                sent_for_history(conn, app_id), key=lambda e: e["at"]))
 
 
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
@@ -211,3 +212,49 @@ def areas(wf: Workflow) -> list[dict[str, Any]]:
 
 def rules_catalogue() -> dict[str, dict[str, str]]:
     return {"guards": rules.describe(rules.GUARDS), "effects": rules.describe(rules.EFFECTS)}
+
+
+def visible_ids(wf: Workflow, conn: Connection, actor: Actor,
+                application: int | None = None) -> list[int]:
+    a = t.application
+    q = select(a.c.id, a.c.parties)
+    if application is not None:
+        q = q.where(a.c.id == application)
+        if conn.execute(q).first() is None:
+            raise NotFound(f"no application {application}")
+    rows = [r for r in conn.execute(q)
+            if actor.role == "admin" or actor.municipality in r.parties]
+    if application is not None and not rows:
+        wf.check_party(actor, application, [])
+    return [r.id for r in rows]
+
+
+def deadlines(wf: Workflow, *, user: str | None, overdue: bool = False,
+              application: int | None = None) -> list[dict[str, Any]]:
+    """Open deadlines of the applications this user may see, soonest first."""
+    d, a = t.deadline, t.application
+    today = wf.today()
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        ids = visible_ids(wf, conn, actor, application)
+        q = (select(d, a.c.case_number, a.c.title, a.c.kind, a.c.state.label("app_state"))
+             .join(a, a.c.id == d.c.application_id)
+             .where(d.c.active, d.c.application_id.in_(ids)).order_by(d.c.due, d.c.id))
+        if overdue:
+            q = q.where(d.c.due < today)
+        out = []
+        for r in conn.execute(q):
+            process = wf.definition.process_for_kind(r.kind)
+            state = process.states.get(r.state)
+            out.append({**_deadline(r, today), "id": r.id, "application": r.application_id,
+                        "case_number": r.case_number, "title": r.title,
+                        "state_label": state.label.da if state else r.state})
+        return out
+
+
+def reminders(wf: Workflow, *, user: str | None, status: str | None = None,
+              application: int | None = None) -> list[dict[str, Any]]:
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        return list_reminders(conn, app_ids=visible_ids(wf, conn, actor, application),
+                              status=status)

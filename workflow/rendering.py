@@ -88,6 +88,16 @@ def make_environment(directory: Path) -> SandboxedEnvironment:
     return env
 
 
+def make_text_environment(directory: Path) -> SandboxedEnvironment:
+    """For plain-text e-mails: the same sandbox and filters, no Markdown escaping."""
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(directory)), undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+        finalize=lambda v: "" if v is None else v)
+    env.filters.update(FILTERS)
+    return env
+
+
 # --------------------------------------------------------------------------- checking
 @dataclass(frozen=True)
 class TemplateProblem:

@@ -20,6 +20,7 @@ from . import deadlines as dl
 from . import tables as t
 from . import values
 from .context import current_acts
+from .reminders import ReminderLedger
 from .spec import Definition, ProcessSpec
 from .workdays import WorkCalendar
 
@@ -31,6 +32,8 @@ class DeadlineKeeper:
         self.calendar = calendar
         self.tz = tz
         self.municipalities = municipalities
+        self.ledger = ReminderLedger(definition.reminders, calendar, tz) \
+            if definition.reminders is not None else None
 
     def sync(self, conn: Connection, process: ProcessSpec, row: Mapping[str, Any], *,
              old_state: str | None, version: int, now: datetime,
@@ -42,6 +45,9 @@ class DeadlineKeeper:
         if changed and old_state is not None and process.states[old_state].deadline:
             conn.execute(update(d).where(d.c.application_id == row["id"], d.c.active)
                          .values(active=False, met_at=now))
+            if self.ledger:
+                self.ledger.cancel(conn, app_id=row["id"], deadline_ids=None, now=now,
+                                   reason=f"the case left {old_state}")
         spec = state.deadline
         if spec is None:
             return
@@ -67,16 +73,26 @@ class DeadlineKeeper:
             if party:
                 name = self.municipalities[party].name if party in self.municipalities else party
                 due = dl.Due(due.due, f"{due.derivation} ({name})")
+            deadline_id = None
             if old is None:
                 if not met:
-                    conn.execute(insert(d).values(
+                    deadline_id = conn.execute(insert(d).values(
                         application_id=row["id"], state=state.name, party=party, due=due.due,
-                        derivation=due.derivation, active=True, met_at=None, version=version))
+                        derivation=due.derivation, active=True, met_at=None, version=version)
+                        .returning(d.c.id)).scalar_one()
             elif met:
                 conn.execute(update(d).where(d.c.id == old.id).values(active=False, met_at=now))
+                if self.ledger:
+                    self.ledger.cancel(conn, app_id=row["id"], deadline_ids=[old.id], now=now,
+                                       reason="the deadline was met")
             elif (old.due, old.derivation) != (due.due, due.derivation):
                 conn.execute(update(d).where(d.c.id == old.id).values(
                     due=due.due, derivation=due.derivation, version=version))
+                deadline_id = old.id
+            if deadline_id is not None and self.ledger:
+                self.ledger.plan(conn, process, app_id=row["id"], deadline_id=deadline_id,
+                                 state=state.name, due=due.due, party=party,
+                                 parties=list(row["parties"]), now=now)
 
     def field_label(self, name: str) -> str:
         spec = self.definition.fields.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from . import deadlines
@@ -40,6 +40,24 @@ class DeadlineSpec:
     expr: deadlines.DeadlineExpr
     per_party: bool = False
     met_by: str | None = None
+    remind: tuple[str, ...] | None = None   # reminder steps; None: the default ones
+    notify: tuple[str, ...] | None = None   # responsible roles; None: who can move on
+
+
+@dataclass(frozen=True)
+class ReminderStep:
+    key: str
+    offset: int                              # working days from the due date
+    label: Label
+    to: tuple[str, ...] | None = None        # roles; None: the deadline's responsible ones
+    escalation: bool = False
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    send_at: time
+    steps: dict[str, ReminderStep]
+    default: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,16 @@ class ProcessSpec:
                 joint=next((c.joint for c in cands if c.joint), None))
         return out
 
+    def responsible_roles(self, state: str) -> tuple[str, ...]:
+        """Who can move a case on from ``state``: its deadline's default recipients."""
+        spec = self.states[state].deadline
+        if spec is not None and spec.notify is not None:
+            return spec.notify
+        return tuple(sorted({r for t in self.transitions if t.source == state
+                             and t.dest != state for r in t.roles}
+                            | {r for t in self.transitions if t.source == state
+                               and (t.record or t.joint) for r in t.roles}))
+
     @property
     def final_states(self) -> list[str]:
         return [s.name for s in self.states.values() if s.final]
@@ -182,6 +210,7 @@ class Definition:
     download_roles: tuple[str, ...] = field(default=())
     drafts: dict[str, DraftSpec] = field(default_factory=dict)
     ministries: tuple[Ministry, ...] = ()
+    reminders: ReminderPolicy | None = None
 
     def ministry_on(self, day: date) -> Ministry | None:
         """The ministry's name valid on ``day`` (the newest entry that began by then)."""
