@@ -452,17 +452,18 @@ def templates_check(as_json: bool) -> None:
 @cli.command("deadlines")
 @click.option("--overdue", is_flag=True, help="Only deadlines that have passed.")
 @click.option("--application", "app_id", type=int, metavar="ID", help="Only this one.")
+@click.option("--mine", is_flag=True, help="Only those this user is responsible for.")
 @click.option("--ics", "ics_out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write them as an iCalendar file (for Outlook) instead.")
 @as_option
 @json_option
-def deadlines_(overdue: bool, app_id: int | None, ics_out: str | None, user: str | None,
-               as_json: bool) -> None:
+def deadlines_(overdue: bool, app_id: int | None, mine: bool, ics_out: str | None,
+               user: str | None, as_json: bool) -> None:
     """Open deadlines of the applications this user may see, soonest first."""
     from .queries import deadlines as get_deadlines
 
     wf = open_workflow()
-    items = get_deadlines(wf, user=user, overdue=overdue, application=app_id)
+    items = get_deadlines(wf, user=user, overdue=overdue, application=app_id, mine=mine)
     if ics_out:
         from pathlib import Path
 

@@ -230,8 +230,9 @@ def visible_ids(wf: Workflow, conn: Connection, actor: Actor,
 
 
 def deadlines(wf: Workflow, *, user: str | None, overdue: bool = False,
-              application: int | None = None) -> list[dict[str, Any]]:
-    """Open deadlines of the applications this user may see, soonest first."""
+              application: int | None = None, mine: bool = False) -> list[dict[str, Any]]:
+    """Open deadlines of the applications this user may see, soonest first; with ``mine``
+    only those the user is responsible for (role, and municipality where it is per party)."""
     d, a = t.deadline, t.application
     today = wf.today()
     with store.read(wf.engine) as conn:
@@ -246,6 +247,9 @@ def deadlines(wf: Workflow, *, user: str | None, overdue: bool = False,
         for r in conn.execute(q):
             process = wf.definition.process_for_kind(r.kind)
             state = process.states.get(r.state)
+            if mine and (actor.role not in process.responsible_roles(r.state)
+                         or (r.party and r.party != actor.municipality)):
+                continue
             out.append({**_deadline(r, today), "id": r.id, "application": r.application_id,
                         "case_number": r.case_number, "title": r.title,
                         "state_label": state.label.da if state else r.state})
