@@ -18,7 +18,7 @@ Plain dataclass on purpose: ``workflow --help`` must not pay for importing pydan
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,16 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _reader(environ: Mapping[str, str] | None, prefix: str) -> Callable[[str], str | None]:
+    """``get(NAME)``: the stripped value of ``prefix + NAME``, or None when unset or empty."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        return env.get(prefix + name, "").strip() or None
+
+    return get
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -44,12 +54,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(f"WORKFLOW_{name}", "").strip()
-            return value or None
-
+        get = _reader(environ, "WORKFLOW_")
         defaults = cls()
         return cls(
             database_url=normalize_database_url(get("DATABASE_URL") or defaults.database_url),
@@ -71,12 +76,7 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(f"WORKFLOW_SMTP_{name}", "").strip()
-            return value or None
-
+        get = _reader(environ, "WORKFLOW_SMTP_")
         port = get("PORT") or "25"
         if not port.isdigit():
             from .errors import SetupError
