@@ -1,8 +1,10 @@
-"""Helpers shared by the benchmark driver (``run.py``) and its worker processes.
+"""Helpers shared by the benchmark drivers (``run.py``, ``docs.py``) and their workers.
 
-The workload is the peers' (``../shared/peers/common.py``): N applications, each making
-8 state changes along a chain of 8 working states; every 10th application is rejected at
-its last step instead of closed. Workers print one ``RESULT {json}`` line, as the peers do.
+The state-change workload is the peers' (``../shared/peers/common.py``): N applications,
+each making 8 state changes along a chain of 8 working states; every 10th application is
+rejected at its last step instead of closed. Workers print one ``RESULT {json}`` line, as
+the peers do; drivers run them with :func:`run_result`. The peers run in their own
+virtualenv (:func:`ensure_peers_venv`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,5 +99,56 @@ def emit(res: dict[str, Any]) -> None:
     print(f"{res['variant']}: {res['changes']} changes in {res['total_s']:.3f} s = "
           f"{res['rate']:.0f}/s, median {res['lat_median_us']:.0f} us, "
           f"p99 {res['lat_p99_us']:.0f} us")
+    emit_json(res)
+
+
+def emit_json(res: Mapping[str, Any]) -> None:
+    """The machine-readable ``RESULT {json}`` line a driver parses."""
     sys.stdout.write("RESULT " + json.dumps(res) + "\n")
     sys.stdout.flush()
+
+
+# ------------------------------------------------------------------ driver side
+def peers_dir() -> Path:
+    return Path(os.environ.get("WORKFLOW_BENCH_PEERS") or REPO_DIR.parent / "shared" / "peers")
+
+
+def ensure_peers_venv(peers: Path) -> Path:
+    """The peers' Python, with their pinned requirements; created when missing."""
+    venv = Path(os.environ.get("WORKFLOW_BENCH_PEERS_VENV") or "/tmp/workflow-bench-peers")
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import SpiffWorkflow, transitions, sqlmodel, docx, docxtpl"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    print(f"Creating the peers' virtualenv in {venv} ...", flush=True)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r",
+                    str(peers / "requirements.txt")], check=True)
+    subprocess.run(probe, check=True)
+    return python
+
+
+def run_result(name: str, cmd: Sequence[str], env: Mapping[str, str], cwd: Path,
+               timeout: float = 1800) -> dict[str, Any]:
+    """Run a worker and return its ``RESULT`` line; stops the run, with its output, if it fails."""
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, env=dict(env), cwd=cwd,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed (exit {proc.returncode}):\n"
+                         f"$ {shlex.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            res: dict[str, Any] = json.loads(line[len("RESULT "):])
+            return res
+    raise SystemExit(f"{name} printed no RESULT line:\n{proc.stdout}{proc.stderr}")
+
+
+def med_range(values: Sequence[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def fmt_ratio(r: Mapping[str, float] | None) -> str:
+    if r is None:
+        return "-"
+    return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"

@@ -1,11 +1,15 @@
-"""Benchmark: persisted transitions per second beside the raw-SQL floor and SpiffWorkflow.
+"""Benchmark: state changes and Word drafts per second, beside their floors and peers.
 
-One command, ``python bench/run.py`` (with the project's environment), runs every
-variant in its own fresh process on a fresh database, interleaved over rounds with the
-order rotated each round, and prints one table of medians. Ratios are taken within a
+State changes: persisted transitions per second beside the raw-SQL floor and
+SpiffWorkflow. Documents: the application letter per second beside docxtpl.
+
+One command, ``python bench/run.py`` (with the project's environment), runs both
+workloads and prints one table per workload (``--workload changes|documents`` runs one).
+Every variant runs in its own fresh process (on a fresh database), interleaved over rounds
+with the order rotated each round; the tables hold medians. Ratios are taken within a
 round (same machine state), then their median is reported.
 
-Rows
+State-change rows
   workflow sqlite / postgresql   our engine, wf.fire() per change on bench/chain.yaml
   workflow lifecycle ...         our engine on the shipped states.yaml: the whole life of
                                  a round-1 dispensation (guards, party acts, deadlines)
@@ -15,6 +19,9 @@ Rows
   sqlmodel_req                   peers: transitions + SQLModel, naive, per request
 
 Then the start-up time of the ``workflow`` commands that need no database.
+
+Documents: see ``docs.py`` (the application letter beside docxtpl, python-docx + jinja2
+and the zip/XML floor; also runnable alone as ``python bench/docs.py``).
 
 The peers (``../shared/peers``, or $WORKFLOW_BENCH_PEERS) run in their own virtualenv,
 created on first use at $WORKFLOW_BENCH_PEERS_VENV (default /tmp/workflow-bench-peers).
@@ -45,11 +52,21 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from benchlib import libpq_url, pg_url  # noqa: E402
+import docs  # noqa: E402
+from benchlib import (  # noqa: E402
+    ensure_peers_venv,
+    fmt_ratio,
+    libpq_url,
+    med_range,
+    peers_dir,
+    pg_url,
+    run_result,
+)
 
 FLOOR_GOAL = 3.0        # at most this many times slower than the floor, on SQLite
 SPIFF_GOAL = 3.0        # at least this many times SpiffWorkflow's rate
 CLI_GOAL_MS = 150.0     # `workflow --help` and commands without a database
+WORKLOADS = ("changes", "documents")
 
 
 @dataclass(frozen=True)
@@ -61,26 +78,6 @@ class Variant:
 
 
 # ----------------------------------------------------------------------- set-up
-def peers_dir() -> Path:
-    return Path(os.environ.get("WORKFLOW_BENCH_PEERS") or REPO_DIR.parent / "shared" / "peers")
-
-
-def ensure_peers_venv(peers: Path) -> Path:
-    """The peers' Python, with their pinned requirements; created when missing."""
-    venv = Path(os.environ.get("WORKFLOW_BENCH_PEERS_VENV") or "/tmp/workflow-bench-peers")
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import SpiffWorkflow, transitions, sqlmodel"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    print(f"Creating the peers' virtualenv in {venv} ...", flush=True)
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r",
-                    str(peers / "requirements.txt")], check=True)
-    subprocess.run(probe, check=True)
-    return python
-
-
 def ensure_pg_database(url: str) -> str | None:
     """Create the benchmark database if missing; the server's version, or None if down."""
     try:
@@ -128,16 +125,7 @@ def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
 
 # ---------------------------------------------------------------------- running
 def run_variant(v: Variant, n: int, env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    proc = subprocess.run([*v.cmd, "--n", str(n)], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=1800)
-    if proc.returncode != 0:
-        raise SystemExit(f"{v.name} failed (exit {proc.returncode}):\n"
-                         f"$ {shlex.join(v.cmd)}\n{proc.stdout}{proc.stderr}")
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            res: dict[str, Any] = json.loads(line[len("RESULT "):])
-            return res
-    raise SystemExit(f"{v.name} printed no RESULT line:\n{proc.stdout}{proc.stderr}")
+    return run_result(v.name, [*v.cmd, "--n", str(n)], env, cwd)
 
 
 def run_rounds(vs: list[Variant], rounds: int, n: int, env: dict[str, str]
@@ -157,10 +145,6 @@ def run_rounds(vs: list[Variant], rounds: int, n: int, env: dict[str, str]
 
 
 # ---------------------------------------------------------------------- summary
-def med_range(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
 def summarize(vs: list[Variant], rounds: list[dict[str, dict[str, Any]]]
               ) -> dict[str, dict[str, Any]]:
     floors = {v.db: v.name for v in vs if v.role == "floor"}
@@ -178,12 +162,6 @@ def summarize(vs: list[Variant], rounds: list[dict[str, dict[str, Any]]]
             s[f"vs_{ref}"] = med_range([rr[v.name]["rate"] / rr[ref]["rate"] for rr in rounds])
         summary[v.name] = s
     return summary
-
-
-def fmt_ratio(r: dict[str, float] | None) -> str:
-    if r is None:
-        return "-"
-    return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"
 
 
 def print_table(summary: dict[str, dict[str, Any]]) -> None:
@@ -289,25 +267,32 @@ def environment(pg_version: str | None) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workload", choices=WORKLOADS,
+                    help="only this workload's table (default: both)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of state changes")
     ap.add_argument("--n", type=int, default=300, help="applications per run (x 8 changes)")
     ap.add_argument("--only", choices=["sqlite", "postgresql"],
                     help="only this database's rows (the Spiff peers always run)")
     ap.add_argument("--cli-runs", type=int, default=10,
                     help="runs per start-up timing (0: skip)")
     ap.add_argument("--no-sqlmodel", action="store_true", help="leave out sqlmodel_req")
+    ap.add_argument("--doc-rounds", type=int, default=docs.ROUNDS, help="rounds of documents")
+    ap.add_argument("--docs", type=int, default=docs.DOCS,
+                    help="documents per round and variant")
     ap.add_argument("--out", help="also write every figure to this JSON file")
     a = ap.parse_args()
+    workloads = [a.workload] if a.workload else list(WORKLOADS)
+    changes, documents = "changes" in workloads, "documents" in workloads
 
     peers = peers_dir()
-    if not (peers / "bench_statechange.py").exists():
+    if changes and not (peers / "bench_statechange.py").exists():
         raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
     peers_py = ensure_peers_venv(peers)
     dbs = ["sqlite", "postgresql"] if a.only is None else [a.only]
-    pg_version = ensure_pg_database(pg_url()) if "postgresql" in dbs else None
+    pg_version = ensure_pg_database(pg_url()) if changes and "postgresql" in dbs else None
     if pg_version is None and "postgresql" in dbs:
         dbs.remove("postgresql")
-        if not dbs:
+        if changes and not dbs:
             raise SystemExit("--only postgresql, but PostgreSQL is not usable")
     vs = variants(dbs, peers, peers_py, not a.no_sqlmodel)
 
@@ -318,29 +303,44 @@ def main() -> None:
            if not k.startswith("WORKFLOW_") or k.startswith("WORKFLOW_BENCH_")}
     info = environment(pg_version)
     print(f"Python {info['python']}, SQLite {info['sqlite']}, PostgreSQL "
-          f"{info['postgresql'] or '-'}, {info['cpus']} CPUs; N={a.n} applications x 8 "
-          f"changes, {a.rounds} rounds; scratch {scratch}", flush=True)
+          f"{info['postgresql'] or '-'}, {info['cpus']} CPUs; scratch {scratch}", flush=True)
+    rounds: list[dict[str, dict[str, Any]]] = []
+    cli: dict[str, dict[str, Any]] = {}
+    report: dict[str, Any] = {}
+    wall = 0.0
     try:
-        t0 = time.time()
-        rounds = run_rounds(vs, a.rounds, a.n, env)
-        wall = time.time() - t0
-        cli = time_cli(a.cli_runs, scratch) if a.cli_runs > 0 else {}
+        if changes:
+            print(f"State changes: N={a.n} applications x 8 changes, {a.rounds} rounds",
+                  flush=True)
+            t0 = time.time()
+            rounds = run_rounds(vs, a.rounds, a.n, env)
+            wall = time.time() - t0
+            cli = time_cli(a.cli_runs, scratch) if a.cli_runs > 0 else {}
+        if documents:
+            report = docs.measure(peers, peers_py, scratch / "documents", env,
+                                  rounds=a.doc_rounds, docs=a.docs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    summary = summarize(vs, rounds)
-    print(f"\n{a.rounds} rounds, N={a.n} applications x 8 changes "
-          f"(lifecycle: x 11 transitions), {wall:.0f} s; medians over rounds, "
-          f"ratios per round then their median (min-max)\n")
-    print_table(summary)
-    print("\n  slower than floor: the floor's rate / this rate, same database "
-          "(lifecycle rows do more per transition than the floor's workload)\n"
-          "  x spiff(_req) rate: this rate / SpiffWorkflow's (which runs on SQLite); "
-          "spiff_req reloads the workflow every step as a stateless server must, "
-          "as our engine does")
-    if cli:
-        print_cli(cli, a.cli_runs)
-    verdicts = goals(summary, cli)
+    verdicts: list[tuple[str, str, bool]] = []
+    summary: dict[str, dict[str, Any]] = {}
+    if changes:
+        summary = summarize(vs, rounds)
+        print(f"\nState changes: {a.rounds} rounds, N={a.n} applications x 8 changes "
+              f"(lifecycle: x 11 transitions), {wall:.0f} s; medians over rounds, "
+              f"ratios per round then their median (min-max)\n")
+        print_table(summary)
+        print("\n  slower than floor: the floor's rate / this rate, same database "
+              "(lifecycle rows do more per transition than the floor's workload)\n"
+              "  x spiff(_req) rate: this rate / SpiffWorkflow's (which runs on SQLite); "
+              "spiff_req reloads the workflow every step as a stateless server must, "
+              "as our engine does")
+        if cli:
+            print_cli(cli, a.cli_runs)
+        verdicts += goals(summary, cli)
+    if documents:
+        docs.print_report(report["summary"], a.doc_rounds, a.docs, report["wall_s"])
+        verdicts += docs.goals(report["summary"])
     print("\nGoals:")
     for what, figure, ok in verdicts:
         print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
@@ -349,7 +349,7 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({
             "args": vars(a), "environment": info, "wall_s": wall, "rounds": rounds,
-            "summary": summary, "cli": cli,
+            "summary": summary, "cli": cli, "documents": report,
             "goals": [{"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]},
             indent=1))
         print(f"\nWrote {out}")
