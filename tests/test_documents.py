@@ -522,11 +522,6 @@ def test_titles_are_printed_exactly_as_typed(sqlite_wf: Workflow, title: str) ->
            f"ansøgning ({title})." in paragraphs(memo)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a title with a control character (a vertical "
-                   "tab from Word, U+000B) is accepted by create, but python-docx refuses it "
-                   "when the agenda items are made: approve_draft fails with a raw ValueError "
-                   "('All strings must be XML compatible'), a traceback in the CLI, and the "
-                   "case can never leave legal_review")
 def test_a_title_with_a_control_character_does_not_block_the_case(sqlite_wf: Workflow) -> None:
     wf = sqlite_wf
     try:
@@ -540,11 +535,6 @@ def test_a_title_with_a_control_character_does_not_block_the_case(sqlite_wf: Wor
     assert "Ansøgning" in heading and "lodret tabulator" in heading
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a title with a line break is accepted, but the "
-                   "agenda items print it as '# {{ case.title }}': markdown_escape turns the "
-                   "newline into a hard break ('\\' + newline), which a heading cannot hold, "
-                   "so the heading ends in a literal backslash and the rest of the title "
-                   "becomes a normal paragraph")
 def test_a_title_with_a_line_break_stays_in_the_heading(sqlite_wf: Workflow) -> None:
     wf = sqlite_wf
     try:
@@ -556,10 +546,6 @@ def test_a_title_with_a_line_break_stays_in_the_heading(sqlite_wf: Workflow) -> 
     assert heading[0].replace("\n", " ") == "Første linje anden linje"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: doccontext.gather takes the day the ministry's "
-                   "request was received as the UTC date of the step (req.at.date()), not the "
-                   "Danish date: a request recorded at 00:30 Danish time on 13 March is "
-                   "answered as 'modtog den 12. marts 2018' under a letter dated 13. marts")
 def test_the_request_is_received_on_the_danish_date(sqlite_wf: Workflow, clock: Clock) -> None:
     wf = sqlite_wf
     app = make_application(wf, state="submitted")

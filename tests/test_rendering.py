@@ -107,7 +107,6 @@ def test_a_missing_value_shows_and_an_unknown_name_fails() -> None:
 @example("0\n")
 @example('Ansøgning & <test> "citat" *stjerne* _under_ # | æøå ÆØÅ')
 def test_escaped_text_reads_back_through_markdown_it(text: str) -> None:
-    text = re.sub(r"\n[ \t]+", "\n", text)  # a known loss: see the xfail test below
     got = visible(render("«{{ x }}»", x=text))
     assert got == "«" + as_typed(text) + "»"
 
@@ -135,18 +134,11 @@ def test_special_text_is_kept_in_every_kind_of_block(text: str) -> None:
     assert [c.text for c in table.rows[1].cells] == [one_line, f"x{one_line}x"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: markdown_escape turns only \\n into a line "
-                   "break; a carriage return (CRLF from a web form, or a lone CR) is a "
-                   "Markdown line ending, so 'a\\rb' comes out as 'a b' and 'a\\r\\nb' as "
-                   "'a \\nb' in the Word draft")
 def test_carriage_returns_are_line_breaks() -> None:
     assert docx_paragraphs(render("{{ x }}", x="Linje 1\r\nLinje 2")) == ["Linje 1\nLinje 2"]
     assert docx_paragraphs(render("{{ x }}", x="Linje 1\rLinje 2")) == ["Linje 1\nLinje 2"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: markdown_escape claims the text 'reads back as "
-                   "exactly this text', but blanks at the start of a line after a line break "
-                   "are dropped by Markdown ('Vilkår:\\n  a) første' loses the indentation)")
 def test_indentation_after_a_line_break_is_kept() -> None:
     text = "Vilkår:\n  a) første\n  b) anden"
     assert visible(render("{{ x }}", x=text)) == text

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -114,7 +114,8 @@ def input_digest(context: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return data, substance, plain
 
 
-def gather(conn: Connection, definition: Definition, app: Mapping[str, Any]) -> Inputs:
+def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
+           tz: tzinfo) -> Inputs:
     """Read what the drafts of ``app`` (an application row as a mapping) may use."""
     m, u, ar, aa = t.municipality, t.user, t.area, t.application_area
     munis = {r.id: dict(r._mapping) for r in conn.execute(select(m))}
@@ -140,7 +141,7 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any]) -> 
         .order_by(ae.c.version.desc()).limit(1)).first()
     info = None if req is None else {
         "reference": req.data.get("reference"), "due_date": _date(req.data.get("due_date")),
-        "received": req.at.date()}
+        "received": req.at.astimezone(tz).date()}
     previous = None
     lk, a = t.link, t.application
     prev = conn.execute(select(a.c.case_number, a.c.title, a.c.data)

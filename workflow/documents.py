@@ -134,7 +134,7 @@ class Drafts:
         made: list[Made] = []
         inputs: Inputs | None = None
         for draft, party, doc_id in targets:
-            inputs = inputs or gather(conn, self.definition, app)
+            inputs = inputs or gather(conn, self.definition, app, self.tz)
             result = self._make(conn, app, draft, party, doc_id, inputs, actor=actor, now=now,
                                 version=version, trigger=trigger)
             if result is not None:

@@ -9,7 +9,7 @@ Bullet, List Number with numbering restarted per list), tables real tables.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,8 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+# No code blocks: an indented line in a letter is text, not code.
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["code", "fence"])
 
 
 def _runs(paragraph: Paragraph, inline: Token | None) -> None:
@@ -65,19 +66,48 @@ class _Numbering:
         return int(num.numId)
 
 
+def _paragraphs(part: Any) -> Iterator[Paragraph]:
+    """Every paragraph of a header or footer, also those inside its tables."""
+    yield from part.paragraphs
+    for table in part.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                yield from cell.paragraphs
+
+
 def _fill_placeholders(doc: DocxDocument, values: Mapping[str, str]) -> None:
+    """Replace ``{{ key }}`` in headers and footers, touching only the runs that hold it
+    (Word may split a placeholder over several runs; fields and formatting around it
+    stay as they are)."""
     for section in doc.sections:
-        for part in (section.header, section.first_page_header, section.footer):
-            for paragraph in part.paragraphs:
-                text = paragraph.text
-                if "{{" not in text:
-                    continue
-                for key, value in values.items():
-                    text = text.replace("{{ " + key + " }}", value)
-                runs = paragraph.runs
-                runs[0].text = text  # keep the first run's formatting, drop the rest
-                for run in runs[1:]:
-                    run._r.getparent().remove(run._r)
+        for part in (section.header, section.first_page_header, section.even_page_header,
+                     section.footer, section.first_page_footer, section.even_page_footer):
+            for paragraph in _paragraphs(part):
+                if "{{" in paragraph.text:
+                    for key, value in values.items():
+                        _replace_in_runs(paragraph, "{{ " + key + " }}", value)
+
+
+def _replace_in_runs(paragraph: Paragraph, needle: str, value: str) -> None:
+    while True:
+        runs = paragraph.runs
+        texts = [r.text for r in runs]
+        full = "".join(texts)
+        start = full.find(needle)
+        if start < 0:
+            return
+        end, offset, first = start + len(needle), 0, None
+        for i, text in enumerate(texts):
+            lo, hi = offset, offset + len(text)
+            offset = hi
+            if hi <= start or lo >= end:
+                continue
+            if first is None:  # the run where the placeholder begins gets the value
+                first = i
+                tail = text[end - lo:] if end <= hi else ""
+                runs[i].text = text[:start - lo] + value + tail
+            else:  # later runs lose the placeholder's remaining characters
+                runs[i].text = text[max(end - lo, 0):] if end < hi else ""
 
 
 def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], title: str,
@@ -90,6 +120,7 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
             body.remove(child)
     numbering = _Numbering(doc)
     lists: list[tuple[str, int | None]] = []   # (bullet|ordered, numId) per open list
+    item_paragraphs = 0   # paragraphs so far in the innermost list item
     table_rows: list[list[Token | None]] | None = None
     row: list[Token | None] = []
     paragraph_style: str | None = None
@@ -104,6 +135,8 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
             lists.append(("ordered", numbering.restart()))
         elif kind in ("bullet_list_close", "ordered_list_close"):
             lists.pop()
+        elif kind == "list_item_open":
+            item_paragraphs = 0
         elif kind == "table_open":
             table_rows = []
         elif kind == "tr_open":
@@ -117,10 +150,17 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
             _table(doc, table_rows)
             table_rows = None
         elif kind == "inline" and table_rows is None:
-            style = paragraph_style or _list_style(lists) or None
+            continuation = bool(lists) and paragraph_style is None and item_paragraphs > 0
+            if continuation:  # a further paragraph of the same list item: no new number
+                style: str | None = "List Paragraph"
+            else:
+                style = paragraph_style or _list_style(lists) or None
             paragraph = doc.add_paragraph(style=style)
-            if lists and lists[-1][1] is not None and paragraph_style is None:
+            if lists and not continuation and lists[-1][1] is not None \
+                    and paragraph_style is None:
                 _number(paragraph, lists[-1][1], len(lists) - 1)
+            if lists and paragraph_style is None:
+                item_paragraphs += 1
             _runs(paragraph, tok)
             paragraph_style = None
     _fill_placeholders(doc, header)

@@ -158,7 +158,7 @@ class Workflow:
                               f"{' or '.join(map(str, spec.rounds))}")
         if not spec.rounds and round is not None:
             raise InvalidData(f"a {kind} application has no rounds")
-        title = (title or "").strip()
+        title = " ".join((title or "").split())  # one line: a title is also a heading
         if not title or len(title) > 300:
             raise InvalidData("the title must be 1–300 characters")
         now = self.clock()

@@ -32,13 +32,24 @@ LEFTOVERS = re.compile(
     re.IGNORECASE)
 
 
+# Characters XML 1.0 (and so Word) cannot hold: C0 controls other than tab and newline.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def markdown_escape(value: Any) -> str:
-    """A value as Markdown text that reads back as exactly this text."""
+    """A value as Markdown text that reads back as exactly this text.
+
+    Line breaks (also CR and CRLF) stay line breaks, never the end of a block; leading
+    spaces of a line stay; characters Word cannot store become spaces.
+    """
     if value is None:
         return MISSING
-    text = str(value)
+    text = _NOT_XML.sub(" ", str(value).replace("\r\n", "\n").replace("\r", "\n"))
     text = _ESCAPE.sub(r"\\\1", text)
-    return re.sub(r"\n+", "\\\n", text.strip("\n"))  # keep line breaks, never end a block
+    lines = re.split(r"\n+", text.strip("\n"))
+    kept = [re.sub(r"^[ \t]+", lambda m: "".join(f"&#{ord(c)};" for c in m.group()), line)
+            for line in lines]
+    return "\\\n".join(kept)
 
 
 def _paragraph(value: Any, stk: int | None = None, nr: int | None = None) -> str:
