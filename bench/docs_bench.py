@@ -166,7 +166,7 @@ def run_fire(docs: int, sample: Path | None) -> dict[str, Any]:
             with store.read(wf.engine) as conn:
                 row = dict(conn.execute(select(a).where(a.c.id == app)).mappings().one())
                 s = pc()
-                gather(conn, wf.definition, row)
+                gather(conn, wf.definition, row, wf.tz)
                 took_gather = pc() - s
                 if k == 0:
                     content = conn.execute(select(dv.c.content).where(
@@ -174,7 +174,7 @@ def run_fire(docs: int, sample: Path | None) -> dict[str, Any]:
                     if sample is not None:
                         sample.write_bytes(content)
                     sample_case = str(row["case_number"])
-                    sample_areas = [x["name"] for x in gather(conn, wf.definition, row).areas]
+                    sample_areas = [x["name"] for x in gather(conn, wf.definition, row, wf.tz).areas]
         wf.fire(app, "withdraw", user="pl-ishoj", data={"reason": "benchmark"})  # frees areas
         if k >= 2 * WARM_UP:
             times[drafting].append(took)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.text.paragraph import CT_P
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
@@ -25,24 +27,58 @@ from markdown_it.token import Token
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["code", "fence"])
 
 
-def _runs(paragraph: Paragraph, inline: Token | None) -> None:
-    bold = italic = False
+_XML_SPACE = qn("xml:space")
+
+
+def _el(tag: str, parent: Any = None, **attrs: str) -> Any:
+    """A new python-docx element, appended to ``parent`` (elements are built in document
+    order here, so appending is right and skips python-docx's search for the slot)."""
+    el = OxmlElement(tag, {qn(k.replace("_", ":", 1)): v for k, v in attrs.items()})
+    if parent is not None:
+        parent.append(el)
+    return el
+
+
+def _paragraph(style_id: str | None, num: tuple[int, int] | None = None) -> CT_P:
+    p = _el("w:p")
+    if style_id is not None or num is not None:
+        ppr = _el("w:pPr", p)
+        if style_id is not None:
+            _el("w:pStyle", ppr, w_val=style_id)
+        if num is not None:
+            num_pr = _el("w:numPr", ppr)
+            _el("w:ilvl", num_pr, w_val=str(num[1]))
+            _el("w:numId", num_pr, w_val=str(num[0]))
+    return cast(CT_P, p)
+
+
+def _runs(p: Any, inline: Token | None, *, bold: bool = False) -> None:
+    """The inline tokens as runs of ``p``."""
+    italic = False
     for child in (inline.children or []) if inline else []:
-        if child.type == "text" or child.type == "code_inline":
-            run = paragraph.add_run(child.content)
-            run.bold, run.italic = bold or None, italic or None
-        elif child.type == "strong_open":
+        kind = child.type
+        if kind in ("text", "code_inline", "softbreak"):
+            r = _el("w:r", p)
+            if bold or italic:
+                rpr = _el("w:rPr", r)
+                if bold:
+                    _el("w:b", rpr)
+                if italic:
+                    _el("w:i", rpr)
+            t = _el("w:t", r)
+            t.text = " " if kind == "softbreak" else child.content
+            if t.text != t.text.strip():
+                t.set(_XML_SPACE, "preserve")
+        elif kind == "strong_open":
             bold = True
-        elif child.type == "strong_close":
+        elif kind == "strong_close":
             bold = False
-        elif child.type == "em_open":
+        elif kind == "em_open":
             italic = True
-        elif child.type == "em_close":
+        elif kind == "em_close":
             italic = False
-        elif child.type == "hardbreak":
-            paragraph.add_run().add_break()
-        elif child.type == "softbreak":
-            paragraph.add_run(" ")
+        elif kind == "hardbreak":
+            _el("w:br", _el("w:r", p))
 
 
 class _Numbering:
@@ -118,6 +154,9 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
+    style_ids = {s.name: s.style_id for s in doc.styles}  # once, not per paragraph
+    end = body.sectPr  # new blocks go before the section properties, in order
+    place = end.addprevious if end is not None else body.append
     numbering = _Numbering(doc)
     lists: list[tuple[str, int | None]] = []   # (bullet|ordered, numId) per open list
     item_paragraphs = 0   # paragraphs so far in the innermost list item
@@ -147,7 +186,7 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
             row.append(nxt if nxt is not None and nxt.type == "inline" else None)
         elif kind == "table_close" and table_rows:
-            _table(doc, table_rows)
+            _table(doc, table_rows, style_ids.get("Table Grid"))
             table_rows = None
         elif kind == "inline" and table_rows is None:
             continuation = bool(lists) and paragraph_style is None and item_paragraphs > 0
@@ -155,13 +194,15 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
                 style: str | None = "List Paragraph"
             else:
                 style = paragraph_style or _list_style(lists) or None
-            paragraph = doc.add_paragraph(style=style)
+            num = None
             if lists and not continuation and lists[-1][1] is not None \
                     and paragraph_style is None:
-                _number(paragraph, lists[-1][1], len(lists) - 1)
+                num = (int(lists[-1][1]), min(len(lists) - 1, 8))
+            p = _paragraph(style_ids.get(style) if style else None, num)
+            place(p)
             if lists and paragraph_style is None:
                 item_paragraphs += 1
-            _runs(paragraph, tok)
+            _runs(p, tok)
             paragraph_style = None
     _fill_placeholders(doc, header)
     props = doc.core_properties
@@ -180,30 +221,17 @@ def _list_style(lists: list[tuple[str, int | None]]) -> str | None:
     return base if len(lists) == 1 else f"{base} 2"
 
 
-def _number(paragraph: Paragraph, num_id: int, level: int) -> None:
-    num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
-    num_pr.get_or_add_ilvl().val = min(level, 8)
-    num_pr.get_or_add_numId().val = num_id
-
-
-def _table(doc: DocxDocument, rows: list[list[Token | None]]) -> Table:
+def _table(doc: DocxDocument, rows: list[list[Token | None]], style_id: str | None) -> Table:
     cols = max(len(r) for r in rows)
     table: Table = doc.add_table(rows=len(rows), cols=cols)
-    table.style = doc.styles["Table Grid"]
-    for r, cells in enumerate(rows):
-        for c, inline in enumerate(cells):
-            paragraph = table.cell(r, c).paragraphs[0]
-            _runs(paragraph, inline)
-            if r == 0:
-                for run in paragraph.runs:
-                    run.bold = True
+    if style_id is not None:
+        table._tbl.tblPr.style = style_id
+    for r, (tr, cells) in enumerate(zip(table._tbl.tr_lst, rows, strict=True)):
+        for tc, inline in zip(tr.tc_lst, cells, strict=False):
+            _runs(tc.p_lst[0], inline, bold=r == 0)  # the header row in bold
     _repeat_header(table)
     return table
 
 
 def _repeat_header(table: Table) -> None:
-    from docx.oxml import OxmlElement
-
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    el: Any = OxmlElement("w:tblHeader")
-    tr_pr.append(el)
+    _el("w:tblHeader", table.rows[0]._tr.get_or_add_trPr())
