@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    AuthError,
     ConflictError,
     DefinitionError,
     DocumentError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .engine import Workflow
 
 __all__ = [
+    "AuthError",
     "ConflictError",
     "DefinitionError",
     "DocumentError",

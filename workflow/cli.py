@@ -529,6 +529,32 @@ def scheduler(once: bool, poll: float) -> None:
     service.run(poll=poll)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes; use PostgreSQL for more than one in production.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web application and API (on first start: the demo with its examples)."""
+    import uvicorn
+
+    from . import store
+    from .config import Settings
+
+    settings = Settings.from_env()
+    engine = store.make_engine(settings.database_url)
+    fresh = store.current_revision(engine) is None
+    engine.dispose()
+    if fresh:
+        click.echo("First start: setting up the Ishøj–Vallensbæk demo with its examples.")
+        click.get_current_context().invoke(init, demo=True, examples=True)
+        click.echo("The demo users (pl-ishoj, sec-ishoj, legal-ishoj, admin, …) log in with "
+                   "the password 'demo'.")
+    click.echo(f"Serving on http://{host}:{port}/ (API documentation: /docs)")
+    uvicorn.run("workflow.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
 @cli.command("rules")
 def rules_() -> None:
     """The guards and effects that states.yaml may name."""

@@ -7,6 +7,7 @@ engine would have recorded. Their ids are fixed (1–5) and may be relied on by 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -63,12 +64,27 @@ USERS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_PASSWORD = "demo"
+
+
+@functools.cache
+def _demo_hash() -> str:
+    from .accounts import hash_password
+
+    return hash_password(DEMO_PASSWORD)  # argon2 is slow on purpose: hash once per process
+
+
 def load_setup(engine: Engine) -> bool:
-    """Insert the municipalities, areas and users that are missing; True if any were."""
+    """Insert the municipalities, areas and users that are missing; True if any were.
+
+    The demo users get the password ``demo`` (hashed like any other).
+    """
     added = False
+    demo_hash = _demo_hash()
+    users = [{**u, "password_hash": demo_hash} for u in USERS]
     with store.write(engine) as conn:
         for table, rows in ((t.municipality, MUNICIPALITIES), (t.area, AREAS),
-                            (t.user, USERS)):
+                            (t.user, users)):
             have = {r[0] for r in conn.execute(select(table.c.id))}
             new = [r for r in rows if r["id"] not in have]
             if new:

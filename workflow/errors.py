@@ -10,6 +10,8 @@
     ├── PermissionDenied         wrong role or municipality
     ├── ConflictError            someone changed the application first (names who)
     ├── DocumentError            a draft cannot be made, converted or handed out
+    ├── AuthError                not logged in: no, wrong or expired credentials
+    │   └── RateLimited          too many failed logins; wait
     └── SetupError               database missing, not migrated, bad settings
 
 The CLI and the web layer translate these in one place each; nothing else catches them.
@@ -130,6 +132,20 @@ class DocumentError(WorkflowError):
     """A draft could not be made (template error), converted, or handed out."""
 
     exit_code = 9
+
+
+class AuthError(WorkflowError):
+    """No, wrong, expired or revoked credentials."""
+
+    exit_code = 10
+
+
+class RateLimited(AuthError):
+    """Too many failed logins for this user name; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class SetupError(WorkflowError):

@@ -233,3 +233,32 @@ class Reminder(SQLModel, table=True):
     message_id: str = Field(default="", max_length=200)
     created_at: datetime
     updated_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=80)
+    token_sha256: str = Field(max_length=64, unique=True)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime
+    created_by: str = Field(max_length=80)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Every password check, for rate limiting across all workers."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_user_at", "username", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80)
+    client: str = Field(default="", max_length=100)
+    at: datetime
+    ok: bool

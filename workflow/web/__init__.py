@@ -1,0 +1,1 @@
+"""The web layer: the JSON API (and pages) over the engine, served by ``workflow serve``."""

@@ -1,0 +1,80 @@
+"""The web application: FastAPI, one Workflow per process, one error mapping for all routes.
+
+``create_app(settings)`` builds the app; ``workflow serve`` runs it with uvicorn. Every
+route goes through the engine's own checks (role, municipality, state, version), and every
+:class:`~workflow.errors.WorkflowError` becomes one HTTP status here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .. import errors
+from ..config import Settings
+from ..engine import Workflow, system_clock
+
+STATUS: list[tuple[type[errors.WorkflowError], int]] = [
+    (errors.RateLimited, 429),
+    (errors.AuthError, 401),
+    (errors.NotFound, 404),
+    (errors.PermissionDenied, 403),
+    (errors.ConflictError, 409),
+    (errors.InvalidTransition, 409),
+    (errors.GuardFailed, 422),
+    (errors.InvalidData, 422),
+    (errors.DocumentError, 500),
+    (errors.SetupError, 503),
+    (errors.DefinitionError, 500),
+    (errors.WorkflowError, 400),
+]
+
+
+def status_for(exc: errors.WorkflowError) -> int:
+    return next(code for cls, code in STATUS if isinstance(exc, cls))
+
+
+def error_body(exc: errors.WorkflowError) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+    if isinstance(exc, errors.InvalidTransition):
+        body.update(state=exc.state, trigger=exc.trigger, allowed=exc.allowed)
+    if isinstance(exc, errors.ConflictError):
+        body.update(changed_by=exc.changed_by, version=exc.version)
+    if isinstance(exc, errors.GuardFailed):
+        body.update(reasons=exc.reasons)
+    return body
+
+
+def create_app(settings: Settings | None = None, *,
+               clock: Callable[[], datetime] = system_clock) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.wf = Workflow.open(settings, clock=clock)
+        try:
+            yield
+        finally:
+            app.state.wf.close()
+
+    app = FastAPI(title="workflow", lifespan=lifespan,
+                  description="Dispensation applications of Ishøj and Vallensbæk: the JSON API "
+                              "(the same checks as the command line and the pages).")
+
+    @app.exception_handler(errors.WorkflowError)
+    async def workflow_error(request: Request, exc: errors.WorkflowError) -> JSONResponse:
+        code = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
+        if isinstance(exc, errors.RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(error_body(exc), status_code=code, headers=headers)
+
+    from . import api
+
+    app.include_router(api.router)
+    return app
