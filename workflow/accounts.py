@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import store
 from . import tables as t
@@ -134,3 +135,20 @@ def list_tokens(engine: Engine, user_id: str | None = None) -> list[dict[str, An
     with store.read(engine) as conn:
         return [{k: (v.isoformat() if isinstance(v, datetime) else v)
                  for k, v in r._mapping.items()} for r in conn.execute(q)]
+
+
+def session_secret(engine: Engine) -> str:
+    """The key that signs session cookies: made once per installation, kept in the
+    database (so every worker and restart shares it), never in the repository."""
+    st = t.setting
+    with store.write(engine) as conn:
+        value = conn.execute(select(st.c.value).where(st.c.key == "session_secret")).scalar()
+        if value is None:
+            value = secrets.token_urlsafe(48)
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(st).values(key="session_secret", value=value))
+            except IntegrityError:  # another worker made it a moment ago: use theirs
+                value = conn.execute(select(st.c.value)
+                                     .where(st.c.key == "session_secret")).scalar_one()
+    return str(value)

@@ -7,6 +7,7 @@
 | WORKFLOW_TEMPLATES_DIR     | templates/ of this project                |
 | WORKFLOW_USER              | (none) the acting user for the CLI        |
 | WORKFLOW_TIMEZONE          | Europe/Copenhagen                         |
+| WORKFLOW_SECURE_COOKIES    | false (true behind HTTPS: Secure cookies) |
 | WORKFLOW_SMTP_HOST, _PORT  | localhost, 25: where reminders are sent   |
 | WORKFLOW_SMTP_STARTTLS     | false (true/1/yes to upgrade the link)    |
 | WORKFLOW_SMTP_USER, _PASSWORD | (none) log in when given               |
@@ -51,6 +52,7 @@ class Settings:
     templates_dir: Path = PROJECT_DIR / "templates"
     user: str | None = None
     timezone: str = "Europe/Copenhagen"
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +64,7 @@ class Settings:
             templates_dir=Path(get("TEMPLATES_DIR") or defaults.templates_dir),
             user=get("USER"),
             timezone=get("TIMEZONE") or defaults.timezone,
+            secure_cookies=(get("SECURE_COOKIES") or "").lower() in ("1", "true", "yes", "on"),
         )
 
 

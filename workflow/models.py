@@ -262,3 +262,10 @@ class LoginAttempt(SQLModel, table=True):
     client: str = Field(default="", max_length=100)
     at: datetime
     ok: bool
+
+
+class Setting(SQLModel, table=True):
+    """Installation-wide values made on first use (the session-signing key)."""
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: str

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from .. import errors
 from ..config import Settings
@@ -67,14 +67,34 @@ def create_app(settings: Settings | None = None, *,
                               "(the same checks as the command line and the pages).")
 
     @app.exception_handler(errors.WorkflowError)
-    async def workflow_error(request: Request, exc: errors.WorkflowError) -> JSONResponse:
+    async def workflow_error(request: Request, exc: errors.WorkflowError) -> Response:
         code = status_for(exc)
+        if not request.url.path.startswith("/api"):  # a page: Danish HTML, or the login
+            if code == 401:
+                return RedirectResponse("/login", status_code=303)
+            from .pages import render
+
+            return render(request, "error.html", status=code, code=code, message=str(exc))
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
         if isinstance(exc, errors.RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(error_body(exc), status_code=code, headers=headers)
 
-    from . import api
+    from fastapi.templating import Jinja2Templates
+    from starlette.middleware.sessions import SessionMiddleware
 
+    from .. import accounts, store
+    from . import api, pages
+
+    engine = store.make_engine(settings.database_url)
+    try:
+        secret = accounts.session_secret(engine)
+    finally:
+        engine.dispose()
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="workflow_session",
+                       max_age=8 * 3600, same_site="lax", https_only=settings.secure_cookies)
+    app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
+    pages.install_filters(app.state.pages)
     app.include_router(api.router)
+    app.include_router(pages.router)
     return app

@@ -1,4 +1,4 @@
-"""Web: API tokens (stored as sha256) and login attempts (for rate limiting).
+"""Web: API tokens (stored as sha256), login attempts (for rate limiting), settings.
 
 Revision ID: 0004
 Revises: 0003
@@ -18,6 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('setting',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('value', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
@@ -49,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('setting')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
