@@ -93,6 +93,16 @@ def load_setup(engine: Engine) -> bool:
     return added
 
 
+def ensure_admin(engine: Engine) -> bool:
+    """An installation without the demo gets a user 'admin' (no password); True if made."""
+    with store.write(engine) as conn:
+        if conn.execute(select(t.user.c.id).where(t.user.c.role == "admin")).first():
+            return False
+        conn.execute(insert(t.user).values(id="admin", name="Administrator", role="admin",
+                                           municipality=None, email="", active=True))
+    return True
+
+
 class SteppingClock:
     """A clock the examples set by hand."""
 
