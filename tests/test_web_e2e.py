@@ -1,0 +1,293 @@
+"""End to end in a real browser: the served app, headless Chromium, four people, one case.
+
+The real server (``python -m workflow serve``, uvicorn) runs as a subprocess on a free
+port, on the test database of each backend (SQLite, PostgreSQL); Playwright drives Debian's
+``/usr/bin/chromium`` (no downloaded browser). A project lead creates a round-1 application
+and proposes (see PROPOSE_BUG) and confirms areas, the other municipality's lead confirms,
+legal staff approve the draft, a council secretary records the decision, legal staff
+download the Word draft, and python-docx opens it. The server's log must show no traceback.
+
+Without Chromium or Playwright the test skips, saying why; under CI it fails instead.
+``WORKFLOW_SCREENSHOTS=1`` also writes the README's screenshots to ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import docx
+import pytest
+
+from workflow import danish
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page, ViewportSize
+
+ROOT = Path(__file__).resolve().parent.parent
+# Debian's (what .ci/run installs when `chromium` is not on PATH); never a downloaded one.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
+# Read at import: the autouse `clean_environ` fixture removes WORKFLOW_* before each test.
+SCREENSHOTS = os.environ.get("WORKFLOW_SCREENSHOTS") == "1"
+AREAS = {"rehabilitation": "Genoptræning", "special_education": "Specialundervisning"}
+PROPOSE_BUG = (
+    "BUG: the application page offers no 'Foreslå områder' form: queries.triggers checks "
+    "propose_areas' guards with empty data, so areas_fit_application ('round 1 must have 2–3 "
+    "areas, got 0') lists it as not possible, and the page renders forms only for possible "
+    "triggers")
+
+pytestmark = pytest.mark.slow
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI requires it)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
+    """`workflow serve` on the test database (the demo setup is already loaded there)."""
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workflow", "serve", "--host", "127.0.0.1",
+             "--port", str(port)], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    srv = Server(f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(srv.url + "/login", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start (exit {proc.poll()}):\n{srv.text()}")
+            time.sleep(0.1)
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def log_in(browser: Browser, server: Server, user: str) -> Page:
+    """A fresh browser context (its own session cookie) with `user` logged in."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport=VIEWPORT, accept_downloads=True).new_page()
+    page.set_default_timeout(10_000)
+    page.goto(server.url + "/login")
+    page.get_by_label("Brugernavn").fill(user)
+    page.get_by_label("Adgangskode").fill("demo")
+    page.get_by_role("button", name="Log ind").click()
+    expect(page.get_by_role("heading", name="Overblik", level=1)).to_be_visible()
+    return page
+
+
+def action(page: Page, label: str) -> Locator:
+    """The `<details class="action">` whose summary is `label`, opened."""
+    box = page.locator("details.action").filter(
+        has=page.locator("summary", has_text=re.compile(f"^{re.escape(label)}$")))
+    if not box.evaluate("d => d.open"):
+        box.locator("summary").click()
+    return box
+
+
+def fire(page: Page, label: str, trigger: str) -> None:
+    """Submit the action `label` (fields already filled) and expect it done."""
+    from playwright.sync_api import expect
+
+    action(page, label).get_by_role("button", name=label).click()
+    expect(page.locator(".flash.ok")).to_contain_text(f"Udført: {trigger}.")
+    expect(page.locator(".flash.error")).to_have_count(0)
+
+
+def create_application(page: Page, title: str) -> tuple[str, str]:
+    """Open a round-1 dispensation application from the dashboard: its URL and case number."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Type").select_option(label="Dispensation fra det forpligtende samarbejde")
+    page.get_by_label("Runde").select_option("1")
+    page.get_by_label("Titel").fill(title)
+    page.get_by_role("button", name="Opret").click()
+    expect(page.locator(".flash.ok")).to_have_text("Sagen er oprettet.")
+    assert re.search(r"/applications/\d+$", page.url), page.url
+    expect(page.locator(".badge").first).to_have_text("Valg af områder")
+    line = page.locator("p", has_text="Sagsnr.").inner_text()
+    found = re.search(r"Sagsnr\. (\S+)", line)
+    assert found, line
+    return page.url, found.group(1)
+
+
+def post_proposal(page: Page, app_url: str, areas: list[str]) -> None:
+    """WORKAROUND for PROPOSE_BUG: post what the 'Foreslå områder' form would send, through
+    this browser's session (its cookie and CSRF token) to the same route the form uses."""
+    fields = [("csrf", page.locator("input[name=csrf]").first.input_value()),
+              ("trigger", "propose_areas"),
+              ("version", page.locator("input[name=version]").first.input_value())]
+    response = page.request.post(
+        app_url + "/fire", data=urlencode(fields + [("areas", a) for a in areas]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.ok, response.status
+    assert "Udført: propose_areas." in response.text()  # the flash, on the page it redirects to
+    page.reload()
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PROPOSE_BUG)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_lead_proposes_areas_on_the_page(browser: Browser, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    lead = log_in(browser, server, "pl-ishoj")
+    create_application(lead, "Første dispensationsansøgning")
+    boxes = lead.locator("details.action", has=lead.locator("summary", has_text="Foreslå områder"))
+    expect(boxes).to_have_count(1, timeout=2_000)
+    box = action(lead, "Foreslå områder")
+    for name in AREAS.values():
+        box.get_by_label(name).check()
+    fire(lead, "Foreslå områder", "propose_areas")
+
+
+def test_a_case_through_the_browser(browser: Browser, server: Server, db_url: str,
+                                    tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    # A project lead opens a round-1 application from the dashboard …
+    lead = log_in(browser, server, "pl-ishoj")
+    app_url, case_number = create_application(lead, "Første dispensationsansøgning")
+
+    # … proposes two areas (see PROPOSE_BUG) and confirms them; Vallensbæk is still to confirm.
+    post_proposal(lead, app_url, list(AREAS))
+    areas_card = lead.locator("section", has=lead.get_by_role("heading", name="Områder"))
+    for name in AREAS.values():
+        expect(areas_card).to_contain_text(name)
+    confirm = action(lead, "Bekræft områder")
+    for name in AREAS.values():
+        expect(confirm.get_by_label(name)).to_be_checked()
+    fire(lead, "Bekræft områder", "confirm_areas")
+    expect(lead.locator(".flash.ok")).to_contain_text("Afventer vallensbaek")
+
+    # Vallensbæk's lead confirms too: the case moves on to drafting.
+    other = log_in(browser, server, "pl-vallensbaek")
+    other.goto(app_url)
+    fire(other, "Bekræft områder", "confirm_areas")
+    expect(other.locator(".badge").first).to_have_text("Udarbejdelse af ansøgning")
+
+    lead.goto(app_url)
+    fire(lead, "Send til juridisk gennemsyn", "submit_for_review")
+    expect(lead.locator(".badge").first).to_have_text("Juridisk gennemsyn")
+
+    legal = log_in(browser, server, "legal-ishoj")
+    legal.goto(app_url)
+    fire(legal, "Godkend udkast", "approve_draft")
+    expect(legal.locator(".badge").first).to_have_text("Politisk behandling")
+
+    # Ishøj's council secretary records the council's approval.
+    meeting = date.today() + timedelta(days=7)
+    secretary = log_in(browser, server, "sec-ishoj")
+    secretary.goto(app_url)
+    box = action(secretary, "Registrér politisk beslutning")
+    box.get_by_label("Beslutning").select_option("approved")
+    box.get_by_label("Mødedato").fill(meeting.isoformat())
+    box.get_by_label("Dagsordenspunkt").fill("BR, punkt 7")
+    fire(secretary, "Registrér politisk beslutning", "record_council_decision")
+    councils = secretary.locator("section", has=secretary.get_by_role(
+        "heading", name="Politisk behandling"))
+    ishoj = councils.get_by_role("row").filter(has_text="Ishøj Byråd")
+    expect(ishoj).to_contain_text(danish.long_date(meeting))
+    expect(ishoj).to_contain_text("BR, punkt 7")
+    expect(ishoj).to_contain_text("Godkendt")
+    expect(councils.get_by_role("row").filter(has_text="Vallensbæk")).to_contain_text("–")
+
+    # Legal staff download the newest application letter as Word.
+    legal.goto(app_url)
+    letter = legal.locator("h3:has-text('Ansøgning om dispensation') + table")
+    with legal.expect_download() as got:
+        letter.get_by_role("link", name="Word").first.click()
+    download = got.value
+    assert download.suggested_filename.startswith(case_number + "-application_letter-v")
+    assert download.suggested_filename.endswith(".docx")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+
+    document = docx.Document(str(path))
+    headers = []
+    for section in document.sections:
+        for part in (section.header, section.first_page_header):
+            headers += [p.text for p in part.paragraphs]
+            headers += [c.text for tbl in part.tables for row in tbl.rows for c in row.cells]
+    assert any(case_number in text for text in headers), headers
+    body = "\n".join(p.text for p in document.paragraphs)
+    for name in AREAS.values():
+        assert name in body
+
+    if SCREENSHOTS and db_url.startswith("sqlite"):
+        shots = ROOT / "docs" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        lead.goto(server.url + "/")
+        lead.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+        lead.goto(app_url)
+        lead.screenshot(path=str(shots / "application.png"), full_page=True)
+
+    log = server.text()
+    assert "Traceback" not in log, log
+    assert not re.search(r'" 5\d\d ', log), log
