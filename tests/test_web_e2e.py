@@ -3,7 +3,7 @@
 The real server (``python -m workflow serve``, uvicorn) runs as a subprocess on a free
 port, on the test database of each backend (SQLite, PostgreSQL); Playwright drives Debian's
 ``/usr/bin/chromium`` (no downloaded browser). A project lead creates a round-1 application
-and proposes (see PROPOSE_BUG) and confirms areas, the other municipality's lead confirms,
+and proposes and confirms areas, the other municipality's lead confirms,
 legal staff approve the draft, a council secretary records the decision, legal staff
 download the Word draft, and python-docx opens it. The server's log must show no traceback.
 
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 import docx
 import pytest
@@ -48,11 +47,6 @@ VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
 # Read at import: the autouse `clean_environ` fixture removes WORKFLOW_* before each test.
 SCREENSHOTS = os.environ.get("WORKFLOW_SCREENSHOTS") == "1"
 AREAS = {"rehabilitation": "Genoptræning", "special_education": "Specialundervisning"}
-PROPOSE_BUG = (
-    "BUG: the application page offers no 'Foreslå områder' form: queries.triggers checks "
-    "propose_areas' guards with empty data, so areas_fit_application ('round 1 must have 2–3 "
-    "areas, got 0') lists it as not possible, and the page renders forms only for possible "
-    "triggers")
 
 pytestmark = pytest.mark.slow
 
@@ -178,21 +172,6 @@ def create_application(page: Page, title: str) -> tuple[str, str]:
     return page.url, found.group(1)
 
 
-def post_proposal(page: Page, app_url: str, areas: list[str]) -> None:
-    """WORKAROUND for PROPOSE_BUG: post what the 'Foreslå områder' form would send, through
-    this browser's session (its cookie and CSRF token) to the same route the form uses."""
-    fields = [("csrf", page.locator("input[name=csrf]").first.input_value()),
-              ("trigger", "propose_areas"),
-              ("version", page.locator("input[name=version]").first.input_value())]
-    response = page.request.post(
-        app_url + "/fire", data=urlencode(fields + [("areas", a) for a in areas]),
-        headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert response.ok, response.status
-    assert "Udført: propose_areas." in response.text()  # the flash, on the page it redirects to
-    page.reload()
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PROPOSE_BUG)
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_lead_proposes_areas_on_the_page(browser: Browser, server: Server) -> None:
     from playwright.sync_api import expect
@@ -215,8 +194,11 @@ def test_a_case_through_the_browser(browser: Browser, server: Server, db_url: st
     lead = log_in(browser, server, "pl-ishoj")
     app_url, case_number = create_application(lead, "Første dispensationsansøgning")
 
-    # … proposes two areas (see PROPOSE_BUG) and confirms them; Vallensbæk is still to confirm.
-    post_proposal(lead, app_url, list(AREAS))
+    # … proposes two areas on the page and confirms them; Vallensbæk is still to confirm.
+    box = action(lead, "Foreslå områder")
+    for name in AREAS.values():
+        box.get_by_label(name).check()
+    fire(lead, "Foreslå områder", "propose_areas")
     areas_card = lead.locator("section", has=lead.get_by_role("heading", name="Områder"))
     for name in AREAS.values():
         expect(areas_card).to_contain_text(name)

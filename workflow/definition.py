@@ -284,7 +284,7 @@ def _fields(v: Checker, raw: Any) -> dict[str, FieldSpec]:
     for name, body in v.mapping(raw, ("fields",)).items():
         path: Path_ = ("fields", name)
         m = v.mapping(body, path)
-        v.keys(m, path, {"type", "choices", "da", "en"}, {"type", "da", "en"})
+        v.keys(m, path, {"type", "choices", "labels", "da", "en"}, {"type", "da", "en"})
         ftype = m.get("type")
         if ftype not in FIELD_TYPES:
             v.error(path + ("type",), f"unknown field type {ftype!r}; "
@@ -292,8 +292,12 @@ def _fields(v: Checker, raw: Any) -> dict[str, FieldSpec]:
         choices = tuple(v.names(m.get("choices", []), path + ("choices",)))
         if ftype == "choice" and not choices:
             v.error(path, "a choice field needs choices")
+        labels = v.mapping(m.get("labels", {}), path + ("labels",))
+        for key in labels:
+            if key not in choices:
+                v.error(path + ("labels", key), f"{key!r} is not one of the choices")
         out[name] = FieldSpec(name, str(ftype), Label(str(m.get("da", "")), str(m.get("en", ""))),
-                              choices)
+                              choices, {str(k): str(x) for k, x in labels.items()})
     return out
 
 

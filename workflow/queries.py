@@ -170,6 +170,7 @@ def _fields(wf: Workflow, cands: list[Any]) -> list[dict[str, Any]]:
         when = [dict(c.when) for c in cands if n in c.requires and n not in always]
         out.append({"name": n, "type": spec.type, "label": spec.label.da,
                     "required": n in always, "choices": list(spec.choices),
+                    "choice_labels": dict(spec.choice_labels),
                     "required_when": when})
     return out
 

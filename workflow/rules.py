@@ -1,6 +1,8 @@
 """Guards and effects: the named business rules that ``states.yaml`` refers to.
 
-A guard returns ``None`` when the transition may happen, or a short reason why not.
+A guard returns ``None`` when the transition may happen, or a short reason why not. A
+guard that judges submitted data returns ``None`` when that data is absent: "what may I do
+now" is asked without data, and a missing required value is refused before any guard.
 An effect changes data inside the transition's database transaction. Both receive a
 :class:`Context`, which the engine implements over the open transaction; this module
 imports nothing heavy, so ``workflow check`` can validate names without a database.
@@ -75,6 +77,8 @@ def _fmt(areas: list[str] | set[str]) -> str:
 @guard("areas_fit_application")
 def areas_fit_application(ctx: Context) -> str | None:
     """Round 1: 2–3 areas; round 2: exactly the remaining ones; fixed kinds: their areas."""
+    if "areas" not in ctx.data:
+        return None  # nothing chosen yet (listing what is possible): judged on submission
     areas = list(ctx.data.get("areas") or [])
     fixed = ctx.kind_areas()
     if fixed is not None:

@@ -33,6 +33,7 @@ class FieldSpec:
     type: str
     label: Label
     choices: tuple[str, ...] = ()
+    choice_labels: dict[str, str] = field(default_factory=dict)  # Danish, for the pages
 
 
 @dataclass(frozen=True)

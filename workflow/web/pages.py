@@ -62,9 +62,13 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         with store.read(wf.engine) as conn:
             me = wf.actor(conn, request.session["user"])
     messages = request.session.pop("flash", [])
+    labels = {t.trigger: t.label.da for p in wf.definition.processes.values()
+              for t in p.transitions} | {"create": "Oprettet", "download": "Hentet dokument",
+                                         "reminder": "Påmindelse sendt"}
     return templates(request).TemplateResponse(
         request, name, {"me": me, "csrf": csrf_token(request), "messages": messages,
-                        "today": wf.today(), **ctx}, status_code=status)
+                        "today": wf.today(), "roles": wf.definition.roles,
+                        "trigger_labels": labels, **ctx}, status_code=status)
 
 
 def back(url: str) -> RedirectResponse:
