@@ -68,6 +68,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
     return templates(request).TemplateResponse(
         request, name, {"me": me, "csrf": csrf_token(request), "messages": messages,
                         "today": wf.today(), "roles": wf.definition.roles,
+                        "municipality_names": {k: m.name for k, m in wf.municipalities.items()},
                         "trigger_labels": labels, **ctx}, status_code=status)
 
 
