@@ -946,11 +946,6 @@ def test_scheduler_once_from_the_command_line(wf: Workflow, clock: Clock, db_url
 
 
 # ================================================================== bugs found here
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a reminder that is being sent (status 'sending') when its deadline closes is not "
-    "cancelled; after a failed attempt it goes back to 'pending' and is e-mailed later for a "
-    "deadline that no longer exists (ReminderLedger.cancel only touches pending rows; "
-    "_send and _claim never look at the deadline again)"))
 def test_a_reminder_in_flight_when_the_case_moves_on_is_not_sent_later(
         wf: Workflow, clock: Clock, smtp: SmtpServer,
         service: Callable[..., ReminderService]) -> None:
@@ -977,11 +972,6 @@ def test_a_reminder_in_flight_when_the_case_moves_on_is_not_sent_later(
     assert smtp.inbox.mails() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with a sender that has a display name (WORKFLOW_SMTP_FROM='Sagsstyringen "
-    "<sagsstyring@ishoj.example>') the Message-ID's domain is taken as everything after the "
-    "'@', closing '>' included: the ledger records '<reminder-N.case-M@ishoj.example>>', "
-    "which is not the Message-ID the e-mail carries"))
 def test_the_ledger_records_the_message_id_that_was_sent_with_a_display_name_sender(
         wf: Workflow, clock: Clock, smtp: SmtpServer) -> None:
     app = drafting_case(wf, clock, "2018-03-20T09:00")
@@ -995,11 +985,6 @@ def test_the_ledger_records_the_message_id_that_was_sent_with_a_display_name_sen
     assert steps(wf, app)["before_5"]["message_id"] == mail.message_id
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a long Danish subject loses a space on the wire: Python 3.11's email folding "
-    "(EmailMessage, policy.default, used by ReminderService.compose) puts the space before "
-    "'–' between two RFC 2047 encoded words, where RFC 2047 says a reader must drop it; "
-    "every decoder (email.header, policy.default, mail clients) shows 'genoptræning– Ishøj'"))
 def test_a_long_subject_arrives_as_it_was_written(
         wf: Workflow, clock: Clock, smtp: SmtpServer,
         service: Callable[..., ReminderService]) -> None:

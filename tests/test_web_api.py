@@ -359,11 +359,6 @@ def test_download_filename_with_danish_letters(settings: Settings, clock: Clock,
     assert "%C3%B8" in r.headers["content-disposition"]  # ø as UTF-8, percent-encoded
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: workflow/web/api.py content_disposition() "
-                   "uses urllib.parse.quote(filename) with its default safe='/', so a '/' "
-                   "in the case number (Danish journal numbers such as '18/1234' have one) "
-                   "goes into filename* unencoded: not an RFC 5987 ext-value, and the "
-                   "ASCII filename keeps the path separator too")
 def test_download_filename_with_a_slash_in_the_case_number(settings: Settings, clock: Clock,
                                                            tmp_path: Path) -> None:
     slashed = settings_with_case_number(settings, tmp_path, "'{yy}/{id}'")

@@ -61,22 +61,34 @@ def set_password(engine: Engine, user_id: str, password: str) -> None:
 
 def authenticate(engine: Engine, username: str, password: str, *, client: str,
                  now: datetime) -> str:
-    """The user id for a correct password; AuthError or RateLimited otherwise. Logged."""
+    """The user id for a correct password; AuthError or RateLimited otherwise.
+
+    Every attempt is logged; an attempt made while locked out is logged as such and does
+    not extend the lock-out.
+    """
+    if not username or len(username) > 80 or not username.isprintable():
+        raise AuthError("wrong user name or password")  # no such user can exist
+    client = "".join(ch for ch in client if ch.isprintable())[:100]
     la, u = t.login_attempt, t.user
+    locked: RateLimited | None = None
     with store.write(engine) as conn:
         failed = conn.execute(select(func.count(), func.min(la.c.at)).where(
-            la.c.username == username, la.c.ok.is_(False),
+            la.c.username == username, la.c.ok.is_(False), la.c.locked.is_(False),
             la.c.at > now - FAILED_WINDOW)).one()
+        ok = False
         if failed[0] >= FAILED_LIMIT:
             wait = failed[1] + FAILED_WINDOW - now
-            conn.execute(insert(la).values(username=username, client=client, at=now, ok=False))
-            raise RateLimited(f"too many failed logins for {username!r}; try again in "
-                              f"{max(1, int(wait.total_seconds() // 60) + 1)} minutes",
-                              retry_after=int(wait.total_seconds()) + 1)
-        row = conn.execute(select(u.c.password_hash, u.c.active)
-                           .where(u.c.id == username)).first()
-        ok = row is not None and row.active and _verify(row.password_hash, password)
-        conn.execute(insert(la).values(username=username, client=client, at=now, ok=ok))
+            locked = RateLimited(f"too many failed logins for {username!r}; try again in "
+                                 f"{max(1, int(wait.total_seconds() // 60) + 1)} minutes",
+                                 retry_after=int(wait.total_seconds()) + 1)
+        else:
+            row = conn.execute(select(u.c.password_hash, u.c.active)
+                               .where(u.c.id == username)).first()
+            ok = row is not None and row.active and _verify(row.password_hash, password)
+        conn.execute(insert(la).values(username=username, client=client, at=now, ok=ok,
+                                       locked=locked is not None))
+    if locked is not None:
+        raise locked
     if not ok:
         raise AuthError("wrong user name or password")
     return username
@@ -108,12 +120,14 @@ def issue_token(engine: Engine, user_id: str, *, created_by: str, now: datetime,
 
 def user_for_token(engine: Engine, token: str, *, now: datetime) -> str:
     """The user a live token belongs to; AuthError for an unknown, expired or revoked one."""
-    at = t.api_token
+    at, u = t.api_token, t.user
     with store.read(engine) as conn:
-        row = conn.execute(select(at.c.id, at.c.user_id, at.c.expires_at, at.c.revoked_at)
+        row = conn.execute(select(at.c.id, at.c.user_id, at.c.expires_at, at.c.revoked_at,
+                                  u.c.active).join(u, u.c.id == at.c.user_id)
                            .where(at.c.token_sha256 == _digest(token))).first()
-    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
-        raise AuthError("the token is unknown, expired or revoked")
+    if row is None or row.revoked_at is not None or not row.active or (
+            row.expires_at and row.expires_at <= now):
+        raise AuthError("the token is unknown, expired or revoked, or its user is inactive")
     return str(row.user_id)
 
 

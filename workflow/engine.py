@@ -159,6 +159,8 @@ class Workflow:
         if not spec.rounds and round is not None:
             raise InvalidData(f"a {kind} application has no rounds")
         title = " ".join((title or "").split())  # one line: a title is also a heading
+        if "\x00" in title:
+            raise InvalidData("the title contains a NUL character")
         if not title or len(title) > 300:
             raise InvalidData("the title must be 1–300 characters")
         now = self.clock()
@@ -238,6 +240,8 @@ class Workflow:
              data: Mapping[str, Any] | None = None, comment: str = "",
              expected_version: int | None = None) -> Outcome:
         """Fire ``trigger`` on an application; everything it causes commits together."""
+        if "\x00" in (comment or ""):
+            raise InvalidData("the comment contains a NUL character")
         with self._write(app_id) as conn:
             actor, row = self._load(conn, app_id, user)
             now = self.clock()  # once the row is ours: times follow the order of changes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.message import Message
 
 from .config import SmtpSettings
 
@@ -19,7 +19,7 @@ class Mailer:
         self.settings = settings
         self.timeout = timeout
 
-    def send(self, messages: Sequence[EmailMessage]) -> list[str | None]:
+    def send(self, messages: Sequence[Message]) -> list[str | None]:
         """Send each message; returns None for each accepted one, else why not."""
         if not messages:
             return []

@@ -262,6 +262,7 @@ class LoginAttempt(SQLModel, table=True):
     client: str = Field(default="", max_length=100)
     at: datetime
     ok: bool
+    locked: bool = Field(default=False, description="refused unchecked: locked out")
 
 
 class Setting(SQLModel, table=True):

@@ -82,9 +82,11 @@ class ReminderLedger:
 
     def cancel(self, conn: Connection, *, app_id: int, deadline_ids: Iterable[int] | None,
                now: datetime, reason: str) -> None:
-        """Cancel the pending steps of closed deadlines (all of the case's, if None)."""
+        """Cancel the steps of closed deadlines (all of the case's, if None) that are not
+        sent yet — also one being sent right now: if its send fails it is not retried."""
         r = t.reminder
-        q = update(r).where(r.c.application_id == app_id, r.c.status == "pending")
+        q = update(r).where(r.c.application_id == app_id,
+                            r.c.status.in_(("pending", "sending")))
         if deadline_ids is not None:
             q = q.where(r.c.deadline_id.in_(list(deadline_ids)))
         conn.execute(q.values(status="cancelled", last_error=reason, updated_at=now))
@@ -136,7 +138,9 @@ def sent_for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
 
 
 def due_filter(now: datetime) -> Any:
-    """Rows the scheduler may take now: due and pending, or a claim that has lapsed."""
-    r = t.reminder
-    return or_(and_(r.c.status == "pending", r.c.next_attempt_at <= now),
-               and_(r.c.status == "sending", r.c.claimed_until < now))
+    """Rows the scheduler may take now: due and pending, or a claim that has lapsed —
+    and only while their deadline is still open."""
+    r, d = t.reminder, t.deadline
+    open_deadline = select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists()
+    return and_(or_(and_(r.c.status == "pending", r.c.next_attempt_at <= now),
+                    and_(r.c.status == "sending", r.c.claimed_until < now)), open_deadline)

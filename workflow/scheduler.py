@@ -18,8 +18,10 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,7 @@ class ReminderService:
         self.batch = batch
         self.lease = lease
         self.grace = grace
-        self.domain = mailer.settings.sender.rpartition("@")[2] or "localhost"
+        self.domain = parseaddr(mailer.settings.sender)[1].rpartition("@")[2] or "localhost"
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------- work
@@ -97,7 +99,7 @@ class ReminderService:
         return [dict(x._mapping) for x in rows]
 
     def _send(self, rows: list[dict[str, Any]], result: TickResult) -> None:
-        messages: list[EmailMessage] = []
+        messages: list[Message] = []
         ready: list[dict[str, Any]] = []
         outcome: dict[int, str | None] = {}
         for row in rows:
@@ -114,7 +116,7 @@ class ReminderService:
             for row in rows:
                 error = outcome[row["id"]]
                 mine = (r.c.id == row["id"]) & (r.c.claimed_by == self.name)
-                if error is None:
+                if error is None:  # accepted by the server: sent, whatever happened meanwhile
                     late = now - row["due_at"] > self.grace
                     conn.execute(update(r).where(mine).values(
                         status="sent", sent_at=now, late=late, claimed_until=None,
@@ -122,14 +124,14 @@ class ReminderService:
                     result.sent += 1
                     result.late += late
                     result.ids.append(row["id"])
-                elif row["attempts"] >= MAX_ATTEMPTS:
-                    conn.execute(update(r).where(mine).values(
+                elif row["attempts"] >= MAX_ATTEMPTS:  # (a cancelled row stays cancelled)
+                    conn.execute(update(r).where(mine, r.c.status == "sending").values(
                         status="failed", last_error=error, claimed_until=None, updated_at=now))
                     result.failed += 1
                     log.warning("reminder %s failed for good: %s", row["id"], error)
                 else:
                     wait = BACKOFF[min(row["attempts"], len(BACKOFF)) - 1]
-                    conn.execute(update(r).where(mine).values(
+                    conn.execute(update(r).where(mine, r.c.status == "sending").values(
                         status="pending", next_attempt_at=now + wait, last_error=error,
                         claimed_until=None, updated_at=now))
                     result.retried += 1
@@ -139,7 +141,7 @@ class ReminderService:
     def message_id(self, row: dict[str, Any]) -> str:
         return f"<reminder-{row['id']}.case-{row['application_id']}@{self.domain}>"
 
-    def compose(self, row: dict[str, Any]) -> EmailMessage:
+    def compose(self, row: dict[str, Any]) -> Message:
         people = [p for p in row["recipients"] if p.get("email")]
         if not people:
             raise ValueError("no recipient with an e-mail address")
@@ -168,14 +170,15 @@ class ReminderService:
         }
         subject = self.env.get_template("reminder_subject.txt.j2").render(ctx).strip()
         body = self.env.get_template("reminder.txt.j2").render(ctx)
-        msg = EmailMessage()
-        msg["Subject"] = " ".join(subject.split())
-        msg["From"] = self.mailer.settings.sender
-        msg["To"] = ", ".join(f"{p['name']} <{p['email']}>" for p in people)
+        # email.mime + Header, not EmailMessage: Python 3.11's new header folding drops the
+        # space between two encoded words in a long Danish subject.
+        msg = MIMEText(body, "plain", "utf-8")
+        msg["Subject"] = Header(" ".join(subject.split()), "utf-8")  # type: ignore[assignment]
+        msg["From"] = _address(self.mailer.settings.sender)
+        msg["To"] = ", ".join(_address(f"{p['name']} <{p['email']}>") for p in people)
         msg["Message-ID"] = self.message_id(row)
         msg["Date"] = format_datetime(self.wf.clock())
         msg["Auto-Submitted"] = "auto-generated"
-        msg.set_content(body)
         return msg
 
     # ---------------------------------------------------------------- running
@@ -213,3 +216,9 @@ class ReminderService:
             sched.start()
         except (KeyboardInterrupt, SystemExit):
             pass
+
+
+def _address(text: str) -> str:
+    """``Name <addr>`` with the name encoded for a header (æøå safe)."""
+    name, addr = parseaddr(text)
+    return formataddr((name, addr), charset="utf-8")

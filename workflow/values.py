@@ -48,6 +48,8 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
         return raw
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("expected a non-empty text")
+    if "\x00" in raw:
+        raise ValueError("contains a NUL character")
     if len(raw) > MAX_TEXT:
         raise ValueError(f"longer than {MAX_TEXT} characters")
     return raw.strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
@@ -19,6 +19,9 @@ from .. import accounts, queries
 from ..engine import Workflow
 
 router = APIRouter(prefix="/api")
+# Ids are positive 32-bit integers (what every supported database stores); anything else
+# is a 422 before a handler runs.
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
 
 
@@ -101,19 +104,19 @@ def create_application(wf: WfDep, user: UserDep, body: NewApplication) -> dict[s
 
 
 @router.get("/applications/{app_id}", tags=["applications"])
-def read_application(wf: WfDep, user: UserDep, app_id: int) -> dict[str, Any]:
+def read_application(wf: WfDep, user: UserDep, app_id: Id) -> dict[str, Any]:
     """One application: state, areas, acts, deadlines, links, documents."""
     return queries.get_application(wf, app_id, user=user)
 
 
 @router.get("/applications/{app_id}/triggers", tags=["applications"])
-def read_triggers(wf: WfDep, user: UserDep, app_id: int) -> list[dict[str, Any]]:
+def read_triggers(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """What this user may do now, with the data each trigger takes; for the rest why not."""
     return queries.triggers(wf, app_id, user=user)
 
 
 @router.post("/applications/{app_id}/transitions", tags=["applications"])
-def fire_transition(wf: WfDep, user: UserDep, app_id: int,
+def fire_transition(wf: WfDep, user: UserDep, app_id: Id,
                     body: TransitionIn) -> dict[str, Any]:
     """Fire a trigger; 409 if the application is no longer at ``version``."""
     out = wf.fire(app_id, body.trigger, user=user, data=body.data, comment=body.comment,
@@ -129,13 +132,13 @@ def fire_transition(wf: WfDep, user: UserDep, app_id: int,
 
 
 @router.get("/applications/{app_id}/history", tags=["applications"])
-def read_history(wf: WfDep, user: UserDep, app_id: int) -> list[dict[str, Any]]:
+def read_history(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """Every step, download and reminder of an application."""
     return queries.history(wf, app_id, user=user)
 
 
 @router.get("/applications/{app_id}/documents", tags=["documents"])
-def read_documents(wf: WfDep, user: UserDep, app_id: int) -> list[dict[str, Any]]:
+def read_documents(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """The application's Word drafts with every version and approval check."""
     return queries.documents(wf, app_id, user=user)
 
@@ -143,7 +146,7 @@ def read_documents(wf: WfDep, user: UserDep, app_id: int) -> list[dict[str, Any]
 @router.get("/documents/{document_id}/versions/{number}", tags=["documents"],
             response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download_version(wf: WfDep, user: UserDep, document_id: int, number: int,
+def download_version(wf: WfDep, user: UserDep, document_id: Id, number: Id,
                      format: Annotated[str, Query(pattern="^(docx|pdf)$")] = "docx",
                      ) -> Response:
     """The exact stored bytes of a version (or a PDF of them); logged."""
@@ -157,9 +160,9 @@ def download_version(wf: WfDep, user: UserDep, document_id: int, number: int,
 
 def content_disposition(filename: str) -> str:
     """RFC 6266 with an ASCII fallback and the UTF-8 name (æøå safe)."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_") \
-        .replace('"', "_").replace("\\", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    plain = filename.replace("/", "_").replace("\\", "_")
+    ascii_name = plain.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @router.get("/deadlines", tags=["deadlines"])

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from .. import accounts, danish, queries, store
 from ..engine import Workflow
 from ..errors import AuthError, PermissionDenied, WorkflowError
-from .api import content_disposition, get_wf
+from .api import Id, content_disposition, get_wf
 from .svg import state_svg
 
 router = APIRouter(include_in_schema=False)
@@ -150,7 +150,7 @@ def create(request: Request, wf: WfDep, kind: Annotated[str, Form()],
 
 # ------------------------------------------------------------------ application
 @router.get("/applications/{app_id}", response_class=HTMLResponse)
-def application(request: Request, wf: WfDep, app_id: int) -> HTMLResponse:
+def application(request: Request, wf: WfDep, app_id: Id) -> HTMLResponse:
     user = session_user(request)
     app = queries.get_application(wf, app_id, user=user)
     process = wf.definition.processes[app["process"]]
@@ -167,7 +167,7 @@ def application(request: Request, wf: WfDep, app_id: int) -> HTMLResponse:
 
 
 @router.post("/applications/{app_id}/fire")
-async def fire(request: Request, wf: WfDep, app_id: int) -> Response:
+async def fire(request: Request, wf: WfDep, app_id: Id) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
     user = session_user(request)
@@ -199,7 +199,7 @@ def _list_fields(wf: Workflow) -> set[str]:
 
 
 @router.get("/documents/{document_id}/versions/{number}")
-def download(request: Request, wf: WfDep, document_id: int, number: int,
+def download(request: Request, wf: WfDep, document_id: Id, number: Id,
              format: str = "docx") -> Response:
     user = session_user(request)
     got = wf.download(document_id, user=user, number=number, pdf=format == "pdf")
@@ -264,7 +264,7 @@ def admin_issue_token(request: Request, wf: WfDep, user_id: Annotated[str, Form(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def admin_revoke_token(request: Request, wf: WfDep, token_id: int,
+def admin_revoke_token(request: Request, wf: WfDep, token_id: Id,
                        csrf: Annotated[str, Form()]) -> Response:
     check_csrf(request, csrf)
     _admin(request, wf)

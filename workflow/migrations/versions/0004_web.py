@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('client', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('locked', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
