@@ -68,13 +68,19 @@ def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def reset_pg_schema(url: str) -> None:
-    """Start from an empty ``public`` schema (the benchmark database only)."""
+def reset_pg_schema(url: str, schema: str = "public") -> None:
+    """Start from an empty ``schema`` (the benchmark database only)."""
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+
+
+def pg_schema_url(url: str, schema: str) -> str:
+    """``url`` with ``schema`` first on the search path: a workload's own tables."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -90,9 +96,14 @@ def result(variant: str, n: int, total_s: float, lats: list[float],
         "variant": variant, "n_apps": n, "changes": len(lats), "total_s": total_s,
         "rate": len(lats) / total_s, "lat_median_us": statistics.median(lats) * 1e6,
         "lat_p99_us": percentile(lats, 0.99) * 1e6,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+        "peak_rss_mib": peak_rss_mib()}
     out.update(extra)
     return out
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far (``ru_maxrss`` is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def emit(res: dict[str, Any]) -> None:
@@ -127,6 +138,28 @@ def ensure_peers_venv(peers: Path) -> Path:
                     str(peers / "requirements.txt")], check=True)
     subprocess.run(probe, check=True)
     return python
+
+
+def ensure_pg_database(url: str) -> str | None:
+    """Create the benchmark database if missing; the server's version, or None if down."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        target = libpq_url(url)
+        name = str(conninfo_to_dict(target).get("dbname") or "")
+        with psycopg.connect(make_conninfo(target, dbname="postgres"), autocommit=True,
+                             connect_timeout=5) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0]) if row else "?"
+    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL rows
+        print(f"PostgreSQL at {url} is not usable, skipping its rows: "
+              f"{str(exc).strip().splitlines()[0]}", flush=True)
+        return None
 
 
 def run_result(name: str, cmd: Sequence[str], env: Mapping[str, str], cwd: Path,

@@ -174,7 +174,8 @@ def run_fire(docs: int, sample: Path | None) -> dict[str, Any]:
                     if sample is not None:
                         sample.write_bytes(content)
                     sample_case = str(row["case_number"])
-                    sample_areas = [x["name"] for x in gather(conn, wf.definition, row, wf.tz).areas]
+                    sample_areas = [x["name"] for x in
+                                    gather(conn, wf.definition, row, wf.tz).areas]
         wf.fire(app, "withdraw", user="pl-ishoj", data={"reason": "benchmark"})  # frees areas
         if k >= 2 * WARM_UP:
             times[drafting].append(took)

@@ -1,13 +1,15 @@
-"""Benchmark: state changes and Word drafts per second, beside their floors and peers.
+"""Benchmark: state changes, Word drafts and reminders, beside their floors and peers.
 
 State changes: persisted transitions per second beside the raw-SQL floor and
-SpiffWorkflow. Documents: the application letter per second beside docxtpl.
+SpiffWorkflow. Documents: the application letter per second beside docxtpl. Reminders:
+the reminder service's start and a burst of e-mails with 100,000 pending, beside
+APScheduler's SQLAlchemy job store.
 
-One command, ``python bench/run.py`` (with the project's environment), runs both
-workloads and prints one table per workload (``--workload changes|documents`` runs one).
-Every variant runs in its own fresh process (on a fresh database), interleaved over rounds
-with the order rotated each round; the tables hold medians. Ratios are taken within a
-round (same machine state), then their median is reported.
+One command, ``python bench/run.py`` (with the project's environment), runs all three
+workloads and prints one table per workload (``--workload changes|documents|reminders``
+runs one). Every variant runs in its own fresh process (on a fresh database), interleaved
+over rounds with the order rotated each round; the tables hold medians. Ratios are taken
+within a round (same machine state), then their median is reported.
 
 State-change rows
   workflow sqlite / postgresql   our engine, wf.fire() per change on bench/chain.yaml
@@ -22,6 +24,11 @@ Then the start-up time of the ``workflow`` commands that need no database.
 
 Documents: see ``docs.py`` (the application letter beside docxtpl, python-docx + jinja2
 and the zip/XML floor; also runnable alone as ``python bench/docs.py``).
+
+Reminders: see ``reminders.py`` (100,000 pending reminders written through the engine;
+scheduler start, ``workflow scheduler --once``, a burst of 1,000 to a local SMTP server;
+APScheduler's job store adding, starting and firing; also runnable alone as
+``python bench/reminders.py``).
 
 The peers (``../shared/peers``, or $WORKFLOW_BENCH_PEERS) run in their own virtualenv,
 created on first use at $WORKFLOW_BENCH_PEERS_VENV (default /tmp/workflow-bench-peers).
@@ -53,10 +60,11 @@ REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import docs  # noqa: E402
+import reminders  # noqa: E402
 from benchlib import (  # noqa: E402
     ensure_peers_venv,
+    ensure_pg_database,
     fmt_ratio,
-    libpq_url,
     med_range,
     peers_dir,
     pg_url,
@@ -66,7 +74,7 @@ from benchlib import (  # noqa: E402
 FLOOR_GOAL = 3.0        # at most this many times slower than the floor, on SQLite
 SPIFF_GOAL = 3.0        # at least this many times SpiffWorkflow's rate
 CLI_GOAL_MS = 150.0     # `workflow --help` and commands without a database
-WORKLOADS = ("changes", "documents")
+WORKLOADS = ("changes", "documents", "reminders")
 
 
 @dataclass(frozen=True)
@@ -78,28 +86,6 @@ class Variant:
 
 
 # ----------------------------------------------------------------------- set-up
-def ensure_pg_database(url: str) -> str | None:
-    """Create the benchmark database if missing; the server's version, or None if down."""
-    try:
-        import psycopg
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-        target = libpq_url(url)
-        name = str(conninfo_to_dict(target).get("dbname") or "")
-        with psycopg.connect(make_conninfo(target, dbname="postgres"), autocommit=True,
-                             connect_timeout=5) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (name,)).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            row = conn.execute("SHOW server_version").fetchone()
-            return str(row[0]) if row else "?"
-    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL rows
-        print(f"PostgreSQL at {url} is not usable, skipping its rows: "
-              f"{str(exc).strip().splitlines()[0]}", flush=True)
-        return None
-
-
 def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
              with_sqlmodel: bool) -> list[Variant]:
     ours = (sys.executable, str(BENCH_DIR / "engine_bench.py"))
@@ -268,7 +254,7 @@ def environment(pg_version: str | None) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workload", choices=WORKLOADS,
-                    help="only this workload's table (default: both)")
+                    help="only this workload's table (default: all)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of state changes")
     ap.add_argument("--n", type=int, default=300, help="applications per run (x 8 changes)")
     ap.add_argument("--only", choices=["sqlite", "postgresql"],
@@ -279,20 +265,23 @@ def main() -> None:
     ap.add_argument("--doc-rounds", type=int, default=docs.ROUNDS, help="rounds of documents")
     ap.add_argument("--docs", type=int, default=docs.DOCS,
                     help="documents per round and variant")
+    reminders.add_arguments(ap)
     ap.add_argument("--out", help="also write every figure to this JSON file")
     a = ap.parse_args()
     workloads = [a.workload] if a.workload else list(WORKLOADS)
     changes, documents = "changes" in workloads, "documents" in workloads
+    remind = "reminders" in workloads
 
     peers = peers_dir()
     if changes and not (peers / "bench_statechange.py").exists():
         raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
     peers_py = ensure_peers_venv(peers)
     dbs = ["sqlite", "postgresql"] if a.only is None else [a.only]
-    pg_version = ensure_pg_database(pg_url()) if changes and "postgresql" in dbs else None
+    pg_version = ensure_pg_database(pg_url()) \
+        if (changes or remind) and "postgresql" in dbs else None
     if pg_version is None and "postgresql" in dbs:
         dbs.remove("postgresql")
-        if changes and not dbs:
+        if (changes or remind) and not dbs:
             raise SystemExit("--only postgresql, but PostgreSQL is not usable")
     vs = variants(dbs, peers, peers_py, not a.no_sqlmodel)
 
@@ -307,6 +296,7 @@ def main() -> None:
     rounds: list[dict[str, dict[str, Any]]] = []
     cli: dict[str, dict[str, Any]] = {}
     report: dict[str, Any] = {}
+    reminder_report: dict[str, Any] = {}
     wall = 0.0
     try:
         if changes:
@@ -319,6 +309,9 @@ def main() -> None:
         if documents:
             report = docs.measure(peers, peers_py, scratch / "documents", env,
                                   rounds=a.doc_rounds, docs=a.docs)
+        if remind:
+            reminder_report = reminders.run_from_args(a, peers, peers_py,
+                                                      scratch / "reminders", env, dbs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -341,6 +334,9 @@ def main() -> None:
     if documents:
         docs.print_report(report["summary"], a.doc_rounds, a.docs, report["wall_s"])
         verdicts += docs.goals(report["summary"])
+    if remind:
+        reminders.print_report(reminder_report)
+        verdicts += reminders.goals(reminder_report)
     print("\nGoals:")
     for what, figure, ok in verdicts:
         print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
@@ -350,6 +346,7 @@ def main() -> None:
         out.write_text(json.dumps({
             "args": vars(a), "environment": info, "wall_s": wall, "rounds": rounds,
             "summary": summary, "cli": cli, "documents": report,
+            "reminders": reminder_report,
             "goals": [{"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]},
             indent=1))
         print(f"\nWrote {out}")
