@@ -212,7 +212,7 @@ class Reminder(SQLModel, table=True):
     """
 
     __table_args__ = (UniqueConstraint("deadline_id", "step"),
-                      Index("ix_reminder_due", "status", "due_at"))
+                      Index("ix_reminder_due", "status", "next_attempt_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)

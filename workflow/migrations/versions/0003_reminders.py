@@ -44,7 +44,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reminder_application_id'), ['application_id'], unique=False)
-        batch_op.create_index('ix_reminder_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_reminder_due', ['status', 'next_attempt_at'], unique=False)
 
 
 
