@@ -1,12 +1,13 @@
-"""Benchmark: state changes, Word drafts and reminders, beside their floors and peers.
+"""Benchmark: state changes, Word drafts, reminders and the web app, beside floors and peers.
 
 State changes: persisted transitions per second beside the raw-SQL floor and
 SpiffWorkflow. Documents: the application letter per second beside docxtpl. Reminders:
 the reminder service's start and a burst of e-mails with 100,000 pending, beside
-APScheduler's SQLAlchemy job store.
+APScheduler's SQLAlchemy job store. Web: requests per second and p99 latency of the
+dashboard, an application page and a transition POST under wrk on loopback.
 
-One command, ``python bench/run.py`` (with the project's environment), runs all three
-workloads and prints one table per workload (``--workload changes|documents|reminders``
+One command, ``python bench/run.py`` (with the project's environment), runs all four
+workloads and prints one table per workload (``--workload changes|documents|reminders|web``
 runs one). Every variant runs in its own fresh process (on a fresh database), interleaved
 over rounds with the order rotated each round; the tables hold medians. Ratios are taken
 within a round (same machine state), then their median is reported.
@@ -29,6 +30,10 @@ Reminders: see ``reminders.py`` (100,000 pending reminders written through the e
 scheduler start, ``workflow scheduler --once``, a burst of 1,000 to a local SMTP server;
 APScheduler's job store adding, starting and firing; also runnable alone as
 ``python bench/reminders.py``).
+
+Web: see ``web.py`` (``workflow serve --workers 4`` on SQLite and on PostgreSQL, loaded by
+wrk from its own process with 50 connections; also runnable alone as ``python
+bench/web.py``; ``profile_web.py`` profiles a page when it misses its goal).
 
 The peers (``../shared/peers``, or $WORKFLOW_BENCH_PEERS) run in their own virtualenv,
 created on first use at $WORKFLOW_BENCH_PEERS_VENV (default /tmp/workflow-bench-peers).
@@ -59,8 +64,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
+# `docs` is also the name of a folder at the repository root: ruff would sort it apart
 import docs  # noqa: E402
+
+# isort: split
 import reminders  # noqa: E402
+import web  # noqa: E402
 from benchlib import (  # noqa: E402
     ensure_peers_venv,
     ensure_pg_database,
@@ -74,7 +83,7 @@ from benchlib import (  # noqa: E402
 FLOOR_GOAL = 3.0        # at most this many times slower than the floor, on SQLite
 SPIFF_GOAL = 3.0        # at least this many times SpiffWorkflow's rate
 CLI_GOAL_MS = 150.0     # `workflow --help` and commands without a database
-WORKLOADS = ("changes", "documents", "reminders")
+WORKLOADS = ("changes", "documents", "reminders", "web")
 
 
 @dataclass(frozen=True)
@@ -266,11 +275,13 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=docs.DOCS,
                     help="documents per round and variant")
     reminders.add_arguments(ap)
+    web.add_arguments(ap)
     ap.add_argument("--out", help="also write every figure to this JSON file")
     a = ap.parse_args()
     workloads = [a.workload] if a.workload else list(WORKLOADS)
     changes, documents = "changes" in workloads, "documents" in workloads
     remind = "reminders" in workloads
+    serve = "web" in workloads
 
     peers = peers_dir()
     if changes and not (peers / "bench_statechange.py").exists():
@@ -278,10 +289,10 @@ def main() -> None:
     peers_py = ensure_peers_venv(peers)
     dbs = ["sqlite", "postgresql"] if a.only is None else [a.only]
     pg_version = ensure_pg_database(pg_url()) \
-        if (changes or remind) and "postgresql" in dbs else None
+        if (changes or remind or serve) and "postgresql" in dbs else None
     if pg_version is None and "postgresql" in dbs:
         dbs.remove("postgresql")
-        if (changes or remind) and not dbs:
+        if (changes or remind or serve) and not dbs:
             raise SystemExit("--only postgresql, but PostgreSQL is not usable")
     vs = variants(dbs, peers, peers_py, not a.no_sqlmodel)
 
@@ -297,6 +308,7 @@ def main() -> None:
     cli: dict[str, dict[str, Any]] = {}
     report: dict[str, Any] = {}
     reminder_report: dict[str, Any] = {}
+    web_report: dict[str, Any] = {}
     wall = 0.0
     try:
         if changes:
@@ -312,6 +324,8 @@ def main() -> None:
         if remind:
             reminder_report = reminders.run_from_args(a, peers, peers_py,
                                                       scratch / "reminders", env, dbs)
+        if serve:
+            web_report = web.run_from_args(a, scratch / "web", env, dbs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -337,6 +351,9 @@ def main() -> None:
     if remind:
         reminders.print_report(reminder_report)
         verdicts += reminders.goals(reminder_report)
+    if serve:
+        web.print_report(web_report)
+        verdicts += web.goals(web_report)
     print("\nGoals:")
     for what, figure, ok in verdicts:
         print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
@@ -346,7 +363,7 @@ def main() -> None:
         out.write_text(json.dumps({
             "args": vars(a), "environment": info, "wall_s": wall, "rounds": rounds,
             "summary": summary, "cli": cli, "documents": report,
-            "reminders": reminder_report,
+            "reminders": reminder_report, "web": web_report,
             "goals": [{"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]},
             indent=1))
         print(f"\nWrote {out}")
