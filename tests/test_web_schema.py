@@ -7,7 +7,7 @@ on PostgreSQL with applications along the road. The property: **no response is a
 error** (status >= 500); and every documented response matches its schema. Half the
 cases name ids that exist, half carry a NUL character in one string (the one character
 PostgreSQL's text refuses). Per backend: 13 operations x valid/invalid x 50 examples,
-10-30 s. On PostgreSQL it is a strict xfail for the bug it found (``PG_NUL_FILTER``).
+10-30 s.
 
 One known gap is left out of the schema check: the engine's own 422s (``GuardFailed``,
 ``InvalidData``: ``{"detail": "...", "error": ...}``) share the status code with FastAPI's
@@ -60,8 +60,6 @@ MAX_EXAMPLES = 50   # per operation and mode (valid / invalid input)
 # Found by this test (bug in workflow/queries.py or web/api.py, not fixed here): the
 # filters of GET /api/applications go to the database unchecked, and PostgreSQL's text
 # cannot hold a NUL character: psycopg.DataError, so 500 instead of 422 or an empty list.
-PG_NUL_FILTER = ("workflow/ bug: on PostgreSQL, GET /api/applications?kind=%00 (or "
-                 "?state=%00) is 500, an unhandled psycopg.DataError (text cannot hold NUL)")
 PATH_IDS = {"app_id": t.application.c.id, "document_id": t.document.c.id}
 
 
@@ -132,8 +130,6 @@ def is_engine_422(response: schemathesis.Response) -> bool:
 def test_no_server_error(settings: Settings, clock: Clock, api_token: str,
                          request: pytest.FixtureRequest) -> None:
     """Every operation, valid and invalid input: never a 5xx; documented bodies conform."""
-    if settings.database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=PG_NUL_FILTER))
     ids = existing_ids(settings)
     assert ids["app_id"] and ids["document_id"]
     headers = {"Authorization": f"Bearer {api_token}"}

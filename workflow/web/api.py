@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api")
 # Ids are positive 32-bit integers (what every supported database stores); anything else
 # is a 422 before a handler runs.
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+NAME = "^[a-z][a-z0-9_]{0,59}$"  # a state or kind id as states.yaml spells them
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
 
 
@@ -90,8 +91,10 @@ def me(wf: WfDep, user: UserDep) -> dict[str, Any]:
 
 
 @router.get("/applications", tags=["applications"])
-def read_applications(wf: WfDep, user: UserDep, state: str | None = None,
-                      kind: str | None = None) -> list[dict[str, Any]]:
+def read_applications(wf: WfDep, user: UserDep,
+                      state: Annotated[str | None, Query(pattern=NAME)] = None,
+                      kind: Annotated[str | None, Query(pattern=NAME)] = None,
+                      ) -> list[dict[str, Any]]:
     """The applications this user may see."""
     return queries.list_applications(wf, user=user, state=state, kind=kind)
 
