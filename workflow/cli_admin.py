@@ -1,0 +1,149 @@
+"""Command line: users, passwords and API tokens, for administrators."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from .cli import as_option, cli, emit_json, json_option, open_workflow, table
+
+if TYPE_CHECKING:
+    from .engine import Workflow
+
+def _require_admin(user: str | None) -> Workflow:
+    from . import store
+    from .errors import PermissionDenied
+
+    wf = open_workflow()
+    with store.read(wf.engine) as conn:
+        if wf.actor(conn, user).role != "admin":
+            raise PermissionDenied("only an administrator may manage users and tokens")
+    return wf
+
+
+@cli.group()
+def users() -> None:
+    """Users, roles and passwords (administrators)."""
+
+
+@users.command("list")
+@as_option
+@json_option
+def users_list(user: str | None, as_json: bool) -> None:
+    """List the users with their role and municipality."""
+    from sqlalchemy import select
+
+    from . import store
+    from . import tables as t
+
+    wf = _require_admin(user)
+    u = t.user
+    with store.read(wf.engine) as conn:
+        rows = [dict(r._mapping) for r in conn.execute(
+            select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
+                   u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id))]
+    if as_json:
+        emit_json(rows)
+        return
+    table([[r["id"], r["name"], r["role"], r["municipality"] or "-",
+            "yes" if r["has_password"] else "no"] for r in rows],
+          ["id", "name", "role", "municipality", "password"])
+
+
+@users.command("add")
+@click.argument("user_id")
+@click.option("--name", required=True)
+@click.option("--role", required=True)
+@click.option("--municipality", default=None)
+@click.option("--email", default="")
+@as_option
+def users_add(user_id: str, name: str, role: str, municipality: str | None, email: str,
+              user: str | None) -> None:
+    """Add a user (no password until one is set)."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from . import store
+    from . import tables as t
+    from .errors import InvalidData
+
+    wf = _require_admin(user)
+    if role not in wf.definition.roles:
+        raise InvalidData(f"unknown role {role!r}; known: {', '.join(wf.definition.roles)}")
+    if municipality is not None and municipality not in wf.municipalities:
+        raise InvalidData(f"unknown municipality {municipality!r}")
+    try:
+        with store.write(wf.engine) as conn:
+            conn.execute(insert(t.user).values(id=user_id, name=name, role=role,
+                                               municipality=municipality, email=email))
+    except IntegrityError:
+        raise InvalidData(f"there is already a user {user_id!r}") from None
+    click.echo(f"Added {user_id} ({role}); set a password with "
+               f"`workflow users set-password {user_id} --as {user}`.")
+
+
+@users.command("set-password")
+@click.argument("user_id")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@as_option
+def users_set_password(user_id: str, password_stdin: bool, user: str | None) -> None:
+    """Set a user's password (asked for twice, or read from stdin)."""
+    from .accounts import set_password
+
+    wf = _require_admin(user)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "New password", hide_input=True, confirmation_prompt=True)
+    set_password(wf.engine, user_id, password)
+    click.echo(f"Password set for {user_id}.")
+
+
+@cli.group()
+def tokens() -> None:
+    """API tokens for integrations (administrators)."""
+
+
+@tokens.command("issue")
+@click.argument("user_id")
+@click.option("--label", default="", help="What the token is for.")
+@click.option("--days", type=int, default=None, help="Valid for this many days.")
+@as_option
+def tokens_issue(user_id: str, label: str, days: int | None, user: str | None) -> None:
+    """Issue a token for USER_ID; it is shown once."""
+    from datetime import timedelta
+
+    from .accounts import issue_token
+
+    wf = _require_admin(user)
+    issued = issue_token(wf.engine, user_id, created_by=str(user), now=wf.clock(), label=label,
+                         ttl=timedelta(days=days) if days else None)
+    click.echo(f"Token {issued.id} for {user_id} (shown only now): {issued.token}")
+
+
+@tokens.command("list")
+@as_option
+@json_option
+def tokens_list(user: str | None, as_json: bool) -> None:
+    """List the tokens (never their value)."""
+    from .accounts import list_tokens
+
+    items = list_tokens(_require_admin(user).engine)
+    if as_json:
+        emit_json(items)
+        return
+    table([[str(x["id"]), x["user_id"], x["label"], x["created_at"][:16],
+            "revoked" if x["revoked_at"] else "live"] for x in items],
+          ["id", "user", "label", "issued", "status"])
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@as_option
+def tokens_revoke(token_id: int, user: str | None) -> None:
+    """Revoke a token at once."""
+    from .accounts import revoke_token
+
+    wf = _require_admin(user)
+    revoke_token(wf.engine, token_id, now=wf.clock())
+    click.echo(f"Token {token_id} is revoked.")
