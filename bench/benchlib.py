@@ -185,3 +185,37 @@ def fmt_ratio(r: Mapping[str, float] | None) -> str:
     if r is None:
         return "-"
     return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"
+
+
+# ------------------------------------------------------------- shared by the workloads
+Verdict = tuple[str, str, bool]
+
+
+def bench_env() -> dict[str, str]:
+    """This environment without the user's WORKFLOW_* settings (WORKFLOW_BENCH_* stay)."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("WORKFLOW_") or k.startswith("WORKFLOW_BENCH_")}
+
+
+def workflow_script() -> str:
+    """The `workflow` console script of this Python (or on PATH)."""
+    import shutil
+
+    here = Path(sys.executable).parent / "workflow"
+    found = str(here) if here.exists() else shutil.which("workflow")
+    if not found:
+        raise SystemExit("no `workflow` console script next to this Python or on PATH")
+    return found
+
+
+def report_goals(verdicts: Sequence[Verdict], out: str | None, data: Mapping[str, Any]) -> None:
+    """Print the goals; with ``out``, write ``data`` and the goals there as JSON."""
+    print("\nGoals:")
+    for what, figure, ok in verdicts:
+        print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**data, "goals": [
+            {"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]}, indent=1))
+        print(f"\nWrote {path}")

@@ -23,8 +23,6 @@ area in the body, no placeholder left.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import shutil
 import statistics
@@ -42,10 +40,12 @@ REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from benchlib import (  # noqa: E402
+    bench_env,
     ensure_peers_venv,
     fmt_ratio,
     med_range,
     peers_dir,
+    report_goals,
     run_result,
 )
 
@@ -269,23 +269,14 @@ def main() -> None:
     peers = peers_dir()
     peers_py = ensure_peers_venv(peers)
     scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-docs-"))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("WORKFLOW_") or k.startswith("WORKFLOW_BENCH_")}
+    env = bench_env()
     try:
         report = measure(peers, peers_py, scratch, env, rounds=a.rounds, docs=a.docs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print_report(report["summary"], a.rounds, a.docs, report["wall_s"])
     verdicts = goals(report["summary"])
-    print("\nGoals:")
-    for what, figure, ok in verdicts:
-        print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
-    if a.out:
-        out = Path(a.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"args": vars(a), **report, "goals": [
-            {"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]}, indent=1))
-        print(f"\nWrote {out}")
+    report_goals(verdicts, a.out, {"args": vars(a), **report})
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ holds medians (min-max). Goals: start under 1 s with 100,000 pending; the burst 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -45,12 +44,14 @@ REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from benchlib import (  # noqa: E402
+    bench_env,
     ensure_peers_venv,
     ensure_pg_database,
     med_range,
     peers_dir,
     pg_schema_url,
     pg_url,
+    report_goals,
     run_result,
 )
 
@@ -487,8 +488,7 @@ def main() -> None:
     peers = peers_dir()
     peers_py = None if a.no_peers else ensure_peers_venv(peers)
     scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-reminders-"))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("WORKFLOW_") or k.startswith("WORKFLOW_BENCH_")}
+    env = bench_env()
     env["WORKFLOW_BENCH_POSTGRES_URL"] = pg_url()
     try:
         out = run_from_args(a, peers, peers_py, scratch, env, dbs)
@@ -496,15 +496,7 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     print_report(out)
     verdicts = goals(out)
-    print("\nGoals:")
-    for what, figure, ok in verdicts:
-        print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
-    if a.out:
-        path = Path(a.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"args": vars(a), **out, "goals": [
-            {"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]}, indent=1))
-        print(f"\nWrote {path}")
+    report_goals(verdicts, a.out, {"args": vars(a), **out})
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:

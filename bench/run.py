@@ -77,7 +77,9 @@ from benchlib import (  # noqa: E402
     med_range,
     peers_dir,
     pg_url,
+    report_goals,
     run_result,
+    workflow_script,
 )
 
 FLOOR_GOAL = 3.0        # at most this many times slower than the floor, on SQLite
@@ -174,14 +176,6 @@ def print_table(summary: dict[str, dict[str, Any]]) -> None:
 
 
 # -------------------------------------------------------------------- CLI start
-def workflow_script() -> str:
-    here = Path(sys.executable).parent / "workflow"
-    found = str(here) if here.exists() else shutil.which("workflow")
-    if not found:
-        raise SystemExit("no `workflow` console script next to this Python or on PATH")
-    return found
-
-
 def time_cli(runs: int, scratch: Path) -> dict[str, dict[str, Any]]:
     """Median wall time of commands that need no database (the DB URL points nowhere)."""
     script = workflow_script()
@@ -354,19 +348,10 @@ def main() -> None:
     if serve:
         web.print_report(web_report)
         verdicts += web.goals(web_report)
-    print("\nGoals:")
-    for what, figure, ok in verdicts:
-        print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
-    if a.out:
-        out = Path(a.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({
-            "args": vars(a), "environment": info, "wall_s": wall, "rounds": rounds,
-            "summary": summary, "cli": cli, "documents": report,
-            "reminders": reminder_report, "web": web_report,
-            "goals": [{"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]},
-            indent=1))
-        print(f"\nWrote {out}")
+    report_goals(verdicts, a.out, {
+        "args": vars(a), "environment": info, "wall_s": wall, "rounds": rounds,
+        "summary": summary, "cli": cli, "documents": report,
+        "reminders": reminder_report, "web": web_report})
 
 
 if __name__ == "__main__":

@@ -56,7 +56,15 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from benchlib import ensure_pg_database, pg_schema_url, pg_url, reset_pg_schema  # noqa: E402
+from benchlib import (  # noqa: E402
+    bench_env,
+    ensure_pg_database,
+    pg_schema_url,
+    pg_url,
+    report_goals,
+    reset_pg_schema,
+    workflow_script,
+)
 from reminders import revision  # noqa: E402
 
 GOAL_P99_MS = 50.0          # pages at 50 connections
@@ -154,14 +162,6 @@ end
 
 
 # ----------------------------------------------------------------------- set-up
-def workflow_script() -> str:
-    here = Path(sys.executable).parent / "workflow"
-    found = str(here) if here.exists() else shutil.which("workflow")
-    if not found:
-        raise SystemExit("no `workflow` console script next to this Python or on PATH")
-    return found
-
-
 def wrk_binary() -> str:
     found = shutil.which("wrk")
     if not found:
@@ -477,8 +477,7 @@ def main() -> None:
         dbs.remove("postgresql")
     if not dbs:
         raise SystemExit("--only postgresql, but PostgreSQL is not usable")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("WORKFLOW_") or k.startswith("WORKFLOW_BENCH_")}
+    env = bench_env()
     scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-web-"))
     try:
         out = run_from_args(a, scratch, env, dbs)
@@ -486,15 +485,7 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     print_report(out)
     verdicts = goals(out)
-    print("\nGoals:")
-    for what, figure, ok in verdicts:
-        print(f"  [{'met' if ok else 'MISSED':>6}] {what}: {figure}")
-    if a.out:
-        path = Path(a.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"args": vars(a), **out, "goals": [
-            {"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]}, indent=1))
-        print(f"\nWrote {path}")
+    report_goals(verdicts, a.out, {"args": vars(a), **out})
 
 
 if __name__ == "__main__":
