@@ -131,17 +131,25 @@ def init(demo: bool, examples: bool) -> None:
 
 
 @cli.command()
-@click.option("--kind", required=True, help="dispensation, jobcentre or satellite.")
+@click.option("--kind", required=True,
+              help="dispensation, jobcentre, satellite or bum_agreement.")
 @click.option("--round", "round_", type=int, help="1 or 2, for a dispensation.")
 @click.option("--title", required=True, help="The case title.")
+@click.option("--data", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="What the kind needs, e.g. provider=ishoj for a bum_agreement.")
+@click.option("--from", "source", type=int, metavar="ID",
+              help="Open it from this case (a BUM agreement from a granted application).")
 @as_option
 @json_option
-def new(kind: str, round_: int | None, title: str, user: str | None, as_json: bool) -> None:
-    """Open a new application."""
+def new(kind: str, round_: int | None, title: str, pairs: tuple[str, ...],
+        source: int | None, user: str | None, as_json: bool) -> None:
+    """Open a new application or BUM agreement."""
     from .queries import get_application
+    from .values import parse_cli_pairs
 
     wf = open_workflow()
-    app_id = wf.create(kind=kind, round=round_, title=title, user=user)
+    app_id = wf.create(kind=kind, round=round_, title=title, user=user,
+                       data=parse_cli_pairs(pairs), source=source)
     app = get_application(wf, app_id, user=user)
     if as_json:
         emit_json(app)

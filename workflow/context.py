@@ -79,6 +79,20 @@ class TxContext:
             self._acts[name] = current_acts(self.conn, self.app_id, self.entered_version, name)
         return self._acts[name]
 
+    def today(self) -> date:
+        """The transition's day, in Danish time."""
+        return self.wf.local_date(self.now)
+
+    def deadline_due(self) -> tuple[date, str] | None:
+        """The current state's open deadline for the acting party (or the case): due, why."""
+        d = t.deadline
+        rows = self.conn.execute(
+            select(d.c.due, d.c.derivation, d.c.party)
+            .where(d.c.application_id == self.app_id, d.c.state == self.state, d.c.active)
+            .order_by(d.c.due)).all()
+        mine = [r for r in rows if r.party in (None, self.party)] or rows
+        return (mine[0].due, mine[0].derivation) if mine else None
+
     # ------------------------------------------------------------------ writing
     def claim_areas(self, areas: list[str]) -> None:
         aa = t.application_area

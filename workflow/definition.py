@@ -54,8 +54,10 @@ __all__ = [
     "loads",
 ]
 
-FIELD_TYPES = ("text", "date", "choice", "areas", "municipality")
+FIELD_TYPES = ("text", "date", "choice", "areas", "area", "municipality", "integer", "money",
+               "percent")
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+SAME = "same"   # a transition's dest: it stays in its source state (one per source)
 
 
 # ----------------------------------------------------------------------- loading
@@ -159,7 +161,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
                         f"kind {k!r} is already declared by process {kinds_seen[k]!r}")
             kinds_seen[k] = p.name
 
-    drafts = _drafts(v, docs.get("drafts"), processes)
+    drafts = _drafts(v, docs.get("drafts"), processes, fields)
     reminders = _reminders(v, root.get("reminders"), roles)
     for p in processes.values():
         for s in p.states.values():
@@ -241,7 +243,8 @@ def _ministries(v: Checker, raw: Any) -> list[Ministry]:
     return out
 
 
-def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec]) -> dict[str, DraftSpec]:
+def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
+            fields: dict[str, FieldSpec]) -> dict[str, DraftSpec]:
     states = {s for p in processes.values() for s in p.states}
     kinds = {k for p in processes.values() for k in p.kinds}
     out = {}
@@ -265,6 +268,12 @@ def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec]) -> dict[str
         for key, text in (("template", template), ("letterhead", letterhead)):
             if "{party}" in text and per != "party":
                 v.error(path + (key,), "{party} needs `per: party`")
+            for name_ in re.findall(r"\{([^}]*)\}", text):
+                if name_ != "party" and (key == "template" or name_ not in fields
+                                         or fields[name_].type != "municipality"):
+                    v.error(path + (key,), f"{{{name_}}}: only {{party}}"
+                            + (" or a municipality field" if key == "letterhead" else "")
+                            + " can be filled in here")
             if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", text) or ".." in text:
                 v.error(path + (key,), "a plain file name is expected")
         out[name] = DraftSpec(name, _label(v, m, path), template, letterhead, tuple(applies),
@@ -318,6 +327,8 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
         sp: Path_ = base + ("states", sname)
         if not IDENT.match(sname):
             v.error(sp, "a state id is lower_snake_case")
+        elif sname == SAME:
+            v.error(sp, f"{SAME!r} is reserved: `dest: {SAME}` means a transition stays put")
         sm = v.mapping(sbody, sp)
         v.keys(sm, sp, {"da", "en", "final", "deadline"}, {"da", "en"})
         states[sname] = StateSpec(sname, _label(v, {"da": sm.get("da"), "en": sm.get("en")}, sp),
@@ -328,7 +339,8 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
     for kname, kbody in v.mapping(m.get("kinds"), base + ("kinds",)).items():
         kp: Path_ = base + ("kinds", kname)
         km = v.mapping(kbody, kp)
-        v.keys(km, kp, {"da", "en", "initial", "rounds", "areas"}, {"da", "en", "initial"})
+        v.keys(km, kp, {"da", "en", "initial", "rounds", "areas", "parties", "requires",
+                        "optional", "opens_from"}, {"da", "en", "initial"})
         initial = str(km.get("initial"))
         if initial not in states:
             v.error(kp + ("initial",), f"unknown state {initial!r}")
@@ -337,9 +349,27 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
             v.error(kp + ("rounds",), "expected a list of round numbers")
             rounds = []
         areas = km.get("areas")
-        kinds[kname] = KindSpec(kname, Label(str(km.get("da", "")), str(km.get("en", ""))),
-                                initial, tuple(rounds),
-                                tuple(v.names(areas, kp + ("areas",))) if areas else None)
+        kreq = v.names(km.get("requires", []), kp + ("requires",))
+        kopt = v.names(km.get("optional", []), kp + ("optional",))
+        for key, names in (("requires", kreq), ("optional", kopt)):
+            for f in names:
+                if f not in fields:
+                    v.error(kp + (key,), f"unknown field {f!r}")
+        kparties = v.names(km.get("parties", []), kp + ("parties",))
+        for f in kparties:
+            if f not in kreq or fields.get(f, FieldSpec(f, "", Label("", ""))).type \
+                    != "municipality":
+                v.error(kp + ("parties",), f"{f!r} must be a required municipality field")
+        opens_from = v.mapping(km.get("opens_from", {}), kp + ("opens_from",))
+        v.keys(opens_from, kp + ("opens_from",), {"process", "states", "area"})
+        kinds[kname] = KindSpec(
+            kname, Label(str(km.get("da", "")), str(km.get("en", ""))), initial,
+            tuple(rounds), tuple(v.names(areas, kp + ("areas",))) if areas else None,
+            parties=tuple(kparties), requires=tuple(kreq), optional=tuple(kopt),
+            opens_from=(str(opens_from.get("process", "")),
+                        tuple(v.names(opens_from.get("states", []),
+                                      kp + ("opens_from", "states"))),
+                        str(opens_from.get("area", ""))) if opens_from else None)
 
     transitions = []
     raw_ts = m.get("transitions")
@@ -361,21 +391,30 @@ def _deadline(v: Checker, raw: Any, path: Path_,
     if raw is None:
         return None
     m = raw if isinstance(raw, dict) else {"due": raw}
-    v.keys(m, path, {"due", "per", "met_by", "remind", "notify"}, {"due"})
+    v.keys(m, path, {"due", "per", "for", "met_by", "remind", "notify"}, {"due"})
     try:
         expr = deadlines.parse(str(m.get("due") or ""))
     except deadlines.DeadlineSyntaxError as exc:
         v.error(path, f"bad deadline expression: {exc}")
         return None
-    for f in expr.fields():
-        if f not in fields or fields[f].type != "date":
-            v.error(path, f"deadline refers to {f!r}, which is not a date field")
+    for term in expr.terms:
+        for f in term.fields():
+            wanted = ("date", "integer") if term.month_day else ("date",)
+            if f not in fields or fields[f].type not in wanted:
+                v.error(path, f"deadline refers to {f!r}, which is not a "
+                              f"{' or '.join(wanted)} field")
     per = m.get("per")
     if per not in (None, "party"):
         v.error(path + ("per",), "per must be 'party' (one deadline per municipality)")
+    party_field = m.get("for")
+    if party_field is not None and (per or fields.get(str(party_field)) is None
+                                    or fields[str(party_field)].type != "municipality"):
+        v.error(path + ("for",), "for names a municipality field (the party the deadline "
+                                 "concerns); it cannot be combined with per")
     remind = tuple(v.names(m["remind"], path + ("remind",))) if "remind" in m else None
     notify = tuple(v.names(m["notify"], path + ("notify",))) if "notify" in m else None
-    return DeadlineSpec(expr, per == "party", m.get("met_by"), remind, notify)
+    return DeadlineSpec(expr, per == "party", m.get("met_by"), remind, notify,
+                        str(party_field) if party_field else None)
 
 
 def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
@@ -393,7 +432,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         if s not in states:
             v.error(path + ("source",), f"unknown state {s!r}")
     dest = str(m.get("dest", ""))
-    if dest not in states:
+    if dest not in states and dest != SAME:
         v.error(path + ("dest",), f"unknown state {dest!r}")
     troles = v.names(m.get("roles", []), path + ("roles",))
     for r in troles:
@@ -428,7 +467,8 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
     guards = _rules(v, m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
     effects = _rules(v, m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")
     return [TransitionSpec(
-        trigger=trigger, source=s, dest=dest, label=label, roles=tuple(troles),
+        trigger=trigger, source=s, dest=s if dest == SAME else dest, label=label,
+        roles=tuple(troles),
         when=tuple(sorted((str(k), val) for k, val in when.items())), guards=guards,
         effects=effects, requires=tuple(requires), optional=tuple(optional),
         record=str(record) if record else None, joint=str(joint) if joint else None,

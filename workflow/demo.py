@@ -2,7 +2,8 @@
 
 The examples are made by running the real engine with the clock set to dates in the
 winter and spring of 2018, so their history, deadlines and links are exactly what the
-engine would have recorded. Their ids are fixed (1–5) and may be relied on by scripts.
+engine would have recorded. Their ids are fixed (1–5 applications, 6–7 BUM agreements)
+and may be relied on by scripts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MUNICIPALITIES: list[dict[str, Any]] = [
     {"id": "vallensbaek", "name": "Vallensbæk Kommune",
      "council": "Vallensbæk Kommunalbestyrelse",
      "address": "Vallensbæk Stationstorv 100, 2665 Vallensbæk Strand", "cooperation": True},
+    # Not in the cooperation: a third buyer of services under a BUM agreement.
+    {"id": "brondby", "name": "Brøndby Kommune", "council": "Brøndby Kommunalbestyrelse",
+     "address": "Park Allé 160, 2605 Brøndby", "cooperation": False},
 ]
 
 # § 1, stk. 2 of lov om forpligtende kommunale samarbejder lists the five areas.
@@ -59,6 +63,10 @@ USERS: list[dict[str, Any]] = [
      "municipality": "ishoj", "email": "hanne.oersted@ishoj.example"},
     {"id": "dir-vallensbaek", "name": "Peter Skøtt", "role": "steering_group",
      "municipality": "vallensbaek", "email": "peter.skoett@vallensbaek.example"},
+    {"id": "pl-brondby", "name": "Karen Brønnum", "role": "project_lead",
+     "municipality": "brondby", "email": "karen.broennum@brondby.example"},
+    {"id": "sec-brondby", "name": "Ole Sørensen", "role": "council_secretary",
+     "municipality": "brondby", "email": "ole.soerensen@brondby.example"},
     {"id": "admin", "name": "Systemadministrator", "role": "admin", "municipality": None,
      "email": "admin@ishoj.example"},
 ]
@@ -184,5 +192,34 @@ def load_examples(open_workflow: Callable[[Callable[[], datetime]], Any]) -> lis
                          title="Anden dispensationsansøgning: det sociale område"))
     go("2018-04-20T10:05", 5, "propose_areas", "pl-vallensbaek", areas="social")
     go("2018-04-23T09:00", 5, "confirm_areas", "pl-vallensbaek")
+
+    # 6: a BUM agreement: Vallensbæk buys rehabilitation from Ishøj at cost price, signed
+    # for 2019, now in its first yearly cycle.
+    clock.at("2018-05-14T10:00")
+    ids.append(wf.create(kind="bum_agreement", user="pl-vallensbaek",
+                         title="Delaftale om genoptræning 2019", data={
+                             "provider": "ishoj", "purchaser": "vallensbaek",
+                             "area": "rehabilitation",
+                             "service": "Genoptræning efter sundhedslovens § 140 for "
+                                        "Vallensbæks borgere på Ishøj Genoptræningscenter"}))
+    go("2018-05-22T13:00", 6, "propose_terms", "pl-ishoj",
+       service_level="Første træning senest 7 dage efter udskrivning",
+       expected_volume="420", direct_costs="1.234.567,50", overhead_rate="7,5",
+       start_date="2019-01-01", notice_months="6")
+    go("2018-05-28T09:00", 6, "sign", "pl-vallensbaek")
+    go("2018-05-29T11:00", 6, "sign", "pl-ishoj")
+
+    # 7: a third buyer: Brøndby, outside the cooperation, negotiates special education.
+    clock.at("2018-05-30T10:00")
+    ids.append(wf.create(kind="bum_agreement", user="pl-brondby",
+                         title="Delaftale om specialundervisning for Brøndby", data={
+                             "provider": "ishoj", "purchaser": "brondby",
+                             "area": "special_education",
+                             "service": "Specialklassepladser på Ishøj Skole for elever "
+                                        "fra Brøndby"}))
+    go("2018-06-04T10:00", 7, "propose_terms", "pl-ishoj",
+       service_level="Klasser med højst 8 elever", expected_volume="12",
+       direct_costs="2.100.000,00", overhead_rate="7,5", start_date="2019-08-01",
+       notice_months="6")
     wf.engine.dispose()
     return ids

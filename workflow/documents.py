@@ -67,11 +67,13 @@ class Drafts:
             self._files[path] = cached
         return cached[1]
 
-    def sources(self, draft: DraftSpec, party: str | None) -> tuple[str, bytes, str]:
+    def sources(self, draft: DraftSpec, party: str | None,
+                data: Mapping[str, Any] | None = None) -> tuple[str, bytes, str]:
         """Template name, letterhead bytes, and sha256 over both."""
         name = draft.template_for(party)
         template = self._read(self.dir / "documents" / name)
-        letterhead = self._read(self.dir / "reference" / f"{draft.letterhead_for(party)}.docx")
+        letterhead = self._read(
+            self.dir / "reference" / f"{draft.letterhead_for(party, data)}.docx")
         digest = hashlib.sha256(template + b"\0" + letterhead).hexdigest()
         return name, letterhead, digest
 
@@ -150,7 +152,7 @@ class Drafts:
         ctx = build_context(inputs, letter_date=letter_date,
                             ministry=self.definition.ministry_on(letter_date), party=party)
         input_sha, substance_sha, plain = input_digest(ctx)
-        template, letterhead, template_sha = self.sources(draft, party)
+        template, letterhead, template_sha = self.sources(draft, party, app["data"])
         approval_sha = hashlib.sha256(f"{template_sha}:{substance_sha}".encode()).hexdigest()
         dv = t.document_version
         latest = None if doc_id is None else conn.execute(

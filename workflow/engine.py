@@ -145,8 +145,12 @@ class Workflow:
 
     # ----------------------------------------------------------------- create
     def create(self, *, kind: str, title: str, user: str | None, round: int | None = None,
-               data: Mapping[str, Any] | None = None) -> int:
-        """Open a new application in its kind's initial state; returns its id."""
+               data: Mapping[str, Any] | None = None, source: int | None = None) -> int:
+        """Open a new case in its kind's initial state; returns its id.
+
+        ``data`` is what the kind requires (a BUM agreement's parties, area and service);
+        ``source`` opens it from another case (an agreement from a granted application).
+        """
         try:
             process = self.definition.process_for_kind(kind)
         except KeyError:
@@ -158,6 +162,15 @@ class Workflow:
                               f"{' or '.join(map(str, spec.rounds))}")
         if not spec.rounds and round is not None:
             raise InvalidData(f"a {kind} application has no rounds")
+        vals = values.parse_data(data or {}, fields=self.definition.fields, allowed=spec.fields,
+                                 trigger=f"a new {kind}", areas=self.areas,
+                                 municipalities=self.municipalities)
+        missing = [f for f in spec.requires if f not in vals]
+        if missing:
+            raise InvalidData(f"a new {kind} needs {', '.join(missing)} "
+                              f"(--data {missing[0]}=…)")
+        if source is not None and spec.opens_from is None:
+            raise InvalidData(f"a {kind} is not opened from another case")
         title = " ".join((title or "").split())  # one line: a title is also a heading
         if "\x00" in title:
             raise InvalidData("the title contains a NUL character")
@@ -170,14 +183,50 @@ class Workflow:
                 raise PermissionDenied(
                     f"{actor.id} ({actor.role}) may not open applications; that takes "
                     f"{' or '.join(process.create_roles)}")
-            parties = self.parties()
-            if actor.municipality not in parties:
-                raise PermissionDenied(f"{actor.id} ({actor.municipality or 'no municipality'})"
-                                       f" is not in the cooperation ({', '.join(parties)})")
+            if spec.parties:
+                parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
+                if len(parties) < len(spec.parties):
+                    raise InvalidData(f"{' and '.join(spec.parties)} must be different "
+                                      f"municipalities")
+                if actor.municipality not in parties:
+                    raise PermissionDenied(
+                        f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party "
+                        f"to this {kind} ({', '.join(parties)})")
+            else:
+                parties = self.parties()
+                if actor.municipality not in parties:
+                    raise PermissionDenied(
+                        f"{actor.id} ({actor.municipality or 'no municipality'}) is not in the "
+                        f"cooperation ({', '.join(parties)})")
+            link = None
+            if source is not None:
+                self._check_source(conn, spec, source, vals, actor)
+                link = (source, "agreement_for")
             return self._insert(conn, process=process, kind=kind, round=round, title=title,
                                 actor_id=actor.id, role=actor.role,
                                 municipality=actor.municipality, now=now, parties=parties,
-                                data=dict(data or {}))
+                                data=values.to_json(vals), link=link)
+
+    def _check_source(self, conn: Connection, spec: Any, source: int, vals: Mapping[str, Any],
+                      actor: Actor) -> None:
+        """A case may be opened from ``source`` if it is of the kind's source process, in
+        one of its states, and was granted the area named in the new case's data."""
+        process, states, area_field = spec.opens_from
+        a, aa = t.application, t.application_area
+        row = conn.execute(select(a.c.process, a.c.state, a.c.parties, a.c.case_number)
+                           .where(a.c.id == source)).first()
+        if row is None:
+            raise NotFound(f"no application {source}")
+        self.check_party(actor, source, list(row.parties))
+        if row.process != process or row.state not in states:
+            raise GuardFailed(f"a {spec.name} is opened from a {process} case in "
+                              f"{' or '.join(states)}; {row.case_number} is {row.state}")
+        area = vals.get(area_field)
+        granted = conn.execute(select(aa.c.id).where(
+            aa.c.application_id == source, aa.c.area_id == area,
+            aa.c.outcome == "granted")).first()
+        if granted is None:
+            raise GuardFailed(f"{row.case_number} was not granted the area {area!r}")
 
     def parties(self) -> list[str]:
         return [m for m, r in self.municipalities.items() if r.cooperation]
@@ -198,7 +247,7 @@ class Workflow:
         case = process.case_number.format(id=app_id, yy=f"{local.year % 100:02d}",
                                           yyyy=local.year)
         conn.execute(update(a).where(a.c.id == app_id).values(case_number=case))
-        audit: dict[str, Any] = {"kind": kind, "title": title}
+        audit: dict[str, Any] = {"kind": kind, "title": title, **data}
         if round is not None:
             audit["round"] = round
         if link:
@@ -318,7 +367,8 @@ class Workflow:
                                           pa.c.name.in_(spec.resets)).values(void=True))
         if not act_name:
             ctx.app_data.update({f: stored.get(f) for f in spec.fields})
-        for effect in spec.effects:
+        # A joint step's effects belong to its moving on: they run with the last party's act.
+        for effect in spec.effects if step.chosen.completes else ():
             ctx.arg = effect.arg
             rules.EFFECTS[effect.name].func(ctx)
         changed = old != new

@@ -40,6 +40,8 @@ class Context(Protocol):
     def release_claims(self) -> None: ...
     def release_granted_areas(self, on: date) -> None: ...
     def spawn(self, kind: str) -> int: ...
+    def today(self) -> date: ...
+    def deadline_due(self) -> tuple[date, str] | None: ...
 
 
 Rule = Callable[[Context], Any]
@@ -192,6 +194,10 @@ def release_granted_areas(ctx: Context) -> None:
 def spawn(ctx: Context) -> None:
     new_id = ctx.spawn(str(ctx.arg))
     ctx.app_data.setdefault("spawned", []).append(new_id)
+
+
+# The BUM agreement's rules live in their own module; importing it registers them.
+from . import bum as _bum  # noqa: E402,F401
 
 
 def describe(registry: Mapping[str, RuleSpec]) -> dict[str, str]:

@@ -54,6 +54,8 @@ class DeadlineKeeper:
         base = values.from_json(row["data"] or {}, self.definition.fields)
         entered = row["entered_at"].astimezone(self.tz).date()
         parties: list[str | None] = list(row["parties"]) if spec.per_party else [None]
+        if spec.party_field:  # the deadline concerns one party, named in the data
+            parties = [str(base[spec.party_field])] if base.get(spec.party_field) else [None]
         if acts_by_party is None and (spec.per_party or spec.met_by):
             acts_by_party = _acts_by_party(conn, row["id"], row["entered_version"])
         acts_by_party = acts_by_party or {}

@@ -8,6 +8,7 @@ on the case, so that firing a trigger looks nothing up twice.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
@@ -43,6 +44,7 @@ class DeadlineSpec:
     met_by: str | None = None
     remind: tuple[str, ...] | None = None   # reminder steps; None: the default ones
     notify: tuple[str, ...] | None = None   # responsible roles; None: who can move on
+    party_field: str | None = None          # the municipality field naming whom it concerns
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,16 @@ class KindSpec:
     initial: str
     rounds: tuple[int, ...] = ()
     areas: tuple[str, ...] | None = None
+    parties: tuple[str, ...] = ()    # municipality fields naming the parties; () = cooperation
+    requires: tuple[str, ...] = ()   # data a new case of this kind needs
+    optional: tuple[str, ...] = ()
+    # (process, states, area field): a case of this kind may be opened from a case of that
+    # process in one of those states, for an area it was granted
+    opens_from: tuple[str, tuple[str, ...], str] | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.requires + tuple(f for f in self.optional if f not in self.requires)
 
 
 @dataclass(frozen=True)
@@ -187,8 +199,11 @@ class DraftSpec:
     def template_for(self, party: str | None) -> str:
         return self.template.format(party=party or "")
 
-    def letterhead_for(self, party: str | None) -> str:
-        return self.letterhead.format(party=party or "")
+    def letterhead_for(self, party: str | None, data: Mapping[str, Any] | None = None) -> str:
+        """The letterhead's name; ``{party}`` or ``{<municipality field>}`` (e.g. the BUM
+        provider's own letterhead) are filled in from the party and the case's data."""
+        fill = {k: v for k, v in (data or {}).items() if isinstance(v, str)}
+        return self.letterhead.format_map({**fill, "party": party or ""})
 
 
 @dataclass(frozen=True)

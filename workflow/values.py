@@ -7,14 +7,52 @@ as JSON. Every problem is reported at once, naming the key and what was expected
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .definition import FieldSpec
 from .errors import InvalidData
 
 MAX_TEXT = 4000
+MAX_AMOUNT = Decimal("1e12")          # kroner: beyond any municipal budget
+MAX_INTEGER = 10**9
+_DANISH_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")   # 1.234.567,89
+
+
+def parse_decimal(raw: Any) -> Decimal:
+    """A number as typed by a Dane ("1.234,50", "1234,5") or a machine ("1234.50", 1234.5).
+
+    A dot alone is a decimal point ("1.5"), unless the text is grouped in thousands with
+    a decimal comma or more than one dot ("1.234,50", "1.234.567").
+    """
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not a number")
+    if isinstance(raw, int | Decimal):
+        value = Decimal(raw)
+    elif isinstance(raw, float):
+        value = Decimal(repr(raw))  # the shortest text that reads back as this float
+    else:
+        text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
+        text = text.removesuffix("kr.").removesuffix("kr")
+        if _DANISH_NUMBER.match(text):
+            text = text.replace(".", "").replace(",", ".")
+        elif "," in text and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{raw!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{raw!r} is not a number")
+    return value
+
+
+def _places(value: Decimal) -> int:
+    exp = value.normalize().as_tuple().exponent
+    return -exp if isinstance(exp, int) and exp < 0 else 0
 
 
 def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
@@ -41,6 +79,32 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
         if len(set(ids)) != len(ids):
             raise ValueError("an area is named twice")
         return ids
+    if spec.type == "money":
+        value = parse_decimal(raw)
+        if _places(value) > 2:
+            raise ValueError(f"{raw!r} has more than two decimals (øre)")
+        if not 0 <= value < MAX_AMOUNT:
+            raise ValueError(f"{raw!r} must be between 0 and {MAX_AMOUNT:,.0f} kr.")
+        return value.quantize(Decimal("0.01"))
+    if spec.type == "percent":
+        value = parse_decimal(str(raw).strip().removesuffix("%") if isinstance(raw, str)
+                              else raw)
+        if _places(value) > 4 or not 0 <= value <= 1000:
+            raise ValueError(f"{raw!r} is not a percentage from 0 to 1000 "
+                             f"with at most four decimals")
+        return value.normalize() if value else Decimal(0)
+    if spec.type == "integer":
+        text = str(raw).strip() if not isinstance(raw, int | bool) else raw
+        if isinstance(text, bool) or not (isinstance(text, int) or re.fullmatch(r"\d+", text)):
+            raise ValueError(f"{raw!r} is not a whole number")
+        number = int(text)
+        if not 0 <= number <= MAX_INTEGER:
+            raise ValueError(f"{raw!r} must be between 0 and {MAX_INTEGER}")
+        return number
+    if spec.type == "area":
+        if raw not in areas:
+            raise ValueError(f"unknown area {raw!r}; known: {', '.join(sorted(areas))}")
+        return raw
     if spec.type == "municipality":
         if raw not in municipalities:
             raise ValueError(f"unknown municipality {raw!r}; known: "
@@ -76,7 +140,9 @@ def parse_data(raw: Mapping[str, Any], *, fields: Mapping[str, FieldSpec],
 
 
 def to_json(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+    """Dates as ISO text, amounts as exact decimal text ("1234.50")."""
+    return {k: (v.isoformat() if isinstance(v, date) else f"{v:f}" if isinstance(v, Decimal)
+                else v) for k, v in values.items()}
 
 
 def from_json(values: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> dict[str, Any]:
@@ -88,6 +154,11 @@ def from_json(values: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> dic
             try:
                 out[k] = date.fromisoformat(v)
             except ValueError:
+                out[k] = v
+        elif spec is not None and spec.type in ("money", "percent") and isinstance(v, str):
+            try:
+                out[k] = Decimal(v)
+            except InvalidOperation:
                 out[k] = v
         else:
             out[k] = v

@@ -1,0 +1,313 @@
+"""BUM agreements: cost-price arithmetic to the øre, and the rules of the yearly cycle.
+
+Under a BUM agreement (bestiller–udfører–modtager) one municipality buys a service from
+another at cost price: direct costs plus an overhead rate. The purchaser pays the year's
+price a conto, in quarterly instalments; after the accounts, the provider states the
+actual cost and the difference is settled (efterregulering). All amounts are ``Decimal``
+and rounded half up to whole øre once, where an accountant would round them.
+
+The guards and effects here are the ``bum_agreement`` process's named rules in
+``states.yaml``; they are registered in :mod:`workflow.rules` like the others. The year
+data live in the agreement's data under ``years``: ``{"2027": {"price": "…", …}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .danish import long_date
+from .errors import GuardFailed
+from .rules import Context, effect, guard
+from .workdays import add_months
+
+ØRE = Decimal("0.01")
+QUARTERS = 4
+
+
+def to_øre(value: Decimal) -> Decimal:
+    return value.quantize(ØRE, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Price:
+    direct: Decimal
+    rate: Decimal           # overhead, in per cent of the direct costs
+    overhead: Decimal
+    total: Decimal
+
+
+def cost_price(direct: Decimal, rate: Decimal) -> Price:
+    """Direct costs plus overhead, the overhead rounded half up to the øre."""
+    overhead = to_øre(direct * rate / 100)
+    return Price(direct, rate, overhead, direct + overhead)
+
+
+def instalments(total: Decimal, count: int) -> list[Decimal]:
+    """``count`` a-conto payments that add up to ``total`` exactly (the last takes the rest)."""
+    if count < 1:
+        raise ValueError("at least one instalment")
+    each = (total / count).quantize(ØRE, rounding=ROUND_DOWN)
+    return [each] * (count - 1) + [total - each * (count - 1)]
+
+
+def quarter_starts(year: int, start: date | None = None) -> list[date]:
+    """The first days of the quarters of ``year`` that begin on or after ``start``'s quarter."""
+    quarters = [date(year, m, 1) for m in (1, 4, 7, 10)]
+    if start is not None and start.year == year:
+        quarters = [q for q in quarters if q.month + 2 >= start.month]
+    return quarters
+
+
+@dataclass(frozen=True)
+class TrueUp:
+    actual: Price
+    paid: Decimal
+    balance: Decimal        # > 0: the purchaser pays more; < 0: the provider pays back
+
+
+def true_up(actual_direct: Decimal, rate: Decimal, paid: Decimal) -> TrueUp:
+    actual = cost_price(actual_direct, rate)
+    return TrueUp(actual, paid, actual.total - paid)
+
+
+# ------------------------------------------------------------------ the year records
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _years(ctx: Context) -> dict[str, dict[str, Any]]:
+    years: dict[str, dict[str, Any]] = ctx.app_data.setdefault("years", {})
+    return years
+
+
+def _cycle(ctx: Context) -> int:
+    year = ctx.app_data.get("cycle_year")
+    if not isinstance(year, int):
+        raise GuardFailed("the agreement has no yearly cycle yet (it is not signed)")
+    return year
+
+
+def price_year(ctx: Context, year: int, *, start: date | None = None) -> dict[str, Any]:
+    """Price ``year`` from this step's data (or the agreement's) and plan its a-conto."""
+    data = {**ctx.app_data, **ctx.data}
+    price = cost_price(_dec(data["direct_costs"]), _dec(data["overhead_rate"]))
+    entry = _years(ctx).setdefault(str(year), {})
+    volume = data.get("expected_volume")
+    if "expected_volume" not in entry and volume is not None:
+        entry["expected_volume"] = int(volume)
+    if "service_level" not in entry and data.get("service_level"):
+        entry["service_level"] = str(data["service_level"])
+    volume = entry.get("expected_volume")
+    quarters = quarter_starts(year, start)
+    entry.update({
+        "direct_costs": f"{price.direct:f}", "overhead_rate": f"{price.rate:f}",
+        "overhead": f"{price.overhead:f}", "price": f"{price.total:f}",
+        "unit_price": f"{to_øre(price.total / volume):f}" if volume else None,
+        "a_conto": [{"due": q.isoformat(), "amount": f"{a:f}"}
+                    for q, a in zip(quarters, instalments(price.total, len(quarters)),
+                                    strict=True)]})
+    return entry
+
+
+def settle_year(ctx: Context, year: int, *, until: date | None = None) -> dict[str, Any]:
+    """The true-up of ``year``: actual cost (this step's actual_costs plus the year's
+    overhead rate) against the a-conto payments due by ``until`` (the whole year)."""
+    entry = _years(ctx).get(str(year))
+    if not entry or "price" not in entry:
+        raise GuardFailed(f"no price was agreed for {year}, so there is nothing to true up")
+    if "true_up" in entry:
+        raise GuardFailed(f"{year} has already been trued up")
+    paid = sum((_dec(a["amount"]) for a in entry["a_conto"]
+                if until is None or date.fromisoformat(a["due"]) <= until), Decimal(0))
+    result = true_up(_dec(ctx.data["actual_costs"]), _dec(entry["overhead_rate"]), paid)
+    entry["true_up"] = {
+        "actual_direct": f"{result.actual.direct:f}",
+        "actual_overhead": f"{result.actual.overhead:f}",
+        "actual_total": f"{result.actual.total:f}", "paid": f"{result.paid:f}",
+        "balance": f"{result.balance:f}", "until": until.isoformat() if until else None}
+    ctx.app_data["last_true_up"] = year
+    return entry
+
+
+# ----------------------------------------------------------------------------- guards
+@guard("acting_as", arg="the municipality field of the party who takes this step")
+def acting_as(ctx: Context) -> str | None:
+    """Only the named party (provider or purchaser) takes this step."""
+    wanted = ctx.app_data.get(str(ctx.arg))
+    if ctx.party is not None and ctx.party != wanted:
+        return f"only the {ctx.arg} ({wanted}) takes this step, not {ctx.party}"
+    return None
+
+
+@guard("on_time")
+def on_time(ctx: Context) -> str | None:
+    """The step is taken by its deadline, or the steering group has recorded an exception."""
+    due = ctx.deadline_due()
+    if due is None or ctx.today() <= due[0] or ctx.acts("exception"):
+        return None
+    return (f"the deadline, {long_date(due[0])}, has passed ({due[1]}); a late step needs "
+            f"an exception recorded by the steering group first (grant_exception)")
+
+
+@guard("cycle_entry", arg="the state the yearly cycle starts in: true_up or volume")
+def cycle_entry(ctx: Context) -> str | None:
+    """Where a newly signed agreement joins the yearly cycle (see :func:`first_cycle`)."""
+    start = _date(ctx.app_data.get("start_date"))
+    if start is None:
+        return None
+    year, state = first_cycle(start, ctx.today())
+    if state != ctx.arg:
+        return f"the agreement joins the yearly cycle {year} at {state}"
+    return None
+
+
+def first_cycle(start: date, signed: date) -> tuple[int, str]:
+    """The first cycle year and state of an agreement in force from ``start``.
+
+    The cycle year is the first whose volume deadline (1 May) is still ahead at signing,
+    and not before the start year; it opens with the true-up when a year of the agreement
+    lies before it, else with the volume for the next year.
+    """
+    year = max(start.year, signed.year)
+    if signed >= date(year, 5, 1):
+        year += 1
+    return year, ("true_up" if start.year < year else "volume")
+
+
+@guard("notice_months", arg="a number of months, or the field that holds it")
+def notice_months(ctx: Context) -> str | None:
+    """The date this step names (end_date or effective_date) is far enough ahead."""
+    months = ctx.arg if isinstance(ctx.arg, int) else int(ctx.app_data.get(str(ctx.arg)) or 0)
+    field = "end_date" if "end_date" in ctx.data else "effective_date"
+    when = ctx.data.get(field)
+    if not isinstance(when, date):
+        return None
+    earliest = add_months(ctx.today(), months)
+    if when < earliest:
+        return (f"{field} {long_date(when)} is less than {months} months away; "
+                f"the earliest is {long_date(earliest)}")
+    return None
+
+
+@guard("after_end_date")
+def after_end_date(ctx: Context) -> str | None:
+    """The agreement has ended (its end date has passed)."""
+    end = _date(ctx.app_data.get("end_date"))
+    if end is not None and ctx.today() <= end:
+        return f"the agreement runs until {long_date(end)}; settle it after that"
+    return None
+
+
+@guard("parties_differ")
+def parties_differ(ctx: Context) -> str | None:
+    """The purchaser and the provider are two municipalities."""
+    if ctx.app_data.get("provider") == ctx.app_data.get("purchaser"):
+        return "the purchaser and the provider must be two different municipalities"
+    return None
+
+
+# ---------------------------------------------------------------------------- effects
+@effect("price_terms")
+def price_terms(ctx: Context) -> None:
+    """Price the agreement's first year from its proposed terms."""
+    start = ctx.data["start_date"]
+    years = _years(ctx)
+    years.clear()  # a new proposal replaces the last one
+    years[str(start.year)] = {"expected_volume": int(ctx.data["expected_volume"]),
+                              "service_level": str(ctx.data["service_level"])}
+    price_year(ctx, start.year, start=start)
+
+
+@effect("start_cycle")
+def start_cycle(ctx: Context) -> None:
+    """The signed agreement joins the yearly cycle."""
+    start = _date(ctx.app_data.get("start_date"))
+    assert start is not None
+    ctx.app_data["cycle_year"] = first_cycle(start, ctx.today())[0]
+    ctx.app_data["signed_on"] = ctx.today().isoformat()
+
+
+@effect("record_true_up")
+def record_true_up(ctx: Context) -> None:
+    """The actual cost of last year against its a-conto payments."""
+    settle_year(ctx, _cycle(ctx) - 1)
+
+
+@effect("plan_next_year")
+def plan_next_year(ctx: Context) -> None:
+    """The purchaser's expected volume and service level for the next year."""
+    entry = _years(ctx).setdefault(str(_cycle(ctx) + 1), {})
+    entry.update({"expected_volume": int(ctx.data["expected_volume"]),
+                  "service_level": str(ctx.data["service_level"])})
+
+
+@effect("price_next_year")
+def price_next_year(ctx: Context) -> None:
+    """The provider's price calculation for the next year."""
+    price_year(ctx, _cycle(ctx) + 1)
+
+
+@effect("record_budget_frame")
+def record_budget_frame(ctx: Context) -> None:
+    """The purchaser's formal notice of the next year's budget frame."""
+    entry = _years(ctx).setdefault(str(_cycle(ctx) + 1), {})
+    entry["budget_frame"] = f"{ctx.data['budget_frame']:f}"
+    entry["notice_on"] = ctx.today().isoformat()
+
+
+@effect("next_cycle")
+def next_cycle(ctx: Context) -> None:
+    """The year's agreement is signed: the next cycle begins."""
+    entry = _years(ctx).setdefault(str(_cycle(ctx) + 1), {})
+    entry["signed_on"] = ctx.today().isoformat()
+    ctx.app_data["cycle_year"] = _cycle(ctx) + 1
+
+
+@effect("record_change")
+def record_change(ctx: Context) -> None:
+    """A mid-year change of volume or service level, kept with its notice."""
+    ctx.app_data.setdefault("changes", []).append({
+        "effective_date": ctx.data["effective_date"].isoformat(),
+        "expected_volume": int(ctx.data["expected_volume"]),
+        "service_level": str(ctx.data["service_level"]),
+        "noticed_on": ctx.today().isoformat(), "by": ctx.party})
+
+
+def unsettled_years(ctx: Context) -> list[int]:
+    """The priced years up to the end date that have not been trued up, oldest first."""
+    end = _date(ctx.app_data.get("end_date"))
+    return sorted(int(y) for y, e in _years(ctx).items()
+                  if "price" in e and "true_up" not in e and (end is None or int(y) <= end.year))
+
+
+@guard("settles", arg="last (the final year) or more (an earlier year first)")
+def settles(ctx: Context) -> str | None:
+    """Which settlement this is: of the last open year, or of an earlier one."""
+    left = unsettled_years(ctx)
+    if not left:
+        return "every year of the agreement has been trued up"
+    if (len(left) == 1) != (ctx.arg == "last"):
+        return f"years to true up: {', '.join(map(str, left))}"
+    return None
+
+
+@effect("settle_year")
+def settle_next_year(ctx: Context) -> None:
+    """The true-up of the oldest open year; the last one counts the instalments due by the
+    end date only."""
+    end = _date(ctx.app_data.get("end_date"))
+    assert end is not None
+    year = unsettled_years(ctx)[0]
+    settle_year(ctx, year, until=end if year == end.year else None)
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
