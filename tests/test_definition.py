@@ -23,6 +23,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "states.yaml"
 TEXT = SHIPPED.read_text(encoding="utf-8")
 FILE = "states-under-test.yaml"
 TRIGGER_ITEM = "\n      - trigger: "
+B = "processes.bum_agreement"
 
 
 # ------------------------------------------------------------------------ helpers
@@ -69,7 +70,7 @@ def test_the_shipped_file_loads() -> None:
     assert d.holidays == "DK"
     assert set(d.roles) == {"project_lead", "council_secretary", "legal", "steering_group",
                             "admin"}
-    assert d.kinds == ["dispensation", "jobcentre", "satellite"]
+    assert d.kinds == ["dispensation", "jobcentre", "satellite", "bum_agreement"]
     app = d.processes["application"]
     assert app.final_states == ["closed", "withdrawn"]
     assert app.triggers_from("area_selection") == ["propose_areas", "confirm_areas", "withdraw"]
@@ -198,7 +199,7 @@ CASES: list[tuple[str, str, str, str, str, str, bool]] = [
      P + ".transitions.{t}.roles", "unknown role 'lawyer'; known: project_lead",
      "roles: [lawyer]", True),
     ("unknown-guard", "guards: [matches_proposal]", "guards: [matches_proposl]",
-     P + ".transitions.{t}.guards.0", "unknown guard 'matches_proposl'; known: all_parties",
+     P + ".transitions.{t}.guards.0", "unknown guard 'matches_proposl'; known: acting_as",
      "guards: [matches_proposl]", True),
     ("guard-needs-argument", "guards: [{all_parties: council}]", "guards: [all_parties]",
      P + ".transitions.{t}.guards.0", "guard 'all_parties' needs an argument",
@@ -246,7 +247,32 @@ CASES: list[tuple[str, str, str, str, str, str, bool]] = [
      False),
     ("unknown-schema", "schema: 1", "schema: 2", "schema", "only schema 1 is known",
      "schema: 2", True),
+    # the BUM agreement process
+    ("deadline-for-a-text-field", "due: 03-01 of cycle_year, for: provider",
+     "due: 03-01 of cycle_year, for: service", B + ".states.true_up.deadline.for",
+     "for names a municipality field", "for: service", True),
+    ("day-of-year-of-a-text-field", "due: 05-01 of cycle_year", "due: 05-01 of service",
+     B + ".states.volume.deadline", "deadline refers to 'service', which is not a date or "
+     "integer field", "due: 05-01 of service", True),
+    ("day-of-year-not-in-every-year", "due: 06-01 of cycle_year", "due: 02-29 of cycle_year",
+     B + ".states.pricing.deadline", "02-29 is not a day of every year",
+     "due: 02-29 of cycle_year", True),
+    ("letterhead-of-a-text-field", 'template: bum_agreement.md.j2\n      letterhead: "{provider}"',
+     'template: bum_agreement.md.j2\n      letterhead: "{service}"',
+     "documents.drafts.bum_agreement.letterhead",
+     "{service}: only {party} or a municipality field", 'letterhead: "{service}"', True),
+    ("kind-parties-not-required", "parties: [provider, purchaser]",
+     "parties: [provider, service]", B + ".kinds.bum_agreement.parties",
+     "'service' must be a required municipality field", "parties: [provider, service]", True),
 ]
+
+
+def test_a_state_may_not_be_named_same() -> None:
+    text = mutate("ended: {da: Ophørt, en: Ended, final: true}",
+                  "same: {da: Ophørt, en: Ended, final: true}")
+    found = [p for p in problems_of(text) if p.key == f"{B}.states.same"]
+    assert any("'same' is reserved" in p.message for p in found)
+    assert {p.line for p in found} == {line_of(text, "same: {da: Ophørt")}
 
 
 @pytest.mark.parametrize(("old", "new", "key", "message", "where", "alone"),
@@ -273,13 +299,22 @@ def test_unknown_dest_also_reports_what_becomes_unreachable() -> None:
     assert f"{P}.states.drafting" not in keys  # still reached by confirm_areas
 
 
+# Where the application process's transitions end (the BUM process follows them).
+APPLICATION_END = TEXT.index("\n  # Voluntary cooperation after release")
+
+
+def append_to_application(block: str) -> str:
+    return TEXT[:APPLICATION_END].rstrip("\n") + "\n\n" + block + TEXT[APPLICATION_END:]
+
+
 def test_duplicate_trigger_from_one_state() -> None:
     start = TEXT.index("      - trigger: answer_info")
     block = TEXT[start:TEXT.index("\n\n", start)] + "\n"
     original = transition_index(TEXT, "- trigger: answer_info")
-    text = TEXT.rstrip("\n") + "\n\n" + block
+    text = append_to_application(block)
     problems = problems_of(text)
-    last = TEXT.count(TRIGGER_ITEM)  # the copy is appended after every existing transition
+    # the copy is appended after every existing transition of the process
+    last = TEXT[:APPLICATION_END].count(TRIGGER_ITEM)
     p = the_problem(problems, f"{P}.transitions.{last}.trigger")
     assert p.line == line_of(text, "- trigger: answer_info", occurrence=2)
     assert p.message == (f"duplicate trigger 'answer_info' from state 'info_requested' "
@@ -293,7 +328,7 @@ def test_same_trigger_with_a_different_when_is_no_duplicate() -> None:
     start = TEXT.index("      - trigger: record_council_decision")
     block = TEXT[start:TEXT.index("\n\n", start)] + "\n"
     assert "when: {decision: rejected}" in block
-    problems = problems_of(TEXT.rstrip("\n") + "\n\n" + block)
+    problems = problems_of(append_to_application(block))
     assert [p.message.split(" (")[0] for p in problems] == [
         "duplicate trigger 'record_council_decision' from state 'council_approval'"]
 

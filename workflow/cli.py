@@ -117,8 +117,10 @@ def init(demo: bool, examples: bool) -> None:
     click.echo(f"Database {url}: schema {before or 'none'} -> {store.HEAD_REVISION}.")
     if demo or examples:
         added = demo_data.load_setup(engine)
-        click.echo("Loaded the Ishøj–Vallensbæk demo setup: municipalities ishoj, vallensbaek;"
-                   " 5 areas; users " + ", ".join(u["id"] for u in demo_data.USERS) + "."
+        click.echo("Loaded the Ishøj–Vallensbæk demo setup: municipalities "
+                   + ", ".join(m["id"] for m in demo_data.MUNICIPALITIES)
+                   + f"; {len(demo_data.AREAS)} areas; users "
+                   + ", ".join(u["id"] for u in demo_data.USERS) + "."
                    if added else "The demo setup was already there.")
     elif demo_data.ensure_admin(engine):
         click.echo("Created the user 'admin' without a password; set one with "
