@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header
@@ -151,9 +152,13 @@ class ReminderService:
         step = policy.steps.get(row["step"])
         state = process.states.get(row["app_state"])
         responsible = set(process.responsible_roles(row["state"]))
+        # What meets the deadline: the state's own ways on, not the side exits that many
+        # states share (withdraw, terminate, an exception) nor notes that stay put.
+        sources = Counter(tr.index for tr in process.transitions)
         actions = list(dict.fromkeys(
             tr.label.da for tr in process.transitions
-            if tr.source == row["state"] and tr.trigger != "withdraw"
+            if tr.source == row["state"] and sources[tr.index] == 1
+            and (tr.dest != tr.source or tr.joint or tr.record)
             and responsible & set(tr.roles)))
         party = self.wf.municipalities.get(row["party"]) if row["party"] else None
         ctx = {
