@@ -66,13 +66,18 @@ def test_init_with_examples(tmp_path: Path) -> None:
     assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
     assert "Loaded the Ishøj–Vallensbæk demo setup" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
-    assert "Added example applications 1, 2, 3, 4, 5" in out
+    assert "Added example applications 1, 2, 3, 4, 5, 6, 7" in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
-    assert [a["id"] for a in apps] == [1, 2, 3, 4, 5]
+    assert [a["id"] for a in apps] == [1, 2, 3, 4, 5, 6, 7]
     assert [a["state"] for a in apps] == ["withdrawn", "council_approval", "refused",
-                                          "drafting", "area_selection"]
+                                          "drafting", "area_selection", "volume", "negotiation"]
     assert [a["kind"] for a in apps] == ["jobcentre", "dispensation", "jobcentre",
-                                         "satellite", "dispensation"]
+                                         "satellite", "dispensation", "bum_agreement",
+                                         "bum_agreement"]
+    # the agreements' proposed terms made their drafts
+    for agreement in (6, 7):
+        drafts = as_json(env, "documents", str(agreement), "--as", "pl-ishoj")
+        assert [(d["name"], d["latest"]) for d in drafts] == [("bum_agreement", 1)]
     by_id = {a["id"]: a for a in apps}
     assert by_id[4]["links"] == [{"rel": "fallback_for", "application": 3}]
     assert by_id[3]["links"] == [{"rel": "has_fallback", "application": 4}]

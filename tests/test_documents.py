@@ -827,7 +827,7 @@ def test_the_shipped_templates_pass_the_check() -> None:
     result = run_cli({}, "templates", "check")
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    assert result.stdout.startswith("0 problem(s) in the templates of 5 drafts")
+    assert result.stdout.startswith("0 problem(s) in the templates of 8 drafts")
     as_json = run_cli({}, "templates", "check", "--json")
     assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
 
@@ -866,7 +866,9 @@ def break_templates(breakage: str, d: Path) -> list[str]:
                 "template"]
     if breakage == "missing letterhead":
         (d / "reference" / "ishoj.docx").unlink()
-        return ["agenda_item_ishoj.md.j2:?: missing letterhead ishoj.docx"]
+        return ["agenda_item_ishoj.md.j2:?: missing letterhead ishoj.docx"] + [
+            f"{name}.md.j2:?: missing letterhead ishoj.docx ({{provider}} when the provider "
+            f"is ishoj)" for name in ("bum_agreement", "price_notice", "true_up_statement")]
     if breakage == "unused template":
         (d / "documents" / "gammel.md.j2").write_text("# Gammel\n", encoding="utf-8")
         return ["gammel.md.j2:?: not used by any draft in the definition"]
@@ -891,7 +893,7 @@ def test_templates_check_names_file_and_line(breakage: str, tmp_path: Path) -> N
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output and "<class" not in result.output
     problems = result.stderr.splitlines()
-    assert problems[-1].startswith(f"{len(problems) - 1} problem(s) in the templates of 5 "
+    assert problems[-1].startswith(f"{len(problems) - 1} problem(s) in the templates of 8 "
                                    "drafts")
     for start in expected:   # each named with its file and line ...
         assert any(line.startswith(start) for line in problems[:-1]), (start, problems)

@@ -173,6 +173,18 @@ FILTERS: list[tuple[str, dict[str, Any], str]] = [
     ("{{ v|millions }}", {"v": 1_000_000_000}, "1.000 mio. kr."),
     ("{{ v|millions }}", {"v": -2_500_000}, "-2,5 mio. kr."),
     ("{{ v|millions }}", {"v": None}, "[mangler]"),
+    ("{{ v|number }}", {"v": 1200}, "1.200"),
+    ("{{ v|number }}", {"v": 420}, "420"),
+    ("{{ v|number(1) }}", {"v": Decimal("1234.56")}, "1.234,6"),
+    ("{{ v|number }}", {"v": None}, "[mangler]"),
+    ("{{ v|percent }}", {"v": Decimal("7.5")}, "7,5 pct."),
+    ("{{ v|percent }}", {"v": "7.50"}, "7,5 pct."),
+    ("{{ v|percent }}", {"v": Decimal("10")}, "10 pct."),
+    ("{{ v|percent }}", {"v": "12.125"}, "12,125 pct."),
+    ("{{ v|percent }}", {"v": None}, "[mangler]"),
+    ("{{ d|add_days(30)|long_date }}", {"d": date(2028, 2, 20)}, "21. marts 2028"),
+    ("{{ d|add_days(30)|long_date }}", {"d": "2027-12-15"}, "14. januar 2028"),
+    ("{{ d|add_days(30) }}", {"d": None}, "[mangler]"),
     ('{{ "11 a"|paragraph(stk=2) }}', {}, "§ 11 a, stk. 2"),
     ('{{ "§ 1"|paragraph(stk=2, nr=1) }}', {}, "§ 1, stk. 2, nr. 1"),
     ('{{ "2"|paragraph }}', {}, "§ 2"),
@@ -315,11 +327,13 @@ def test_shipped_templates_pass_the_checker_with_the_real_samples() -> None:
     ministry = load(PROJECT_DIR / "states.yaml").ministry_on(today)
     assert ministry is not None and ministry.name == "Økonomi- og Indenrigsministeriet"
     names = sorted(p.name for p in (PROJECT_DIR / "templates" / "documents").glob("*.md.j2"))
-    assert len(names) == 6
+    assert len(names) == 9
+    agreements = {"bum_agreement.md.j2", "price_notice.md.j2", "true_up_statement.md.j2"}
     for name in names:
         party = name.removeprefix("agenda_item_").removesuffix(".md.j2") \
             if name.startswith("agenda_item_") else None
-        samples = {label: build_context(sample_inputs(full), letter_date=today, ministry=ministry,
-                                        party=party) for label, full in
+        process = "bum_agreement" if name in agreements else "application"
+        samples = {label: build_context(sample_inputs(full, process), letter_date=today,
+                                        ministry=ministry, party=party) for label, full in
                    (("full", True), ("early", False))}
         assert check_template(ENV, name, samples) == [], name

@@ -1,4 +1,5 @@
-"""Danish formatting: long dates ("19. juni 2017"), weekdays, amounts ("1.234,50 kr.").
+"""Danish formatting: long dates ("19. juni 2017"), weekdays, amounts ("1.234,50 kr."),
+numbers ("1.200") and percentages ("7,5 pct.").
 
 Month and weekday names are written out here rather than taken from the locale, which
 may not be installed (and is process-global besides).
@@ -48,3 +49,16 @@ def millions(value: Decimal | int | str) -> str:
     m = (Decimal(value) / Decimal(1_000_000)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     text = amount(m, decimals=1, unit="mio. kr.")
     return text.replace(",0 ", " ")
+
+
+def number(value: Decimal | int | str, *, decimals: int = 0) -> str:
+    """``1.200`` (a count), or ``1.234,5`` with ``decimals=1``; no unit."""
+    return amount(value, decimals=decimals, unit="")
+
+
+def percent(value: Decimal | int | str) -> str:
+    """``7,5 pct.``: as many decimals as the rate has, trailing zeros dropped."""
+    q = Decimal(value).normalize()
+    exponent = q.as_tuple().exponent
+    decimals = max(-exponent, 0) if isinstance(exponent, int) else 0
+    return amount(q, decimals=decimals, unit="pct.")

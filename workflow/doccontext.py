@@ -3,6 +3,10 @@
 :func:`gather` reads everything a draft may use in a few queries; :func:`build_context`
 shapes it into the names listed in ``templates/README.md``. The template checker builds
 its samples with the same function, so what it checks is what the documents get.
+
+A BUM agreement's drafts also get ``agreement``: the parties, the area, the terms and the
+priced years with their a-conto payments and true-ups, as ``Decimal`` amounts and
+``date`` dates (the case's data hold them as exact strings).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -37,6 +42,9 @@ class Inputs:
     info_request: dict[str, Any] | None = None
     previous: dict[str, Any] | None = None
     all_municipalities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    process: str = "application"
+    area: dict[str, Any] | None = None            # a BUM agreement's area (id, name, law_ref)
+    source: dict[str, Any] | None = None          # the application a BUM agreement follows
 
 
 def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -54,6 +62,79 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+TRUE_UP_AMOUNTS = ("actual_direct", "actual_overhead", "actual_total", "paid", "balance")
+YEAR_AMOUNTS = ("direct_costs", "overhead_rate", "overhead", "price", "unit_price",
+                "budget_frame")
+
+
+def year_view(year: str | int, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One year of a BUM agreement, its amounts as Decimal and its dates as date."""
+    view: dict[str, Any] = {"year": int(year),
+                            "expected_volume": _int(entry.get("expected_volume")),
+                            "service_level": entry.get("service_level")}
+    view.update({k: _decimal(entry.get(k)) for k in YEAR_AMOUNTS})
+    view["a_conto"] = [{"number": i, "due": _date(a["due"]), "amount": Decimal(str(a["amount"]))}
+                       for i, a in enumerate(entry.get("a_conto") or [], 1)]
+    view["notice_on"] = _date(entry.get("notice_on"))
+    view["signed_on"] = _date(entry.get("signed_on"))
+    raw = entry.get("true_up")
+    view["true_up"] = None if not raw else {
+        **{k: _decimal(raw.get(k)) for k in TRUE_UP_AMOUNTS}, "until": _date(raw.get("until"))}
+    return view
+
+
+def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``agreement`` of a BUM agreement's drafts (see templates/README.md)."""
+    data = inputs.data
+    years = [year_view(y, e) for y, e in sorted(dict(data.get("years") or {}).items(),
+                                                 key=lambda item: int(item[0]))]
+    by_year = {y["year"]: y for y in years}
+    start = _date(data.get("start_date"))
+    cycle = _int(data.get("cycle_year"))
+    signed = _date(data.get("signed_on"))
+    current_year = cycle + 1 if signed is not None and cycle is not None else \
+        start.year if start is not None else None
+    trued = [y for y in years if y["true_up"] is not None]
+    last = _int(data.get("last_true_up"))
+    changes = [{"effective_date": _date(c.get("effective_date")),
+                "expected_volume": _int(c.get("expected_volume")),
+                "service_level": c.get("service_level"),
+                "noticed_on": _date(c.get("noticed_on")),
+                "by": by_id.get(c.get("by") or "")} for c in data.get("changes") or []]
+    budgets = []
+    for m in inputs.municipalities:
+        act = inputs.acts.get("budget", {}).get(m["id"])
+        meeting = _date(act.get("meeting_date")) if act else None
+        if act and meeting is not None and cycle is not None and meeting.year == cycle:
+            budgets.append({"municipality": m, "meeting_date": meeting,
+                            "agenda_ref": act.get("agenda_ref")})
+    return {
+        "provider": by_id.get(str(data.get("provider"))),
+        "purchaser": by_id.get(str(data.get("purchaser"))),
+        "area": inputs.area, "service": data.get("service"),
+        "service_level": data.get("service_level"),
+        "expected_volume": _int(data.get("expected_volume")),
+        "direct_costs": _decimal(data.get("direct_costs")),
+        "overhead_rate": _decimal(data.get("overhead_rate")),
+        "start_date": start, "notice_months": _int(data.get("notice_months")),
+        "cycle_year": cycle, "signed_on": signed, "end_date": _date(data.get("end_date")),
+        "reason": data.get("reason") if data.get("end_date") else None,
+        "changes": changes, "years": years, "budgets": budgets,
+        "current": by_year.get(current_year) if current_year is not None else None,
+        "last_true_up": by_year.get(last) if last in by_year and by_year[last]["true_up"]
+        else trued[-1] if trued else None,
+        "source": inputs.source,
+    }
 
 
 def build_context(inputs: Inputs, *, letter_date: date, ministry: Ministry | None,
@@ -90,6 +171,8 @@ def build_context(inputs: Inputs, *, letter_date: date, ministry: Ministry | Non
         "decision": decision, "effective_date": _date(data.get("effective_date")),
         "info_request": inputs.info_request, "previous": inputs.previous,
     }
+    if inputs.process == "bum_agreement":
+        ctx["agreement"] = agreement_view(inputs, by_id)
     if party is not None:
         ctx["municipality"] = by_id[party]
         ctx["other"] = next((m for m in inputs.municipalities if m["id"] != party), None)
@@ -124,6 +207,14 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
                           .where(u.c.role == "project_lead", u.c.active).order_by(u.c.id)):
         contacts.setdefault(r.municipality, r._mapping)
     views = {k: municipality_view(v, contacts.get(k)) for k, v in munis.items()}
+    process = definition.processes[app["process"]]
+    kind = process.kinds[app["kind"]]
+    case = {"id": app["id"], "number": app["case_number"], "title": app["title"],
+            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"]}
+    parties = [views[p] for p in app["parties"] if p in views]
+    acts = current_acts(conn, app["id"], 0)
+    if app["process"] == "bum_agreement":
+        return _gather_agreement(conn, app, case, parties, views, acts)
     rows = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref, ar.c.run_by, aa.c.outcome)
                         .join(aa, and_(aa.c.area_id == ar.c.id,
                                        aa.c.application_id == app["id"]))
@@ -131,10 +222,6 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
                         .order_by(ar.c.position))
     areas = [{"id": r.id, "name": r.name_da, "law_ref": r.law_ref, "run_by": r.run_by,
               "outcome": r.outcome} for r in rows]
-    process = definition.processes[app["process"]]
-    kind = process.kinds[app["kind"]]
-    case = {"id": app["id"], "number": app["case_number"], "title": app["title"],
-            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"]}
     ae = t.audit_entry
     req = conn.execute(select(ae.c.at, ae.c.data).where(
         ae.c.application_id == app["id"], ae.c.trigger == "request_info")
@@ -142,27 +229,49 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     info = None if req is None else {
         "reference": req.data.get("reference"), "due_date": _date(req.data.get("due_date")),
         "received": req.at.astimezone(tz).date()}
-    previous = None
+    previous = _linked(conn, app["id"], "fallback_for")
+    return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
+                  data=dict(app["data"]), info_request=info, previous=previous,
+                  all_municipalities=views)
+
+
+def _linked(conn: Connection, app_id: int, kind: str) -> dict[str, Any] | None:
+    """The application ``app_id`` links to with a link of ``kind``, if any."""
     lk, a = t.link, t.application
-    prev = conn.execute(select(a.c.case_number, a.c.title, a.c.data)
-                        .join(lk, lk.c.to_id == a.c.id)
-                        .where(lk.c.from_id == app["id"], lk.c.kind == "fallback_for")).first()
-    if prev is not None:
-        previous = {"number": prev.case_number, "title": prev.title,
-                    "decision_date": _date(prev.data.get("decision_date")),
-                    "reference": prev.data.get("reference")}
-    return Inputs(case=case, municipalities=[views[p] for p in app["parties"] if p in views],
-                  areas=areas, acts=current_acts(conn, app["id"], 0), data=dict(app["data"]),
-                  info_request=info, previous=previous, all_municipalities=views)
+    row = conn.execute(select(a.c.case_number, a.c.title, a.c.data)
+                       .join(lk, lk.c.to_id == a.c.id)
+                       .where(lk.c.from_id == app_id, lk.c.kind == kind)).first()
+    if row is None:
+        return None
+    return {"number": row.case_number, "title": row.title,
+            "decision_date": _date(row.data.get("decision_date")),
+            "reference": row.data.get("reference")}
 
 
-def sample_inputs(full: bool) -> Inputs:
-    """A case as complete as can be (``full``), or as bare as at its start."""
+def _gather_agreement(conn: Connection, app: Mapping[str, Any], case: dict[str, Any],
+                      parties: list[dict[str, Any]], views: dict[str, dict[str, Any]],
+                      acts: dict[str, dict[str, dict[str, Any]]]) -> Inputs:
+    """A BUM agreement: its area and the application it follows (no application areas,
+    no ministry's requests)."""
+    ar = t.area
+    data = dict(app["data"])
+    row = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref)
+                       .where(ar.c.id == str(data.get("area")))).first()
+    area = None if row is None else {"id": row.id, "name": row.name_da, "law_ref": row.law_ref}
+    return Inputs(case=case, municipalities=parties, areas=[], acts=acts, data=data,
+                  all_municipalities=views, process="bum_agreement", area=area,
+                  source=_linked(conn, app["id"], "agreement_for"))
+
+
+def sample_inputs(full: bool, process: str = "application") -> Inputs:
+    """A case of ``process`` as complete as can be (``full``), or as bare as at its start."""
     from .demo import AREAS, MUNICIPALITIES, USERS
 
+    if process == "bum_agreement":
+        return sample_agreement_inputs(full)
     contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
     munis = [municipality_view(m, contacts.get(m["id"]) if full else None)
-             for m in MUNICIPALITIES]
+             for m in MUNICIPALITIES if m["cooperation"]]
     areas = [{"id": a["id"], "name": a["name_da"], "law_ref": a["law_ref"],
               "run_by": a["run_by"], "outcome": ("granted" if i < 2 else "refused")
               if full else None} for i, a in enumerate(AREAS[1:4])]
@@ -184,3 +293,67 @@ def sample_inputs(full: bool) -> Inputs:
                                 "received": date(2018, 3, 12)},
                   previous={"number": "00.17.15-G01-3-18", "title": "Hjemtagning af jobcenteret",
                             "decision_date": date(2018, 4, 13), "reference": "2018-1234"})
+
+
+def _sample_year(year: int, direct: str, rate: str, volume: int, level: str,
+                 quarters: list[date]) -> dict[str, Any]:
+    from .bum import cost_price, instalments, to_øre
+
+    price = cost_price(Decimal(direct), Decimal(rate))
+    return {"expected_volume": volume, "service_level": level, "direct_costs": direct,
+            "overhead_rate": rate, "overhead": f"{price.overhead:f}",
+            "price": f"{price.total:f}", "unit_price": f"{to_øre(price.total / volume):f}",
+            "a_conto": [{"due": q.isoformat(), "amount": f"{a:f}"} for q, a in
+                        zip(quarters, instalments(price.total, len(quarters)), strict=True)]}
+
+
+def sample_agreement_inputs(full: bool) -> Inputs:
+    """A BUM agreement (Vallensbæk buys rehabilitation from Ishøj): ``full`` is signed and
+    two cycles on, with a true-up, a notice below the price, a change and a termination;
+    otherwise just created, with no terms yet."""
+    from .demo import AREAS, MUNICIPALITIES, USERS
+
+    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
+    views = {m["id"]: municipality_view(m, contacts.get(m["id"]) if full else None)
+             for m in MUNICIPALITIES}
+    area = next(a for a in AREAS if a["id"] == "rehabilitation")
+    case = {"id": 6, "number": "00.17.15-G02-6-18", "title": "Delaftale om genoptræning",
+            "kind": "bum_agreement", "kind_label": "Delaftale om køb af ydelser (BUM)",
+            "round": None}
+    data: dict[str, Any] = {
+        "provider": "ishoj", "purchaser": "vallensbaek", "area": area["id"],
+        "service": "Genoptræning efter sundhedslovens § 140 for Vallensbæks borgere på "
+                   "Ishøj Genoptræningscenter"}
+    common: dict[str, Any] = {
+        "case": case, "municipalities": [views["ishoj"], views["vallensbaek"]], "areas": [],
+        "all_municipalities": views, "process": "bum_agreement",
+        "area": {"id": area["id"], "name": area["name_da"], "law_ref": area["law_ref"]}}
+    if not full:
+        return Inputs(acts={}, data=data, **common)
+    quarters = [date(2019, m, 1) for m in (1, 4, 7, 10)]
+    first = _sample_year(2019, "1234567.89", "7.5", 420,
+                         "Første træning senest 7 dage efter udskrivning", quarters)
+    first["signed_on"] = "2018-05-29"
+    first["true_up"] = {"actual_direct": "1301234.56", "actual_overhead": "97592.59",
+                        "actual_total": "1398827.15", "paid": first["price"],
+                        "balance": "71666.67", "until": None}
+    second = _sample_year(2020, "1290000.00", "7.5", 440,
+                          "Første træning senest 5 dage efter udskrivning",
+                          [date(2020, m, 1) for m in (1, 4, 7, 10)])
+    second.update(budget_frame="1350000.00", notice_on="2019-10-30", signed_on="2019-11-28")
+    data.update({
+        "service_level": first["service_level"], "expected_volume": 420,
+        "direct_costs": "1234567.89", "overhead_rate": "7.5", "start_date": "2019-01-01",
+        "notice_months": 6, "cycle_year": 2019, "signed_on": "2018-05-29",
+        "end_date": "2021-12-31", "reason": "Vallensbæk Kommune hjemtager genoptræningen",
+        "last_true_up": 2019, "years": {"2019": first, "2020": second},
+        "changes": [{"effective_date": "2019-10-01", "expected_volume": 450,
+                     "service_level": "Første træning senest 5 dage efter udskrivning",
+                     "noticed_on": "2019-06-20", "by": "vallensbaek"}]})
+    acts = {"budget": {"ishoj": {"meeting_date": "2019-10-08",
+                                 "agenda_ref": "Byrådet 8. oktober 2019, punkt 3"},
+                       "vallensbaek": {"meeting_date": "2019-10-09",
+                                       "agenda_ref": "Kommunalbestyrelsen 09-10-2019, pkt. 4"}}}
+    source = {"number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
+              "decision_date": date(2018, 6, 15), "reference": "2018-4711"}
+    return Inputs(acts=acts, data=data, source=source, **common)

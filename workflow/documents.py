@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import string
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -72,8 +73,20 @@ class Drafts:
         """Template name, letterhead bytes, and sha256 over both."""
         name = draft.template_for(party)
         template = self._read(self.dir / "documents" / name)
-        letterhead = self._read(
-            self.dir / "reference" / f"{draft.letterhead_for(party, data)}.docx")
+        try:
+            chosen = draft.letterhead_for(party, data)
+        except KeyError as exc:
+            raise DocumentError(
+                f"cannot make {draft.name}: its letterhead {draft.letterhead!r} names the "
+                f"field {exc.args[0]!r}, which this case does not have") from None
+        path = self.dir / "reference" / f"{chosen}.docx"
+        if not path.is_file():
+            raise DocumentError(
+                f"cannot make {draft.name}: there is no letterhead {chosen!r} "
+                f"({draft.letterhead!r} for this case); add {path} (a reference Word "
+                f"document with the municipality's letterhead and styles, see "
+                f"templates/reference/make_references.py)")
+        letterhead = self._read(path)
         digest = hashlib.sha256(template + b"\0" + letterhead).hexdigest()
         return name, letterhead, digest
 
@@ -81,16 +94,24 @@ class Drafts:
         return [d for d in self.definition.drafts.values() if kind in d.applies_to]
 
     def check(self) -> list[rendering.TemplateProblem]:
-        """Every problem in every template the definition names (and unused templates)."""
+        """Every problem in every template the definition names (and unused templates).
+
+        Each template is tried on samples of its own process (a dispensation application,
+        a BUM agreement), complete and just created; per-municipality drafts once for each
+        municipality of the cooperation; letterheads named after a case field (the BUM
+        provider's) for every municipality that could fill it.
+        """
         from .demo import MUNICIPALITIES
         from .doccontext import sample_inputs
 
-        parties = [m["id"] for m in MUNICIPALITIES]
+        parties = [m["id"] for m in MUNICIPALITIES if m["cooperation"]]
+        everyone = [m["id"] for m in MUNICIPALITIES]
         problems: list[rendering.TemplateProblem] = []
         seen: set[str] = set()
         today = datetime.now(self.tz).date()
         ministry = self.definition.ministry_on(today)
         for draft in self.definition.drafts.values():
+            process = self._process_of(draft)
             for party in (parties if draft.per_party else [None]):
                 name = draft.template_for(party)
                 if name in seen:
@@ -100,11 +121,11 @@ class Drafts:
                     problems.append(rendering.TemplateProblem(
                         name, None, f"missing: draft {draft.name!r} needs this template"))
                     continue
-                reference = self.dir / "reference" / f"{draft.letterhead_for(party)}.docx"
-                if not reference.is_file():
-                    problems.append(rendering.TemplateProblem(
-                        name, None, f"missing letterhead {reference.name}"))
-                samples = {label: build_context(sample_inputs(full), letter_date=today,
+                for letterhead, why in _letterheads(draft, party, everyone):
+                    if not (self.dir / "reference" / f"{letterhead}.docx").is_file():
+                        problems.append(rendering.TemplateProblem(
+                            name, None, f"missing letterhead {letterhead}.docx{why}"))
+                samples = {label: build_context(sample_inputs(full, process), letter_date=today,
                                                 ministry=ministry, party=party)
                            for label, full in (("full", True), ("early", False))}
                 problems.extend(rendering.check_template(self.env, name, samples))
@@ -113,6 +134,13 @@ class Drafts:
                 problems.append(rendering.TemplateProblem(
                     path.name, None, "not used by any draft in the definition"))
         return problems
+
+    def _process_of(self, draft: DraftSpec) -> str:
+        """The process whose kinds the draft is for (the first, should there be several)."""
+        for name, process in self.definition.processes.items():
+            if any(kind in process.kinds for kind in draft.applies_to):
+                return name
+        return "application"
 
     # ------------------------------------------------------------------ making
     def refresh(self, conn: Connection, app: Mapping[str, Any], spec: TransitionSpec, *,
@@ -201,6 +229,21 @@ class Drafts:
         if act is not None and approved:
             conn.execute(update(pa).where(pa.c.id == act.id)
                          .values(data={**act.data, "approved": approved}))
+
+
+def _letterheads(draft: DraftSpec, party: str | None,
+                 municipalities: Sequence[str]) -> list[tuple[str, str]]:
+    """The letterheads a draft may use, each with why (for one named after a case field,
+    the municipality that would need it)."""
+    fields = sorted({f for _, f, _, _ in string.Formatter().parse(draft.letterhead)
+                     if f and f != "party"})
+    if not fields:
+        return [(draft.letterhead_for(party), "")]
+    out: dict[str, str] = {}
+    for m in municipalities:
+        name = draft.letterhead_for(party, dict.fromkeys(fields, m))
+        out.setdefault(name, f" ({draft.letterhead} when the {' and '.join(fields)} is {m})")
+    return list(out.items())
 
 
 # ------------------------------------------------------------------------ reading

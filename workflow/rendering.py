@@ -14,7 +14,7 @@ import re
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,10 @@ FILTERS = {
     "amount": lambda v, decimals=2: None if v is None else danish.amount(Decimal(str(v)),
                                                                          decimals=decimals),
     "millions": lambda v: None if v is None else danish.millions(Decimal(str(v))),
+    "number": lambda v, decimals=0: None if v is None else danish.number(Decimal(str(v)),
+                                                                         decimals=decimals),
+    "percent": lambda v: None if v is None else danish.percent(Decimal(str(v))),
+    "add_days": _dateish(lambda d, days: d + timedelta(days=days)),
     "paragraph": _paragraph,
     "join_and": _join_and,
 }

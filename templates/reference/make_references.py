@@ -20,6 +20,8 @@ LETTERHEADS = {
     "ishoj": (["Ishøj Kommune"], "Ishøj Store Torv 20 · 2635 Ishøj", RGBColor(0x00, 0x4B, 0x87)),
     "vallensbaek": (["Vallensbæk Kommune"], "Vallensbæk Stationstorv 100 · 2665 Vallensbæk Strand",
                     RGBColor(0x1F, 0x6B, 0x3A)),
+    # Outside the cooperation: the letterhead of Brøndby as a provider under a BUM agreement.
+    "brondby": (["Brøndby Kommune"], "Park Allé 160 · 2605 Brøndby", RGBColor(0x00, 0x5A, 0x78)),
     "joint": (["Ishøj Kommune", "Vallensbæk Kommune"],
               "Ishøj Store Torv 20 · 2635 Ishøj  |  Vallensbæk Stationstorv 100 · "
               "2665 Vallensbæk Strand", RGBColor(0x2B, 0x3A, 0x4A)),
