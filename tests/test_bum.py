@@ -152,7 +152,16 @@ def test_an_agreement_starting_mid_year_opens_with_the_true_up(wf: Workflow,
     assert get_application(wf, app, user="admin")["state"] == "true_up"
     data = data_of(wf, app)
     assert data["cycle_year"] == 2028
-    assert [a["due"] for a in data["years"]["2027"]["a_conto"]] == ["2027-07-01", "2027-10-01"]
+    # five months of 2027 (August to December): 5/12 of the annual direct costs
+    first = data["years"]["2027"]
+    assert (first["months"], first["direct_costs"]) == (5, "514403.29")
+    assert [a["due"] for a in first["a_conto"]] == ["2027-08-01", "2027-10-01"]
+    # 2028 would have been priced in 2027's cycle, which it missed: the agreed terms hold
+    second = data["years"]["2028"]
+    assert (second["months"], second["direct_costs"], second["price"]) == \
+        (12, "1234567.89", "1327160.48")
+    assert [a["due"] for a in second["a_conto"]] == \
+        ["2028-01-01", "2028-04-01", "2028-07-01", "2028-10-01"]
     assert open_deadlines(wf, app) == [("true_up", "ishoj", "2028-03-01")]
     assert bum.first_cycle(date(2027, 1, 1), date(2026, 11, 30)) == (2027, "volume")
     assert bum.first_cycle(date(2027, 1, 1), date(2027, 2, 1)) == (2027, "volume")

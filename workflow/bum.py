@@ -53,12 +53,18 @@ def instalments(total: Decimal, count: int) -> list[Decimal]:
     return [each] * (count - 1) + [total - each * (count - 1)]
 
 
-def quarter_starts(year: int, start: date | None = None) -> list[date]:
-    """The first days of the quarters of ``year`` that begin on or after ``start``'s quarter."""
+def payment_dates(year: int, start: date | None = None) -> list[date]:
+    """When the a-conto payments of ``year`` fall due: the first day of each quarter, and
+    in the first year the start day and the quarters after it."""
     quarters = [date(year, m, 1) for m in (1, 4, 7, 10)]
     if start is not None and start.year == year:
-        quarters = [q for q in quarters if q.month + 2 >= start.month]
+        quarters = [start] + [q for q in quarters if q > start]
     return quarters
+
+
+def months_in_force(year: int, start: date | None = None) -> int:
+    """The months of ``year`` the agreement covers (a month begun counts in full)."""
+    return 12 - start.month + 1 if start is not None and start.year == year else 12
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,16 @@ def _cycle(ctx: Context) -> int:
 
 
 def price_year(ctx: Context, year: int, *, start: date | None = None) -> dict[str, Any]:
-    """Price ``year`` from this step's data (or the agreement's) and plan its a-conto."""
+    """Price ``year`` from this step's data (or the agreement's) and plan its a-conto.
+
+    The direct costs are a whole year's; a first year that starts during the year pays
+    its months' share of them (rounded to the øre before the overhead is added).
+    """
     data = {**ctx.app_data, **ctx.data}
-    price = cost_price(_dec(data["direct_costs"]), _dec(data["overhead_rate"]))
+    months = months_in_force(year, start)
+    annual = _dec(data["direct_costs"])
+    direct = annual if months == 12 else to_øre(annual * months / 12)
+    price = cost_price(direct, _dec(data["overhead_rate"]))
     entry = _years(ctx).setdefault(str(year), {})
     volume = data.get("expected_volume")
     if "expected_volume" not in entry and volume is not None:
@@ -101,8 +114,9 @@ def price_year(ctx: Context, year: int, *, start: date | None = None) -> dict[st
     if "service_level" not in entry and data.get("service_level"):
         entry["service_level"] = str(data["service_level"])
     volume = entry.get("expected_volume")
-    quarters = quarter_starts(year, start)
+    quarters = payment_dates(year, start)
     entry.update({
+        "months": months, "annual_direct_costs": f"{annual:f}",
         "direct_costs": f"{price.direct:f}", "overhead_rate": f"{price.rate:f}",
         "overhead": f"{price.overhead:f}", "price": f"{price.total:f}",
         "unit_price": f"{to_øre(price.total / volume):f}" if volume else None,
@@ -223,11 +237,16 @@ def price_terms(ctx: Context) -> None:
 
 @effect("start_cycle")
 def start_cycle(ctx: Context) -> None:
-    """The signed agreement joins the yearly cycle."""
+    """The signed agreement joins the yearly cycle. A year the cycle will not price (the
+    agreement was signed after that year's volume date) is priced on the agreed terms."""
     start = _date(ctx.app_data.get("start_date"))
     assert start is not None
-    ctx.app_data["cycle_year"] = first_cycle(start, ctx.today())[0]
+    cycle = first_cycle(start, ctx.today())[0]
+    ctx.app_data["cycle_year"] = cycle
     ctx.app_data["signed_on"] = ctx.today().isoformat()
+    for year in range(start.year + 1, cycle + 1):
+        if "price" not in _years(ctx).get(str(year), {}):
+            price_year(ctx, year)
 
 
 @effect("record_true_up")
