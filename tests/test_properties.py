@@ -42,10 +42,12 @@ from workflow.errors import InvalidTransition, WorkflowError
 T = TypeVar("T")
 
 START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
-USERS = [u["id"] for u in demo.USERS]     # pl-, sec-, legal- of both, and admin
+# The applications' parties: the municipalities of the cooperation (not a BUM buyer)
+MUNICIPALITIES = [m["id"] for m in demo.MUNICIPALITIES if m["cooperation"]]
+USERS = [u["id"] for u in demo.USERS     # pl-, sec-, legal-, dir- of both, and admin
+         if u["municipality"] in (None, *MUNICIPALITIES)]
 ROLE_OF = {u["id"]: u["role"] for u in demo.USERS}
 MUNICIPALITY_OF = {u["id"]: u["municipality"] for u in demo.USERS}
-MUNICIPALITIES = [m["id"] for m in demo.MUNICIPALITIES if m["cooperation"]]
 AREA_IDS = [a["id"] for a in demo.AREAS]
 FINAL = {"closed", "withdrawn"}
 BEFORE_DECISION = {"drafting", "legal_review", "council_approval", "submitted", "info_requested"}
