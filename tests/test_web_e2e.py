@@ -5,7 +5,8 @@ port, on the test database of each backend (SQLite, PostgreSQL); Playwright driv
 ``/usr/bin/chromium`` (no downloaded browser). A project lead creates a round-1 application
 and proposes and confirms areas, the other municipality's lead confirms,
 legal staff approve the draft, a council secretary records the decision, legal staff
-download the Word draft, and python-docx opens it. The server's log must show no traceback.
+download the Word draft, and python-docx opens it. Another lead opens a BUM agreement from
+the dashboard and finds it on the BUM page. The server's log must show no traceback.
 
 Without Chromium or Playwright the test skips, saying why; under CI it fails instead.
 ``WORKFLOW_SCREENSHOTS=1`` also writes the README's screenshots to ``docs/screenshots/``.
@@ -184,6 +185,35 @@ def test_the_lead_proposes_areas_on_the_page(browser: Browser, server: Server) -
     for name in AREAS.values():
         box.get_by_label(name).check()
     fire(lead, "Foreslå områder", "propose_areas")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_lead_opens_an_agreement_and_sees_it_on_the_bum_page(browser: Browser,
+                                                               server: Server) -> None:
+    from playwright.sync_api import expect
+
+    lead = log_in(browser, server, "pl-vallensbaek")
+    lead.get_by_label("Type").select_option(label="Delaftale om køb af ydelser (BUM)")
+    lead.get_by_label("Titel").fill("Delaftale om genoptræning")
+    expect(lead.get_by_label("Bestiller")).to_have_value("vallensbaek")
+    lead.get_by_label("Udfører").select_option(label="Ishøj Kommune")
+    lead.get_by_label("Område").select_option(label="Genoptræning")
+    lead.get_by_label("Ydelsesbeskrivelse").fill("Genoptræning for Vallensbæks borgere")
+    lead.get_by_role("button", name="Opret").click()
+    expect(lead.locator(".flash.ok")).to_have_text("Sagen er oprettet.")
+    expect(lead.locator(".badge").first).to_have_text("Forhandling af delaftale")
+    terms = lead.locator("section", has=lead.get_by_role("heading", name="Aftalens vilkår"))
+    expect(terms).to_contain_text("Ishøj Kommune")
+
+    lead.get_by_role("link", name="BUM-aftaler", exact=True).click()
+    expect(lead.get_by_role("heading", level=1)).to_have_text("BUM-aftaler: Vallensbæk Kommune")
+    buys = lead.locator("section", has=lead.get_by_role("heading", name="Vallensbæk Kommune køber"))
+    row = buys.get_by_role("row").filter(has_text="Delaftale om genoptræning")
+    for text in ("Ishøj Kommune", "Genoptræning", "Forhandling af delaftale",
+                 "ikke underskrevet"):
+        expect(row).to_contain_text(text)
+    log = server.text()
+    assert "Traceback" not in log, log
 
 
 def test_a_case_through_the_browser(browser: Browser, server: Server, db_url: str,

@@ -381,6 +381,52 @@ def areas(as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--municipality", metavar="ID",
+              help="Whose agreements (default: the user's own; an administrator names one).")
+@click.option("--year", type=click.IntRange(2000, 2100), help="Price year (default: this year).")
+@as_option
+@json_option
+def bum(municipality: str | None, year: int | None, user: str | None, as_json: bool) -> None:
+    """What a municipality buys and sells under BUM agreements, with the totals."""
+    from . import agreements
+    from .danish import amount
+
+    view = agreements.municipality_view(open_workflow(), municipality, user=user, year=year)
+    if as_json:
+        emit_json(agreements.jsonable(view))
+        return
+    y = view["year"]
+    click.echo(f"BUM agreements of {view['municipality']['name']}, {y}")
+    for key, title, other in (("buys", "buys (purchaser)", "provider"),
+                              ("sells", "sells (provider)", "purchaser")):
+        click.echo(f"\n{view['municipality']['id']} {title}:")
+        rows = []
+        for a in view[key]:
+            year_ = a["year"] or {}
+            tu = a["latest_true_up"]
+            d = a["next_deadline"]
+            price = amount(year_["price"]) if year_.get("price") is not None else ""
+            rows.append([
+                str(a["id"]), a["case_number"], a["counterparty"]["id"] if a["counterparty"]
+                else "", a["area"]["id"] if a["area"] else "", a["state"],
+                price + ("" if a["in_total"] or not price else " (not counted)"),
+                amount(year_["a_conto_total"]) if year_.get("a_conto_total") is not None
+                else "",
+                f"{tu['year']}: {amount(tu['balance'])}" if tu and tu["balance"] is not None
+                else "",
+                f"{d['due']}{' OVERDUE' if d['overdue'] else ''} {d['state']} "
+                f"({'/'.join(m['id'] for m in d['responsible']['municipalities'])} "
+                f"{'/'.join(d['responsible']['roles'])})" if d else ""])
+        if rows:
+            table(rows, ["id", "case", other, "area", "state", f"price {y}", f"a conto {y}",
+                         "last true-up", "next deadline"])
+        else:
+            click.echo("  (none)")
+    click.echo(f"\nTotal {y}: bought {amount(view['totals']['bought'])}, "
+               f"sold {amount(view['totals']['sold'])}")
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int,

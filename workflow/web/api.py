@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from .. import accounts, queries
+from .. import accounts, agreements, queries
 from ..engine import Workflow
 
 router = APIRouter(prefix="/api")
@@ -54,6 +54,14 @@ class NewApplication(BaseModel):
     kind: str = Field(examples=["dispensation"])
     round: int | None = Field(default=None, examples=[1])
     title: str = Field(examples=["Første dispensationsansøgning"])
+    data: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="what the kind needs (a BUM agreement: provider, "
+                                           "purchaser, area, service)",
+        examples=[{"provider": "ishoj", "purchaser": "vallensbaek", "area": "rehabilitation",
+                   "service": "Genoptræning efter sundhedslovens § 140"}])
+    source: int | None = Field(default=None, ge=1, le=2_147_483_647,
+                               description="open it from this case (a BUM agreement from "
+                                           "a granted application)")
 
 
 class TransitionIn(BaseModel):
@@ -101,8 +109,9 @@ def read_applications(wf: WfDep, user: UserDep,
 
 @router.post("/applications", status_code=201, tags=["applications"])
 def create_application(wf: WfDep, user: UserDep, body: NewApplication) -> dict[str, Any]:
-    """Open an application (project leads)."""
-    app_id = wf.create(kind=body.kind, round=body.round, title=body.title, user=user)
+    """Open an application or a BUM agreement (project leads)."""
+    app_id = wf.create(kind=body.kind, round=body.round, title=body.title, user=user,
+                       data=body.data, source=body.source)
     return queries.get_application(wf, app_id, user=user)
 
 
@@ -182,6 +191,18 @@ def read_reminders(wf: WfDep, user: UserDep,
                    ) -> list[dict[str, Any]]:
     """The reminder ledger for the applications this user may see."""
     return queries.reminders(wf, user=user, status=status)
+
+
+@router.get("/municipalities/{municipality_id}/bum", tags=["agreements"])
+def read_bum(wf: WfDep, user: UserDep,
+             municipality_id: Annotated[str, Path(pattern=NAME)],
+             year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
+    """What a municipality buys and sells under BUM agreements: per agreement the
+    counterparty, area, state, the year's price and a-conto, the latest true-up and the
+    next open deadline; the year's totals. Amounts are exact decimal strings. Your own
+    municipality only (an administrator: any)."""
+    return dict(agreements.jsonable(
+        agreements.municipality_view(wf, municipality_id, user=user, year=year)))
 
 
 @router.get("/areas", tags=["applications"])

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from .. import accounts, danish, queries, store
+from .. import accounts, agreements, danish, queries, store
 from ..engine import Workflow
 from ..errors import AuthError, PermissionDenied, WorkflowError
 from .api import Id, content_disposition, get_wf
@@ -39,7 +40,10 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, token: str) -> None:
-    if not hmac.compare_digest(str(request.session.get("csrf", "")), token or ""):
+    # A session without a token yet (just logged in, no page shown) accepts no form: an
+    # empty token must not match an empty one.
+    expected = str(request.session.get("csrf", ""))
+    if not expected or not hmac.compare_digest(expected, token or ""):
         raise PermissionDenied("the form is out of date or not from this site (CSRF); "
                                "reload the page and try again")
 
@@ -118,29 +122,46 @@ def dashboard(request: Request, wf: WfDep) -> HTMLResponse:
         for trig in queries.triggers(wf, app["id"], user=user):
             if trig["allowed"]:
                 tasks.append({"app": app, "trigger": trig})
-    process = next(iter(wf.definition.processes.values()))
-    by_state = [(s, [a for a in apps if a["state"] == s.name])
-                for s in process.states.values()]
-    return render(request, "dashboard.html", by_state=[x for x in by_state if x[1]],
-                  tasks=tasks, deadlines=queries.deadlines(wf, user=user),
-                  kinds=process.kinds, can_create=_can_create(wf, user))
-
-
-def _can_create(wf: Workflow, user: str) -> bool:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-    return any(actor.role in p.create_roles for p in wf.definition.processes.values())
+    processes = wf.definition.processes
+    cases = [a for a in apps if a["process"] != agreements.PROCESS]
+    by_state = [(s, [a for a in cases if a["state"] == s.name])
+                for p in processes.values() if p.name != agreements.PROCESS
+                for s in p.states.values()]
+    kinds = [k for p in processes.values() if actor.role in p.create_roles
+             for k in p.kinds.values()]
+    sources = [a for a in cases if any(
+        k.opens_from and a["process"] == k.opens_from[0] and a["state"] in k.opens_from[1]
+        for k in kinds)]
+    return render(request, "dashboard.html", by_state=[x for x in by_state if x[1]],
+                  tasks=tasks, deadlines=queries.deadlines(wf, user=user),
+                  agreements=[a for a in apps if a["process"] == agreements.PROCESS],
+                  kinds=kinds, sources=sources, areas=wf.areas,
+                  municipalities=wf.municipalities, can_create=bool(kinds))
 
 
 @router.post("/applications")
-def create(request: Request, wf: WfDep, kind: Annotated[str, Form()],
-           title: Annotated[str, Form()], csrf: Annotated[str, Form()],
-           round: Annotated[str, Form()] = "") -> Response:
-    check_csrf(request, csrf)
+async def create(request: Request, wf: WfDep) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
     user = session_user(request)
+    kind, title = str(form.get("kind", "")), str(form.get("title", ""))
+    round_ = str(form.get("round", "")).strip()
     try:
-        app_id = wf.create(kind=kind, title=title, user=user,
-                           round=int(round) if round.strip().isdigit() else None)
+        spec = wf.definition.process_for_kind(kind).kinds.get(kind)
+    except KeyError:
+        spec = None
+    # only the fields this kind takes: the form also shows the other kinds' fields
+    data = {f: str(form.get(f, "")).strip() for f in (spec.fields if spec else ())
+            if str(form.get(f, "")).strip()}
+    source = str(form.get("source", "")).strip() if spec and spec.opens_from else ""
+    try:
+        app_id = wf.create(kind=kind, title=title, user=user, data=data,
+                           round=int(round_) if round_.isdigit() and spec and spec.rounds
+                           else None,
+                           source=int(source) if source.isdigit() and len(source) < 10
+                           else None)
     except WorkflowError as exc:
         flash(request, "error", str(exc))
         return back("/")
@@ -156,7 +177,10 @@ def application(request: Request, wf: WfDep, app_id: Id) -> HTMLResponse:
     process = wf.definition.processes[app["process"]]
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-    return render(request, "application.html", app=app,
+    linked = agreements.linked_cases(wf, (x["application"] for x in app["links"]), user=user)
+    agreement = agreements.describe(wf, app["data"] or {}) \
+        if app["process"] == agreements.PROCESS else None
+    return render(request, "application.html", app=app, agreement=agreement, linked=linked,
                   diagram=state_svg(process, current=app["state"]),
                   triggers=queries.triggers(wf, app_id, user=user),
                   history=queries.history(wf, app_id, user=user),
@@ -207,6 +231,22 @@ def download(request: Request, wf: WfDep, document_id: Id, number: Id,
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     return Response(got.content, media_type=media,
                     headers={"Content-Disposition": content_disposition(got.filename)})
+
+
+# -------------------------------------------------------------------------- BUM
+@router.get("/bum", response_class=HTMLResponse)
+def bum(request: Request, wf: WfDep, municipality: str = "", year: str = "") -> HTMLResponse:
+    """What the user's municipality buys and sells under BUM agreements (an administrator
+    chooses the municipality)."""
+    user = session_user(request)
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+    chosen = municipality.strip() or actor.municipality
+    wanted = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None
+    view = agreements.municipality_view(wf, chosen, user=user, year=wanted) \
+        if chosen else None
+    return render(request, "bum.html", view=view, chosen=chosen,
+                  municipalities=wf.municipalities, is_admin=actor.role == "admin")
 
 
 # ------------------------------------------------------------------------ admin
@@ -281,6 +321,33 @@ def install_filters(t: Jinja2Templates) -> None:
     env.filters["long_date"] = lambda v: danish.long_date(
         v if isinstance(v, date) else date.fromisoformat(str(v)[:10])) if v else ""
     env.filters["local_time"] = lambda v: _local(v)
+    env.filters["amount"] = _amount
+    env.filters["number"] = _number
+
+
+def _amount(value: Any) -> str:
+    """``1.234.567,50 kr.``; nothing known: a dash."""
+    if value is None or value == "":
+        return "–"
+    try:
+        return danish.amount(Decimal(str(value)))
+    except (ArithmeticError, ValueError):  # not a number (InvalidOperation): shown as it is
+        return str(value)
+
+
+def _number(value: Any) -> str:
+    """A number as a Dane writes it, decimals as given: ``1.234.567,5``, ``7,5``, ``420``."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    exponent = number.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return danish.amount(number, decimals=places, unit="")
 
 
 def _local(value: Any) -> str:
