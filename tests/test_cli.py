@@ -78,6 +78,10 @@ def test_init_with_examples(tmp_path: Path) -> None:
     for agreement, latest in ((6, 2), (7, 1)):
         drafts = as_json(env, "documents", str(agreement), "--as", "pl-ishoj")
         assert [(d["name"], d["latest"]) for d in drafts] == [("bum_agreement", latest)]
+    # the signed agreement shows its terms and its first year, priced in Danish kroner
+    shown = run(env, "show", "6", "--as", "pl-vallensbaek").stdout
+    assert "udfører: ishoj   bestiller: vallensbaek   area: rehabilitation" in shown
+    assert "year 2019: volume 420, price 1.327.160,06 kr., a conto 1.327.160,06 kr." in shown
     by_id = {a["id"]: a for a in apps}
     assert by_id[4]["links"] == [{"rel": "fallback_for", "application": 3}]
     assert by_id[3]["links"] == [{"rel": "has_fallback", "application": 4}]

@@ -204,6 +204,8 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
     for ar in a["area_details"]:
         status = ar["outcome"] or ("claimed" if ar["live"] else "released")
         click.echo(f"  area:    {ar['id']} ({ar['name']}) – {status}")
+    if a["process"] == "bum_agreement":
+        show_agreement(a["data"])
     for name, by_party in a["acts"].items():
         for party, act in by_party.items():
             extra = pairs_text({k: v for k, v in act.items()
@@ -220,6 +222,28 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         note = f" – approval by {', '.join(mismatched)} no longer matches" if mismatched else ""
         party = f" ({doc['party']})" if doc["party"] else ""
         click.echo(f"  document {doc['id']}: {doc['name']}{party} v{doc['latest']}{note}")
+
+
+def show_agreement(data: dict[str, Any]) -> None:
+    """A BUM agreement's parties, terms and years, amounts in Danish."""
+    from .agreements import years
+    from .danish import amount
+
+    click.echo(f"  udfører: {data.get('provider')}   bestiller: {data.get('purchaser')}   "
+               f"area: {data.get('area')}")
+    click.echo(f"  service: {data.get('service')}")
+    for key in ("service_level", "start_date", "notice_months", "cycle_year", "end_date"):
+        if data.get(key) is not None:
+            click.echo(f"  {key}: {data[key]}")
+    for y in years(data):
+        money = {k: amount(y[k]) if y[k] is not None else "–"
+                 for k in ("price", "a_conto_total", "budget_frame")}
+        line = (f"  year {y['year']}: volume {y['expected_volume'] or '–'}, price "
+                f"{money['price']}, a conto {money['a_conto_total']}, budget frame "
+                f"{money['budget_frame']}")
+        if y["true_up"]:
+            line += f", true-up {amount(y['true_up']['balance'])}"
+        click.echo(line)
 
 
 @cli.command()
