@@ -17,44 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from . import store
 from . import tables as t
+from .bum import as_date, as_decimal, as_int, year_views
 from .engine import Actor, Workflow
 from .errors import NotFound, PermissionDenied
 
 PROCESS = "bum_agreement"
 ZERO = Decimal("0.00")
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        out = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return out if out.is_finite() else None
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
 
 
 def _municipality(wf: Workflow, mid: Any) -> dict[str, Any] | None:
@@ -72,41 +47,6 @@ def _area(wf: Workflow, aid: Any) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------------------ years
-def year_row(year: int, entry: Mapping[str, Any]) -> dict[str, Any]:
-    """One year of an agreement: volume, price, a-conto, budget frame, true-up."""
-    a_conto = [{"due": _date(a.get("due")), "amount": _dec(a.get("amount"))}
-               for a in entry.get("a_conto") or [] if isinstance(a, Mapping)]
-    amounts = [a["amount"] for a in a_conto if a["amount"] is not None]
-    tu = entry.get("true_up")
-    true_up = None
-    if isinstance(tu, Mapping):
-        true_up = {"actual_direct": _dec(tu.get("actual_direct")),
-                   "actual_overhead": _dec(tu.get("actual_overhead")),
-                   "actual_total": _dec(tu.get("actual_total")),
-                   "paid": _dec(tu.get("paid")), "balance": _dec(tu.get("balance")),
-                   "until": _date(tu.get("until"))}
-    return {"year": year, "expected_volume": _int(entry.get("expected_volume")),
-            "service_level": entry.get("service_level"),
-            "direct_costs": _dec(entry.get("direct_costs")),
-            "overhead_rate": _dec(entry.get("overhead_rate")),
-            "overhead": _dec(entry.get("overhead")), "price": _dec(entry.get("price")),
-            "unit_price": _dec(entry.get("unit_price")),
-            "a_conto": a_conto, "a_conto_total": sum(amounts, ZERO) if amounts else None,
-            "budget_frame": _dec(entry.get("budget_frame")),
-            "notice_on": _date(entry.get("notice_on")),
-            "signed_on": _date(entry.get("signed_on")), "true_up": true_up}
-
-
-def years(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The agreement's years, oldest first."""
-    raw = data.get("years")
-    if not isinstance(raw, Mapping):
-        return []
-    out = [year_row(int(y), e) for y, e in raw.items()
-           if str(y).isdigit() and isinstance(e, Mapping)]
-    return sorted(out, key=lambda r: r["year"])
-
-
 def latest_true_up(rows: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The newest year that has been trued up: its year, actual cost, paid and balance."""
     done = [r for r in rows if r["true_up"]]
@@ -118,26 +58,26 @@ def latest_true_up(rows: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
 
 def describe(wf: Workflow, data: Mapping[str, Any]) -> dict[str, Any]:
     """An agreement's terms and years, from its data (``application.data``)."""
-    rows = years(data)
-    changes = [{"effective_date": _date(c.get("effective_date")),
-                "expected_volume": _int(c.get("expected_volume")),
+    rows = year_views(data)
+    changes = [{"effective_date": as_date(c.get("effective_date")),
+                "expected_volume": as_int(c.get("expected_volume")),
                 "service_level": c.get("service_level"),
-                "noticed_on": _date(c.get("noticed_on")), "by": _municipality(wf, c.get("by"))}
+                "noticed_on": as_date(c.get("noticed_on")), "by": _municipality(wf, c.get("by"))}
                for c in data.get("changes") or [] if isinstance(c, Mapping)]
     return {
         "provider": _municipality(wf, data.get("provider")),
         "purchaser": _municipality(wf, data.get("purchaser")),
         "area": _area(wf, data.get("area")),
         "service": data.get("service"), "service_level": data.get("service_level"),
-        "expected_volume": _int(data.get("expected_volume")),
-        "direct_costs": _dec(data.get("direct_costs")),
-        "overhead_rate": _dec(data.get("overhead_rate")),
-        "start_date": _date(data.get("start_date")),
-        "notice_months": _int(data.get("notice_months")),
-        "signed_on": _date(data.get("signed_on")),
-        "cycle_year": _int(data.get("cycle_year")),
-        "budget_frame": _dec(data.get("budget_frame")),
-        "end_date": _date(data.get("end_date")), "reason": data.get("reason"),
+        "expected_volume": as_int(data.get("expected_volume")),
+        "direct_costs": as_decimal(data.get("direct_costs")),
+        "overhead_rate": as_decimal(data.get("overhead_rate")),
+        "start_date": as_date(data.get("start_date")),
+        "notice_months": as_int(data.get("notice_months")),
+        "signed_on": as_date(data.get("signed_on")),
+        "cycle_year": as_int(data.get("cycle_year")),
+        "budget_frame": as_decimal(data.get("budget_frame")),
+        "end_date": as_date(data.get("end_date")), "reason": data.get("reason"),
         "changes": changes, "years": rows, "latest_true_up": latest_true_up(rows),
     }
 
@@ -220,9 +160,9 @@ def municipality_view(wf: Workflow, municipality: str | None, *, user: str | Non
         sells_it = data.get("provider") == municipality
         other = data.get("purchaser") if sells_it else data.get("provider")
         state = process.states.get(row["state"])
-        all_years = years(data)
+        all_years = year_views(data)
         this = next((y for y in all_years if y["year"] == year), None)
-        end = _date(data.get("end_date"))
+        end = as_date(data.get("end_date"))
         counts = bool(this and this["price"] is not None and data.get("signed_on")
                       and row["state"] != "cancelled" and (end is None or end.year >= year))
         item = {
@@ -234,7 +174,7 @@ def municipality_view(wf: Workflow, municipality: str | None, *, user: str | Non
             "provider": _municipality(wf, data.get("provider")),
             "purchaser": _municipality(wf, data.get("purchaser")),
             "area": _area(wf, data.get("area")), "service": data.get("service"),
-            "signed_on": _date(data.get("signed_on")), "end_date": end,
+            "signed_on": as_date(data.get("signed_on")), "end_date": end,
             "year": _year_summary(this), "in_total": counts,
             "latest_true_up": latest_true_up(all_years),
             "next_deadline": _next_deadline(wf, process, deadlines.get(row["id"], []),

@@ -8,11 +8,14 @@ and rounded half up to whole øre once, where an accountant would round them.
 
 The guards and effects here are the ``bum_agreement`` process's named rules in
 ``states.yaml``; they are registered in :mod:`workflow.rules` like the others. The year
-data live in the agreement's data under ``years``: ``{"2027": {"price": "…", …}}``.
+data live in the agreement's data under ``years``: ``{"2027": {"price": "…", …}}``, as
+exact strings; :func:`year_views` reads them back as ``Decimal`` and ``date`` for the
+documents, the pages, the API and the command line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -169,7 +172,7 @@ def on_time(ctx: Context) -> str | None:
 @guard("cycle_entry", arg="the state the yearly cycle starts in: true_up or volume")
 def cycle_entry(ctx: Context) -> str | None:
     """Where a newly signed agreement joins the yearly cycle (see :func:`first_cycle`)."""
-    start = _date(ctx.app_data.get("start_date"))
+    start = as_date(ctx.app_data.get("start_date"))
     if start is None:
         return None
     year, state = first_cycle(start, ctx.today())
@@ -209,7 +212,7 @@ def notice_months(ctx: Context) -> str | None:
 @guard("after_end_date")
 def after_end_date(ctx: Context) -> str | None:
     """The agreement has ended (its end date has passed)."""
-    end = _date(ctx.app_data.get("end_date"))
+    end = as_date(ctx.app_data.get("end_date"))
     if end is not None and ctx.today() <= end:
         return f"the agreement runs until {long_date(end)}; settle it after that"
     return None
@@ -239,7 +242,7 @@ def price_terms(ctx: Context) -> None:
 def start_cycle(ctx: Context) -> None:
     """The signed agreement joins the yearly cycle. A year the cycle will not price (the
     agreement was signed after that year's volume date) is priced on the agreed terms."""
-    start = _date(ctx.app_data.get("start_date"))
+    start = as_date(ctx.app_data.get("start_date"))
     assert start is not None
     cycle = first_cycle(start, ctx.today())[0]
     ctx.app_data["cycle_year"] = cycle
@@ -297,7 +300,7 @@ def record_change(ctx: Context) -> None:
 
 def unsettled_years(ctx: Context) -> list[int]:
     """The priced years up to the end date that have not been trued up, oldest first."""
-    end = _date(ctx.app_data.get("end_date"))
+    end = as_date(ctx.app_data.get("end_date"))
     return sorted(int(y) for y, e in _years(ctx).items()
                   if "price" in e and "true_up" not in e and (end is None or int(y) <= end.year))
 
@@ -317,16 +320,68 @@ def settles(ctx: Context) -> str | None:
 def settle_next_year(ctx: Context) -> None:
     """The true-up of the oldest open year; the last one counts the instalments due by the
     end date only."""
-    end = _date(ctx.app_data.get("end_date"))
+    end = as_date(ctx.app_data.get("end_date"))
     assert end is not None
     year = unsettled_years(ctx)[0]
     settle_year(ctx, year, until=end if year == end.year else None)
 
 
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
+# ------------------------------------------------------------ reading the year records
+def as_date(value: Any) -> date | None:
+    if isinstance(value, date) or value is None:
         return value
     try:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """A stored amount ("1234.50") as Decimal; None for nothing or nonsense."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        out = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return out if out.is_finite() else None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+YEAR_AMOUNTS = ("direct_costs", "overhead_rate", "overhead", "price", "unit_price",
+                "budget_frame")
+TRUE_UP_AMOUNTS = ("actual_direct", "actual_overhead", "actual_total", "paid", "balance")
+
+
+def year_view(year: str | int, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One year of an agreement: volume, level, amounts as Decimal (with the a-conto
+    payments numbered and totalled), dates as date, and its true-up if made."""
+    a_conto = [{"number": i, "due": as_date(a.get("due")), "amount": as_decimal(a.get("amount"))}
+               for i, a in enumerate(entry.get("a_conto") or [], 1) if isinstance(a, Mapping)]
+    amounts = [a["amount"] for a in a_conto if a["amount"] is not None]
+    raw = entry.get("true_up")
+    return {
+        "year": int(year), "expected_volume": as_int(entry.get("expected_volume")),
+        "service_level": entry.get("service_level"),
+        **{k: as_decimal(entry.get(k)) for k in YEAR_AMOUNTS},
+        "a_conto": a_conto, "a_conto_total": sum(amounts, Decimal("0.00")) if amounts else None,
+        "notice_on": as_date(entry.get("notice_on")), "signed_on": as_date(entry.get("signed_on")),
+        "true_up": {**{k: as_decimal(raw.get(k)) for k in TRUE_UP_AMOUNTS},
+                    "until": as_date(raw.get("until"))} if isinstance(raw, Mapping) else None}
+
+
+def year_views(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The agreement's years (``data["years"]``), oldest first."""
+    raw = data.get("years")
+    if not isinstance(raw, Mapping):
+        return []
+    return sorted((year_view(y, e) for y, e in raw.items()
+                   if str(y).isdigit() and isinstance(e, Mapping)), key=lambda r: r["year"])

@@ -226,7 +226,7 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
 
 def show_agreement(data: dict[str, Any]) -> None:
     """A BUM agreement's parties, terms and years, amounts in Danish."""
-    from .agreements import years
+    from .bum import year_views
     from .danish import amount
 
     click.echo(f"  udfører: {data.get('provider')}   bestiller: {data.get('purchaser')}   "
@@ -235,7 +235,7 @@ def show_agreement(data: dict[str, Any]) -> None:
     for key in ("service_level", "start_date", "notice_months", "cycle_year", "end_date"):
         if data.get(key) is not None:
             click.echo(f"  {key}: {data[key]}")
-    for y in years(data):
+    for y in year_views(data):
         money = {k: amount(y[k]) if y[k] is not None else "–"
                  for k in ("price", "a_conto_total", "budget_frame")}
         line = (f"  year {y['year']}: volume {y['expected_volume'] or '–'}, price "

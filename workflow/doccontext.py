@@ -23,6 +23,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from . import tables as t
+from .bum import as_decimal, as_int, year_views
 from .context import current_acts
 from .spec import Definition, Ministry
 
@@ -64,50 +65,20 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None or value == "" else Decimal(str(value))
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None or value == "" else int(value)
-
-
-TRUE_UP_AMOUNTS = ("actual_direct", "actual_overhead", "actual_total", "paid", "balance")
-YEAR_AMOUNTS = ("direct_costs", "overhead_rate", "overhead", "price", "unit_price",
-                "budget_frame")
-
-
-def year_view(year: str | int, entry: Mapping[str, Any]) -> dict[str, Any]:
-    """One year of a BUM agreement, its amounts as Decimal and its dates as date."""
-    view: dict[str, Any] = {"year": int(year),
-                            "expected_volume": _int(entry.get("expected_volume")),
-                            "service_level": entry.get("service_level")}
-    view.update({k: _decimal(entry.get(k)) for k in YEAR_AMOUNTS})
-    view["a_conto"] = [{"number": i, "due": _date(a["due"]), "amount": Decimal(str(a["amount"]))}
-                       for i, a in enumerate(entry.get("a_conto") or [], 1)]
-    view["notice_on"] = _date(entry.get("notice_on"))
-    view["signed_on"] = _date(entry.get("signed_on"))
-    raw = entry.get("true_up")
-    view["true_up"] = None if not raw else {
-        **{k: _decimal(raw.get(k)) for k in TRUE_UP_AMOUNTS}, "until": _date(raw.get("until"))}
-    return view
-
-
 def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """The ``agreement`` of a BUM agreement's drafts (see templates/README.md)."""
     data = inputs.data
-    years = [year_view(y, e) for y, e in sorted(dict(data.get("years") or {}).items(),
-                                                 key=lambda item: int(item[0]))]
+    years = year_views(data)
     by_year = {y["year"]: y for y in years}
     start = _date(data.get("start_date"))
-    cycle = _int(data.get("cycle_year"))
+    cycle = as_int(data.get("cycle_year"))
     signed = _date(data.get("signed_on"))
     current_year = cycle + 1 if signed is not None and cycle is not None else \
         start.year if start is not None else None
     trued = [y for y in years if y["true_up"] is not None]
-    last = _int(data.get("last_true_up"))
+    last = as_int(data.get("last_true_up"))
     changes = [{"effective_date": _date(c.get("effective_date")),
-                "expected_volume": _int(c.get("expected_volume")),
+                "expected_volume": as_int(c.get("expected_volume")),
                 "service_level": c.get("service_level"),
                 "noticed_on": _date(c.get("noticed_on")),
                 "by": by_id.get(c.get("by") or "")} for c in data.get("changes") or []]
@@ -123,10 +94,10 @@ def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[
         "purchaser": by_id.get(str(data.get("purchaser"))),
         "area": inputs.area, "service": data.get("service"),
         "service_level": data.get("service_level"),
-        "expected_volume": _int(data.get("expected_volume")),
-        "direct_costs": _decimal(data.get("direct_costs")),
-        "overhead_rate": _decimal(data.get("overhead_rate")),
-        "start_date": start, "notice_months": _int(data.get("notice_months")),
+        "expected_volume": as_int(data.get("expected_volume")),
+        "direct_costs": as_decimal(data.get("direct_costs")),
+        "overhead_rate": as_decimal(data.get("overhead_rate")),
+        "start_date": start, "notice_months": as_int(data.get("notice_months")),
         "cycle_year": cycle, "signed_on": signed, "end_date": _date(data.get("end_date")),
         "reason": data.get("reason") if data.get("end_date") else None,
         "changes": changes, "years": years, "budgets": budgets,
