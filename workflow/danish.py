@@ -51,14 +51,21 @@ def millions(value: Decimal | int | str) -> str:
     return text.replace(",0 ", " ")
 
 
-def number(value: Decimal | int | str, *, decimals: int = 0) -> str:
-    """``1.200`` (a count), or ``1.234,5`` with ``decimals=1``; no unit."""
+def places(value: Decimal) -> int:
+    """How many decimals ``value`` is written with (``Decimal("1.50")``: 2)."""
+    exponent = value.as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
+
+
+def number(value: Decimal | int | str, *, decimals: int | None = 0) -> str:
+    """``1.200`` (a count), ``1.234,5`` with ``decimals=1``, or with ``decimals=None`` as
+    many decimals as the value is written with; no unit."""
+    if decimals is None:
+        decimals = places(Decimal(value))
     return amount(value, decimals=decimals, unit="")
 
 
 def percent(value: Decimal | int | str) -> str:
     """``7,5 pct.``: as many decimals as the rate has, trailing zeros dropped."""
     q = Decimal(value).normalize()
-    exponent = q.as_tuple().exponent
-    decimals = max(-exponent, 0) if isinstance(exponent, int) else 0
-    return amount(q, decimals=decimals, unit="pct.")
+    return amount(q, decimals=places(q), unit="pct.")

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .danish import places
 from .definition import FieldSpec
 from .errors import InvalidData
 
@@ -51,8 +52,7 @@ def parse_decimal(raw: Any) -> Decimal:
 
 
 def _places(value: Decimal) -> int:
-    exp = value.normalize().as_tuple().exponent
-    return -exp if isinstance(exp, int) and exp < 0 else 0
+    return places(value.normalize())
 
 
 def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],

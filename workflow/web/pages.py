@@ -343,11 +343,7 @@ def _number(value: Any) -> str:
         number = Decimal(str(value))
     except ArithmeticError:
         return str(value)
-    if not number.is_finite():
-        return str(value)
-    exponent = number.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return danish.amount(number, decimals=places, unit="")
+    return danish.number(number, decimals=None) if number.is_finite() else str(value)
 
 
 def _local(value: Any) -> str:
