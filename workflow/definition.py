@@ -349,16 +349,11 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
             v.error(kp + ("rounds",), "expected a list of round numbers")
             rounds = []
         areas = km.get("areas")
-        kreq = v.names(km.get("requires", []), kp + ("requires",))
-        kopt = v.names(km.get("optional", []), kp + ("optional",))
-        for key, names in (("requires", kreq), ("optional", kopt)):
-            for f in names:
-                if f not in fields:
-                    v.error(kp + (key,), f"unknown field {f!r}")
+        kreq = _field_names(v, km, kp, "requires", fields)
+        kopt = _field_names(v, km, kp, "optional", fields)
         kparties = v.names(km.get("parties", []), kp + ("parties",))
         for f in kparties:
-            if f not in kreq or fields.get(f, FieldSpec(f, "", Label("", ""))).type \
-                    != "municipality":
+            if f not in kreq or f not in fields or fields[f].type != "municipality":
                 v.error(kp + ("parties",), f"{f!r} must be a required municipality field")
         opens_from = v.mapping(km.get("opens_from", {}), kp + ("opens_from",))
         v.keys(opens_from, kp + ("opens_from",), {"process", "states", "area"})
@@ -438,12 +433,8 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
     for r in troles:
         if r not in roles:
             v.error(path + ("roles",), f"unknown role {r!r}; known: {', '.join(roles)}")
-    requires = v.names(m.get("requires", []), path + ("requires",))
-    optional = v.names(m.get("optional", []), path + ("optional",))
-    for key, names in (("requires", requires), ("optional", optional)):
-        for f in names:
-            if f not in fields:
-                v.error(path + (key,), f"unknown field {f!r}")
+    requires = _field_names(v, m, path, "requires", fields)
+    optional = _field_names(v, m, path, "optional", fields)
     when = v.mapping(m.get("when", {}), path + ("when",))
     for k, val in list(when.items()):
         if not isinstance(val, str | int | bool):
@@ -476,6 +467,16 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
         approves=tuple(v.names(m.get("approves", []), path + ("approves",))))
         for s in sources]
+
+
+def _field_names(v: Checker, m: dict[str, Any], path: Path_, key: str,
+                 fields: dict[str, FieldSpec]) -> list[str]:
+    """The data field names listed under ``key`` (requires, optional), each declared."""
+    names = v.names(m.get(key, []), path + (key,))
+    for f in names:
+        if f not in fields:
+            v.error(path + (key,), f"unknown field {f!r}")
+    return names
 
 
 def _check_graph(v: Checker, base: Path_, spec: ProcessSpec) -> None:

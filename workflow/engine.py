@@ -26,7 +26,7 @@ from . import rules, store, values
 from . import tables as t
 from .config import Settings
 from .context import TxContext, insert_claims, unavailable_areas
-from .definition import Definition, ProcessSpec, TransitionSpec
+from .definition import Definition, KindSpec, ProcessSpec, TransitionSpec
 from .definition import load as load_definition
 from .documents import Download, Drafts, Made, download
 from .errors import (
@@ -183,21 +183,17 @@ class Workflow:
                 raise PermissionDenied(
                     f"{actor.id} ({actor.role}) may not open applications; that takes "
                     f"{' or '.join(process.create_roles)}")
-            if spec.parties:
+            if spec.parties:  # named in the data (a BUM agreement's provider, purchaser)
                 parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
                 if len(parties) < len(spec.parties):
                     raise InvalidData(f"{' and '.join(spec.parties)} must be different "
                                       f"municipalities")
-                if actor.municipality not in parties:
-                    raise PermissionDenied(
-                        f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party "
-                        f"to this {kind} ({', '.join(parties)})")
+                where = f"a party to this {kind}"
             else:
-                parties = self.parties()
-                if actor.municipality not in parties:
-                    raise PermissionDenied(
-                        f"{actor.id} ({actor.municipality or 'no municipality'}) is not in the "
-                        f"cooperation ({', '.join(parties)})")
+                parties, where = self.parties(), "in the cooperation"
+            if actor.municipality not in parties:
+                raise PermissionDenied(f"{actor.id} ({actor.municipality or 'no municipality'})"
+                                       f" is not {where} ({', '.join(parties)})")
             link = None
             if source is not None:
                 self._check_source(conn, spec, source, vals, actor)
@@ -207,10 +203,11 @@ class Workflow:
                                 municipality=actor.municipality, now=now, parties=parties,
                                 data=values.to_json(vals), link=link)
 
-    def _check_source(self, conn: Connection, spec: Any, source: int, vals: Mapping[str, Any],
-                      actor: Actor) -> None:
+    def _check_source(self, conn: Connection, spec: KindSpec, source: int,
+                      vals: Mapping[str, Any], actor: Actor) -> None:
         """A case may be opened from ``source`` if it is of the kind's source process, in
         one of its states, and was granted the area named in the new case's data."""
+        assert spec.opens_from is not None
         process, states, area_field = spec.opens_from
         a, aa = t.application, t.application_area
         row = conn.execute(select(a.c.process, a.c.state, a.c.parties, a.c.case_number)
