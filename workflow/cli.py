@@ -205,6 +205,8 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         status = ar["outcome"] or ("claimed" if ar["live"] else "released")
         click.echo(f"  area:    {ar['id']} ({ar['name']}) – {status}")
     if a["process"] == "bum_agreement":
+        from .cli_agreements import show_agreement
+
         show_agreement(a["data"])
     for name, by_party in a["acts"].items():
         for party, act in by_party.items():
@@ -222,28 +224,6 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         note = f" – approval by {', '.join(mismatched)} no longer matches" if mismatched else ""
         party = f" ({doc['party']})" if doc["party"] else ""
         click.echo(f"  document {doc['id']}: {doc['name']}{party} v{doc['latest']}{note}")
-
-
-def show_agreement(data: dict[str, Any]) -> None:
-    """A BUM agreement's parties, terms and years, amounts in Danish."""
-    from .bum import year_views
-    from .danish import amount
-
-    click.echo(f"  udfører: {data.get('provider')}   bestiller: {data.get('purchaser')}   "
-               f"area: {data.get('area')}")
-    click.echo(f"  service: {data.get('service')}")
-    for key in ("service_level", "start_date", "notice_months", "cycle_year", "end_date"):
-        if data.get(key) is not None:
-            click.echo(f"  {key}: {data[key]}")
-    for y in year_views(data):
-        money = {k: amount(y[k]) if y[k] is not None else "–"
-                 for k in ("price", "a_conto_total", "budget_frame")}
-        line = (f"  year {y['year']}: volume {y['expected_volume'] or '–'}, price "
-                f"{money['price']}, a conto {money['a_conto_total']}, budget frame "
-                f"{money['budget_frame']}")
-        if y["true_up"]:
-            line += f", true-up {amount(y['true_up']['balance'])}"
-        click.echo(line)
 
 
 @cli.command()
@@ -405,52 +385,6 @@ def areas(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--municipality", metavar="ID",
-              help="Whose agreements (default: the user's own; an administrator names one).")
-@click.option("--year", type=click.IntRange(2000, 2100), help="Price year (default: this year).")
-@as_option
-@json_option
-def bum(municipality: str | None, year: int | None, user: str | None, as_json: bool) -> None:
-    """What a municipality buys and sells under BUM agreements, with the totals."""
-    from . import agreements
-    from .danish import amount
-
-    view = agreements.municipality_view(open_workflow(), municipality, user=user, year=year)
-    if as_json:
-        emit_json(agreements.jsonable(view))
-        return
-    y = view["year"]
-    click.echo(f"BUM agreements of {view['municipality']['name']}, {y}")
-    for key, title, other in (("buys", "buys (purchaser)", "provider"),
-                              ("sells", "sells (provider)", "purchaser")):
-        click.echo(f"\n{view['municipality']['id']} {title}:")
-        rows = []
-        for a in view[key]:
-            year_ = a["year"] or {}
-            tu = a["latest_true_up"]
-            d = a["next_deadline"]
-            price = amount(year_["price"]) if year_.get("price") is not None else ""
-            rows.append([
-                str(a["id"]), a["case_number"], a["counterparty"]["id"] if a["counterparty"]
-                else "", a["area"]["id"] if a["area"] else "", a["state"],
-                price + ("" if a["in_total"] or not price else " (not counted)"),
-                amount(year_["a_conto_total"]) if year_.get("a_conto_total") is not None
-                else "",
-                f"{tu['year']}: {amount(tu['balance'])}" if tu and tu["balance"] is not None
-                else "",
-                f"{d['due']}{' OVERDUE' if d['overdue'] else ''} {d['state']} "
-                f"({'/'.join(m['id'] for m in d['responsible']['municipalities'])} "
-                f"{'/'.join(d['responsible']['roles'])})" if d else ""])
-        if rows:
-            table(rows, ["id", "case", other, "area", "state", f"price {y}", f"a conto {y}",
-                         "last true-up", "next deadline"])
-        else:
-            click.echo("  (none)")
-    click.echo(f"\nTotal {y}: bought {amount(view['totals']['bought'])}, "
-               f"sold {amount(view['totals']['sold'])}")
-
-
-@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int,
@@ -489,4 +423,4 @@ def rules_() -> None:
 
 # The other command modules add their commands to `cli` when imported (last: they import
 # the helpers above).
-from . import cli_admin, cli_documents  # noqa: E402, F401
+from . import cli_admin, cli_agreements, cli_documents  # noqa: E402, F401
