@@ -71,7 +71,7 @@ def authenticate(engine: Engine, username: str, password: str, *, client: str,
     client = "".join(ch for ch in client if ch.isprintable())[:100]
     la, u = t.login_attempt, t.user
     locked: RateLimited | None = None
-    with store.write(engine) as conn:
+    with store.write(engine, shown=False) as conn:  # the attempts are on no page
         failed = conn.execute(select(func.count(), func.min(la.c.at)).where(
             la.c.username == username, la.c.ok.is_(False), la.c.locked.is_(False),
             la.c.at > now - FAILED_WINDOW)).one()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -270,3 +270,13 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=60)
     value: str
+
+
+class ChangeCounter(SQLModel, table=True):
+    """One row, counted up by every write transaction (``store.write``) just before it
+    commits: the pages' cache key, so a cached page is never older than the last change."""
+
+    __tablename__ = "change_counter"
+
+    id: int = Field(primary_key=True)
+    n: int = Field(default=0, sa_type=BigInteger)

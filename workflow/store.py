@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import SetupError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0004"  # tests/test_store.py checks that this is Alembic's head
+HEAD_REVISION = "0005"  # tests/test_store.py checks that this is Alembic's head
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
@@ -56,12 +56,79 @@ def make_engine(url: str) -> Engine:
 
 
 @contextmanager
-def write(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: commits on success, rolls back on any exception."""
+def write(engine: Engine, *, shown: bool = True) -> Iterator[Connection]:
+    """One write transaction: commits on success, rolls back on any exception.
+
+    Just before it commits, it counts up the change counter (see :func:`change_count`),
+    unless told that nothing it writes is ever shown (``shown=False``: a login attempt).
+    """
     with engine.connect() as conn:
         conn.info["workflow_write"] = True  # read (and cleared) by the SQLite begin hook
         with conn.begin():
             yield conn
+            if shown:
+                raw = conn.connection.driver_connection  # the driver's own: fast
+                raw.cursor().execute(_COUNT_CHANGE)  # type: ignore[union-attr]
+
+
+_COUNT_CHANGE = "UPDATE change_counter SET n = n + 1 WHERE id = 1"
+_READ_CHANGES = "SELECT n FROM change_counter WHERE id = 1"
+
+
+class ChangeCount:
+    """How many write transactions have committed: a number that moves whenever anything
+    in the database has changed through :func:`write` (which is every change workflow
+    makes).
+
+    The count is taken in the same transaction as the change, just before its commit, so
+    a reader that sees a count also sees every change counted in it. It is read on a
+    connection of its own, outside any transaction (one round trip, no pool), by one
+    thread at a time; :meth:`read` is None when the counter cannot be read (a schema not
+    made by the migrations, a database gone away): then nothing may be cached on it.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._raw: Any = None
+
+    def read(self) -> int | None:
+        for _ in range(2):  # a connection the server has dropped: once more on a new one
+            try:
+                if self._raw is None:
+                    self._raw = self._connect()
+                cur = self._raw.cursor()
+                cur.execute(_READ_CHANGES)
+                row = cur.fetchone()
+                cur.close()
+                return None if row is None else int(row[0])
+            except self.engine.dialect.dbapi.Error:  # type: ignore[union-attr]
+                self.close()
+        return None
+
+    def _connect(self) -> Any:
+        proxied = self.engine.raw_connection()
+        raw = proxied.driver_connection
+        proxied.detach()  # ours now: the pool makes another when it needs one
+        if not is_sqlite(self.engine):  # (SQLite's is in autocommit already: see above)
+            raw.autocommit = True  # type: ignore[union-attr]
+        return raw
+
+    def close(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.close()
+            except self.engine.dialect.dbapi.Error:  # type: ignore[union-attr]
+                pass
+
+
+def change_count(engine: Engine) -> int | None:
+    """The change count, once (see :class:`ChangeCount`)."""
+    counter = ChangeCount(engine)
+    try:
+        return counter.read()
+    finally:
+        counter.close()
 
 
 @contextmanager

@@ -26,7 +26,8 @@ NAME = "^[a-z][a-z0-9_]{0,59}$"  # a state or kind id as states.yaml spells them
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
 
 
-def get_wf(request: Request) -> Workflow:
+async def get_wf(request: Request) -> Workflow:
+    # async: FastAPI would run a plain function in the thread pool, a hop per request
     wf: Workflow = request.app.state.wf
     return wf
 

@@ -57,9 +57,11 @@ def create_app(settings: Settings | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.wf = Workflow.open(settings, clock=clock)
+        pages.warm_up(app.state.pages)
         try:
             yield
         finally:
+            app.state.page_cache.close()
             app.state.wf.close()
 
     app = FastAPI(title="workflow", lifespan=lifespan,
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *,
 
     from .. import accounts, store
     from . import api, pages
+    from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
     try:
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, *,
                        max_age=8 * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
     pages.install_filters(app.state.pages)
+    app.state.page_cache = PageCache()
     app.include_router(api.router)
     app.include_router(pages.router)
     return app

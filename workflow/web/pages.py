@@ -19,7 +19,8 @@ from fastapi.templating import Jinja2Templates
 
 from .. import accounts, agreements, danish, queries, store
 from ..engine import Workflow
-from ..errors import AuthError, PermissionDenied, WorkflowError
+from ..errors import AuthError, NotFound, PermissionDenied, WorkflowError
+from . import pagecache
 from .api import Id, content_disposition, get_wf
 from .svg import state_svg
 
@@ -63,14 +64,19 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
     wf: Workflow = request.app.state.wf
     me = None
     if request.session.get("user"):
-        with store.read(wf.engine) as conn:
-            me = wf.actor(conn, request.session["user"])
+        try:
+            with store.read(wf.engine) as conn:
+                me = wf.actor(conn, request.session["user"])
+        except NotFound:  # deactivated since logging in: the session ends here
+            request.session.clear()
     messages = request.session.pop("flash", [])
     labels = {t.trigger: t.label.da for p in wf.definition.processes.values()
               for t in p.transitions} | {"create": "Oprettet", "download": "Hentet dokument",
                                          "reminder": "Påmindelse sendt"}
+    # a page for the cache carries a marker where the session's token goes (pagecache)
+    csrf = getattr(request.state, "csrf_marker", None) or csrf_token(request)
     return templates(request).TemplateResponse(
-        request, name, {"me": me, "csrf": csrf_token(request), "messages": messages,
+        request, name, {"me": me, "csrf": csrf, "messages": messages,
                         "today": wf.today(), "roles": wf.definition.roles,
                         "municipality_names": {k: m.name for k, m in wf.municipalities.items()},
                         "trigger_labels": labels, **ctx}, status_code=status)
@@ -112,8 +118,12 @@ def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
 
 # -------------------------------------------------------------------- dashboard
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, wf: WfDep) -> HTMLResponse:
+async def dashboard(request: Request, wf: WfDep) -> Response:
     user = session_user(request)
+    return await pagecache.serve(request, user, csrf_token, lambda: _dashboard(request, wf, user))
+
+
+def _dashboard(request: Request, wf: Workflow, user: str) -> HTMLResponse:
     apps = queries.list_applications(wf, user=user)
     tasks = []
     for app in apps:
@@ -171,8 +181,13 @@ async def create(request: Request, wf: WfDep) -> Response:
 
 # ------------------------------------------------------------------ application
 @router.get("/applications/{app_id}", response_class=HTMLResponse)
-def application(request: Request, wf: WfDep, app_id: Id) -> HTMLResponse:
+async def application(request: Request, wf: WfDep, app_id: Id) -> Response:
     user = session_user(request)
+    return await pagecache.serve(request, user, csrf_token,
+                                 lambda: _application(request, wf, app_id, user))
+
+
+def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTMLResponse:
     app = queries.get_application(wf, app_id, user=user)
     process = wf.definition.processes[app["process"]]
     with store.read(wf.engine) as conn:
@@ -235,10 +250,16 @@ def download(request: Request, wf: WfDep, document_id: Id, number: Id,
 
 # -------------------------------------------------------------------------- BUM
 @router.get("/bum", response_class=HTMLResponse)
-def bum(request: Request, wf: WfDep, municipality: str = "", year: str = "") -> HTMLResponse:
+async def bum(request: Request, wf: WfDep, municipality: str = "", year: str = "") -> Response:
     """What the user's municipality buys and sells under BUM agreements (an administrator
     chooses the municipality)."""
     user = session_user(request)
+    return await pagecache.serve(request, user, csrf_token,
+                                 lambda: _bum(request, wf, user, municipality, year))
+
+
+def _bum(request: Request, wf: Workflow, user: str, municipality: str,
+         year: str) -> HTMLResponse:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
     chosen = municipality.strip() or actor.municipality
@@ -314,6 +335,13 @@ def admin_revoke_token(request: Request, wf: WfDep, token_id: Id,
     except WorkflowError as exc:
         flash(request, "error", str(exc))
     return back("/admin")
+
+
+def warm_up(t: Jinja2Templates) -> None:
+    """Compile every page template now, at the worker's start, not in its first requests
+    (a page's first compile takes tens of milliseconds, and the requests queue behind it)."""
+    for name in t.env.list_templates():
+        t.env.get_template(name)
 
 
 def install_filters(t: Jinja2Templates) -> None:

@@ -1,0 +1,193 @@
+"""The pages' cache, on SQLite and PostgreSQL: a page is served again only while nothing has
+changed, to the same user, on the same day, with the session's own CSRF token.
+
+Changes are made the ways they happen in production: by another worker (a second
+Workflow on the same database, as the command line or the scheduler would be), through a
+form on the pages, and by an administrator; the date moves with the test clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from tests.conftest import Clock
+from tests.factories import make_application
+from tests.test_web_api import TestClient, prepare
+from tests.test_web_bum import csrf_of, log_in
+from workflow import store
+from workflow import tables as t
+from workflow.config import Settings
+from workflow.engine import Workflow
+from workflow.web.app import create_app
+from workflow.web.pagecache import PageCache
+
+
+@pytest.fixture
+def client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    prepare(settings)
+    with TestClient(create_app(settings, clock=clock)) as c:
+        yield c
+
+
+def cache_of(client: TestClient) -> PageCache:
+    cache: PageCache = client.app.state.page_cache  # type: ignore[attr-defined]
+    return cache
+
+
+def state_shown(html: str) -> str:
+    found = re.search(r'data-state="([a-z_]+)"', html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
+def test_every_write_counts_the_change_counter_and_a_failed_one_does_not(
+        wf: Workflow) -> None:
+    before = store.change_count(wf.engine)
+    assert before is not None
+    app_id = make_application(wf)
+    after_create = store.change_count(wf.engine)
+    assert after_create is not None and after_create > before
+    with pytest.raises(RuntimeError), store.write(wf.engine) as conn:
+        conn.execute(update(t.application).where(t.application.c.id == app_id)
+                     .values(title="rolled back"))
+        raise RuntimeError("boom")
+    assert store.change_count(wf.engine) == after_create
+
+
+def test_a_page_is_served_again_until_another_worker_changes_something(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="drafting")
+    token = log_in(client, "pl-ishoj")
+    cache = cache_of(client)
+    first = client.get(f"/applications/{app_id}")
+    hits = cache.hits
+    again = client.get(f"/applications/{app_id}")
+    assert again.status_code == 200 and cache.hits == hits + 1
+    assert again.text == first.text and state_shown(again.text) == "drafting"
+    assert cache.marker not in again.text and csrf_of(again.text) == token
+
+    wf.fire(app_id, "submit_for_review", user="pl-ishoj")  # another worker, same database
+    moved = client.get(f"/applications/{app_id}")
+    assert state_shown(moved.text) == "legal_review"
+    assert "submit_for_review" not in triggers_of(moved.text)
+    # and the dashboard lists it under its new state, not the old one
+    dashboard = client.get("/")
+    assert f"/applications/{app_id}" in dashboard.text
+    assert cache.marker not in dashboard.text
+
+
+def test_a_change_made_through_a_form_shows_with_its_message(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="drafting")
+    token = log_in(client, "pl-ishoj")
+    assert state_shown(client.get(f"/applications/{app_id}").text) == "drafting"
+    version = re.search(r'name="version" value="(\d+)"', client.get(
+        f"/applications/{app_id}").text)
+    assert version
+    r = client.post(f"/applications/{app_id}/fire",
+                    data={"csrf": token, "trigger": "submit_for_review",
+                          "version": version.group(1)})
+    assert r.status_code == 200, r.text  # followed the redirect back to the page
+    assert state_shown(r.text) == "legal_review" and "Udført: submit_for_review." in r.text
+    # the message is shown once; the page after it comes from the cache without it
+    plain = client.get(f"/applications/{app_id}")
+    assert "Udført: submit_for_review." not in plain.text
+    assert state_shown(plain.text) == "legal_review"
+
+
+def test_each_user_and_each_session_gets_its_own_page(
+        client: TestClient, settings: Settings, clock: Clock, wf: Workflow) -> None:
+    app_id = make_application(wf, state="council_approval")
+    other = TestClient(client.app)  # a second browser, on the same worker (already started)
+    lead_token = log_in(client, "pl-ishoj")
+    lead = client.get(f"/applications/{app_id}").text
+    secretary_token = log_in(other, "sec-ishoj")
+    secretary = other.get(f"/applications/{app_id}").text
+    assert secretary_token != lead_token and csrf_of(secretary) == secretary_token
+    assert "record_council_decision" in triggers_of(secretary)
+    assert "record_council_decision" not in triggers_of(lead)
+    # the lead in the second browser: the cached page, with that session's own token
+    other_token = log_in(other, "pl-ishoj")
+    hits = cache_of(client).hits
+    page = other.get(f"/applications/{app_id}").text
+    assert cache_of(client).hits == hits + 1
+    assert other_token != lead_token and csrf_of(page) == other_token
+    assert page.replace(other_token, "") == lead.replace(lead_token, "")
+
+
+def triggers_of(html: str) -> list[str]:
+    return re.findall(r'name="trigger" value="([a-z_]+)"', html)
+
+
+def test_a_deactivated_user_is_not_served_a_cached_page(
+        client: TestClient, wf: Workflow) -> None:
+    log_in(client, "pl-ishoj")
+    assert client.get("/").status_code == 200
+    with store.write(wf.engine) as conn:
+        conn.execute(update(t.user).where(t.user.c.id == "pl-ishoj").values(active=False))
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 404 and "unknown user" in r.text
+    # and that was the end of the session
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_the_date_is_part_of_the_key(client: TestClient, clock: Clock, wf: Workflow) -> None:
+    app_id = make_application(wf, state="council_approval")
+    log_in(client, "pl-ishoj")
+    cache = cache_of(client)
+    client.get(f"/applications/{app_id}")
+    misses = cache.misses
+    client.get(f"/applications/{app_id}")
+    assert cache.misses == misses
+    clock.advance(days=1)
+    client.get(f"/applications/{app_id}")
+    assert cache.misses == misses + 1
+
+
+def test_errors_are_not_cached_and_carry_the_sessions_token(
+        client: TestClient, wf: Workflow) -> None:
+    token = log_in(client, "pl-ishoj")
+    for _ in range(2):
+        r = client.get("/applications/999999")
+        assert r.status_code == 404
+        assert cache_of(client).marker not in r.text
+        assert csrf_of(r.text) == token
+
+
+def test_requests_for_a_page_being_rendered_wait_for_that_rendering(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="council_approval")
+    log_in(client, "pl-ishoj")
+    cookies = dict(client.cookies)
+    cache = cache_of(client)
+    rendered = cache.rendered
+
+    async def twelve() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                     cookies=cookies) as ac:
+            return await asyncio.gather(*(ac.get(f"/applications/{app_id}")
+                                          for _ in range(12)))
+
+    pages = client.portal.call(twelve)  # type: ignore[union-attr]
+    assert [p.status_code for p in pages] == [200] * 12
+    assert len({p.text for p in pages}) == 1 and state_shown(pages[0].text) == \
+        "council_approval"
+    assert cache.rendered == rendered + 1
+
+
+def test_the_cache_keeps_the_most_recently_used_pages() -> None:
+    cache = PageCache(size=2)
+    cache.put("a", b"A")
+    cache.put("b", b"B")
+    assert cache.get("a") == b"A"  # a is now the most recent
+    cache.put("c", b"C")
+    assert cache.get("b") is None and cache.get("a") == b"A" and cache.get("c") == b"C"
+    assert PageCache().marker != PageCache().marker

@@ -1,0 +1,121 @@
+"""The pages' cache: a page once rendered is served again until anything changes.
+
+A page is cached per worker under (path and query, user, the database's change count,
+today's date). Every write transaction counts the change counter up as its last statement
+before it commits (:func:`workflow.store.write`), so a request that reads the count first
+and the data after never finds a page older than what it could have read itself; a change
+through any worker, the command line or the scheduler ends every cached page at once. The
+date is in the key because "overdue" and "due soon" move at midnight.
+
+The CSRF token differs per session, so a page is rendered with a marker in its place (a
+random value per process: no one can plant it in a title) and the session's own token is
+put in when it is served. A session holding a message to show (after a form) is served
+fresh, since showing the message consumes it. Errors are never cached.
+
+A hit costs a session-cookie check and one read of the counter, in the event loop; a miss
+renders in the thread pool, and the requests for the same page that come meanwhile wait
+for that one rendering instead of each making their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from threading import Lock
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from .. import store
+
+SIZE = 512  # pages per worker: a page is 10-20 KiB
+
+
+class PageCache:
+    """Rendered pages by key, least recently used out first."""
+
+    def __init__(self, size: int = SIZE) -> None:
+        self.size = size
+        self.marker = "csrf-" + secrets.token_hex(16)
+        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = Lock()  # misses are stored from the thread pool
+        self.hits = self.misses = self.rendered = 0
+        self._counter: store.ChangeCount | None = None
+        # pages being rendered: requests for the same one wait instead of rendering it too
+        self.rendering: dict[Hashable, asyncio.Future[bytes | None]] = {}
+
+    def counter(self, engine: Engine) -> store.ChangeCount:
+        """The change counter's reader, for the event loop's thread (the only caller)."""
+        if self._counter is None or self._counter.engine is not engine:
+            self.close()
+            self._counter = store.ChangeCount(engine)
+        return self._counter
+
+    def close(self) -> None:
+        if self._counter is not None:
+            self._counter.close()
+            self._counter = None
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._pages.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        with self._lock:
+            self._pages[key] = body
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+async def serve(request: Request, user: str, csrf: Callable[[Request], str],
+                render: Callable[[], Response]) -> Response:
+    """The page ``render`` makes for ``user``, from the cache when nothing has changed."""
+    cache: PageCache = request.app.state.page_cache
+    wf = request.app.state.wf
+    if request.session.get("flash"):
+        return await run_in_threadpool(render)
+    count = cache.counter(wf.engine).read()  # first: the page may be only as old as this
+    if count is None:
+        return await run_in_threadpool(render)
+    key = (request.url.path, request.url.query, user, count, wf.today())
+    body = cache.get(key)
+    if body is None:
+        pending = cache.rendering.get(key)
+        if pending is not None:  # the same page is being rendered: wait for it
+            body = await asyncio.shield(pending)
+        else:
+            cache.rendering[key] = pending = asyncio.get_running_loop().create_future()
+            try:
+                page = await _render(request, cache, render)
+                body = bytes(page.body) if page.status_code == 200 and isinstance(
+                    page, HTMLResponse) else None
+                if body is None:
+                    return page
+                cache.put(key, body)
+                cache.rendered += 1
+            finally:  # the waiters render their own when this one failed
+                pending.set_result(body)
+                del cache.rendering[key]
+        if body is None:
+            return await run_in_threadpool(render)
+    return HTMLResponse(body.replace(cache.marker.encode(), csrf(request).encode()))
+
+
+async def _render(request: Request, cache: PageCache, render: Callable[[], Response]
+                  ) -> Response:
+    request.state.csrf_marker = cache.marker
+    try:
+        return await run_in_threadpool(render)
+    finally:  # an error page is rendered afterwards, with the session's own token
+        del request.state.csrf_marker
