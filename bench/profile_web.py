@@ -2,9 +2,10 @@
 
 Makes a fresh database as the web workload does (``workflow init --demo --examples``),
 opens the app in-process with FastAPI's TestClient, logs in through the /login form as
-pl-ishoj, and wraps the route's endpoint (FastAPI calls it in a worker thread, where
-cProfile has to be switched on) so that only the route function is profiled: the
-queries, the engine and the Jinja render, not the test client or the middleware. Prints
+pl-ishoj, with the pages' cache made to keep nothing (every request renders its page),
+and wraps the page's renderer (FastAPI calls it in a worker thread, where cProfile has to
+be switched on) so that only the rendering is profiled: the queries, the engine and the
+Jinja render, not the test client or the middleware. Prints
 the time per request (end to end through TestClient, and in the route function alone,
 both unprofiled) with its SQL statements and connection checkouts, own time by package,
 and the top entries inside ``workflow/`` (and the templates) by cumulative time.
@@ -37,7 +38,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from web import APP_ID, PAGE_USER, PASSWORD, fresh_database, workflow_script  # noqa: E402
 
-PATHS = {"dashboard": "/", "application": "/applications/{app_id}"}
+PATHS = {"dashboard": "_dashboard", "application": "_application"}  # their renderers
 URLS = {"dashboard": "/", "application": f"/applications/{APP_ID}"}
 PACKAGES = ("/workflow/", "/templates/", "/jinja2/", "/sqlalchemy/", "sqlite3", "/psycopg/",
             "/starlette/", "/fastapi/")
@@ -67,19 +68,14 @@ class RouteTimer:
         return endpoint
 
 
-def wrap_route(path: str) -> RouteTimer:
-    """Wrap the page route ``path`` before the app is made (it copies the endpoint)."""
-    from fastapi.routing import APIRoute
-
+def wrap_route(renderer: str) -> RouteTimer:
+    """Wrap the page's renderer in ``workflow.web.pages`` (what its route runs, in FastAPI's
+    thread pool, when the page is not in the pages' cache)."""
     from workflow.web import pages
 
-    for route in pages.router.routes:
-        if isinstance(route, APIRoute) and route.path == path and "GET" in (route.methods or ()):
-            timer = RouteTimer()
-            route.endpoint = timer.wrap(route.endpoint)
-            route.dependant.call = route.endpoint
-            return timer
-    raise SystemExit(f"no GET route {path} in workflow.web.pages")
+    timer = RouteTimer()
+    setattr(pages, renderer, timer.wrap(getattr(pages, renderer)))
+    return timer
 
 
 def shorten(filename: str) -> str:
@@ -169,9 +165,12 @@ def main() -> None:
 
     routes = a.route or list(PATHS)
     timers = {name: wrap_route(PATHS[name]) for name in routes}
+    from workflow.web.pagecache import PageCache
+
     app = create_app(Settings.from_env())
     sql = count_sql()
     with TestClient(app) as client:
+        app.state.page_cache = PageCache(size=0)  # keeps nothing: every request renders
         log_in(client)
         print(f"profile_web: {a.db}, {a.n} requests per page as {PAGE_USER}, "
               f"route function only (cProfile adds about 1.5-2x)")

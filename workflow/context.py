@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 
 from . import tables as t
 from .errors import GuardFailed
@@ -169,17 +170,28 @@ def current_acts(conn: Connection, app_id: int, entered_version: int,
                  name: str | None = None) -> dict[str, Any]:
     """Non-void acts recorded since the state was entered: {municipality: data}, or with
     ``name=None`` {name: {municipality: data}}; the latest act wins."""
+    return acts_of(conn, {app_id: entered_version}, name)[app_id]
+
+
+def acts_of(conn: Connection, entered: Mapping[int, int],
+            name: str | None = None) -> dict[int, dict[str, Any]]:
+    """:func:`current_acts` of several applications in one statement, by application id
+    (``entered``: each one's version on entering its state)."""
     pa = t.party_act
-    conds = [pa.c.application_id == app_id, pa.c.void.is_(False),
-             pa.c.version > entered_version]
+    conds: list[ColumnElement[bool]] = [pa.c.application_id.in_(list(entered)),
+                                        pa.c.void.is_(False)]
     if name is not None:
         conds.append(pa.c.name == name)
-    rows = conn.execute(select(pa.c.name, pa.c.municipality, pa.c.data, pa.c.user_id,
-                               pa.c.at, pa.c.version)
+    rows = conn.execute(select(pa.c.application_id, pa.c.name, pa.c.municipality, pa.c.data,
+                               pa.c.user_id, pa.c.at, pa.c.version)
                         .where(and_(*conds)).order_by(pa.c.version))
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[int, dict[str, dict[str, Any]]] = {app_id: {} for app_id in entered}
     for r in rows:
+        if r.version <= entered[r.application_id]:
+            continue
         entry = {**(r.data or {}), "user": r.user_id, "at": r.at.isoformat(),
                  "version": r.version}
-        out.setdefault(r.name, {})[r.municipality] = entry
-    return out.get(name, {}) if name is not None else out
+        out[r.application_id].setdefault(r.name, {})[r.municipality] = entry
+    if name is not None:
+        return {app_id: acts.get(name, {}) for app_id, acts in out.items()}
+    return dict(out)

@@ -249,12 +249,25 @@ def _letterheads(draft: DraftSpec, party: str | None,
 # ------------------------------------------------------------------------ reading
 def list_documents(conn: Connection, definition: Definition, app_id: int) -> list[dict[str, Any]]:
     """Documents of an application with every version (no bytes) and approval checks."""
+    return documents_of(conn, definition, [app_id])[app_id]
+
+
+def documents_of(conn: Connection, definition: Definition,
+                 app_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """:func:`list_documents` of several applications in three statements, by id."""
+    from .context import acts_of
+
     d, dv = t.document, t.document_version
     docs: dict[int, dict[str, Any]] = {}
-    for r in conn.execute(select(d).where(d.c.application_id == app_id).order_by(d.c.id)):
+    by_app: dict[int, dict[int, dict[str, Any]]] = {app_id: {} for app_id in app_ids}
+    for r in conn.execute(select(d).where(d.c.application_id.in_(list(app_ids)))
+                          .order_by(d.c.id)):
         spec = definition.drafts.get(r.name)
-        docs[r.id] = {"id": r.id, "name": r.name, "party": r.party or None,
-                      "label": spec.label.da if spec else r.name, "versions": []}
+        docs[r.id] = by_app[r.application_id][r.id] = {
+            "id": r.id, "name": r.name, "party": r.party or None,
+            "label": spec.label.da if spec else r.name, "versions": []}
+    if not docs:
+        return {app_id: [] for app_id in app_ids}
     cols = [c for c in dv.c if c.name not in ("content", "input")]
     for r in conn.execute(select(*cols).where(dv.c.document_id.in_(list(docs)))
                           .order_by(dv.c.document_id, dv.c.number)):
@@ -270,16 +283,18 @@ def list_documents(conn: Connection, definition: Definition, app_id: int) -> lis
     for doc_id, doc in docs.items():
         doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None
         doc["approvals"] = []
-    for party, act in current_council_acts(conn, app_id).items():
-        for item in act.get("approved", []):
-            approved_doc = docs.get(item["document_id"])
-            if approved_doc is not None:
-                current = latest[approved_doc["id"]]
-                approved_doc["approvals"].append({
-                    "party": party, "number": item["number"], "sha256": item["sha256"],
-                    "matches": current["approval_sha256"] == item["approval_sha256"],
-                    "same_bytes": current["sha256"] == item["sha256"]})
-    return list(docs.values())
+    council = acts_of(conn, {app_id: 0 for app_id in app_ids if by_app[app_id]}, "council")
+    for app_id, acts in council.items():
+        for party, act in acts.items():
+            for item in act.get("approved", []):
+                approved_doc = by_app[app_id].get(item["document_id"])
+                if approved_doc is not None:
+                    current = latest[approved_doc["id"]]
+                    approved_doc["approvals"].append({
+                        "party": party, "number": item["number"], "sha256": item["sha256"],
+                        "matches": current["approval_sha256"] == item["approval_sha256"],
+                        "same_bytes": current["sha256"] == item["sha256"]})
+    return {app_id: list(found.values()) for app_id, found in by_app.items()}
 
 
 def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, Any]]:

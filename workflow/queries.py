@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 from . import machine as mc
 from . import rules, store
 from . import tables as t
-from .context import TxContext, current_acts, unavailable_areas
+from .context import TxContext, acts_of, unavailable_areas
+from .documents import documents_of, list_documents
 from .documents import downloads as document_downloads
-from .documents import list_documents
 from .engine import Actor, Workflow
 from .errors import NotFound
 from .reminders import list_reminders, sent_for_history
@@ -81,6 +81,8 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
         links.setdefault(r.from_id, []).append({"rel": r.kind, "application": r.to_id})
         links.setdefault(r.to_id, []).append({"rel": f"has_{r.kind.removesuffix('_for')}",
                                               "application": r.from_id})
+    acts = acts_of(conn, {r["id"]: r["entered_version"] for r in rows})
+    docs = documents_of(conn, wf.definition, ids)
     out = []
     for row in rows:
         process = wf.definition.processes.get(row["process"])
@@ -98,9 +100,9 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
             "area_details": app_areas,
             "deadlines": deadlines.get(row["id"], []),
             "links": links.get(row["id"], []),
-            "acts": current_acts(conn, row["id"], row["entered_version"]),
+            "acts": acts[row["id"]],
             "documents": [{k: v for k, v in doc.items() if k != "versions"}
-                          for doc in list_documents(conn, wf.definition, row["id"])],
+                          for doc in docs[row["id"]]],
             "data": row["data"],
             "definition_hash": row["definition_hash"],
             "created_at": row["created_at"].isoformat(), "created_by": row["created_by"],
@@ -149,16 +151,37 @@ def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, A
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
         wf.check_party(actor, app_id, row["parties"])
-        process = wf.process_of(row["process"])
-        out = []
-        for trig in process.triggers_from(row["state"]):
-            cands = process.candidates(row["state"], trig)
-            out.append({"trigger": trig, "label": cands[0].label.da,
-                        "dests": sorted({c.dest for c in cands}),
-                        "roles": sorted({r for c in cands for r in c.roles}),
-                        "fields": _fields(wf, cands),
-                        **_why_not(wf, conn, row, actor, cands)})
-        return out
+        return _triggers(wf, conn, row, actor)
+
+
+def tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
+          ) -> list[dict[str, Any]]:
+    """What ``user`` may do now on each open one of ``apps`` (as :func:`list_applications`
+    describes them), in one read: ``{"app": ..., "trigger": ...}`` in the apps' order."""
+    wanted = [a["id"] for a in apps if not a["final"]]
+    if not wanted:
+        return []
+    a = t.application
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        rows = {r["id"]: r for r in _visible(wf, actor, (
+            dict(r) for r in conn.execute(select(a).where(a.c.id.in_(wanted))).mappings()))}
+        return [{"app": app, "trigger": trig} for app in apps if app["id"] in rows
+                for trig in _triggers(wf, conn, rows[app["id"]], actor) if trig["allowed"]]
+
+
+def _triggers(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
+              ) -> list[dict[str, Any]]:
+    process = wf.process_of(row["process"])
+    out = []
+    for trig in process.triggers_from(row["state"]):
+        cands = process.candidates(row["state"], trig)
+        out.append({"trigger": trig, "label": cands[0].label.da,
+                    "dests": sorted({c.dest for c in cands}),
+                    "roles": sorted({r for c in cands for r in c.roles}),
+                    "fields": _fields(wf, cands),
+                    **_why_not(wf, conn, row, actor, cands)})
+    return out
 
 
 def _fields(wf: Workflow, cands: list[Any]) -> list[dict[str, Any]]:

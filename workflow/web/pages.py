@@ -125,13 +125,7 @@ async def dashboard(request: Request, wf: WfDep) -> Response:
 
 def _dashboard(request: Request, wf: Workflow, user: str) -> HTMLResponse:
     apps = queries.list_applications(wf, user=user)
-    tasks = []
-    for app in apps:
-        if app["final"]:
-            continue
-        for trig in queries.triggers(wf, app["id"], user=user):
-            if trig["allowed"]:
-                tasks.append({"app": app, "trigger": trig})
+    tasks = queries.tasks(wf, apps, user=user)
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
     processes = wf.definition.processes
