@@ -33,3 +33,21 @@ def test_tasks_are_the_allowed_triggers_of_each_open_application(wf: Workflow,
     assert all(x["trigger"]["allowed"] for x in got)
     if user == "pl-ishoj":  # somebody has something to do, or the test proves nothing
         assert expected
+
+
+@pytest.mark.parametrize("user", ["pl-ishoj", "legal-ishoj", "admin"])
+def test_the_case_view_is_the_four_reads_in_one(wf: Workflow, user: str) -> None:
+    app_id = make_application(wf, state="council_approval")
+    view = queries.case_view(wf, app_id, user=user)
+    assert view["actor"].id == user
+    assert view["application"] == queries.get_application(wf, app_id, user=user)
+    assert view["triggers"] == queries.triggers(wf, app_id, user=user)
+    assert view["history"] == queries.history(wf, app_id, user=user)
+    assert view["documents"] == queries.documents(wf, app_id, user=user)
+    assert view["history"] and view["documents"] and view["triggers"]
+
+
+def test_the_case_view_refuses_a_non_party(wf: Workflow) -> None:
+    app_id = make_application(wf, state="drafting")
+    with pytest.raises(PermissionDenied):
+        queries.case_view(wf, app_id, user="pl-brondby")

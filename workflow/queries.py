@@ -120,20 +120,38 @@ def _deadline(r: Any, today: date) -> dict[str, Any]:
 
 
 def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
-    ae = t.audit_entry
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
         wf.check_party(actor, app_id, row["parties"])
-        entries = [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
-                    "to": r.to_state, "user": r.user_id, "role": r.role,
-                    "municipality": r.municipality, "at": r.at.isoformat(),
-                    "comment": r.comment, "data": r.data}
-                   for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
-                                         .order_by(ae.c.version))]
-        # the steps in version order, the downloads between them by time
-        return list(heapq.merge(entries, document_downloads(conn, app_id),
-                                sent_for_history(conn, app_id), key=lambda e: e["at"]))
+        return _history(conn, app_id)
+
+
+def _history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+    ae = t.audit_entry
+    entries = [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
+                "to": r.to_state, "user": r.user_id, "role": r.role,
+                "municipality": r.municipality, "at": r.at.isoformat(),
+                "comment": r.comment, "data": r.data}
+               for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
+                                     .order_by(ae.c.version))]
+    # the steps in version order, the downloads between them by time
+    return list(heapq.merge(entries, document_downloads(conn, app_id),
+                            sent_for_history(conn, app_id), key=lambda e: e["at"]))
+
+
+def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
+    """Everything an application's page shows, in one read: the acting user (``actor``),
+    the application as :func:`get_application` gives it, and its ``triggers``,
+    ``history`` and ``documents`` as the functions of those names give them."""
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        row = _load(conn, app_id)
+        wf.check_party(actor, app_id, row["parties"])
+        return {"actor": actor, "application": _describe(wf, conn, [row])[0],
+                "triggers": _triggers(wf, conn, row, actor),
+                "history": _history(conn, app_id),
+                "documents": list_documents(conn, wf.definition, app_id)}
 
 
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:

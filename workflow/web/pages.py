@@ -62,8 +62,8 @@ def flash(request: Request, kind: str, text: str) -> None:
 
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     wf: Workflow = request.app.state.wf
-    me = None
-    if request.session.get("user"):
+    me = ctx.pop("me", None)  # a page that has looked the user up already passes it
+    if me is None and request.session.get("user"):
         try:
             with store.read(wf.engine) as conn:
                 me = wf.actor(conn, request.session["user"])
@@ -142,7 +142,7 @@ def _dashboard(request: Request, wf: Workflow, user: str) -> HTMLResponse:
                   tasks=tasks, deadlines=queries.deadlines(wf, user=user),
                   agreements=[a for a in apps if a["process"] == agreements.PROCESS],
                   kinds=kinds, sources=sources, areas=wf.areas,
-                  municipalities=wf.municipalities, can_create=bool(kinds))
+                  municipalities=wf.municipalities, can_create=bool(kinds), me=actor)
 
 
 @router.post("/applications")
@@ -182,18 +182,16 @@ async def application(request: Request, wf: WfDep, app_id: Id) -> Response:
 
 
 def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTMLResponse:
-    app = queries.get_application(wf, app_id, user=user)
+    view = queries.case_view(wf, app_id, user=user)
+    app, actor = view["application"], view["actor"]
     process = wf.definition.processes[app["process"]]
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
     linked = agreements.linked_cases(wf, (x["application"] for x in app["links"]), user=user)
     agreement = agreements.describe(wf, app["data"] or {}) \
         if app["process"] == agreements.PROCESS else None
     return render(request, "application.html", app=app, agreement=agreement, linked=linked,
                   diagram=state_svg(process, current=app["state"]),
-                  triggers=queries.triggers(wf, app_id, user=user),
-                  history=queries.history(wf, app_id, user=user),
-                  documents=queries.documents(wf, app_id, user=user),
+                  triggers=view["triggers"], history=view["history"],
+                  documents=view["documents"], me=actor,
                   can_download=actor.role in wf.definition.download_roles,
                   areas=wf.areas, municipalities=wf.municipalities,
                   states=process.states)
