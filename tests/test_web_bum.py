@@ -584,7 +584,7 @@ def test_an_agreement_is_opened_and_priced_on_the_pages(client: TestClient, wf: 
     assert api.get(f"/api/applications/{app_id}")["version"] == got["version"]
     r = client.post(f"/applications/{app_id}/fire", data=form, follow_redirects=False)
     assert r.status_code == 303
-    assert "Udført: propose_terms." in client.get(r.headers["location"]).text
+    assert "Udført: Foreslå vilkår." in client.get(r.headers["location"]).text
     data = api.get(f"/api/applications/{app_id}")["data"]
     assert data["direct_costs"] == "1234567.50" and data["overhead_rate"] == "7.5"
     assert data["expected_volume"] == 420 and data["notice_months"] == 6

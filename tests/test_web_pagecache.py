@@ -94,10 +94,11 @@ def test_a_change_made_through_a_form_shows_with_its_message(
                     data={"csrf": token, "trigger": "submit_for_review",
                           "version": version.group(1)})
     assert r.status_code == 200, r.text  # followed the redirect back to the page
-    assert state_shown(r.text) == "legal_review" and "Udført: submit_for_review." in r.text
+    assert state_shown(r.text) == "legal_review"
+    assert "Udført: Send til juridisk gennemsyn." in r.text
     # the message is shown once; the page after it comes from the cache without it
     plain = client.get(f"/applications/{app_id}")
-    assert "Udført: submit_for_review." not in plain.text
+    assert "Udført: Send til juridisk gennemsyn." not in plain.text
     assert state_shown(plain.text) == "legal_review"
 
 

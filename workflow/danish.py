@@ -1,5 +1,5 @@
 """Danish formatting: long dates ("19. juni 2017"), weekdays, amounts ("1.234,50 kr."),
-numbers ("1.200") and percentages ("7,5 pct.").
+numbers ("1.200"), percentages ("7,5 pct.") and lists ("a, b og c").
 
 Month and weekday names are written out here rather than taken from the locale, which
 may not be installed (and is process-global besides).
@@ -7,8 +7,10 @@ may not be installed (and is process-global besides).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
           "september", "oktober", "november", "december")
@@ -69,3 +71,10 @@ def percent(value: Decimal | int | str) -> str:
     """``7,5 pct.``: as many decimals as the rate has, trailing zeros dropped."""
     q = Decimal(value).normalize()
     return amount(q, decimals=places(q), unit="pct.")
+
+
+def join_and(values: Iterable[Any]) -> str:
+    """``a``, ``a og b``, ``a, b og c``."""
+    items = [str(v) for v in values]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " og " + items[-1] \
+        if items else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -61,12 +61,6 @@ def _paragraph(value: Any, stk: int | None = None, nr: int | None = None) -> str
     return text
 
 
-def _join_and(values: Iterable[Any]) -> str:
-    items = [str(v) for v in values]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " og " + items[-1] \
-        if items else ""
-
-
 def _dateish(f: Any) -> Any:
     @functools.wraps(f)
     def wrapper(value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -90,7 +84,7 @@ FILTERS = {
     "percent": lambda v: None if v is None else danish.percent(Decimal(str(v))),
     "add_days": _dateish(lambda d, days: d + timedelta(days=days)),
     "paragraph": _paragraph,
-    "join_and": _join_and,
+    "join_and": danish.join_and,
 }
 
 

@@ -218,11 +218,19 @@ async def fire(request: Request, wf: WfDep, app_id: Id) -> Response:
     except WorkflowError as exc:
         flash(request, "error", str(exc))
         return back(f"/applications/{app_id}")
-    msg = f"Udført: {trigger}."
+    msg = f"Udført: {_trigger_label(wf, trigger)}."
     if out.waiting_for:
-        msg += f" Afventer {', '.join(out.waiting_for)}."
+        msg += " Afventer " + danish.join_and(
+            [wf.municipalities[m].name if m in wf.municipalities else m
+             for m in out.waiting_for]) + "."
     flash(request, "ok", msg)
     return back(f"/applications/{app_id}")
+
+
+def _trigger_label(wf: Workflow, trigger: str) -> str:
+    """The Danish label of a trigger (the id when no process knows it)."""
+    return next((t.label.da for p in wf.definition.processes.values() for t in p.transitions
+                 if t.trigger == trigger), trigger)
 
 
 def _list_fields(wf: Workflow) -> set[str]:
