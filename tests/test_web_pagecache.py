@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from tests.conftest import Clock
 from tests.factories import make_application
+from tests.test_reminders import TEMPLATES, SmtpServer
 from tests.test_web_api import TestClient, prepare
 from tests.test_web_bum import csrf_of, log_in
 from workflow import store
 from workflow import tables as t
 from workflow.config import Settings
 from workflow.engine import Workflow
+from workflow.mailer import Mailer
+from workflow.scheduler import ReminderService
 from workflow.web.app import create_app
 from workflow.web.pagecache import PageCache
 
@@ -33,6 +36,13 @@ def client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
     prepare(settings)
     with TestClient(create_app(settings, clock=clock)) as c:
         yield c
+
+
+@pytest.fixture
+def mail() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
 
 
 def cache_of(client: TestClient) -> PageCache:
@@ -58,6 +68,17 @@ def test_every_write_counts_the_change_counter_and_a_failed_one_does_not(
                      .values(title="rolled back"))
         raise RuntimeError("boom")
     assert store.change_count(wf.engine) == after_create
+
+
+def test_only_changes_count_not_a_scheduler_with_nothing_to_send_nor_a_new_worker(
+        wf: Workflow, open_wf: Callable[..., Workflow], mail: SmtpServer) -> None:
+    make_application(wf, state="council_approval")
+    before = store.change_count(wf.engine)
+    service = ReminderService(wf, Mailer(mail.settings, timeout=10), templates_dir=TEMPLATES,
+                              name="test-service")
+    assert service.tick().sent == 0  # nothing is due yet
+    open_wf().close()  # another worker starting on the same definition
+    assert store.change_count(wf.engine) == before
 
 
 def test_a_page_is_served_again_until_another_worker_changes_something(
@@ -192,3 +213,22 @@ def test_the_cache_keeps_the_most_recently_used_pages() -> None:
     cache.put("c", b"C")
     assert cache.get("b") is None and cache.get("a") == b"A" and cache.get("c") == b"C"
     assert PageCache().marker != PageCache().marker
+
+
+def test_the_counter_reader_reconnects_when_its_connection_is_gone(wf: Workflow) -> None:
+    counter = store.ChangeCount(wf.engine)
+    try:
+        first = counter.read()
+        assert first is not None
+        raw = counter._raw
+        if store.is_sqlite(wf.engine):
+            raw.close()
+        else:  # the server ends the session, as on a restart or a fail-over
+            with wf.engine.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"),
+                             {"pid": raw.info.backend_pid})
+        make_application(wf)
+        assert (counter.read() or 0) > first
+        assert counter._raw is not raw
+    finally:
+        counter.close()

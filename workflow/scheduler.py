@@ -76,7 +76,8 @@ class ReminderService:
 
     def _claim(self, now: datetime) -> list[dict[str, Any]]:
         r = t.reminder
-        with store.write(self.wf.engine) as conn:
+        # a claim changes nothing a page shows (a reminder is shown sent once it is)
+        with store.write(self.wf.engine, shown=False) as conn:
             q = (select(r.c.id).where(due_filter(now)).order_by(r.c.due_at, r.c.id)
                  .limit(self.batch))
             if not store.is_sqlite(conn):

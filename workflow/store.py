@@ -68,9 +68,15 @@ def write(engine: Engine, *, shown: bool = True) -> Iterator[Connection]:
             yield conn
             if shown:
                 raw = conn.connection.driver_connection  # the driver's own: fast
-                raw.cursor().execute(_COUNT_CHANGE)  # type: ignore[union-attr]
+                try:
+                    raw.cursor().execute(_COUNT_CHANGE)  # type: ignore[union-attr]
+                except engine.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+                    raise SetupError(f"cannot write to the database: {exc}") from exc
 
 
+# libpq: give up connecting after 2 s; notice a dead peer within ~10 s
+_PG_QUICK = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5,
+             "keepalives_interval": 2, "keepalives_count": 2}
 _COUNT_CHANGE = "UPDATE change_counter SET n = n + 1 WHERE id = 1"
 _READ_CHANGES = "SELECT n FROM change_counter WHERE id = 1"
 
@@ -106,11 +112,18 @@ class ChangeCount:
         return None
 
     def _connect(self) -> Any:
-        proxied = self.engine.raw_connection()
-        raw = proxied.driver_connection
-        proxied.detach()  # ours now: the pool makes another when it needs one
-        if not is_sqlite(self.engine):  # (SQLite's is in autocommit already: see above)
-            raw.autocommit = True  # type: ignore[union-attr]
+        if is_sqlite(self.engine):  # in autocommit already (see make_engine)
+            proxied = self.engine.raw_connection()
+            raw = proxied.driver_connection
+            proxied.detach()  # ours now: the pool makes another when it needs one
+            return raw
+        # PostgreSQL: the reader runs in a web worker's event loop, so a server that stops
+        # answering must fail it in seconds, not hang the worker for the system's timeouts
+        args, params = self.engine.dialect.create_connect_args(self.engine.url)
+        params = {**params, **_PG_QUICK}
+        raw = self.engine.dialect.loaded_dbapi.connect(*args, **params)
+        raw.autocommit = True
+        raw.execute("SET statement_timeout = 2000")
         return raw
 
     def close(self) -> None:

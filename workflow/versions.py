@@ -34,6 +34,9 @@ def find_stranded(conn: Connection, definition: Definition) -> list[tuple[int, s
 def register_definition(engine: Engine, definition: Definition, now: datetime) -> None:
     """Record the definition's hash; refuse it if it would strand a live application."""
     d = t.definition
+    with store.read(engine) as conn:  # as a rule it is known: then nothing is written
+        if conn.execute(select(d.c.hash).where(d.c.hash == definition.hash)).first():
+            return
     with store.write(engine) as conn:
         if conn.execute(select(d.c.hash).where(d.c.hash == definition.hash)).first():
             return

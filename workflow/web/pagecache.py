@@ -100,8 +100,9 @@ async def serve(request: Request, user: str, csrf: Callable[[Request], str],
                 page = await _render(request, cache, render)
                 body = bytes(page.body) if page.status_code == 200 and isinstance(
                     page, HTMLResponse) else None
-                if body is None:
-                    return page
+                if body is None:  # not a page to keep (no route makes one): its own token
+                    return _filled(page, cache.marker, csrf(request)) \
+                        if isinstance(page, HTMLResponse) else page
                 cache.put(key, body)
                 cache.rendered += 1
             finally:  # the waiters render their own when this one failed
@@ -109,7 +110,15 @@ async def serve(request: Request, user: str, csrf: Callable[[Request], str],
                 del cache.rendering[key]
         if body is None:
             return await run_in_threadpool(render)
-    return HTMLResponse(body.replace(cache.marker.encode(), csrf(request).encode()))
+    return _filled(body, cache.marker, csrf(request))
+
+
+def _filled(page: bytes | HTMLResponse, marker: str, token: str) -> HTMLResponse:
+    """The page with the session's token where the marker is."""
+    if isinstance(page, HTMLResponse):
+        return HTMLResponse(bytes(page.body).replace(marker.encode(), token.encode()),
+                            status_code=page.status_code)
+    return HTMLResponse(page.replace(marker.encode(), token.encode()))
 
 
 async def _render(request: Request, cache: PageCache, render: Callable[[], Response]
