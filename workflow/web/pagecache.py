@@ -90,35 +90,31 @@ async def serve(request: Request, user: str, csrf: Callable[[Request], str],
         return await run_in_threadpool(render)
     key = (request.url.path, request.url.query, user, count, wf.today())
     body = cache.get(key)
-    if body is None:
-        pending = cache.rendering.get(key)
-        if pending is not None:  # the same page is being rendered: wait for it
-            body = await asyncio.shield(pending)
-        else:
-            cache.rendering[key] = pending = asyncio.get_running_loop().create_future()
-            try:
-                page = await _render(request, cache, render)
-                body = bytes(page.body) if page.status_code == 200 and isinstance(
-                    page, HTMLResponse) else None
-                if body is None:  # not a page to keep (no route makes one): its own token
-                    return _filled(page, cache.marker, csrf(request)) \
-                        if isinstance(page, HTMLResponse) else page
+    if body is None and (pending := cache.rendering.get(key)) is not None:
+        body = await asyncio.shield(pending)  # the same page is being rendered: its result
+        if body is None:  # that rendering failed: this request renders (and fails) itself
+            return await run_in_threadpool(render)
+    elif body is None:
+        cache.rendering[key] = pending = asyncio.get_running_loop().create_future()
+        try:
+            page = await _render(request, cache, render)
+            if page.status_code == 200 and isinstance(page, HTMLResponse):
+                body = bytes(page.body)
                 cache.put(key, body)
                 cache.rendered += 1
-            finally:  # the waiters render their own when this one failed
-                pending.set_result(body)
-                del cache.rendering[key]
-        if body is None:
-            return await run_in_threadpool(render)
-    return _filled(body, cache.marker, csrf(request))
+        finally:
+            pending.set_result(body)
+            del cache.rendering[key]
+        if body is None:  # not a page to keep (no route makes one): its own token too
+            return HTMLResponse(_filled(bytes(page.body), cache.marker, csrf(request)),
+                                status_code=page.status_code) \
+                if isinstance(page, HTMLResponse) else page
+    return HTMLResponse(_filled(body, cache.marker, csrf(request)))
 
 
-def _filled(page: bytes | HTMLResponse, marker: str, token: str) -> HTMLResponse:
+def _filled(body: bytes, marker: str, token: str) -> bytes:
     """The page with the session's token where the marker is."""
-    if isinstance(page, HTMLResponse):
-        return HTMLResponse(bytes(page.body).replace(marker.encode(), token.encode()),
-                            status_code=page.status_code)
-    return HTMLResponse(page.replace(marker.encode(), token.encode()))
+    return body.replace(marker.encode(), token.encode())
 
 
 async def _render(request: Request, cache: PageCache, render: Callable[[], Response]

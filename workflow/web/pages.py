@@ -19,17 +19,8 @@ from fastapi.templating import Jinja2Templates
 
 from .. import accounts, agreements, danish, queries, store
 from ..engine import Workflow
-from ..errors import (
-    AuthError,
-    ConflictError,
-    GuardFailed,
-    InvalidData,
-    InvalidTransition,
-    NotFound,
-    PermissionDenied,
-    WorkflowError,
-)
-from . import pagecache
+from ..errors import AuthError, NotFound, PermissionDenied, WorkflowError
+from . import messages, pagecache
 from .api import Id, content_disposition, get_wf
 from .svg import state_svg
 
@@ -78,17 +69,14 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
                 me = wf.actor(conn, request.session["user"])
         except NotFound:  # deactivated since logging in: the session ends here
             request.session.clear()
-    messages = request.session.pop("flash", [])
-    labels = {t.trigger: t.label.da for p in wf.definition.processes.values()
-              for t in p.transitions} | {"create": "Oprettet", "download": "Hentet dokument",
-                                         "reminder": "Påmindelse sendt"}
+    flashes = request.session.pop("flash", [])
     # a page for the cache carries a marker where the session's token goes (pagecache)
     csrf = getattr(request.state, "csrf_marker", None) or csrf_token(request)
     return templates(request).TemplateResponse(
-        request, name, {"me": me, "csrf": csrf, "messages": messages,
+        request, name, {"me": me, "csrf": csrf, "messages": flashes,
                         "today": wf.today(), "roles": wf.definition.roles,
                         "municipality_names": {k: m.name for k, m in wf.municipalities.items()},
-                        "trigger_labels": labels, **ctx}, status_code=status)
+                        "trigger_labels": messages.trigger_labels(wf), **ctx}, status_code=status)
 
 
 def back(url: str) -> RedirectResponse:
@@ -176,7 +164,7 @@ async def create(request: Request, wf: WfDep) -> Response:
                            source=int(source) if source.isdigit() and len(source) < 10
                            else None)
     except WorkflowError as exc:
-        flash(request, "error", in_danish(wf, exc))
+        flash(request, "error", messages.refusal(wf, exc))
         return back("/")
     flash(request, "ok", "Sagen er oprettet.")
     return back(f"/applications/{app_id}")
@@ -225,48 +213,10 @@ async def fire(request: Request, wf: WfDep, app_id: Id) -> Response:
                       comment=str(form.get("comment", "")),
                       expected_version=int(version) if version.isdigit() else None)
     except WorkflowError as exc:
-        flash(request, "error", in_danish(wf, exc))
+        flash(request, "error", messages.refusal(wf, exc))
         return back(f"/applications/{app_id}")
-    msg = f"Udført: {_trigger_label(wf, trigger)}."
-    if out.waiting_for:
-        msg += " Afventer " + danish.join_and(
-            [wf.municipalities[m].name if m in wf.municipalities else m
-             for m in out.waiting_for]) + "."
-    flash(request, "ok", msg)
+    flash(request, "ok", messages.done(wf, trigger, out.waiting_for))
     return back(f"/applications/{app_id}")
-
-
-# what went wrong, said in Danish first; the engine's own words (English) follow as detail
-_REFUSALS: list[tuple[type[WorkflowError], str]] = [
-    (PermissionDenied, "Det må du ikke"),
-    (GuardFailed, "Det kan ikke gøres nu"),
-    (InvalidData, "Oplysningerne er ikke i orden"),
-    (NotFound, "Findes ikke"),
-]
-
-
-def in_danish(wf: Workflow, exc: WorkflowError) -> str:
-    """A refusal as the pages show it: Danish, with the engine's detail after it."""
-    if isinstance(exc, ConflictError):
-        who = f" af {exc.changed_by}" if exc.changed_by else ""
-        now = f" (den er nu i version {exc.version})" if exc.version else ""
-        return (f"Sagen er ændret{who}, mens du havde den åben{now}. Se siden igen, og "
-                f"prøv så igen.")
-    if isinstance(exc, InvalidTransition):
-        process = next((p for p in wf.definition.processes.values()
-                        if exc.state in p.states), None)
-        state = process.states[exc.state].label.da if process else exc.state
-        allowed = danish.join_and(_trigger_label(wf, a) for a in exc.allowed) or "ingen"
-        return (f"»{_trigger_label(wf, exc.trigger)}« kan ikke gøres, når sagen er i "
-                f"tilstanden »{state}«. Det kan gøres nu: {allowed}.")
-    lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
-    return f"{lead}: {exc}"
-
-
-def _trigger_label(wf: Workflow, trigger: str) -> str:
-    """The Danish label of a trigger (the id when no process knows it)."""
-    return next((t.label.da for p in wf.definition.processes.values() for t in p.transitions
-                 if t.trigger == trigger), trigger)
 
 
 def _list_fields(wf: Workflow) -> set[str]:

@@ -1,0 +1,69 @@
+"""What the pages say in Danish about actions: their labels, what was done, and refusals.
+
+The engine's errors carry English detail (the same text the CLI and the API give); a page
+leads with a Danish sentence and, where the error is structured (a lost race, a trigger
+the state does not allow), says all of it in Danish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import danish
+from ..engine import Workflow
+from ..errors import (
+    ConflictError,
+    GuardFailed,
+    InvalidData,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    WorkflowError,
+)
+
+# history entries that are not a declared trigger
+OTHER_LABELS = {"create": "Oprettet", "download": "Hentet dokument",
+                "reminder": "Påmindelse sendt"}
+
+# what went wrong, said in Danish first; the engine's own words follow as detail
+_REFUSALS: list[tuple[type[WorkflowError], str]] = [
+    (PermissionDenied, "Det må du ikke"),
+    (GuardFailed, "Det kan ikke gøres nu"),
+    (InvalidData, "Oplysningerne er ikke i orden"),
+    (NotFound, "Findes ikke"),
+]
+
+
+def trigger_labels(wf: Workflow) -> dict[str, str]:
+    """Every trigger's Danish label, and the history's other entries'."""
+    return {t.trigger: t.label.da for p in wf.definition.processes.values()
+            for t in p.transitions} | OTHER_LABELS
+
+
+def done(wf: Workflow, trigger: str, waiting_for: Sequence[str]) -> str:
+    """``Udført: Bekræft områder. Afventer Vallensbæk Kommune.``"""
+    msg = f"Udført: {trigger_labels(wf).get(trigger, trigger)}."
+    if waiting_for:
+        names = [wf.municipalities[m].name if m in wf.municipalities else m
+                 for m in waiting_for]
+        msg += f" Afventer {danish.join_and(names)}."
+    return msg
+
+
+def refusal(wf: Workflow, exc: WorkflowError) -> str:
+    """A refusal as the pages show it: Danish, with the engine's detail after it."""
+    if isinstance(exc, ConflictError):
+        who = f" af {exc.changed_by}" if exc.changed_by else ""
+        now = f" (den er nu i version {exc.version})" if exc.version else ""
+        return (f"Sagen er ændret{who}, mens du havde den åben{now}. Se siden igen, og "
+                f"prøv så igen.")
+    if isinstance(exc, InvalidTransition):
+        labels = trigger_labels(wf)
+        process = next((p for p in wf.definition.processes.values()
+                        if exc.state in p.states), None)
+        state = process.states[exc.state].label.da if process else exc.state
+        allowed = danish.join_and(labels.get(a, a) for a in exc.allowed) or "ingen"
+        return (f"»{labels.get(exc.trigger, exc.trigger)}« kan ikke gøres, når sagen er i "
+                f"tilstanden »{state}«. Det kan gøres nu: {allowed}.")
+    lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
+    return f"{lead}: {exc}"
