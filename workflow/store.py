@@ -2,19 +2,25 @@
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and takes the write lock at the
 start of a write transaction (``BEGIN IMMEDIATE``), so two writers queue instead of
-failing half-way. PostgreSQL locks the application row (``SELECT … FOR UPDATE``) inside
-the transaction; both also check the version column, so a lost update is impossible.
+failing half-way. As SQLite lets one writer at a time in anyway, a process makes all its
+write transactions on one connection of its own (:class:`SqliteWriter`), one thread at a
+time: threads queue on a lock instead of in SQLite's busy loop, and a transaction costs no
+pool round. PostgreSQL takes a pooled connection per transaction and locks the
+application row (``SELECT … FOR UPDATE``); both also check the version column, so a lost
+update is impossible.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .errors import SetupError
@@ -47,31 +53,128 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            immediate = conn.info.pop("workflow_write", False)
             raw = conn.connection.driver_connection  # the plain sqlite3 connection: fast
-            raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
+            if not raw.in_transaction:  # type: ignore[union-attr]  # (the writer's is)
+                raw.execute("BEGIN")  # type: ignore[union-attr]
 
+        writer = _WRITERS[engine] = SqliteWriter(engine)
+        event.listen(engine, "engine_disposed", lambda _engine: writer.close())
         return engine
     return create_engine(url, pool_size=5, max_overflow=10)
 
 
-@contextmanager
-def write(engine: Engine, *, shown: bool = True) -> Iterator[Connection]:
+def write(engine: Engine, *, shown: bool = True) -> AbstractContextManager[Connection]:
     """One write transaction: commits on success, rolls back on any exception.
 
     Just before it commits, it counts up the change counter (see :func:`change_count`),
     unless told that nothing it writes is ever shown (``shown=False``: a login attempt).
     """
-    with engine.connect() as conn:
-        conn.info["workflow_write"] = True  # read (and cleared) by the SQLite begin hook
-        with conn.begin():
-            yield conn
-            if shown:
-                raw = conn.connection.driver_connection  # the driver's own: fast
+    writer = _WRITERS.get(engine)
+    return writer.transaction(shown) if writer is not None else _pooled(engine, shown)
+
+
+@contextmanager
+def _pooled(engine: Engine, shown: bool) -> Iterator[Connection]:
+    with engine.connect() as conn, conn.begin():
+        yield conn
+        if shown:
+            count_change(engine.dialect, conn.connection.driver_connection)
+
+
+def count_change(dialect: Dialect, raw: Any) -> None:
+    """Count up the change counter, on the transaction of the driver connection ``raw``."""
+    try:
+        raw.cursor().execute(_COUNT_CHANGE)
+    except dialect.loaded_dbapi.Error as exc:
+        raise SetupError(f"cannot write to the database: {exc}") from exc
+
+
+class SqliteWriter:
+    """The connection one process makes its SQLite write transactions on.
+
+    A transaction holds a lock for its whole length, so threads take turns (SQLite would
+    admit one writer at a time anyway). It starts with ``BEGIN IMMEDIATE`` on the driver
+    connection; the SQLAlchemy :class:`Connection` handed out joins that transaction when
+    it is first used (its begin hook sees one open), and the transaction ends on whichever
+    of the two holds it: statements run straight on the driver (see :mod:`.fastpath`)
+    cost no SQLAlchemy transaction at all.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)  # the engine keeps its writer, not the reverse
+        self.dialect = engine.dialect
+        self.lock = threading.Lock()
+        self.owner: int | None = None
+        self.conn: Connection | None = None
+
+    @contextmanager
+    def transaction(self, shown: bool) -> Iterator[Connection]:
+        if self.owner == threading.get_ident():
+            raise RuntimeError("a write transaction inside another on the same thread "
+                               "would wait for itself")
+        with self.lock:
+            self.owner = threading.get_ident()
+            try:
+                conn = self._begin()
+                raw = conn.connection.driver_connection
                 try:
-                    raw.cursor().execute(_COUNT_CHANGE)  # type: ignore[union-attr]
-                except engine.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-                    raise SetupError(f"cannot write to the database: {exc}") from exc
+                    yield conn
+                    if shown:
+                        count_change(self.dialect, raw)
+                    if conn.in_transaction():
+                        conn.commit()
+                    else:
+                        raw.commit()  # type: ignore[union-attr]
+                except BaseException:
+                    self._abort(conn, raw)
+                    raise
+            finally:
+                self.owner = None
+
+    def _begin(self) -> Connection:
+        """The connection, in a fresh ``BEGIN IMMEDIATE``; a broken one is replaced."""
+        try:
+            if self.conn is None or self.conn.invalidated:
+                self._drop()
+                engine = self._engine()
+                if engine is None:
+                    raise SetupError("the database engine has been closed")
+                self.conn = engine.connect()
+            self.conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "BEGIN IMMEDIATE")
+            return self.conn
+        except (OperationalError, self.dialect.loaded_dbapi.Error) as exc:
+            self._drop()
+            raise SetupError(f"cannot open the database for writing: "
+                             f"{getattr(exc, 'orig', None) or exc}") from None
+
+    def _abort(self, conn: Connection, raw: Any) -> None:
+        """Roll back whichever side holds the transaction; a connection that cannot is
+        replaced (closing it rolls back)."""
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            if raw.in_transaction:
+                raw.rollback()
+        except Exception:  # noqa: BLE001 - the caller's exception is the one to report
+            self._drop()
+
+    def close(self) -> None:
+        """Close the connection (the engine is being disposed of)."""
+        with self.lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # closes the driver connection; not back to the pool
+                conn.close()
+            except Exception:  # noqa: BLE001 - it is going away either way
+                pass
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, SqliteWriter] = weakref.WeakKeyDictionary()
 
 
 # libpq: give up connecting after 2 s; notice a dead peer within ~10 s
