@@ -5,7 +5,7 @@ insert audit entry). Building and compiling them through SQLAlchemy on every cal
 ~10× what the database needs (see ``bench/``), so each is compiled once with SQLAlchemy's
 own compiler, and the column types' own bind/result processors convert the values, so
 the rows are exactly what SQLAlchemy itself would write and read. They run inside the
-transaction of the SQLAlchemy ``Connection`` that owns it, on its DBAPI connection.
+transaction of the SQLAlchemy ``Connection`` that owns it, on its driver connection.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, bindparam, select, update
+from sqlalchemy import Column, Date, DateTime, bindparam, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Executable
 
@@ -26,26 +26,32 @@ class Prepared:
     """One statement, compiled for one dialect, with its value converters."""
 
     def __init__(self, stmt: Executable, dialect: Dialect,
-                 result_columns: Sequence[Column[Any]] = ()) -> None:
+                 result_columns: Sequence[Column[Any]] = (),
+                 shared: dict[type, Processor] | None = None) -> None:
         compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
         self.sql: str = compiled.string
         self.positional: bool = bool(compiled.positional)
         self.names: list[str] = list(compiled.positiontup or compiled.binds)
-        self.binds: dict[str, Processor] = {
-            name: bp.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bp in compiled.binds.items()}
+        shared = {} if shared is None else shared
+        self.binds: dict[str, Processor] = {}
+        for name, bp in compiled.binds.items():
+            convert = bp.type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None and bp.type._type_affinity in _IMMUTABLE:
+                convert = shared.setdefault(type(bp.type), _last_one(convert))
+            self.binds[name] = convert
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None)
                    for c in result_columns]
         # only the values that need converting are touched on every call
-        self.plan = [(n, self.binds[n]) for n in self.names]
+        self.converting = [(i, p) for i, n in enumerate(self.names)
+                           if (p := self.binds[n]) is not None]
         self.converted = [(i, p) for i, p in enumerate(results) if p is not None]
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        if self.positional:
-            return [v if p is None or v is None else p(v)
-                    for n, p in self.plan for v in (values[n],)]
-        return {n: v if p is None or v is None else p(v)
-                for n, p in self.plan for v in (values[n],)}
+        out = [values[n] for n in self.names]
+        for i, p in self.converting:
+            if out[i] is not None:
+                out[i] = p(out[i])
+        return out if self.positional else dict(zip(self.names, out, strict=True))
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -66,6 +72,26 @@ class Prepared:
         return int(self.run(conn, values).rowcount)
 
 
+# types whose converter may remember its last value, as their values cannot change in
+# place: a transition writes the same moment three times, over two statements
+_IMMUTABLE = (DateTime, Date)
+
+
+def _last_one(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, remembering its last value."""
+    last: tuple[Any, Any] = (object(), None)
+
+    def remembering(value: Any) -> Any:
+        nonlocal last
+        seen = last  # one read: another thread may replace the pair, never half of it
+        if seen[0] is value:
+            return seen[1]
+        out = convert(value)
+        last = (value, out)
+        return out
+    return remembering
+
+
 APP_COLUMNS = ("id", "process", "kind", "round", "title", "case_number", "state", "version",
                "entered_version", "parties", "data")
 USER_COLUMNS = ("name", "role", "municipality", "active")
@@ -82,17 +108,19 @@ class HotStatements:
         if dialect.name == "postgresql":
             load = load.with_for_update(of=a)
         self.load = Prepared(load, dialect, cols)
+        shared: dict[type, Processor] = {}
         stay = (update(a).where(a.c.id == bindparam("app_id"), a.c.version == bindparam("old"))
                 .values(state=bindparam("state"), version=bindparam("version"),
                         data=bindparam("data"), updated_at=bindparam("at"),
                         updated_by=bindparam("user"),
                         definition_hash=bindparam("definition_hash")))
-        self.update_stay = Prepared(stay, dialect)
+        self.update_stay = Prepared(stay, dialect, shared=shared)
         self.update_move = Prepared(stay.values(entered_version=bindparam("version"),
-                                                entered_at=bindparam("at")), dialect)
+                                                entered_at=bindparam("at")), dialect,
+                                    shared=shared)
         self.audit = Prepared(ae.insert().values(
             application_id=bindparam("app_id"), version=bindparam("version"),
             trigger=bindparam("trigger"), from_state=bindparam("from_state"),
             to_state=bindparam("to_state"), user_id=bindparam("user"), role=bindparam("role"),
             municipality=bindparam("municipality"), at=bindparam("at"),
-            comment=bindparam("comment"), data=bindparam("data")), dialect)
+            comment=bindparam("comment"), data=bindparam("data")), dialect, shared=shared)

@@ -92,8 +92,9 @@ def build(process: ProcessSpec) -> Machine:
                                 "before": [_choose(Choice(spec, True))]})
             transitions.append({**base, "dest": spec.source, "conditions": [_condition(spec)],
                                 "before": [_choose(Choice(spec, False))]})
-        else:
-            transitions.append({**base, "dest": spec.dest, "conditions": [_condition(spec)],
+        else:  # a step with nothing to check has no condition for the machine to call
+            checks = [_condition(spec)] if spec.when or spec.requires or spec.guards else []
+            transitions.append({**base, "dest": spec.dest, "conditions": checks,
                                 "before": [_choose(Choice(spec))]})
     initial = next(iter(process.kinds.values())).initial
     return Machine(model=None, states=list(process.states), transitions=transitions,
