@@ -13,8 +13,15 @@ Workloads
              proposing areas to ``closed`` (11 transitions with guards, joint steps, party
              acts, effects and deadlines; tests/factories.py's road). The areas a life
              releases are freed again, untimed, before the next one starts.
+  bound      the chain, as only the database work of the engine's transaction and the
+             ``transitions`` machine: the statements ``wf.fire`` runs (the engine's own
+             SQL and value converters: lock and load the application and the user,
+             update it, insert the audit entry, count the change) on the bare driver
+             connection, the machine picking the step, and no other Python at all (no
+             checks, no rules, no error handling). What this design costs at the least,
+             on our schema; the distance from the floor to it is not the engine's code.
 
-usage: python bench/engine_bench.py chain|lifecycle --db sqlite|postgresql [--n 300]
+usage: python bench/engine_bench.py chain|lifecycle|bound --db sqlite|postgresql [--n 300]
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from benchlib import (
 from sqlalchemy import func, select, update
 
 from workflow import demo, store
+from workflow import machine as mc
 from workflow import tables as t
 from workflow.config import Settings
 from workflow.definition import load
@@ -107,6 +115,47 @@ def run_chain(wf: Workflow, n: int) -> tuple[float, list[float]]:
     return total, lats
 
 
+def run_bound(wf: Workflow, n: int) -> tuple[float, list[float]]:
+    ids = [wf.create(kind="chain", title=f"Bench {i}", user="pl-ishoj")
+           for i in range(1, n + 1)]
+    hot, machine, digest = wf.hot, wf.machines["chain"], wf.definition.hash
+    sqlite = wf.engine.dialect.name == "sqlite"
+    proxied = wf.engine.raw_connection()
+    raw = proxied.driver_connection
+    assert raw is not None
+    lats: list[float] = []
+    pc = time.perf_counter
+    gc.collect()
+    t0 = pc()
+    for index, app_id in enumerate(ids, 1):
+        for trigger, _src, _dst in plan(index):
+            s = pc()
+            if sqlite:
+                raw.execute("BEGIN IMMEDIATE")
+            cur = raw.cursor()
+            cur.execute(hot.load.sql, hot.load.params({"app_id": app_id, "user_id": "pl-ishoj"}))
+            got = cur.fetchone()
+            step = mc.Step(state=got[6], ctx=None, attrs={})  # type: ignore[arg-type]
+            mc.run(machine, step, trigger)
+            now, version = wf.clock(), got[7] + 1
+            cur.execute(hot.update_move.sql, hot.update_move.params({
+                "app_id": app_id, "old": got[7], "state": step.state, "version": version,
+                "data": {}, "at": now, "user": "pl-ishoj", "definition_hash": digest}))
+            cur.execute(hot.audit.sql, hot.audit.params({
+                "app_id": app_id, "version": version, "trigger": trigger,
+                "from_state": got[6], "to_state": step.state, "user": "pl-ishoj",
+                "role": got[12], "municipality": got[13], "at": now, "comment": "",
+                "data": {}}))
+            cur.execute(store._COUNT_CHANGE)
+            raw.commit()
+            lats.append(pc() - s)
+    total = pc() - t0
+    proxied.close()
+    changes, _states = count_changes(wf)
+    assert changes == n * CHANGES_PER_APP, changes
+    return total, lats
+
+
 def run_lifecycle(wf: Workflow, n: int) -> tuple[float, list[float]]:
     ids = [wf.create(kind="dispensation", round=1, title=f"Bench {i}", user="pl-ishoj")
            for i in range(1, n + 1)]
@@ -129,14 +178,15 @@ def run_lifecycle(wf: Workflow, n: int) -> tuple[float, list[float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("workload", choices=["chain", "lifecycle"])
+    ap.add_argument("workload", choices=["chain", "lifecycle", "bound"])
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--n", type=int, default=300, help="applications")
     a = ap.parse_args()
-    if a.workload == "chain":
+    if a.workload in ("chain", "bound"):
         wf = open_fresh(a.db, str(BENCH_DIR / "chain.yaml"))
-        total, lats = run_chain(wf, a.n)
-        name = f"workflow {a.db}"
+        run, name = (run_chain, f"workflow {a.db}") if a.workload == "chain" else \
+            (run_bound, f"bound {a.db}")
+        total, lats = run(wf, a.n)
     else:
         wf = open_fresh(a.db, str(REPO_DIR / "states.yaml"))
         total, lats = run_lifecycle(wf, a.n)

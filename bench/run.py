@@ -16,6 +16,9 @@ State-change rows
   workflow sqlite / postgresql   our engine, wf.fire() per change on bench/chain.yaml
   workflow lifecycle ...         our engine on the shipped states.yaml: the whole life of
                                  a round-1 dispensation (guards, party acts, deadlines)
+  bound sqlite / postgresql      engine_bench.py bound: only the engine's statements on the
+                                 bare driver plus the transitions machine (what the design
+                                 costs at the least, on our schema)
   raw sqlite (floor)             peers: stdlib sqlite3, UPDATE + INSERT per transaction
   raw postgresql (floor)         bench/pg_floor.py: the same with psycopg
   spiff, spiff_req               peers: SpiffWorkflow 3 kept in memory / reloaded per step
@@ -93,7 +96,7 @@ class Variant:
     name: str
     cmd: tuple[str, ...]
     db: str             # sqlite | postgresql
-    role: str           # ours | floor | peer
+    role: str           # ours | bound | floor | peer
 
 
 # ----------------------------------------------------------------------- set-up
@@ -106,6 +109,7 @@ def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
         out.append(Variant(f"workflow {db}", (*ours, "chain", "--db", db), db, "ours"))
         out.append(Variant(f"workflow lifecycle {db}", (*ours, "lifecycle", "--db", db), db,
                            "ours"))
+        out.append(Variant(f"bound {db}", (*ours, "bound", "--db", db), db, "bound"))
     if "sqlite" in dbs:
         out.append(Variant("raw sqlite (floor)", (*peer, "raw", "--sync", "NORMAL"), "sqlite",
                            "floor"))
@@ -132,7 +136,7 @@ def run_rounds(vs: list[Variant], rounds: int, n: int, env: dict[str, str]
         k = r % len(vs)
         res: dict[str, dict[str, Any]] = {}
         for v in vs[k:] + vs[:k]:          # rotate the order every round
-            x = run_variant(v, n, env, REPO_DIR if v.role == "ours" else peers_dir())
+            x = run_variant(v, n, env, REPO_DIR if v.role in ("ours", "bound") else peers_dir())
             res[v.name] = x
             print(f"round {r + 1}/{rounds}: {v.name:<30} {x['rate']:8.0f} changes/s  "
                   f"median {x['lat_median_us']:7.0f} us  p99 {x['lat_p99_us']:7.0f} us",
