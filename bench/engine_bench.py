@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gc
 import time
+from collections.abc import Callable
 from typing import Any
 
 from benchlib import (
@@ -96,6 +97,45 @@ def count_changes(wf: Workflow) -> tuple[int, dict[str, int]]:
 
 
 def run_chain(wf: Workflow, n: int) -> tuple[float, list[float]]:
+    return time_chain(wf, n, lambda app_id, trigger: wf.fire(app_id, trigger, user="pl-ishoj"))
+
+
+def run_bound(wf: Workflow, n: int) -> tuple[float, list[float]]:
+    hot, machine, digest = wf.hot, wf.machines["chain"], wf.definition.hash
+    sqlite = wf.engine.dialect.name == "sqlite"
+    proxied = wf.engine.raw_connection()
+    raw = proxied.driver_connection
+    assert raw is not None
+
+    def change(app_id: int, trigger: str) -> None:
+        if sqlite:
+            raw.execute("BEGIN IMMEDIATE")
+        cur = raw.cursor()
+        cur.execute(hot.load.sql, hot.load.params({"app_id": app_id, "user_id": "pl-ishoj"}))
+        got = cur.fetchone()
+        step = mc.Step(state=got[6], ctx=None, attrs={})  # type: ignore[arg-type]
+        mc.run(machine, step, trigger)
+        now, version = wf.clock(), got[7] + 1
+        cur.execute(hot.update_move.sql, hot.update_move.params({
+            "app_id": app_id, "old": got[7], "state": step.state, "version": version,
+            "data": {}, "at": now, "user": "pl-ishoj", "definition_hash": digest}))
+        cur.execute(hot.audit.sql, hot.audit.params({
+            "app_id": app_id, "version": version, "trigger": trigger,
+            "from_state": got[6], "to_state": step.state, "user": "pl-ishoj",
+            "role": got[12], "municipality": got[13], "at": now, "comment": "", "data": {}}))
+        cur.execute(store._COUNT_CHANGE)
+        raw.commit()
+
+    try:
+        return time_chain(wf, n, change)
+    finally:
+        proxied.close()
+
+
+def time_chain(wf: Workflow, n: int, change: Callable[[int, str], Any]
+               ) -> tuple[float, list[float]]:
+    """Create ``n`` chain applications (untimed), then time ``change(app_id, trigger)``
+    for each of their 8 changes; checks that every change landed where it should."""
     ids = [wf.create(kind="chain", title=f"Bench {i}", user="pl-ishoj")
            for i in range(1, n + 1)]
     lats: list[float] = []
@@ -105,54 +145,13 @@ def run_chain(wf: Workflow, n: int) -> tuple[float, list[float]]:
     for index, app_id in enumerate(ids, 1):
         for trigger, _src, _dst in plan(index):
             s = pc()
-            wf.fire(app_id, trigger, user="pl-ishoj")
+            change(app_id, trigger)
             lats.append(pc() - s)
     total = pc() - t0
     changes, states = count_changes(wf)
     expected = {"closed": n - n // 10, "rejected": n // 10}
     assert changes == n * CHANGES_PER_APP, changes
     assert states == {k: v for k, v in expected.items() if v}, states
-    return total, lats
-
-
-def run_bound(wf: Workflow, n: int) -> tuple[float, list[float]]:
-    ids = [wf.create(kind="chain", title=f"Bench {i}", user="pl-ishoj")
-           for i in range(1, n + 1)]
-    hot, machine, digest = wf.hot, wf.machines["chain"], wf.definition.hash
-    sqlite = wf.engine.dialect.name == "sqlite"
-    proxied = wf.engine.raw_connection()
-    raw = proxied.driver_connection
-    assert raw is not None
-    lats: list[float] = []
-    pc = time.perf_counter
-    gc.collect()
-    t0 = pc()
-    for index, app_id in enumerate(ids, 1):
-        for trigger, _src, _dst in plan(index):
-            s = pc()
-            if sqlite:
-                raw.execute("BEGIN IMMEDIATE")
-            cur = raw.cursor()
-            cur.execute(hot.load.sql, hot.load.params({"app_id": app_id, "user_id": "pl-ishoj"}))
-            got = cur.fetchone()
-            step = mc.Step(state=got[6], ctx=None, attrs={})  # type: ignore[arg-type]
-            mc.run(machine, step, trigger)
-            now, version = wf.clock(), got[7] + 1
-            cur.execute(hot.update_move.sql, hot.update_move.params({
-                "app_id": app_id, "old": got[7], "state": step.state, "version": version,
-                "data": {}, "at": now, "user": "pl-ishoj", "definition_hash": digest}))
-            cur.execute(hot.audit.sql, hot.audit.params({
-                "app_id": app_id, "version": version, "trigger": trigger,
-                "from_state": got[6], "to_state": step.state, "user": "pl-ishoj",
-                "role": got[12], "municipality": got[13], "at": now, "comment": "",
-                "data": {}}))
-            cur.execute(store._COUNT_CHANGE)
-            raw.commit()
-            lats.append(pc() - s)
-    total = pc() - t0
-    proxied.close()
-    changes, _states = count_changes(wf)
-    assert changes == n * CHANGES_PER_APP, changes
     return total, lats
 
 
