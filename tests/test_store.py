@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
 from tests.conftest import Clock
 from tests.factories import make_application
@@ -42,6 +45,16 @@ def test_migrate_is_idempotent(db_url: str) -> None:
     store.migrate(engine)
     assert store.current_revision(engine) == store.HEAD_REVISION
     engine.dispose()
+
+
+def test_the_migrations_make_exactly_the_schema_the_models_declare(db_url: str) -> None:
+    engine = store.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            found = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(found, SQLModel.metadata) == []
+    finally:
+        engine.dispose()
 
 
 def test_in_memory_sqlite_is_refused() -> None:

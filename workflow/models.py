@@ -60,7 +60,7 @@ class Application(SQLModel, table=True):
     round: int | None = None
     title: str = Field(max_length=300)
     case_number: str = Field(default="", max_length=60)
-    state: str = Field(max_length=60, index=True)
+    state: str = Field(max_length=60)
     version: int = Field(default=1, description="optimistic lock; = last audit entry's version")
     entered_version: int = Field(default=1, description="version at which `state` was entered")
     entered_at: datetime

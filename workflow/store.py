@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import SetupError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0005"  # tests/test_store.py checks that this is Alembic's head
+HEAD_REVISION = "0006"  # tests/test_store.py checks that this is Alembic's head
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
