@@ -100,6 +100,10 @@ def reset_postgres(engine: Engine) -> None:
     demo.load_setup(engine)
 
 
+# a test of what only SQLite has: the db_url fixture, on SQLite alone
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from tests.conftest import Clock
+from tests.conftest import SQLITE_ONLY, Clock
 from tests.factories import make_application
 from workflow import store
 from workflow import tables as t
@@ -212,7 +212,6 @@ def test_check_against_the_database_lists_stranded_applications(
 
 
 # ------------------------------------------------------------- SQLite's writer
-SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def _audit_count(engine: Engine) -> int:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 
 import httpx
 import pytest
 from sqlalchemy import text, update
 
-from tests.conftest import Clock
+from tests.conftest import SQLITE_ONLY, Clock
 from tests.factories import make_application
 from tests.test_reminders import TEMPLATES, SmtpServer
 from tests.test_web_api import TestClient, prepare
@@ -56,29 +58,51 @@ def state_shown(html: str) -> str:
     return found.group(1)
 
 
-def test_every_write_counts_the_change_counter_and_a_failed_one_does_not(
-        wf: Workflow) -> None:
-    before = store.change_count(wf.engine)
-    assert before is not None
+@pytest.fixture
+def counter(wf: Workflow) -> Iterator[store.ChangeCount]:
+    reader = store.ChangeCount(wf.engine)
+    yield reader
+    reader.close()
+
+
+def test_every_write_moves_the_change_count_and_a_failed_one_does_not(
+        wf: Workflow, counter: store.ChangeCount) -> None:
+    before = counter.read()
+    assert before is not None and counter.read() == before  # nothing changed: it stays
     app_id = make_application(wf)
-    after_create = store.change_count(wf.engine)
+    after_create = counter.read()
     assert after_create is not None and after_create > before
     with pytest.raises(RuntimeError), store.write(wf.engine) as conn:
         conn.execute(update(t.application).where(t.application.c.id == app_id)
                      .values(title="rolled back"))
         raise RuntimeError("boom")
-    assert store.change_count(wf.engine) == after_create
+    assert counter.read() == after_create
+    wf.fire(app_id, "propose_areas", user="pl-ishoj", data={"areas": "rehabilitation,social"})
+    assert (counter.read() or 0) > after_create
 
 
 def test_only_changes_count_not_a_scheduler_with_nothing_to_send_nor_a_new_worker(
-        wf: Workflow, open_wf: Callable[..., Workflow], mail: SmtpServer) -> None:
+        wf: Workflow, open_wf: Callable[..., Workflow], mail: SmtpServer,
+        counter: store.ChangeCount) -> None:
     make_application(wf, state="council_approval")
-    before = store.change_count(wf.engine)
+    before = counter.read()
     service = ReminderService(wf, Mailer(mail.settings, timeout=10), templates_dir=TEMPLATES,
                               name="test-service")
     assert service.tick().sent == 0  # nothing is due yet
     open_wf().close()  # another worker starting on the same definition
-    assert store.change_count(wf.engine) == before
+    assert counter.read() == before
+
+
+@SQLITE_ONLY
+def test_on_sqlite_a_change_made_by_hand_moves_the_count_too(
+        wf: Workflow, counter: store.ChangeCount) -> None:
+    app_id = make_application(wf)
+    before = counter.read()
+    path = wf.engine.url.database
+    assert path is not None
+    with closing(sqlite3.connect(path)) as other, other:  # the sqlite3 shell, say
+        other.execute("UPDATE application SET title = 'Rettet i hånden' WHERE id = ?", (app_id,))
+    assert (counter.read() or 0) > (before or 0)
 
 
 def test_a_page_is_served_again_until_another_worker_changes_something(
@@ -127,20 +151,22 @@ def test_each_user_and_each_session_gets_its_own_page(
         client: TestClient, settings: Settings, clock: Clock, wf: Workflow) -> None:
     app_id = make_application(wf, state="council_approval")
     other = TestClient(client.app)  # a second browser, on the same worker (already started)
+    third = TestClient(client.app)  # and a third
+    # (all log in first: a login attempt is a change to SQLite's count)
     lead_token = log_in(client, "pl-ishoj")
-    lead = client.get(f"/applications/{app_id}").text
     secretary_token = log_in(other, "sec-ishoj")
+    third_token = log_in(third, "pl-ishoj")
+    lead = client.get(f"/applications/{app_id}").text
     secretary = other.get(f"/applications/{app_id}").text
     assert secretary_token != lead_token and csrf_of(secretary) == secretary_token
     assert "record_council_decision" in triggers_of(secretary)
     assert "record_council_decision" not in triggers_of(lead)
-    # the lead in the second browser: the cached page, with that session's own token
-    other_token = log_in(other, "pl-ishoj")
+    # the lead in the third browser: the cached page, with that session's own token
     hits = cache_of(client).hits
-    page = other.get(f"/applications/{app_id}").text
+    page = third.get(f"/applications/{app_id}").text
     assert cache_of(client).hits == hits + 1
-    assert other_token != lead_token and csrf_of(page) == other_token
-    assert page.replace(other_token, "") == lead.replace(lead_token, "")
+    assert third_token != lead_token and csrf_of(page) == third_token
+    assert page.replace(third_token, "") == lead.replace(lead_token, "")
 
 
 def triggers_of(html: str) -> list[str]:

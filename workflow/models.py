@@ -274,7 +274,8 @@ class Setting(SQLModel, table=True):
 
 class ChangeCounter(SQLModel, table=True):
     """One row, counted up by every write transaction (``store.write``) just before it
-    commits: the pages' cache key, so a cached page is never older than the last change."""
+    commits: the pages' cache key on PostgreSQL, so a cached page is never older than the
+    last change (SQLite counts changes itself: see ``store.ChangeCount``)."""
 
     __tablename__ = "change_counter"
 

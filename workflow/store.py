@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from .errors import SetupError
 
@@ -66,11 +66,12 @@ def make_engine(url: str) -> Engine:
 def write(engine: Engine, *, shown: bool = True) -> AbstractContextManager[Connection]:
     """One write transaction: commits on success, rolls back on any exception.
 
-    Just before it commits, it counts up the change counter (see :func:`change_count`),
-    unless told that nothing it writes is ever shown (``shown=False``: a login attempt).
+    On PostgreSQL it counts up the change counter just before it commits (see
+    :class:`ChangeCount`), unless told that nothing it writes is ever shown
+    (``shown=False``: a login attempt). SQLite keeps that count itself.
     """
     writer = _WRITERS.get(engine)
-    return writer.transaction(shown) if writer is not None else _pooled(engine, shown)
+    return writer if writer is not None else _pooled(engine, shown)
 
 
 @contextmanager
@@ -90,7 +91,8 @@ def count_change(dialect: Dialect, raw: Any) -> None:
 
 
 class SqliteWriter:
-    """The connection one process makes its SQLite write transactions on.
+    """The connection one process makes its SQLite write transactions on; used as a
+    context manager, it is one write transaction.
 
     A transaction holds a lock for its whole length, so threads take turns (SQLite would
     admit one writer at a time anyway). It starts with ``BEGIN IMMEDIATE`` on the driver
@@ -106,30 +108,44 @@ class SqliteWriter:
         self.lock = threading.Lock()
         self.owner: int | None = None
         self.conn: Connection | None = None
+        self.raw: Any = None  # the driver connection under ``conn``
 
-    @contextmanager
-    def transaction(self, shown: bool) -> Iterator[Connection]:
+    def __enter__(self) -> Connection:
+        """Take the lock and begin; the connection is in ``BEGIN IMMEDIATE``."""
         if self.owner == threading.get_ident():
             raise RuntimeError("a write transaction inside another on the same thread "
                                "would wait for itself")
-        with self.lock:
-            self.owner = threading.get_ident()
+        self.lock.acquire()
+        self.owner = threading.get_ident()
+        try:
+            return self._begin()
+        except BaseException:
+            self._release()
+            raise
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        """Commit, or roll back on an exception (which goes on); then let the next in."""
+        conn, raw = self.conn, self.raw
+        assert conn is not None
+        try:
+            if kind is not None:
+                self._abort(conn, raw)
+                return
             try:
-                conn = self._begin()
-                raw = conn.connection.driver_connection
-                try:
-                    yield conn
-                    if shown:
-                        count_change(self.dialect, raw)
-                    if conn.in_transaction():
-                        conn.commit()
-                    else:
-                        raw.commit()  # type: ignore[union-attr]
-                except BaseException:
-                    self._abort(conn, raw)
-                    raise
-            finally:
-                self.owner = None
+                if conn.in_transaction():
+                    conn.commit()
+                else:
+                    raw.commit()
+            except (DBAPIError, self.dialect.loaded_dbapi.Error) as exc:
+                self._abort(conn, raw)
+                raise SetupError(f"cannot write to the database: "
+                                 f"{getattr(exc, 'orig', None) or exc}") from None
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        self.owner = None
+        self.lock.release()
 
     def _begin(self) -> Connection:
         """The connection, in a fresh ``BEGIN IMMEDIATE``; a broken one is replaced."""
@@ -140,8 +156,8 @@ class SqliteWriter:
                 if engine is None:
                     raise SetupError("the database engine has been closed")
                 self.conn = engine.connect()
-            self.conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-                "BEGIN IMMEDIATE")
+                self.raw = self.conn.connection.driver_connection
+            self.raw.execute("BEGIN IMMEDIATE")
             return self.conn
         except (OperationalError, self.dialect.loaded_dbapi.Error) as exc:
             self._drop()
@@ -165,7 +181,7 @@ class SqliteWriter:
             self._drop()
 
     def _drop(self) -> None:
-        conn, self.conn = self.conn, None
+        conn, self.conn, self.raw = self.conn, None, None
         if conn is not None:
             try:
                 conn.invalidate()  # closes the driver connection; not back to the pool
@@ -182,23 +198,31 @@ _PG_QUICK = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5,
              "keepalives_interval": 2, "keepalives_count": 2}
 _COUNT_CHANGE = "UPDATE change_counter SET n = n + 1 WHERE id = 1"
 _READ_CHANGES = "SELECT n FROM change_counter WHERE id = 1"
+_DATA_VERSION = "PRAGMA data_version"
 
 
 class ChangeCount:
-    """How many write transactions have committed: a number that moves whenever anything
-    in the database has changed through :func:`write` (which is every change workflow
-    makes).
+    """A number that moves whenever anything in the database has changed: the pages'
+    cache key.
 
-    The count is taken in the same transaction as the change, just before its commit, so
-    a reader that sees a count also sees every change counted in it. It is read on a
-    connection of its own, outside any transaction (one round trip, no pool), by one
-    thread at a time; :meth:`read` is None when the counter cannot be read (a schema not
-    made by the migrations, a database gone away): then nothing may be cached on it.
+    On PostgreSQL it is the change counter, which every write transaction (:func:`write`)
+    counts up just before its commit, so a reader that sees a count also sees every change
+    counted in it. On SQLite it is this reader's own count of the moves of SQLite's
+    ``PRAGMA data_version``, which moves whenever another connection, of any process, has
+    committed a change to the file: no write pays for it.
+
+    The count is read on a connection of its own, outside any transaction (one round trip,
+    no pool), by one thread at a time; :meth:`read` is None when it cannot be read (a
+    schema not made by the migrations, a database gone away): then nothing may be cached
+    on it. A new connection counts as a change, as changes may have been missed meanwhile.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._raw: Any = None
+        self._sqlite = is_sqlite(engine)
+        self._moves = 0  # SQLite: how often data_version has moved, as this reader saw
+        self._version: int | None = None  # SQLite: the data_version last seen
 
     def read(self) -> int | None:
         for _ in range(2):  # a connection the server has dropped: once more on a new one
@@ -206,10 +230,15 @@ class ChangeCount:
                 if self._raw is None:
                     self._raw = self._connect()
                 cur = self._raw.cursor()
-                cur.execute(_READ_CHANGES)
+                cur.execute(_DATA_VERSION if self._sqlite else _READ_CHANGES)
                 row = cur.fetchone()
                 cur.close()
-                return None if row is None else int(row[0])
+                if row is None or not self._sqlite:
+                    return None if row is None else int(row[0])
+                if row[0] != self._version:
+                    self._version = row[0]
+                    self._moves += 1
+                return self._moves
             except self.engine.dialect.dbapi.Error:  # type: ignore[union-attr]
                 self.close()
         return None
@@ -231,20 +260,12 @@ class ChangeCount:
 
     def close(self) -> None:
         raw, self._raw = self._raw, None
+        self._version = None
         if raw is not None:
             try:
                 raw.close()
             except self.engine.dialect.dbapi.Error:  # type: ignore[union-attr]
                 pass
-
-
-def change_count(engine: Engine) -> int | None:
-    """The change count, once (see :class:`ChangeCount`)."""
-    counter = ChangeCount(engine)
-    try:
-        return counter.read()
-    finally:
-        counter.close()
 
 
 @contextmanager

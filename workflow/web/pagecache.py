@@ -1,11 +1,11 @@
 """The pages' cache: a page once rendered is served again until anything changes.
 
 A page is cached per worker under (path and query, user, the database's change count,
-today's date). Every write transaction counts the change counter up as its last statement
-before it commits (:func:`workflow.store.write`), so a request that reads the count first
-and the data after never finds a page older than what it could have read itself; a change
-through any worker, the command line or the scheduler ends every cached page at once. The
-date is in the key because "overdue" and "due soon" move at midnight.
+today's date). The count (:class:`workflow.store.ChangeCount`) moves with every committed
+change and is read before the data, so a request never finds a page older than what it
+could have read itself; a change through any worker, the command line or the scheduler
+ends every cached page at once. The date is in the key because "overdue" and "due soon"
+move at midnight.
 
 The CSRF token differs per session, so a page is rendered with a marker in its place (a
 random value per process: no one can plant it in a title) and the session's own token is
