@@ -116,9 +116,10 @@ def run_bound(wf: Workflow, n: int) -> tuple[float, list[float]]:
         step = mc.Step(state=got[6], ctx=None, attrs={})  # type: ignore[arg-type]
         mc.run(machine, step, trigger)
         now, version = wf.clock(), got[7] + 1
-        cur.execute(hot.update_move.sql, hot.update_move.params({
+        moved = hot.update[True, False]  # a new state, the data as it was: as wf.fire runs
+        cur.execute(moved.sql, moved.params({
             "app_id": app_id, "old": got[7], "state": step.state, "version": version,
-            "data": {}, "at": now, "user": "pl-ishoj", "definition_hash": digest}))
+            "at": now, "user": "pl-ishoj", "definition_hash": digest}))
         cur.execute(hot.audit.sql, hot.audit.params({
             "app_id": app_id, "version": version, "trigger": trigger,
             "from_state": got[6], "to_state": step.state, "user": "pl-ishoj",

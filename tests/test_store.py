@@ -23,6 +23,7 @@ from workflow import tables as t
 from workflow.config import Settings
 from workflow.definition import load, loads
 from workflow.engine import Workflow
+from workflow.fastpath import cursor
 from workflow.errors import SetupError, StrandedApplications
 from workflow.queries import get_application
 
@@ -255,7 +256,7 @@ def test_sqlite_writer_rolls_back_driver_and_sqlalchemy_statements_alike(
     before = _audit_count(wf.engine)
     for via_sqlalchemy in (False, True):
         with pytest.raises(ZeroDivisionError), store.write(wf.engine) as conn:
-            wf.hot.audit.run(conn, {  # on the driver: no SQLAlchemy transaction yet
+            wf.hot.audit.run(cursor(conn), {  # on the driver: no SQLAlchemy transaction yet
                 "app_id": app_id, "version": 2000, "trigger": "note", "from_state": "a",
                 "to_state": "b", "user": "pl-ishoj", "role": "project_lead",
                 "municipality": "ishoj", "at": datetime(2018, 5, 3, tzinfo=UTC),

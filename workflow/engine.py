@@ -11,10 +11,9 @@ effects, any spawned application and the deadlines, and commits them together.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
@@ -38,7 +37,7 @@ from .errors import (
     PermissionDenied,
     SetupError,
 )
-from .fastpath import APP_COLUMNS, HotStatements
+from .fastpath import APP_COLUMNS, HotStatements, cursor
 from .schedule import DeadlineKeeper
 from .versions import register_definition
 from .workdays import WorkCalendar
@@ -50,16 +49,14 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     id: str
     name: str
     role: str
     municipality: str | None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a fired trigger did."""
 
     application_id: int
@@ -289,7 +286,8 @@ class Workflow:
         if "\x00" in (comment or ""):
             raise InvalidData("the comment contains a NUL character")
         with self._write(app_id) as conn:
-            actor, row = self._load(conn, app_id, user)
+            cur = cursor(conn)
+            actor, row = self._load(cur, conn, app_id, user)
             now = self.clock()  # once the row is ours: times follow the order of changes
             self.check_party(actor, app_id, row["parties"])
             if expected_version is not None and row["version"] != expected_version:
@@ -326,7 +324,8 @@ class Workflow:
                 reasons = list(dict.fromkeys(step.reasons)) or ["no branch matches the data"]
                 raise GuardFailed(f"{trigger} is not possible now: {'; '.join(reasons)}",
                                   reasons=reasons)
-            return self._apply(conn, process, row, actor, step, trigger, vals, comment, now)
+            return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
+                               now)
 
     def download(self, document_id: int, *, user: str | None, number: int | None = None,
                  pdf: bool = False) -> Download:
@@ -345,8 +344,8 @@ class Workflow:
             raise PermissionDenied(f"{actor.id} belongs to no municipality")
         return actor.municipality
 
-    def _apply(self, conn: Connection, process: ProcessSpec, row: dict[str, Any], actor: Actor,
-               step: mc.Step, trigger: str, vals: dict[str, Any], comment: str,
+    def _apply(self, conn: Connection, cur: Any, process: ProcessSpec, row: dict[str, Any],
+               actor: Actor, step: mc.Step, trigger: str, vals: dict[str, Any], comment: str,
                now: datetime) -> Outcome:
         assert step.chosen is not None
         spec, ctx = step.chosen.spec, step.ctx
@@ -369,8 +368,8 @@ class Workflow:
             ctx.arg = effect.arg
             rules.EFFECTS[effect.name].func(ctx)
         changed = old != new
-        stmt = self.hot.update_move if changed else self.hot.update_stay
-        if stmt.rowcount(conn, {
+        stmt = self.hot.update[changed, ctx.app_data != row["data"]]
+        if stmt.rowcount(cur, {
                 "app_id": row["id"], "old": row["version"], "state": new, "version": version,
                 "data": ctx.app_data, "at": now, "user": actor.id,
                 "definition_hash": self.definition.hash}) != 1:
@@ -381,7 +380,7 @@ class Workflow:
             done = set(ctx.acts(spec.joint)) | {ctx.party}
             waiting = tuple(p for p in row["parties"] if p not in done)
             audit_data["waiting_for"] = list(waiting)
-        self.hot.audit.run(conn, {
+        self.hot.audit.run(cur, {
             "app_id": row["id"], "version": version, "trigger": trigger, "from_state": old,
             "to_state": new, "user": actor.id, "role": actor.role,
             "municipality": actor.municipality, "at": now, "comment": comment or "",
@@ -404,12 +403,12 @@ class Workflow:
         return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
                        tuple(made))
 
-    def _load(self, conn: Connection, app_id: int,
+    def _load(self, cur: Any, conn: Connection, app_id: int,
               user: str | None) -> tuple[Actor, dict[str, Any]]:
         """The acting user and the application, locked for this transaction."""
         if not user:
             raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
-        got = self.hot.load.one(conn, {"app_id": app_id, "user_id": user})
+        got = self.hot.load.one(cur, {"app_id": app_id, "user_id": user})
         if got is None:
             self.actor(conn, user)  # an unknown user is the first thing to say
             raise NotFound(f"no application {app_id}")

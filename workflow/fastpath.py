@@ -5,7 +5,8 @@ insert audit entry). Building and compiling them through SQLAlchemy on every cal
 ~10× what the database needs (see ``bench/``), so each is compiled once with SQLAlchemy's
 own compiler, and the column types' own bind/result processors convert the values, so
 the rows are exactly what SQLAlchemy itself would write and read. They run inside the
-transaction of the SQLAlchemy ``Connection`` that owns it, on its driver connection.
+transaction of the SQLAlchemy ``Connection`` that owns it, on a cursor of its driver
+connection.
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ class Prepared:
                 out[i] = p(out[i])
         return out if self.positional else dict(zip(self.names, out, strict=True))
 
-    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    def run(self, cur: Any, values: Mapping[str, Any]) -> Any:
+        """Run on ``cur``, a cursor of the transaction (see :func:`cursor`)."""
         cur.execute(self.sql, self.params(values))
         return cur
 
-    def one(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        row = self.run(conn, values).fetchone()
+    def one(self, cur: Any, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        row = self.run(cur, values).fetchone()
         if row is None:
             return None
         out = list(row)
@@ -68,8 +69,14 @@ class Prepared:
                 out[i] = p(out[i])
         return tuple(out)
 
-    def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
-        return int(self.run(conn, values).rowcount)
+    def rowcount(self, cur: Any, values: Mapping[str, Any]) -> int:
+        return int(self.run(cur, values).rowcount)
+
+
+def cursor(conn: Connection) -> Any:
+    """A cursor on the driver connection under ``conn``, inside its transaction: one per
+    transaction serves all the statements here."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
 # types whose converter may remember its last value, as their values cannot change in
@@ -111,13 +118,14 @@ class HotStatements:
         shared: dict[type, Processor] = {}
         stay = (update(a).where(a.c.id == bindparam("app_id"), a.c.version == bindparam("old"))
                 .values(state=bindparam("state"), version=bindparam("version"),
-                        data=bindparam("data"), updated_at=bindparam("at"),
-                        updated_by=bindparam("user"),
+                        updated_at=bindparam("at"), updated_by=bindparam("user"),
                         definition_hash=bindparam("definition_hash")))
-        self.update_stay = Prepared(stay, dialect, shared=shared)
-        self.update_move = Prepared(stay.values(entered_version=bindparam("version"),
-                                                entered_at=bindparam("at")), dialect,
-                                    shared=shared)
+        move = stay.values(entered_version=bindparam("version"), entered_at=bindparam("at"))
+        # (state entered anew, data changed): the data column is written only when changed
+        self.update = {
+            (moves, writes): Prepared(base.values(data=bindparam("data")) if writes else base,
+                                      dialect, shared=shared)
+            for moves, base in ((False, stay), (True, move)) for writes in (False, True)}
         self.audit = Prepared(ae.insert().values(
             application_id=bindparam("app_id"), version=bindparam("version"),
             trigger=bindparam("trigger"), from_state=bindparam("from_state"),

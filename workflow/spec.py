@@ -97,7 +97,7 @@ class TransitionSpec:
     documents: tuple[str, ...] = ()  # drafts this transition makes (or brings up to date)
     approves: tuple[str, ...] = ()   # drafts whose current version this act approves
 
-    @property
+    @functools.cached_property
     def fields(self) -> tuple[str, ...]:
         return self.requires + tuple(f for f in self.optional if f not in self.requires)
 
@@ -127,7 +127,7 @@ class KindSpec:
     # process in one of those states, for an area it was granted
     opens_from: tuple[str, tuple[str, ...], str] | None = None
 
-    @property
+    @functools.cached_property
     def fields(self) -> tuple[str, ...]:
         return self.requires + tuple(f for f in self.optional if f not in self.requires)
 
