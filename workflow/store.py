@@ -2,17 +2,14 @@
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and takes the write lock at the
 start of a write transaction (``BEGIN IMMEDIATE``), so two writers queue instead of
-failing half-way. As SQLite lets one writer at a time in anyway, a process makes all its
-write transactions on one connection of its own (:class:`SqliteWriter`), one thread at a
-time: threads queue on a lock instead of in SQLite's busy loop, and a transaction costs no
-pool round. PostgreSQL takes a pooled connection per transaction and locks the
+failing half-way; a process writes on one connection of its own (see
+:mod:`.sqlitewriter`). PostgreSQL takes a pooled connection per transaction and locks the
 application row (``SELECT … FOR UPDATE``); both also check the version column, so a lost
 update is impossible.
 """
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .errors import SetupError
+from .sqlitewriter import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0006"  # tests/test_store.py checks that this is Alembic's head
@@ -88,106 +86,6 @@ def count_change(dialect: Dialect, raw: Any) -> None:
         raw.cursor().execute(_COUNT_CHANGE)
     except dialect.loaded_dbapi.Error as exc:
         raise SetupError(f"cannot write to the database: {exc}") from exc
-
-
-class SqliteWriter:
-    """The connection one process makes its SQLite write transactions on; used as a
-    context manager, it is one write transaction.
-
-    A transaction holds a lock for its whole length, so threads take turns (SQLite would
-    admit one writer at a time anyway). It starts with ``BEGIN IMMEDIATE`` on the driver
-    connection; the SQLAlchemy :class:`Connection` handed out joins that transaction when
-    it is first used (its begin hook sees one open), and the transaction ends on whichever
-    of the two holds it: statements run straight on the driver (see :mod:`.fastpath`)
-    cost no SQLAlchemy transaction at all.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = weakref.ref(engine)  # the engine keeps its writer, not the reverse
-        self.dialect = engine.dialect
-        self.lock = threading.Lock()
-        self.owner: int | None = None
-        self.conn: Connection | None = None
-        self.raw: Any = None  # the driver connection under ``conn``
-
-    def __enter__(self) -> Connection:
-        """Take the lock and begin; the connection is in ``BEGIN IMMEDIATE``."""
-        if self.owner == threading.get_ident():
-            raise RuntimeError("a write transaction inside another on the same thread "
-                               "would wait for itself")
-        self.lock.acquire()
-        self.owner = threading.get_ident()
-        try:
-            return self._begin()
-        except BaseException:
-            self._release()
-            raise
-
-    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
-        """Commit, or roll back on an exception (which goes on); then let the next in."""
-        conn, raw = self.conn, self.raw
-        assert conn is not None
-        try:
-            if kind is not None:
-                self._abort(conn, raw)
-                return
-            try:
-                if conn.in_transaction():
-                    conn.commit()
-                else:
-                    raw.commit()
-            except (DBAPIError, self.dialect.loaded_dbapi.Error) as exc:
-                self._abort(conn, raw)
-                raise SetupError(f"cannot write to the database: "
-                                 f"{getattr(exc, 'orig', None) or exc}") from None
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        self.owner = None
-        self.lock.release()
-
-    def _begin(self) -> Connection:
-        """The connection, in a fresh ``BEGIN IMMEDIATE``; a broken one is replaced."""
-        try:
-            if self.conn is None or self.conn.invalidated:
-                self._drop()
-                engine = self._engine()
-                if engine is None:
-                    raise SetupError("the database engine has been closed")
-                self.conn = engine.connect()
-                self.raw = self.conn.connection.driver_connection
-            self.raw.execute("BEGIN IMMEDIATE")
-            return self.conn
-        except (OperationalError, self.dialect.loaded_dbapi.Error) as exc:
-            self._drop()
-            raise SetupError(f"cannot open the database for writing: "
-                             f"{getattr(exc, 'orig', None) or exc}") from None
-
-    def _abort(self, conn: Connection, raw: Any) -> None:
-        """Roll back whichever side holds the transaction; a connection that cannot is
-        replaced (closing it rolls back)."""
-        try:
-            if conn.in_transaction():
-                conn.rollback()
-            if raw.in_transaction:
-                raw.rollback()
-        except Exception:  # noqa: BLE001 - the caller's exception is the one to report
-            self._drop()
-
-    def close(self) -> None:
-        """Close the connection (the engine is being disposed of)."""
-        with self.lock:
-            self._drop()
-
-    def _drop(self) -> None:
-        conn, self.conn, self.raw = self.conn, None, None
-        if conn is not None:
-            try:
-                conn.invalidate()  # closes the driver connection; not back to the pool
-                conn.close()
-            except Exception:  # noqa: BLE001 - it is going away either way
-                pass
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, SqliteWriter] = weakref.WeakKeyDictionary()
