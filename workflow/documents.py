@@ -56,6 +56,9 @@ class Drafts:
         self.env = rendering.make_environment(templates_dir / "documents")
         self.tz = tz
         self._files: dict[Path, tuple[float, bytes]] = {}
+        # (kind, state) in which some draft is live: kept up to date on every change there
+        self._live = {(kind, state) for d in definition.drafts.values()
+                      for kind in d.applies_to for state in d.live_in}
 
     def _read(self, path: Path) -> bytes:
         try:
@@ -143,6 +146,10 @@ class Drafts:
         return "application"
 
     # ------------------------------------------------------------------ making
+    def concern(self, kind: str, state: str, spec: TransitionSpec) -> bool:
+        """Whether a transition by ``spec`` into ``state`` may make or renew a draft."""
+        return bool(spec.documents or spec.approves or (kind, state) in self._live)
+
     def refresh(self, conn: Connection, app: Mapping[str, Any], spec: TransitionSpec, *,
                 completes: bool, actor: tuple[str, str], now: datetime, version: int,
                 trigger: str) -> list[Made]:

@@ -10,7 +10,7 @@ effects, any spawned application and the deadlines, and commits them together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,7 +25,7 @@ from . import rules, store, values
 from . import tables as t
 from .config import Settings
 from .context import TxContext, insert_claims, unavailable_areas
-from .definition import Definition, KindSpec, ProcessSpec, TransitionSpec
+from .definition import Definition, KindSpec, ProcessSpec
 from .definition import load as load_definition
 from .documents import Download, Drafts, Made, download
 from .errors import (
@@ -81,6 +81,7 @@ class Workflow:
         self.calendar = WorkCalendar(definition.holidays, definition.closure_days)
         self.machines = {name: mc.build(p) for name, p in definition.processes.items()}
         self.hot = HotStatements(engine.dialect)
+        self.sqlite = store.is_sqlite(engine)
         with store.read(engine) as conn:
             self.areas: dict[str, RowMapping] = {
                 r.id: r for r in conn.execute(select(t.area).order_by(t.area.c.position))
@@ -306,12 +307,13 @@ class Workflow:
                                      allowed=info.fields, trigger=trigger,
                                      areas=self.areas, municipalities=self.municipalities) \
                 if data else {}
-            missing = [k for k in info.branch_fields if k not in vals]
+            missing = [k for k in info.branch_fields if k not in vals] \
+                if info.branch_fields else ()
             if missing:
                 raise InvalidData("; ".join(
                     f"{k}: {trigger} needs it (one of "
                     f"{', '.join(self.definition.fields[k].choices)})" for k in missing))
-            party = self._party(actor, vals, info.candidates)
+            party = self._party(actor, vals, info.acts)
             ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
                             user_id=actor.id, now=now, spawn=self._spawn)
             if info.joint and party in ctx.acts(info.joint):
@@ -335,12 +337,11 @@ class Workflow:
         return download(self.engine, self.definition, document_id=document_id, user=actor,
                         number=number, pdf=pdf, now=self.clock(), check_party=self.check_party)
 
-    def _party(self, actor: Actor, vals: dict[str, Any],
-               cands: Sequence[TransitionSpec]) -> str | None:
+    def _party(self, actor: Actor, vals: dict[str, Any], acts: bool) -> str | None:
         claimed = vals.pop("municipality", None)
         if claimed is not None and claimed != actor.municipality:
             raise PermissionDenied(f"{actor.id} acts for {actor.municipality}, not for {claimed}")
-        if any(c.record or c.joint for c in cands) and actor.municipality is None:
+        if acts and actor.municipality is None:
             raise PermissionDenied(f"{actor.id} belongs to no municipality")
         return actor.municipality
 
@@ -351,7 +352,7 @@ class Workflow:
         spec, ctx = step.chosen.spec, step.ctx
         old, new = row["state"], step.state
         version = row["version"] + 1
-        stored = values.to_json(vals)
+        stored = values.to_json(vals) if vals else {}
         act_name = spec.record or spec.joint
         if act_name:
             conn.execute(insert(t.party_act).values(
@@ -361,7 +362,7 @@ class Workflow:
             pa = t.party_act
             conn.execute(update(pa).where(pa.c.application_id == row["id"],
                                           pa.c.name.in_(spec.resets)).values(void=True))
-        if not act_name:
+        if not act_name and spec.fields:
             ctx.app_data.update({f: stored.get(f) for f in spec.fields})
         # A joint step's effects belong to its moving on: they run with the last party's act.
         for effect in spec.effects if step.chosen.completes else ():
@@ -395,7 +396,7 @@ class Workflow:
                     .where(t.application.c.id == row["id"])).scalar_one()
             self.deadlines.sync(conn, process, row, old_state=old, version=version, now=now)
         made: list[Made] = []
-        if self.drafts is not None:
+        if self.drafts is not None and self.drafts.concern(row["kind"], new, spec):
             after = {**row, "state": new, "data": ctx.app_data}
             made = self.drafts.refresh(conn, after, spec, completes=step.chosen.completes,
                                        actor=(actor.id, actor.name), now=now, version=version,
@@ -428,7 +429,8 @@ class Workflow:
             application_id=app_id, changed_by=e.user_id if e else None, version=current)
 
     def _write(self, app_id: int | None = None) -> Any:
-        return _translate_db_errors(store.write(self.engine), app_id)
+        tx = store.write(self.engine)  # SQLite's writer reports its own errors
+        return tx if self.sqlite else _translate_db_errors(tx, app_id)
 
 
 def describe_change(entry: Any) -> str:

@@ -111,6 +111,7 @@ class TriggerInfo:
     fields: tuple[str, ...]          # every data key the trigger takes
     branch_fields: tuple[str, ...]   # data keys whose value picks the branch (`when`)
     joint: str | None
+    acts: bool                       # some branch records a party's act (record or joint)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ class ProcessSpec:
                 fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
                 branch_fields=tuple(dict.fromkeys(
                     k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
-                joint=next((c.joint for c in cands if c.joint), None))
+                joint=next((c.joint for c in cands if c.joint), None),
+                acts=any(c.record or c.joint for c in cands))
         return out
 
     def responsible_roles(self, state: str) -> tuple[str, ...]:
