@@ -16,8 +16,8 @@ Workloads
   bound      the chain, as only the database work of the engine's transaction and the
              ``transitions`` machine: the statements ``wf.fire`` runs (the engine's own
              SQL and value converters: lock and load the application and the user,
-             update it, insert the audit entry, count the change on PostgreSQL) on the bare driver
-             connection, the machine picking the step, and no other Python at all (no
+             update it, insert the audit entry, count the change on PostgreSQL) on the
+             bare driver connection, the machine picking the step, and no other Python (no
              checks, no rules, no error handling). What this design costs at the least,
              on our schema; the distance from the floor to it is not the engine's code.
 

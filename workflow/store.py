@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .errors import SetupError
@@ -76,16 +76,12 @@ def write(engine: Engine, *, shown: bool = True) -> AbstractContextManager[Conne
 def _pooled(engine: Engine, shown: bool) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
         yield conn
-        if shown:
-            count_change(engine.dialect, conn.connection.driver_connection)
-
-
-def count_change(dialect: Dialect, raw: Any) -> None:
-    """Count up the change counter, on the transaction of the driver connection ``raw``."""
-    try:
-        raw.cursor().execute(_COUNT_CHANGE)
-    except dialect.loaded_dbapi.Error as exc:
-        raise SetupError(f"cannot write to the database: {exc}") from exc
+        if shown:  # the driver's own cursor: no statement to build
+            raw = conn.connection.driver_connection
+            try:
+                raw.cursor().execute(_COUNT_CHANGE)  # type: ignore[union-attr]
+            except engine.dialect.loaded_dbapi.Error as exc:
+                raise SetupError(f"cannot write to the database: {exc}") from exc
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, SqliteWriter] = weakref.WeakKeyDictionary()
@@ -131,8 +127,10 @@ class ChangeCount:
                 cur.execute(_DATA_VERSION if self._sqlite else _READ_CHANGES)
                 row = cur.fetchone()
                 cur.close()
-                if row is None or not self._sqlite:
-                    return None if row is None else int(row[0])
+                if row is None:
+                    return None
+                if not self._sqlite:
+                    return int(row[0])
                 if row[0] != self._version:
                     self._version = row[0]
                     self._moves += 1
@@ -142,7 +140,7 @@ class ChangeCount:
         return None
 
     def _connect(self) -> Any:
-        if is_sqlite(self.engine):  # in autocommit already (see make_engine)
+        if self._sqlite:  # in autocommit already (see make_engine)
             proxied = self.engine.raw_connection()
             raw = proxied.driver_connection
             proxied.detach()  # ours now: the pool makes another when it needs one
