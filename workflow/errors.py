@@ -15,6 +15,8 @@
     └── SetupError               database missing, not migrated, bad settings
 
 The CLI and the web layer translate these in one place each; nothing else catches them.
+An error a page can show is worded in English and Danish (:class:`Said`): the CLI, the API
+and the logs say the English, the pages the Danish.
 """
 
 from __future__ import annotations
@@ -23,10 +25,40 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+class Said(str):
+    """A message in English (what it is as a ``str``: the CLI, the API, logs) that also
+    knows how it is said in Danish (:attr:`da`: the web pages)."""
+
+    da: str
+
+    def __new__(cls, en: str, da: str) -> Said:
+        said = super().__new__(cls, en)
+        said.da = da
+        return said
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # (copy, pickle)
+        return str(self), self.da
+
+    @classmethod
+    def joined(cls, parts: Sequence[str], sep: str = "; ") -> Said:
+        """The parts joined, in both languages (a part said only in English stays so)."""
+        return cls(sep.join(parts), sep.join(in_danish(p) for p in parts))
+
+
+def in_danish(message: object) -> str:
+    """``message`` in Danish where it has a Danish wording, else as it is."""
+    return getattr(message, "da", None) or str(message)
+
+
 class WorkflowError(Exception):
     """Base class: anything a user can cause and we can explain in one line."""
 
     exit_code = 1
+
+    @property
+    def da(self) -> str | None:
+        """The message in Danish, when it was given in both languages (a :class:`Said`)."""
+        return getattr(self.args[0], "da", None) if self.args else None
 
 
 @dataclass(frozen=True)
