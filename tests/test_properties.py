@@ -37,7 +37,7 @@ from tests.conftest import Clock
 from workflow import demo, store
 from workflow import tables as t
 from workflow.engine import Workflow
-from workflow.errors import InvalidTransition, WorkflowError
+from workflow.errors import ConflictError, InvalidTransition, Said, WorkflowError
 
 T = TypeVar("T")
 
@@ -448,6 +448,11 @@ class Driver:
             assert len(after.apps) == len(snap.apps), f"a refused {trigger} opened one"
             if isinstance(exc, InvalidTransition):
                 assert trigger not in valid and exc.allowed == valid
+            else:  # the pages say the others in Danish (a lost race from its fields)
+                assert exc.da or isinstance(exc, ConflictError), \
+                    f"{trigger} was refused with no Danish wording: {exc}"
+                said = [r for r in getattr(exc, "reasons", ()) if not isinstance(r, Said)]
+                assert not said, f"{trigger}: a guard's reason with no Danish: {said}"
             self.refusals[type(exc).__name__] += 1
             return f"{trigger} refused: {type(exc).__name__}"
         assert out.from_state == app.state and out.version == app.version + 1, out

@@ -276,6 +276,8 @@ def test_errors_have_one_shape(client: TestClient, wf: Workflow) -> None:
     guard = pl.fire(app_id, "confirm_areas", 1, 422)
     assert guard["error"] == "GuardFailed" and guard["reasons"] == \
         ["no areas have been proposed yet"]
+    assert guard["reasons_da"] == ["der er endnu ikke foreslået områder"]
+    assert guard["detail_da"] == "der er endnu ikke foreslået områder"
     r = client.post("/api/applications", headers=pl.headers,
                     json={"kind": "dispensation", "title": "x"})
     assert r.status_code == 422 and r.json()["error"] == "InvalidData"

@@ -596,7 +596,7 @@ def test_an_agreement_is_opened_and_priced_on_the_pages(client: TestClient, wf: 
                     data={**form, "direct_costs": "1.234,567"}, follow_redirects=False)
     assert r.status_code == 303
     shown = client.get(r.headers["location"]).text
-    assert "more than two decimals" in shown
+    assert "»1.234,567« har mere end to decimaler (øre)" in shown
     assert api.get(f"/api/applications/{app_id}")["data"]["direct_costs"] == "1234567.50"
 
     # the new form is offered only to who may use it; the page shows the proposal

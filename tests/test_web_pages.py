@@ -36,7 +36,7 @@ def version_of(wf: Workflow, app_id: int) -> int:
 
 
 def post(client: TestClient, app_id: int, token: str, trigger: str, version: int,
-         **data: str) -> str:
+         **data: str | list[str]) -> str:
     r = client.post(f"/applications/{app_id}/fire",
                     data={"csrf": token, "trigger": trigger, "version": str(version), **data})
     assert r.status_code == 200, r.text
@@ -67,3 +67,61 @@ def test_a_refused_step_leads_in_danish(client: TestClient, wf: Workflow) -> Non
     token = log_in(client, "legal-ishoj")  # legal staff may not submit a draft
     shown = post(client, app_id, token, "submit_for_review", version_of(wf, app_id))
     assert shown.startswith("Det må du ikke: ")
+
+
+ENGLISH = re.compile(r"\b(needs|is not|not yet|must|round|got|the|areas?)\b")
+
+
+def test_a_wrong_role_is_said_in_danish_with_the_names(client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="drafting")
+    token = log_in(client, "legal-ishoj")
+    shown = post(client, app_id, token, "submit_for_review", version_of(wf, app_id))
+    assert shown == ("Det må du ikke: »Send til juridisk gennemsyn« kræver rollen "
+                     "projektleder; Lærke Østergaard er jurist")
+
+
+def test_a_guard_says_no_in_danish_naming_the_areas(client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf)
+    token = log_in(client, "pl-ishoj")
+    four = ["rehabilitation", "social", "special_education", "nature_environment"]
+    shown = post(client, app_id, token, "propose_areas", version_of(wf, app_id), areas=four)
+    assert shown == ("Det kan ikke gøres nu: runde 1 skal have 2–3 områder, ikke 4 "
+                     "(Genoptræning, Det sociale område, Specialundervisning og "
+                     "»Natur og miljø«)")
+    assert not ENGLISH.search(shown)
+    assert version_of(wf, app_id) == 1  # nothing changed
+
+
+def test_malformed_data_is_said_in_danish_field_by_field(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="council_approval")
+    token = log_in(client, "sec-ishoj")
+    shown = post(client, app_id, token, "record_council_decision", version_of(wf, app_id),
+                 decision="maybe", meeting_date="3. april 2018", agenda_ref="BR 7")
+    assert shown == ("Oplysningerne er ikke i orden: Beslutning: »maybe« er ikke en af: "
+                     "Godkendt, Ikke godkendt; Mødedato: »3. april 2018« er ikke en dato "
+                     "(ÅÅÅÅ-MM-DD)")
+
+
+def test_a_joint_step_already_done_names_who_is_awaited(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf)
+    wf.fire(app_id, "propose_areas", user="pl-ishoj",
+            data={"areas": "rehabilitation,special_education"})
+    wf.fire(app_id, "confirm_areas", user="pl-ishoj")
+    token = log_in(client, "pl-ishoj")
+    shown = post(client, app_id, token, "confirm_areas", version_of(wf, app_id))
+    assert shown == ("Det kan ikke gøres nu: Ishøj Kommune har allerede gjort sin del af "
+                     "»Bekræft områder«; afventer Vallensbæk Kommune")
+
+
+def test_what_the_user_cannot_do_now_is_said_in_danish(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="legal_review")
+    log_in(client, "pl-ishoj")
+    page = client.get(f"/applications/{app_id}").text
+    found = re.search(r"Ikke muligt for dig nu:</p><ul[^>]*>(.*?)</ul>", page, flags=re.S)
+    assert found, page[:3000]
+    items = re.findall(r"<li>(.*?)</li>", found.group(1))
+    assert "Godkend udkast – kræver rollen jurist" in items
+    assert not any(ENGLISH.search(i) for i in items), items

@@ -22,7 +22,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .danish import long_date
-from .errors import GuardFailed
+from .errors import GuardFailed, Said
 from .rules import Context, effect, guard
 from .workdays import add_months
 
@@ -95,7 +95,8 @@ def _years(ctx: Context) -> dict[str, dict[str, Any]]:
 def _cycle(ctx: Context) -> int:
     year = ctx.app_data.get("cycle_year")
     if not isinstance(year, int):
-        raise GuardFailed("the agreement has no yearly cycle yet (it is not signed)")
+        raise GuardFailed(Said("the agreement has no yearly cycle yet (it is not signed)",
+                               "aftalen er ikke i en årscyklus endnu (den er ikke underskrevet)"))
     return year
 
 
@@ -134,9 +135,12 @@ def settle_year(ctx: Context, year: int, *, until: date | None = None) -> dict[s
     overhead rate) against the a-conto payments due by ``until`` (the whole year)."""
     entry = _years(ctx).get(str(year))
     if not entry or "price" not in entry:
-        raise GuardFailed(f"no price was agreed for {year}, so there is nothing to true up")
+        raise GuardFailed(Said(f"no price was agreed for {year}, so there is nothing to true up",
+                               f"der er ikke aftalt en pris for {year}, så der er intet at "
+                               f"efterregulere"))
     if "true_up" in entry:
-        raise GuardFailed(f"{year} has already been trued up")
+        raise GuardFailed(Said(f"{year} has already been trued up",
+                               f"{year} er allerede efterreguleret"))
     paid = sum((_dec(a["amount"]) for a in entry["a_conto"]
                 if until is None or date.fromisoformat(a["due"]) <= until), Decimal(0))
     result = true_up(_dec(ctx.data["actual_costs"]), _dec(entry["overhead_rate"]), paid)
@@ -155,7 +159,10 @@ def acting_as(ctx: Context) -> str | None:
     """Only the named party (provider or purchaser) takes this step."""
     wanted = ctx.app_data.get(str(ctx.arg))
     if ctx.party is not None and ctx.party != wanted:
-        return f"only the {ctx.arg} ({wanted}) takes this step, not {ctx.party}"
+        return Said(f"only the {ctx.arg} ({wanted}) takes this step, not {ctx.party}",
+                    f"dette skridt tages af {ctx.names.party(wanted)} "
+                    f"({ctx.names.field(str(ctx.arg)).lower()}), ikke af "
+                    f"{ctx.names.party(ctx.party)}")
     return None
 
 
@@ -165,8 +172,11 @@ def on_time(ctx: Context) -> str | None:
     due = ctx.deadline_due()
     if due is None or ctx.today() <= due[0] or ctx.acts("exception"):
         return None
-    return (f"the deadline, {long_date(due[0])}, has passed ({due[1]}); a late step needs "
-            f"an exception recorded by the steering group first (grant_exception)")
+    return Said(f"the deadline, {long_date(due[0])}, has passed ({due[1]}); a late step "
+                f"needs an exception recorded by the steering group first (grant_exception)",
+                f"fristen {long_date(due[0])} er overskredet ({due[1]}); et skridt efter "
+                f"fristen kræver, at styregruppen først har givet dispensation "
+                f"({ctx.names.action('grant_exception')})")
 
 
 @guard("cycle_entry", arg="the state the yearly cycle starts in: true_up or volume")
@@ -177,7 +187,8 @@ def cycle_entry(ctx: Context) -> str | None:
         return None
     year, state = first_cycle(start, ctx.today())
     if state != ctx.arg:
-        return f"the agreement joins the yearly cycle {year} at {state}"
+        return Said(f"the agreement joins the yearly cycle {year} at {state}",
+                    f"aftalen går ind i årscyklussen {year} ved {ctx.names.state(state)}")
     return None
 
 
@@ -204,8 +215,10 @@ def notice_months(ctx: Context) -> str | None:
         return None
     earliest = add_months(ctx.today(), months)
     if when < earliest:
-        return (f"{field} {long_date(when)} is less than {months} months away; "
-                f"the earliest is {long_date(earliest)}")
+        return Said(f"{field} {long_date(when)} is less than {months} months away; "
+                    f"the earliest is {long_date(earliest)}",
+                    f"{ctx.names.field(field)} {long_date(when)} er mindre end {months} "
+                    f"måneder væk; den tidligste er {long_date(earliest)}")
     return None
 
 
@@ -214,7 +227,8 @@ def after_end_date(ctx: Context) -> str | None:
     """The agreement has ended (its end date has passed)."""
     end = as_date(ctx.app_data.get("end_date"))
     if end is not None and ctx.today() <= end:
-        return f"the agreement runs until {long_date(end)}; settle it after that"
+        return Said(f"the agreement runs until {long_date(end)}; settle it after that",
+                    f"aftalen løber til {long_date(end)}; den afregnes derefter")
     return None
 
 
@@ -222,7 +236,8 @@ def after_end_date(ctx: Context) -> str | None:
 def parties_differ(ctx: Context) -> str | None:
     """The purchaser and the provider are two municipalities."""
     if ctx.app_data.get("provider") == ctx.app_data.get("purchaser"):
-        return "the purchaser and the provider must be two different municipalities"
+        return Said("the purchaser and the provider must be two different municipalities",
+                    "bestiller og udfører skal være to forskellige kommuner")
     return None
 
 
@@ -310,9 +325,11 @@ def settles(ctx: Context) -> str | None:
     """Which settlement this is: of the last open year, or of an earlier one."""
     left = unsettled_years(ctx)
     if not left:
-        return "every year of the agreement has been trued up"
+        return Said("every year of the agreement has been trued up",
+                    "alle aftalens år er efterreguleret")
     if (len(left) == 1) != (ctx.arg == "last"):
-        return f"years to true up: {', '.join(map(str, left))}"
+        years = ", ".join(map(str, left))
+        return Said(f"years to true up: {years}", f"år, der skal efterreguleres: {years}")
     return None
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
 from . import tables as t
-from .errors import GuardFailed
+from .danish import long_date
+from .errors import GuardFailed, Said, in_danish
 
 if TYPE_CHECKING:
     from .engine import Workflow
@@ -28,6 +29,7 @@ class TxContext:
                  data: Mapping[str, Any], party: str | None, user_id: str, now: datetime,
                  spawn: Callable[[Connection, str, int, str, datetime], int]) -> None:
         self.wf = wf
+        self.names = wf.names
         self.conn = conn
         self.app_id: int = row["id"]
         self.kind: str = row["kind"]
@@ -64,7 +66,7 @@ class TxContext:
             self._claimed = [r[0] for r in rows]
         return list(self._claimed)
 
-    def unavailable_areas(self) -> dict[str, str]:
+    def unavailable_areas(self) -> dict[str, Said]:
         return unavailable_areas(self.conn, exclude=self.app_id)
 
     def has_round_one(self) -> bool:
@@ -149,20 +151,25 @@ def insert_claims(conn: Connection, app_id: int, areas: list[str]) -> None:
                                        "outcome": None} for a in sorted(areas)])
     except IntegrityError:
         taken = unavailable_areas(conn, exclude=app_id)
-        raise GuardFailed("another application claimed the same area at the same time: "
-                          + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas)) from None
+        raise GuardFailed(Said(
+            "another application claimed the same area at the same time: "
+            + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas),
+            "en anden ansøgning tog samme område i samme øjeblik: "
+            + "; ".join(f"{a} ({in_danish(taken.get(a, '?'))})" for a in areas))) from None
 
 
-def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, str]:
+def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, Said]:
     """Areas that cannot go into a new application, and why."""
-    out = {r.id: f"released on {r.released_on.isoformat()}" for r in conn.execute(
-        select(t.area.c.id, t.area.c.released_on).where(t.area.c.released_on.is_not(None)))}
+    out = {r.id: Said(f"released on {r.released_on.isoformat()}",
+                      f"udtrådt af samarbejdet {long_date(r.released_on)}")
+           for r in conn.execute(select(t.area.c.id, t.area.c.released_on)
+                                 .where(t.area.c.released_on.is_not(None)))}
     aa = t.application_area
     q = select(aa.c.area_id, aa.c.application_id).where(aa.c.live)
     if exclude is not None:
         q = q.where(aa.c.application_id != exclude)
     for area_id, app_id in conn.execute(q):
-        out.setdefault(area_id, f"in application {app_id}")
+        out.setdefault(area_id, Said(f"in application {app_id}", f"i ansøgning {app_id}"))
     return out
 
 

@@ -35,9 +35,12 @@ from .errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    Said,
     SetupError,
+    in_danish,
 )
 from .fastpath import APP_COLUMNS, HotStatements, cursor
+from .names import Names
 from .schedule import DeadlineKeeper
 from .versions import register_definition
 from .workdays import WorkCalendar
@@ -88,6 +91,7 @@ class Workflow:
                 .mappings()}
             self.municipalities: dict[str, RowMapping] = {
                 r.id: r for r in conn.execute(select(t.municipality)).mappings()}
+        self.names = Names(definition, self.areas, self.municipalities)
         self.deadlines = DeadlineKeeper(definition, self.calendar, self.tz, self.municipalities)
         self.drafts = Drafts(definition, templates_dir, self.tz) \
             if templates_dir is not None and definition.drafts else None
@@ -131,9 +135,11 @@ class Workflow:
         if actor.role == "admin":
             return
         if actor.municipality not in parties:
-            raise PermissionDenied(
+            raise PermissionDenied(Said(
                 f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party to "
-                f"application {app_id} ({', '.join(parties)})")
+                f"application {app_id} ({', '.join(parties)})",
+                f"{self.names.party(actor.municipality)} er ikke part i ansøgning {app_id} "
+                f"(parterne er {self.names.parties(parties)})"))
 
     def process_of(self, process: str) -> ProcessSpec:
         try:
@@ -171,16 +177,20 @@ class Workflow:
             raise InvalidData(f"a {kind} is not opened from another case")
         title = " ".join((title or "").split())  # one line: a title is also a heading
         if "\x00" in title:
-            raise InvalidData("the title contains a NUL character")
+            raise InvalidData(Said("the title contains a NUL character",
+                                   "titlen indeholder et NUL-tegn"))
         if not title or len(title) > 300:
-            raise InvalidData("the title must be 1–300 characters")
+            raise InvalidData(Said("the title must be 1–300 characters",
+                                   "titlen skal være på 1–300 tegn"))
         now = self.clock()
         with self._write() as conn:
             actor = self.actor(conn, user)
             if actor.role not in process.create_roles:
-                raise PermissionDenied(
+                raise PermissionDenied(Said(
                     f"{actor.id} ({actor.role}) may not open applications; that takes "
-                    f"{' or '.join(process.create_roles)}")
+                    f"{' or '.join(process.create_roles)}",
+                    f"en {self.names.role(actor.role)} kan ikke oprette sager; det kan en "
+                    f"{self.names.roles(process.create_roles)}"))
             if spec.parties:  # named in the data (a BUM agreement's provider, purchaser)
                 parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
                 if len(parties) < len(spec.parties):
@@ -190,8 +200,11 @@ class Workflow:
             else:
                 parties, where = self.parties(), "in the cooperation"
             if actor.municipality not in parties:
-                raise PermissionDenied(f"{actor.id} ({actor.municipality or 'no municipality'})"
-                                       f" is not {where} ({', '.join(parties)})")
+                raise PermissionDenied(Said(
+                    f"{actor.id} ({actor.municipality or 'no municipality'}) is not {where} "
+                    f"({', '.join(parties)})",
+                    f"{self.names.party(actor.municipality)} er ikke part "
+                    f"({self.names.parties(parties)})"))
             link = None
             if source is not None:
                 self._check_source(conn, spec, source, vals, actor)
@@ -256,10 +269,13 @@ class Workflow:
         fixed = process.kinds[kind].areas
         if fixed:
             taken = unavailable_areas(conn)
-            clash = [f"{x} ({taken[x]})" for x in fixed if x in taken]
+            clash = [x for x in fixed if x in taken]
             if clash:
-                raise GuardFailed(f"cannot open a {kind} application: not available: "
-                                  f"{', '.join(clash)}")
+                raise GuardFailed(Said(
+                    f"cannot open a {kind} application: not available: "
+                    + ", ".join(f"{x} ({taken[x]})" for x in clash),
+                    "sagen kan ikke oprettes: ikke ledigt: "
+                    + "; ".join(f"{self.names.area(x)} ({in_danish(taken[x])})" for x in clash)))
             insert_claims(conn, app_id, list(fixed))
         row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
                "data": data, "parties": parties}
@@ -285,7 +301,8 @@ class Workflow:
              expected_version: int | None = None) -> Outcome:
         """Fire ``trigger`` on an application; everything it causes commits together."""
         if "\x00" in (comment or ""):
-            raise InvalidData("the comment contains a NUL character")
+            raise InvalidData(Said("the comment contains a NUL character",
+                                   "kommentaren indeholder et NUL-tegn"))
         with self._write(app_id) as conn:
             cur = cursor(conn)
             actor, row = self._load(cur, conn, app_id, user)
@@ -301,8 +318,12 @@ class Workflow:
                     allowed=process.triggers_from(row["state"]),
                     note=describe_change(last_change(conn, app_id)))
             if actor.role not in info.roles:
-                raise PermissionDenied(f"{trigger} needs the role {' or '.join(sorted(info.roles))}"
-                                       f"; {actor.id} is {actor.role}")
+                raise PermissionDenied(Said(
+                    f"{trigger} needs the role {' or '.join(sorted(info.roles))}; {actor.id} "
+                    f"is {actor.role}",
+                    f"{self.names.action(trigger)} kræver rollen "
+                    f"{self.names.roles(info.roles)}; {actor.name} er "
+                    f"{self.names.role(actor.role)}"))
             vals = values.parse_data(data, fields=self.definition.fields,
                                      allowed=info.fields, trigger=trigger,
                                      areas=self.areas, municipalities=self.municipalities) \
@@ -310,21 +331,29 @@ class Workflow:
             missing = [k for k in info.branch_fields if k not in vals] \
                 if info.branch_fields else ()
             if missing:
-                raise InvalidData("; ".join(
+                raise InvalidData(Said.joined([Said(
                     f"{k}: {trigger} needs it (one of "
-                    f"{', '.join(self.definition.fields[k].choices)})" for k in missing))
+                    f"{', '.join(self.definition.fields[k].choices)})",
+                    f"{self.names.field(k)}: {self.names.action(trigger)} kræver den (en af: "
+                    f"{self.names.choices(k, self.definition.fields[k].choices)})")
+                    for k in missing]))
             party = self._party(actor, vals, info.acts)
             ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
                             user_id=actor.id, now=now, spawn=self._spawn)
             if info.joint and party in ctx.acts(info.joint):
                 waiting = [p for p in row["parties"] if p not in ctx.acts(info.joint)]
-                raise GuardFailed(f"{party} has already done its part of {trigger}; "
-                                  f"waiting for {', '.join(waiting)}")
+                raise GuardFailed(Said(
+                    f"{party} has already done its part of {trigger}; waiting for "
+                    f"{', '.join(waiting)}",
+                    f"{self.names.party(party)} har allerede gjort sin del af "
+                    f"{self.names.action(trigger)}; afventer {self.names.parties(waiting)}"))
             step = mc.Step(state=row["state"], ctx=ctx,
                            attrs={"kind": row["kind"], "round": row["round"]})
             if not mc.run(self.machines[process.name], step, trigger) or step.chosen is None:
-                reasons = list(dict.fromkeys(step.reasons)) or ["no branch matches the data"]
-                raise GuardFailed(f"{trigger} is not possible now: {'; '.join(reasons)}",
+                reasons = list(dict.fromkeys(step.reasons)) or [Said(
+                    "no branch matches the data", "oplysningerne passer ikke til handlingen")]
+                why = Said.joined(reasons)  # (the pages say which action themselves)
+                raise GuardFailed(Said(f"{trigger} is not possible now: {why}", why.da),
                                   reasons=reasons)
             return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
                                now)
@@ -340,9 +369,13 @@ class Workflow:
     def _party(self, actor: Actor, vals: dict[str, Any], acts: bool) -> str | None:
         claimed = vals.pop("municipality", None)
         if claimed is not None and claimed != actor.municipality:
-            raise PermissionDenied(f"{actor.id} acts for {actor.municipality}, not for {claimed}")
+            raise PermissionDenied(Said(
+                f"{actor.id} acts for {actor.municipality}, not for {claimed}",
+                f"{actor.name} handler for {self.names.party(actor.municipality)}, ikke for "
+                f"{self.names.party(claimed)}"))
         if acts and actor.municipality is None:
-            raise PermissionDenied(f"{actor.id} belongs to no municipality")
+            raise PermissionDenied(Said(f"{actor.id} belongs to no municipality",
+                                        f"{actor.name} hører ikke til en kommune"))
         return actor.municipality
 
     def _apply(self, conn: Connection, cur: Any, process: ProcessSpec, row: dict[str, Any],

@@ -16,8 +16,9 @@ from typing import Any, cast
 from transitions import EventData, Machine, MachineError
 
 from . import rules
+from .danish import join_and
 from .definition import ProcessSpec, TransitionSpec
-from .errors import InvalidData
+from .errors import InvalidData, Said
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Step:
             self.ctx.arg = rule.arg
             reason = rules.GUARDS[rule.name].func(self.ctx)
             if reason:
-                self.reasons.append(str(reason))
+                self.reasons.append(reason if isinstance(reason, str) else str(reason))
                 ok = False
         return ok
 
@@ -61,8 +62,11 @@ def _condition(spec: TransitionSpec) -> Callable[[EventData], bool]:
             return False
         missing = [f for f in spec.requires if f not in step.ctx.data]
         if missing:  # this branch applies, but the data for it is incomplete
-            raise InvalidData(f"{spec.trigger} ({spec.source} → {spec.dest}) needs "
-                              f"{', '.join(missing)}")
+            names = step.ctx.names
+            raise InvalidData(Said(
+                f"{spec.trigger} ({spec.source} → {spec.dest}) needs {', '.join(missing)}",
+                f"{names.action(spec.trigger)} kræver her også "
+                f"{join_and(names.field(f) for f in missing)}"))
         return step.guards_pass(spec)
     return check
 

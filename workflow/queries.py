@@ -21,7 +21,7 @@ from .context import TxContext, acts_of, unavailable_areas
 from .documents import documents_of, list_documents
 from .documents import downloads as document_downloads
 from .engine import Actor, Workflow
-from .errors import NotFound
+from .errors import NotFound, Said
 from .reminders import list_reminders, sent_for_history
 
 
@@ -219,25 +219,31 @@ def _fields(wf: Workflow, cands: list[Any]) -> list[dict[str, Any]]:
 def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
              cands: list[Any]) -> dict[str, Any]:
     roles = sorted({r for c in cands for r in c.roles})
+    names = wf.names
     if actor.role not in roles:
-        return {"allowed": False, "reason": f"needs the role {' or '.join(roles)}"}
+        return {"allowed": False, "reason": Said(f"needs the role {' or '.join(roles)}",
+                                                 f"kræver rollen {names.roles(roles)}")}
     if actor.municipality not in row["parties"]:
-        return {"allowed": False, "reason": f"{actor.municipality} is not a party"}
+        return {"allowed": False,
+                "reason": Said(f"{actor.municipality} is not a party",
+                               f"{names.party(actor.municipality)} er ikke part i sagen")}
     ctx = TxContext(wf=wf, conn=conn, row=row, data={}, party=actor.municipality,
                     user_id=actor.id, now=wf.clock(), spawn=lambda *a: 0)
     joint = next((c.joint for c in cands if c.joint), None)
     if joint and actor.municipality in ctx.acts(joint):
         waiting = [p for p in row["parties"] if p not in ctx.acts(joint)]
         return {"allowed": False,
-                "reason": f"{actor.municipality} has done its part; waiting for "
-                          f"{', '.join(waiting)}"}
+                "reason": Said(f"{actor.municipality} has done its part; waiting for "
+                               f"{', '.join(waiting)}",
+                               f"{names.party(actor.municipality)} har gjort sin del; "
+                               f"afventer {names.parties(waiting)}")}
     reasons: list[str] = []
     for c in cands:
         step = mc.Step(state=row["state"], ctx=ctx, attrs={})
         if step.guards_pass(c):
             return {"allowed": True, "reason": None}
         reasons.extend(step.reasons)
-    return {"allowed": False, "reason": "; ".join(dict.fromkeys(reasons))}
+    return {"allowed": False, "reason": Said.joined(list(dict.fromkeys(reasons)))}
 
 
 def areas(wf: Workflow) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Guards and effects: the named business rules that ``states.yaml`` refers to.
 
-A guard returns ``None`` when the transition may happen, or a short reason why not. A
+A guard returns ``None`` when the transition may happen, or a short reason why not, in
+English and Danish (a :class:`~workflow.errors.Said`: the pages show the Danish). A
 guard that judges submitted data returns ``None`` when that data is absent: "what may I do
 now" is asked without data, and a missing required value is refused before any guard.
 An effect changes data inside the transition's database transaction. Both receive a
@@ -13,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import Said, in_danish
+
+if TYPE_CHECKING:
+    from .names import Names
 
 
 class Context(Protocol):
@@ -28,11 +34,12 @@ class Context(Protocol):
     parties: list[str]
     arg: Any                        # the rule's argument from states.yaml, if any
     spawned: list[int]              # applications opened by this transition
+    names: Names                    # what things are called in Danish, for the reasons
 
     def kind_areas(self) -> list[str] | None: ...
     def area_ids(self) -> list[str]: ...
     def claimed_areas(self) -> list[str]: ...
-    def unavailable_areas(self) -> dict[str, str]: ...
+    def unavailable_areas(self) -> dict[str, Said]: ...
     def has_round_one(self) -> bool: ...
     def acts(self, name: str) -> dict[str, dict[str, Any]]: ...
     def claim_areas(self, areas: list[str]) -> None: ...
@@ -85,17 +92,23 @@ def areas_fit_application(ctx: Context) -> str | None:
     fixed = ctx.kind_areas()
     if fixed is not None:
         if sorted(areas) != sorted(fixed):
-            return f"a {ctx.kind} application covers exactly: {_fmt(fixed)}"
+            return Said(f"a {ctx.kind} application covers exactly: {_fmt(fixed)}",
+                        f"ansøgningen skal omfatte netop {ctx.names.areas(fixed)}")
         return None
     if ctx.round == 1 and not 2 <= len(areas) <= 3:
-        return f"round 1 must have 2–3 areas, got {len(areas)} ({_fmt(areas)})"
+        return Said(f"round 1 must have 2–3 areas, got {len(areas)} ({_fmt(areas)})",
+                    f"runde 1 skal have 2–3 områder, ikke {len(areas)} "
+                    f"({ctx.names.areas(areas)})")
     if ctx.round == 2:
         if not ctx.has_round_one():
-            return "round 2 needs a round 1 application first"
+            return Said("round 2 needs a round 1 application first",
+                        "runde 2 kræver, at der først er en ansøgning i runde 1")
         taken = ctx.unavailable_areas()
         remaining = [a for a in ctx.area_ids() if a not in taken]
         if sorted(areas) != sorted(remaining):
-            return f"round 2 must have exactly the remaining areas: {_fmt(remaining)}"
+            return Said(f"round 2 must have exactly the remaining areas: {_fmt(remaining)}",
+                        f"runde 2 skal have netop de resterende områder: "
+                        f"{ctx.names.areas(remaining)}")
     return None
 
 
@@ -103,8 +116,12 @@ def areas_fit_application(ctx: Context) -> str | None:
 def areas_available(ctx: Context) -> str | None:
     """No area may be released already or be in another live application."""
     taken = ctx.unavailable_areas()
-    clash = [f"{a} ({taken[a]})" for a in ctx.data.get("areas") or [] if a in taken]
-    return f"not available: {', '.join(clash)}" if clash else None
+    clash = [a for a in ctx.data.get("areas") or [] if a in taken]
+    if not clash:
+        return None
+    return Said(f"not available: {', '.join(f'{a} ({taken[a]})' for a in clash)}",
+                "ikke ledigt: " + "; ".join(f"{ctx.names.area(a)} ({in_danish(taken[a])})"
+                                            for a in clash))
 
 
 @guard("matches_proposal")
@@ -112,10 +129,12 @@ def matches_proposal(ctx: Context) -> str | None:
     """A confirmation confirms the current proposal (and says so, if it names areas)."""
     proposal = ctx.claimed_areas()
     if not proposal:
-        return "no areas have been proposed yet"
+        return Said("no areas have been proposed yet", "der er endnu ikke foreslået områder")
     given = ctx.data.get("areas")
     if given is not None and sorted(given) != sorted(proposal):
-        return f"the proposal is {_fmt(proposal)}, not {_fmt(given)}"
+        return Said(f"the proposal is {_fmt(proposal)}, not {_fmt(given)}",
+                    f"forslaget er {ctx.names.areas(proposal)}, ikke "
+                    f"{ctx.names.areas(given)}")
     return None
 
 
@@ -125,7 +144,10 @@ def all_parties(ctx: Context) -> str | None:
     acts = ctx.acts(ctx.arg)
     missing = [p for p in ctx.parties
                if p not in acts or acts[p].get("decision", "approved") != "approved"]
-    return f"{ctx.arg}: not yet approved by {', '.join(missing)}" if missing else None
+    if not missing:
+        return None
+    return Said(f"{ctx.arg}: not yet approved by {', '.join(missing)}",
+                f"endnu ikke godkendt af {ctx.names.parties(missing)}")
 
 
 @guard("decision_areas_valid")
@@ -136,12 +158,15 @@ def decision_areas_valid(ctx: Context) -> str | None:
     outcome = ctx.data.get("outcome")
     if outcome == "partly_granted":
         if not granted or not granted < areas:
-            return (f"a partial grant names some but not all of the areas "
-                    f"({_fmt(areas)}) in granted_areas")
+            return Said(f"a partial grant names some but not all of the areas "
+                        f"({_fmt(areas)}) in granted_areas",
+                        f"en delvis bevilling omfatter nogle, men ikke alle, af områderne "
+                        f"({ctx.names.areas(sorted(areas))})")
     elif granted and outcome == "refused":
-        return "a refusal grants no areas"
+        return Said("a refusal grants no areas", "et afslag bevilger ingen områder")
     elif granted and granted != areas:
-        return f"a full grant covers all the areas ({_fmt(areas)})"
+        return Said(f"a full grant covers all the areas ({_fmt(areas)})",
+                    f"en bevilling omfatter alle områderne ({ctx.names.areas(sorted(areas))})")
     return None
 
 
@@ -150,7 +175,9 @@ def effective_after_decision(ctx: Context) -> str | None:
     eff = ctx.data.get("effective_date")
     decided = ctx.app_data.get("decision_date")
     if isinstance(eff, date) and decided and eff.isoformat() < str(decided):
-        return f"the effective date {eff} is before the ministry's decision of {decided}"
+        return Said(f"the effective date {eff} is before the ministry's decision of {decided}",
+                    f"ikrafttrædelsen {ctx.names.day(eff)} ligger før ministeriets "
+                    f"afgørelse af {ctx.names.day(str(decided))}")
     return None
 
 

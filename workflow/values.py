@@ -2,7 +2,8 @@
 
 Field types are declared in ``states.yaml`` (``fields:``); this module knows how each type
 is read (``areas`` from "a,b" or a list, ``date`` from ISO "2018-05-03", ...) and stored
-as JSON. Every problem is reported at once, naming the key and what was expected.
+as JSON. Every problem is reported at once, naming the key and what was expected, in
+English and Danish (:class:`~workflow.errors.Said`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .danish import places
+from .danish import amount, number, places
 from .definition import FieldSpec
-from .errors import InvalidData
+from .errors import InvalidData, Said, in_danish
 
 MAX_TEXT = 4000
 MAX_AMOUNT = Decimal("1e12")          # kroner: beyond any municipal budget
 MAX_INTEGER = 10**9
 _DANISH_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")   # 1.234.567,89
+
+
+def _bad(en: str, da: str) -> ValueError:
+    return ValueError(Said(en, da))
+
+
+def _not_a_number(raw: Any) -> ValueError:
+    return _bad(f"{raw!r} is not a number", f"»{raw}« er ikke et tal")
 
 
 def parse_decimal(raw: Any) -> Decimal:
@@ -30,7 +39,7 @@ def parse_decimal(raw: Any) -> Decimal:
     a decimal comma or more than one dot ("1.234,50", "1.234.567").
     """
     if isinstance(raw, bool):
-        raise ValueError(f"{raw!r} is not a number")
+        raise _not_a_number(raw)
     if isinstance(raw, int | Decimal):
         value = Decimal(raw)
     elif isinstance(raw, float):
@@ -45,14 +54,20 @@ def parse_decimal(raw: Any) -> Decimal:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{raw!r} is not a number") from None
+            raise _not_a_number(raw) from None
     if not value.is_finite():
-        raise ValueError(f"{raw!r} is not a number")
+        raise _not_a_number(raw)
     return value
 
 
 def _places(value: Decimal) -> int:
     return places(value.normalize())
+
+
+def _unknown_area(given: list[str], areas: Collection[str]) -> ValueError:
+    known = ", ".join(sorted(areas))
+    return _bad(f"unknown area {', '.join(map(repr, given))}; known: {known}",
+                f"ukendt område {', '.join(f'»{a}«' for a in given)}; kendte: {known}")
 
 
 def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
@@ -64,58 +79,66 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
         try:
             return date.fromisoformat(str(raw).strip())
         except ValueError:
-            raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+            raise _bad(f"{raw!r} is not a date (YYYY-MM-DD)",
+                       f"»{raw}« er ikke en dato (ÅÅÅÅ-MM-DD)") from None
     if spec.type == "choice":
         if raw not in spec.choices:
-            raise ValueError(f"{raw!r} is not one of {', '.join(spec.choices)}")
+            raise _bad(f"{raw!r} is not one of {', '.join(spec.choices)}",
+                       f"»{raw}« er ikke en af: "
+                       + ", ".join(spec.choice_labels.get(c, c) for c in spec.choices))
         return raw
     if spec.type == "areas":
         items = raw if isinstance(raw, list) else str(raw).split(",")
         ids = [str(a).strip() for a in items if str(a).strip()]
         unknown = [a for a in ids if a not in areas]
         if unknown:
-            raise ValueError(f"unknown area {', '.join(map(repr, unknown))}; "
-                             f"known: {', '.join(sorted(areas))}")
+            raise _unknown_area(unknown, areas)
         if len(set(ids)) != len(ids):
-            raise ValueError("an area is named twice")
+            raise _bad("an area is named twice", "et område er nævnt to gange")
         return ids
     if spec.type == "money":
         value = parse_decimal(raw)
         if _places(value) > 2:
-            raise ValueError(f"{raw!r} has more than two decimals (øre)")
+            raise _bad(f"{raw!r} has more than two decimals (øre)",
+                       f"»{raw}« har mere end to decimaler (øre)")
         if not 0 <= value < MAX_AMOUNT:
-            raise ValueError(f"{raw!r} must be between 0 and {MAX_AMOUNT:,.0f} kr.")
+            raise _bad(f"{raw!r} must be between 0 and {MAX_AMOUNT:,.0f} kr.",
+                       f"»{raw}« skal være mellem 0 og {amount(MAX_AMOUNT, decimals=0)}")
         return value.quantize(Decimal("0.01"))
     if spec.type == "percent":
         value = parse_decimal(str(raw).strip().removesuffix("%") if isinstance(raw, str)
                               else raw)
         if _places(value) > 4 or not 0 <= value <= 1000:
-            raise ValueError(f"{raw!r} is not a percentage from 0 to 1000 "
-                             f"with at most four decimals")
+            raise _bad(f"{raw!r} is not a percentage from 0 to 1000 with at most four "
+                       f"decimals", f"»{raw}« er ikke en procentsats fra 0 til 1.000 med "
+                       f"højst fire decimaler")
         return value.normalize() if value else Decimal(0)
     if spec.type == "integer":
         text = str(raw).strip() if not isinstance(raw, int | bool) else raw
         if isinstance(text, bool) or not (isinstance(text, int) or re.fullmatch(r"\d+", text)):
-            raise ValueError(f"{raw!r} is not a whole number")
-        number = int(text)
-        if not 0 <= number <= MAX_INTEGER:
-            raise ValueError(f"{raw!r} must be between 0 and {MAX_INTEGER}")
-        return number
+            raise _bad(f"{raw!r} is not a whole number", f"»{raw}« er ikke et helt tal")
+        whole = int(text)
+        if not 0 <= whole <= MAX_INTEGER:
+            raise _bad(f"{raw!r} must be between 0 and {MAX_INTEGER}",
+                       f"»{raw}« skal være mellem 0 og {number(MAX_INTEGER)}")
+        return whole
     if spec.type == "area":
         if raw not in areas:
-            raise ValueError(f"unknown area {raw!r}; known: {', '.join(sorted(areas))}")
+            raise _unknown_area([raw], areas)
         return raw
     if spec.type == "municipality":
         if raw not in municipalities:
-            raise ValueError(f"unknown municipality {raw!r}; known: "
-                             f"{', '.join(sorted(municipalities))}")
+            known = ", ".join(sorted(municipalities))
+            raise _bad(f"unknown municipality {raw!r}; known: {known}",
+                       f"ukendt kommune »{raw}«; kendte: {known}")
         return raw
     if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("expected a non-empty text")
+        raise _bad("expected a non-empty text", "skal udfyldes")
     if "\x00" in raw:
-        raise ValueError("contains a NUL character")
+        raise _bad("contains a NUL character", "indeholder et NUL-tegn")
     if len(raw) > MAX_TEXT:
-        raise ValueError(f"longer than {MAX_TEXT} characters")
+        raise _bad(f"longer than {MAX_TEXT} characters",
+                   f"er længere end {number(MAX_TEXT)} tegn")
     return raw.strip()
 
 
@@ -123,19 +146,24 @@ def parse_data(raw: Mapping[str, Any], *, fields: Mapping[str, FieldSpec],
                allowed: Collection[str], trigger: str, areas: Collection[str],
                municipalities: Collection[str]) -> dict[str, Any]:
     """Validate a whole data mapping for one trigger; unknown keys are an error too."""
-    problems, out = [], {}
+    problems: list[Said] = []
+    out = {}
     for key, value in raw.items():
         if key not in allowed:
-            takes = ", ".join(allowed) or "no data"
-            problems.append(f"{key}: {trigger} does not take this key (it takes: {takes})")
+            takes = ", ".join(allowed)
+            problems.append(Said(
+                f"{key}: {trigger} does not take this key (it takes: {takes or 'no data'})",
+                f"{key}: oplysningen hører ikke til handlingen (den tager: "
+                f"{', '.join(fields[k].label.da for k in allowed if k in fields) or 'ingen'})"))
             continue
         try:
             out[key] = parse_value(fields[key], value, areas=areas,
                                    municipalities=municipalities)
         except ValueError as exc:
-            problems.append(f"{key}: {exc}")
+            problems.append(Said(f"{key}: {exc}",
+                                 f"{fields[key].label.da}: {in_danish(exc.args[0])}"))
     if problems:
-        raise InvalidData("; ".join(problems))
+        raise InvalidData(Said.joined(problems))
     return out
 
 

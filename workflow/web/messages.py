@@ -1,8 +1,9 @@
 """What the pages say in Danish about actions: their labels, what was done, and refusals.
 
-The engine's errors carry English detail (the same text the CLI and the API give); a page
-leads with a Danish sentence and, where the error is structured (a lost race, a trigger
-the state does not allow), says all of it in Danish.
+The engine's errors a page user can cause are worded in English and Danish (a
+:class:`~workflow.errors.Said`: the CLI and the API say the English); a page says the
+Danish. A lost race and a trigger the state does not allow are said from the error's
+fields; any other error without a Danish wording gets a Danish lead before its English.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..errors import (
 OTHER_LABELS = {"create": "Oprettet", "download": "Hentet dokument",
                 "reminder": "Påmindelse sendt"}
 
-# what went wrong, said in Danish first; the engine's own words follow as detail
+# what went wrong, said in Danish first; the engine's own words follow
 _REFUSALS: list[tuple[type[WorkflowError], str]] = [
     (PermissionDenied, "Det må du ikke"),
     (GuardFailed, "Det kan ikke gøres nu"),
@@ -66,4 +67,4 @@ def refusal(wf: Workflow, exc: WorkflowError) -> str:
         return (f"»{labels.get(exc.trigger, exc.trigger)}« kan ikke gøres, når sagen er i "
                 f"tilstanden »{state}«. Det kan gøres nu: {allowed}.")
     lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
-    return f"{lead}: {exc}"
+    return f"{lead}: {exc.da}" if exc.da else f"{lead}: {exc}"

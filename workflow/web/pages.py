@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import accounts, agreements, danish, queries, store
 from ..engine import Workflow
-from ..errors import AuthError, NotFound, PermissionDenied, WorkflowError
+from ..errors import AuthError, NotFound, PermissionDenied, WorkflowError, in_danish
 from . import messages, pagecache
 from .api import Id, content_disposition, get_wf
 from .svg import state_svg
@@ -337,6 +337,7 @@ def install_filters(t: Jinja2Templates) -> None:
     env.filters["local_time"] = lambda v: _local(v)
     env.filters["amount"] = _amount
     env.filters["number"] = _number
+    env.filters["da"] = in_danish  # a reason given in English and Danish: the Danish
 
 
 def _amount(value: Any) -> str:
