@@ -398,6 +398,7 @@ class Driver:
         try:
             self.wf.create(kind=kind, round=round_, title=title, user=user)
         except WorkflowError as exc:
+            assert exc.da, f"opening a {kind} was refused with no Danish wording: {exc}"
             self.refusals[type(exc).__name__] += 1
             return f"create refused: {type(exc).__name__}"
         self.reached["area_selection"] += 1

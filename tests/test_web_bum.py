@@ -545,14 +545,14 @@ def test_an_agreement_is_opened_and_priced_on_the_pages(client: TestClient, wf: 
     client.post("/login", data={"username": "pl-vallensbaek", "password": "demo",
                                 "csrf": login}, follow_redirects=False)
     r = client.post("/applications", data={**fields, "csrf": ""}, follow_redirects=False)
-    assert r.status_code == 403 and "CSRF" in r.text
+    assert r.status_code == 403 and "Formularen er forældet" in r.text
 
     token = log_in(client, "pl-vallensbaek")
 
     # without the session's CSRF token nothing happens
     for bad in ({}, {"csrf": ""}, {"csrf": token + "x"}):
         r = client.post("/applications", data={**fields, **bad}, follow_redirects=False)
-        assert r.status_code == 403 and "CSRF" in r.text
+        assert r.status_code == 403 and "Formularen er forældet" in r.text
     assert [a["id"] for a in Api(client, "admin").get("/api/applications")] == [granted]
 
     r = client.post("/applications", data={**fields, "csrf": token}, follow_redirects=False)

@@ -125,3 +125,24 @@ def test_what_the_user_cannot_do_now_is_said_in_danish(
     items = re.findall(r"<li>(.*?)</li>", found.group(1))
     assert "Godkend udkast – kræver rollen jurist" in items
     assert not any(ENGLISH.search(i) for i in items), items
+
+
+def test_a_case_the_form_cannot_open_is_said_in_danish(client: TestClient) -> None:
+    token = log_in(client, "pl-ishoj")
+    for form, expected in [
+            ({"kind": "dispensation", "round": "1", "title": " "},
+             "Oplysningerne er ikke i orden: titlen skal være på 1–300 tegn"),
+            ({"kind": "dispensation", "title": "Runde?"},
+             "Oplysningerne er ikke i orden: »Dispensation fra det forpligtende samarbejde« "
+             "skal have runde 1 eller 2")]:
+        r = client.post("/applications", data={"csrf": token, **form})
+        assert r.status_code == 200, r.text
+        assert error_shown(r.text) == expected
+
+
+def test_an_error_page_says_it_in_danish(client: TestClient) -> None:
+    log_in(client, "pl-ishoj")
+    r = client.get("/applications/999")
+    assert r.status_code == 404 and "<p>Der er ingen sag 999</p>" in r.text
+    r = client.get("/admin")
+    assert r.status_code == 403 and "<p>Kun en administrator kan se denne side</p>" in r.text

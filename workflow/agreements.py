@@ -26,7 +26,7 @@ from . import store
 from . import tables as t
 from .bum import as_date, as_decimal, as_int, year_views
 from .engine import Actor, Workflow
-from .errors import NotFound, PermissionDenied
+from .errors import NotFound, PermissionDenied, Said
 
 PROCESS = "bum_agreement"
 ZERO = Decimal("0.00")
@@ -110,12 +110,15 @@ def linked_cases(wf: Workflow, ids: Iterable[int], *, user: str | None
 def check_view(wf: Workflow, actor: Actor, municipality: str) -> None:
     """Unknown municipalities are 404; a user sees only their own municipality (admin any)."""
     if municipality not in wf.municipalities:
-        raise NotFound(f"no municipality {municipality!r}; known: "
-                       f"{', '.join(sorted(wf.municipalities))}")
+        known = ", ".join(sorted(wf.municipalities))
+        raise NotFound(Said(f"no municipality {municipality!r}; known: {known}",
+                            f"der er ingen kommune »{municipality}«; kendte: {known}"))
     if actor.role != "admin" and actor.municipality != municipality:
-        raise PermissionDenied(
+        raise PermissionDenied(Said(
             f"{actor.id} ({actor.municipality or 'no municipality'}) may see only its own "
-            f"municipality's BUM agreements, not {municipality}'s")
+            f"municipality's BUM agreements, not {municipality}'s",
+            f"du kan kun se {wf.names.party(actor.municipality)}s BUM-aftaler, ikke "
+            f"{wf.names.party(municipality)}s"))
 
 
 def municipality_view(wf: Workflow, municipality: str | None, *, user: str | None,
@@ -134,7 +137,8 @@ def municipality_view(wf: Workflow, municipality: str | None, *, user: str | Non
         actor = wf.actor(conn, user)
         if municipality is None:
             if actor.municipality is None:
-                raise NotFound(f"{actor.id} belongs to no municipality; name one")
+                raise NotFound(Said(f"{actor.id} belongs to no municipality; name one",
+                                    f"{actor.name} hører ikke til en kommune; vælg en"))
             municipality = actor.municipality
         check_view(wf, actor, municipality)
         rows = [r for r in conn.execute(

@@ -31,7 +31,7 @@ from . import danish, rendering, store
 from . import tables as t
 from .doccontext import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
-from .errors import DocumentError, NotFound, PermissionDenied, SetupError
+from .errors import DocumentError, NotFound, PermissionDenied, Said, SetupError
 from .spec import Definition, DraftSpec, TransitionSpec
 
 LIBREOFFICE_HINT = ("LibreOffice is not installed; install it with "
@@ -324,8 +324,11 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
              check_party: Any) -> Download:
     """The exact stored bytes of a version (or a PDF of them), logged."""
     if user.role not in definition.download_roles:
-        raise PermissionDenied(f"{user.id} ({user.role}) may not download documents; that "
-                               f"takes {' or '.join(definition.download_roles)}")
+        raise PermissionDenied(Said(
+            f"{user.id} ({user.role}) may not download documents; that takes "
+            f"{' or '.join(definition.download_roles)}",
+            "dokumenter hentes af " + " eller ".join(
+                definition.roles[r].da.lower() for r in definition.download_roles)))
     d, dv, a = t.document, t.document_version, t.application
     with store.read(engine) as conn:
         doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
@@ -333,7 +336,8 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
                            .join(a, a.c.id == d.c.application_id)
                            .where(d.c.id == document_id)).first()
         if doc is None:
-            raise NotFound(f"no document {document_id}")
+            raise NotFound(Said(f"no document {document_id}",
+                                f"der er intet dokument {document_id}"))
         check_party(user, doc.application_id, doc.parties)
         q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
             dv.c.document_id == document_id)
@@ -342,7 +346,8 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
                     .where(dv.c.document_id == document_id).scalar_subquery())
         ver = conn.execute(q).first()
     if ver is None:
-        raise NotFound(f"document {document_id} has no version {number}")
+        raise NotFound(Said(f"document {document_id} has no version {number}",
+                            f"dokument {document_id} har ingen version {number}"))
     content = bytes(ver.content)
     if hashlib.sha256(content).hexdigest() != ver.sha256:
         raise DocumentError(f"document {document_id} version {ver.number}: the stored bytes "

@@ -25,6 +25,7 @@ from . import rules, store, values
 from . import tables as t
 from .config import Settings
 from .context import TxContext, insert_claims, unavailable_areas
+from .danish import join_and
 from .definition import Definition, KindSpec, ProcessSpec
 from .definition import load as load_definition
 from .documents import Download, Drafts, Made, download
@@ -158,23 +159,30 @@ class Workflow:
         try:
             process = self.definition.process_for_kind(kind)
         except KeyError:
-            raise InvalidData(f"unknown kind {kind!r}; known: "
-                              f"{', '.join(self.definition.kinds)}") from None
+            known = ", ".join(self.definition.kinds)
+            raise InvalidData(Said(f"unknown kind {kind!r}; known: {known}",
+                                   f"ukendt sagstype »{kind}«; kendte: {known}")) from None
         spec = process.kinds[kind]
+        rounds = " or ".join(map(str, spec.rounds))
         if spec.rounds and round not in spec.rounds:
-            raise InvalidData(f"a {kind} application needs --round "
-                              f"{' or '.join(map(str, spec.rounds))}")
+            raise InvalidData(Said(f"a {kind} application needs --round {rounds}",
+                                   f"»{spec.label.da}« skal have runde "
+                                   f"{rounds.replace(' or ', ' eller ')}"))
         if not spec.rounds and round is not None:
-            raise InvalidData(f"a {kind} application has no rounds")
+            raise InvalidData(Said(f"a {kind} application has no rounds",
+                                   f"»{spec.label.da}« har ingen runder"))
         vals = values.parse_data(data or {}, fields=self.definition.fields, allowed=spec.fields,
                                  trigger=f"a new {kind}", areas=self.areas,
                                  municipalities=self.municipalities)
         missing = [f for f in spec.requires if f not in vals]
         if missing:
-            raise InvalidData(f"a new {kind} needs {', '.join(missing)} "
-                              f"(--data {missing[0]}=…)")
+            raise InvalidData(Said(f"a new {kind} needs {', '.join(missing)} "
+                                   f"(--data {missing[0]}=…)",
+                                   f"udfyld {join_and(self.names.field(f) for f in missing)}"))
         if source is not None and spec.opens_from is None:
-            raise InvalidData(f"a {kind} is not opened from another case")
+            raise InvalidData(Said(f"a {kind} is not opened from another case",
+                                   f"»{spec.label.da}« oprettes ikke fra en anden "
+                                   f"sag"))
         title = " ".join((title or "").split())  # one line: a title is also a heading
         if "\x00" in title:
             raise InvalidData(Said("the title contains a NUL character",
@@ -194,8 +202,10 @@ class Workflow:
             if spec.parties:  # named in the data (a BUM agreement's provider, purchaser)
                 parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
                 if len(parties) < len(spec.parties):
-                    raise InvalidData(f"{' and '.join(spec.parties)} must be different "
-                                      f"municipalities")
+                    raise InvalidData(Said(
+                        f"{' and '.join(spec.parties)} must be different municipalities",
+                        f"{join_and(self.names.field(f) for f in spec.parties)} skal være "
+                        f"forskellige kommuner"))
                 where = f"a party to this {kind}"
             else:
                 parties, where = self.parties(), "in the cooperation"
@@ -224,17 +234,23 @@ class Workflow:
         row = conn.execute(select(a.c.process, a.c.state, a.c.parties, a.c.case_number)
                            .where(a.c.id == source)).first()
         if row is None:
-            raise NotFound(f"no application {source}")
+            raise NotFound.application(source)
         self.check_party(actor, source, list(row.parties))
         if row.process != process or row.state not in states:
-            raise GuardFailed(f"a {spec.name} is opened from a {process} case in "
-                              f"{' or '.join(states)}; {row.case_number} is {row.state}")
+            raise GuardFailed(Said(
+                f"a {spec.name} is opened from a {process} case in {' or '.join(states)}; "
+                f"{row.case_number} is {row.state}",
+                f"»{spec.label.da}« oprettes fra en sag i "
+                f"{' eller '.join(self.names.state(s) for s in states)}; "
+                f"{row.case_number} er i {self.names.state(row.state)}"))
         area = vals.get(area_field)
         granted = conn.execute(select(aa.c.id).where(
             aa.c.application_id == source, aa.c.area_id == area,
             aa.c.outcome == "granted")).first()
         if granted is None:
-            raise GuardFailed(f"{row.case_number} was not granted the area {area!r}")
+            raise GuardFailed(Said(f"{row.case_number} was not granted the area {area!r}",
+                                   f"{row.case_number} fik ikke bevilget området "
+                                   f"{self.names.area(str(area))}"))
 
     def parties(self) -> list[str]:
         return [m for m, r in self.municipalities.items() if r.cooperation]
@@ -445,7 +461,7 @@ class Workflow:
         got = self.hot.load.one(cur, {"app_id": app_id, "user_id": user})
         if got is None:
             self.actor(conn, user)  # an unknown user is the first thing to say
-            raise NotFound(f"no application {app_id}")
+            raise NotFound.application(app_id)
         name, role, municipality, active = got[len(APP_COLUMNS):]
         if role is None or not active:
             raise NotFound(f"unknown user {user!r}")

@@ -105,6 +105,10 @@ class NotFound(WorkflowError, LookupError):
 
     exit_code = 4
 
+    @classmethod
+    def application(cls, app_id: int) -> NotFound:
+        return cls(Said(f"no application {app_id}", f"der er ingen sag {app_id}"))
+
 
 class InvalidTransition(WorkflowError):
     """The trigger does not exist from the application's current state."""

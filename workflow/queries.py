@@ -29,7 +29,7 @@ def _load(conn: Connection, app_id: int) -> dict[str, Any]:
     row = conn.execute(select(t.application).where(t.application.c.id == app_id)) \
         .mappings().first()
     if row is None:
-        raise NotFound(f"no application {app_id}")
+        raise NotFound.application(app_id)
     return dict(row)
 
 
@@ -269,7 +269,7 @@ def visible_ids(wf: Workflow, conn: Connection, actor: Actor,
     if application is not None:
         q = q.where(a.c.id == application)
         if conn.execute(q).first() is None:
-            raise NotFound(f"no application {application}")
+            raise NotFound.application(application)
     rows = [r for r in conn.execute(q)
             if actor.role == "admin" or actor.municipality in r.parties]
     if application is not None and not rows:

@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None, *,
                 return RedirectResponse("/login", status_code=303)
             from .pages import render
 
-            return render(request, "error.html", status=code, code=code, message=str(exc))
+            said = exc.da or str(exc)
+            return render(request, "error.html", status=code, code=code,
+                          message=said[:1].upper() + said[1:])
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
         if isinstance(exc, errors.RateLimited):
             headers["Retry-After"] = str(exc.retry_after)

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import accounts, agreements, danish, queries, store
 from ..engine import Workflow
-from ..errors import AuthError, NotFound, PermissionDenied, WorkflowError, in_danish
+from ..errors import AuthError, NotFound, PermissionDenied, Said, WorkflowError, in_danish
 from . import messages, pagecache
 from .api import Id, content_disposition, get_wf
 from .svg import state_svg
@@ -45,8 +45,10 @@ def check_csrf(request: Request, token: str) -> None:
     # empty token must not match an empty one.
     expected = str(request.session.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected, token or ""):
-        raise PermissionDenied("the form is out of date or not from this site (CSRF); "
-                               "reload the page and try again")
+        raise PermissionDenied(Said(
+            "the form is out of date or not from this site (CSRF); reload the page and try "
+            "again", "formularen er forældet eller ikke fra dette websted; hent siden igen, "
+            "og prøv så igen"))
 
 
 def session_user(request: Request) -> str:
@@ -261,7 +263,8 @@ def _admin(request: Request, wf: Workflow) -> str:
     user = session_user(request)
     with store.read(wf.engine) as conn:
         if wf.actor(conn, user).role != "admin":
-            raise PermissionDenied("only an administrator may see this page")
+            raise PermissionDenied(Said("only an administrator may see this page",
+                                        "kun en administrator kan se denne side"))
     return user
 
 
