@@ -56,7 +56,7 @@ def set_password(engine: Engine, user_id: str, password: str) -> None:
         res = conn.execute(update(t.user).where(t.user.c.id == user_id)
                            .values(password_hash=hash_password(password)))
         if res.rowcount != 1:
-            raise NotFound(f"unknown user {user_id!r}")
+            raise NotFound.user(user_id)
 
 
 def authenticate(engine: Engine, username: str, password: str, *, client: str,
@@ -111,7 +111,7 @@ def issue_token(engine: Engine, user_id: str, *, created_by: str, now: datetime,
     expires = now + ttl if ttl else None
     with store.write(engine) as conn:
         if conn.execute(select(t.user.c.id).where(t.user.c.id == user_id)).first() is None:
-            raise NotFound(f"unknown user {user_id!r}")
+            raise NotFound.user(user_id)
         token_id = conn.execute(insert(t.api_token).values(
             user_id=user_id, token_sha256=_digest(token), label=label, created_at=now,
             created_by=created_by, expires_at=expires).returning(t.api_token.c.id)).scalar_one()

@@ -129,7 +129,7 @@ class Workflow:
                                   t.user.c.municipality, t.user.c.active)
                            .where(t.user.c.id == user_id)).first()
         if row is None or not row.active:
-            raise NotFound(f"unknown user {user_id!r}")
+            raise NotFound.user(user_id)
         return Actor(row.id, row.name, row.role, row.municipality)
 
     def check_party(self, actor: Actor, app_id: int, parties: list[str]) -> None:
@@ -464,7 +464,7 @@ class Workflow:
             raise NotFound.application(app_id)
         name, role, municipality, active = got[len(APP_COLUMNS):]
         if role is None or not active:
-            raise NotFound(f"unknown user {user!r}")
+            raise NotFound.user(user)
         return Actor(user, name, role, municipality), dict(zip(APP_COLUMNS, got, strict=False))
 
     def _conflict(self, conn: Connection, app_id: int, had: int,

@@ -109,6 +109,10 @@ class NotFound(WorkflowError, LookupError):
     def application(cls, app_id: int) -> NotFound:
         return cls(Said(f"no application {app_id}", f"der er ingen sag {app_id}"))
 
+    @classmethod
+    def user(cls, user_id: str) -> NotFound:
+        return cls(Said(f"unknown user {user_id!r}", f"ukendt bruger »{user_id}«"))
+
 
 class InvalidTransition(WorkflowError):
     """The trigger does not exist from the application's current state."""
