@@ -34,7 +34,7 @@ from workflow.errors import (
     StrandedApplications,
 )
 from workflow.mailer import Mailer
-from workflow.queries import get_application, history, list_applications
+from workflow.queries import documents, get_application, history, list_applications
 from workflow.reminders import list_reminders
 from workflow.scheduler import ReminderService
 
@@ -400,6 +400,39 @@ def test_a_change_during_the_year_needs_three_months_notice(wf: Workflow,
     assert recorded == {"effective_date": "2027-07-01", "expected_volume": 500,
                         "service_level": "Flere hold om aftenen", "noticed_on": "2027-03-10",
                         "by": "vallensbaek"}
+
+
+def test_a_change_before_both_have_signed_the_year_voids_the_first_signature(
+        wf: Workflow, clock: Clock) -> None:
+    """Signing the year's agreement is joint: what one party signed before a change is not
+    what the other signs after it, so the change asks the first for its signature again."""
+    app = signed(wf, clock)
+    go(wf, clock, app, "2027-04-01T10:00", "report_volume", "pl-vallensbaek",
+       expected_volume="400", service_level="Som hidtil")
+    go(wf, clock, app, "2027-05-03T10:00", "calculate_price", "pl-ishoj",
+       direct_costs="1000000", overhead_rate="7.5")
+    go(wf, clock, app, "2027-10-01T10:00", "adopt_budget", "sec-ishoj",
+       meeting_date="2027-09-30", agenda_ref="BR pkt. 4")
+    go(wf, clock, app, "2027-10-15T10:00", "adopt_budget", "sec-vallensbaek",
+       meeting_date="2027-10-14", agenda_ref="KB pkt. 9")
+    go(wf, clock, app, "2027-11-01T10:00", "give_notice", "pl-vallensbaek",
+       budget_frame="1100000")
+    assert go(wf, clock, app, "2027-11-20T10:00", "sign_year", "pl-ishoj") == "renewal"
+    signed_version = latest_agreement(wf, app)
+    go(wf, clock, app, "2027-11-21T10:00", "change_service", "pl-vallensbaek",
+       effective_date="2028-03-01", expected_volume="500", service_level="Flere hold")
+    assert latest_agreement(wf, app) > signed_version  # the agreement now says otherwise
+    clock.at("2027-11-22T10:00")
+    out = wf.fire(app, "sign_year", user="pl-vallensbaek")
+    assert (out.to_state, out.waiting_for) == ("renewal", ("ishoj",))
+    assert get_application(wf, app, user="admin")["acts"]["signature"].keys() == \
+        {"vallensbaek"}
+    assert go(wf, clock, app, "2027-11-23T10:00", "sign_year", "pl-ishoj") == "true_up"
+
+
+def latest_agreement(wf: Workflow, app: int) -> int:
+    [doc] = [d for d in documents(wf, app, user="admin") if d["name"] == "bum_agreement"]
+    return int(doc["latest"])
 
 
 def test_the_purchaser_ends_it_with_the_agreed_notice(wf: Workflow, clock: Clock) -> None:
