@@ -365,3 +365,18 @@ def test_rules_lists_the_guards_and_effects() -> None:
     assert "effects:" in out
     for name in ("all_parties", "areas_available", "claim_areas", "release_claims", "spawn"):
         assert re.search(rf"^  {name}\s", out, re.MULTILINE), name
+
+
+def test_an_agreement_is_called_an_agreement(db_url: str) -> None:
+    env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_USER": "pl-vallensbaek"}
+    out = run(env, "new", "--kind", "bum_agreement", "--title", "Delaftale om genoptræning",
+              "--data", "provider=ishoj", "--data", "purchaser=vallensbaek",
+              "--data", "area=rehabilitation", "--data", "service=Genoptræning").stdout
+    assert re.match(r"Created agreement 1 \(00\.17\.15-G02-1-\d\d\) in state negotiation "
+                    r"\(Forhandling af delaftale\)\.", out), out
+    out = run({**env, "WORKFLOW_USER": "pl-ishoj"}, "advance", "1", "propose_terms",
+              *[f"--data={k}={v}" for k, v in {
+                  "service_level": "Som hidtil", "expected_volume": "400",
+                  "direct_costs": "1000000", "overhead_rate": "7,5",
+                  "start_date": "2099-01-01", "notice_months": "6"}.items()]).stdout
+    assert out.strip() == "Agreement 1: propose_terms: negotiation -> negotiation (version 2)."

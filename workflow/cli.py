@@ -156,8 +156,15 @@ def new(kind: str, round_: int | None, title: str, pairs: tuple[str, ...],
     if as_json:
         emit_json(app)
     else:
-        click.echo(f"Created application {app_id} ({app['case_number']}) in state "
+        click.echo(f"Created {noun(app['process'])} {app_id} ({app['case_number']}) in state "
                    f"{app['state']} ({app['state_label']}).")
+
+
+def noun(process: str) -> str:
+    """What the command line calls a case of ``process``."""
+    from .agreements import PROCESS
+
+    return "agreement" if process == PROCESS else "application"
 
 
 @cli.command("list")
@@ -290,8 +297,8 @@ def advance(app_id: int, trigger: str, comment: str, pairs: tuple[str, ...],
                    "from": out.from_state, "to": out.to_state, "version": out.version,
                    "waiting_for": list(out.waiting_for), "spawned": list(out.spawned)})
         return
-    msg = f"Application {out.application_id}: {out.trigger}: {out.from_state} -> {out.to_state}" \
-          f" (version {out.version})."
+    msg = f"{noun(out.process).capitalize()} {out.application_id}: {out.trigger}: " \
+          f"{out.from_state} -> {out.to_state} (version {out.version})."
     if out.waiting_for:
         msg += f" Waiting for {', '.join(out.waiting_for)}."
     for sid in out.spawned:

@@ -71,6 +71,7 @@ class Outcome(NamedTuple):
     waiting_for: tuple[str, ...] = ()
     spawned: tuple[int, ...] = ()
     documents: tuple[Made, ...] = ()
+    process: str = ""           # the process the case runs (an application, an agreement)
 
 
 class Workflow:
@@ -451,7 +452,7 @@ class Workflow:
                                        actor=(actor.id, actor.name), now=now, version=version,
                                        trigger=trigger)
         return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
-                       tuple(made))
+                       tuple(made), process.name)
 
     def _load(self, cur: Any, conn: Connection, app_id: int,
               user: str | None) -> tuple[Actor, dict[str, Any]]:
