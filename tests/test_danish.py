@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflow.danish import amount, long_date, millions, numeric_date
+from workflow.danish import amount, join_and, join_or, long_date, millions, numeric_date
 
 
 # -------------------------------------------------------------------------- dates
@@ -119,3 +119,10 @@ def test_amount_round_trips(value: Decimal) -> None:
     expected = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert parse_danish_amount(text) == expected
     assert text.startswith("-") == (expected < 0)
+
+
+def test_lists_with_og_and_eller() -> None:
+    assert join_and([]) == "" and join_and(["a"]) == "a"
+    assert join_and(["a", "b", "c"]) == "a, b og c"
+    assert join_or(["»Jurist«", "»Projektleder«"]) == "»Jurist« eller »Projektleder«"
+    assert join_or(["1", "2", "3"]) == "1, 2 eller 3"

@@ -29,3 +29,34 @@ def test_an_error_knows_its_danish_only_when_given_it() -> None:
     assert GuardFailed(Said("no", "nej")).da == "nej"
     assert str(GuardFailed(Said("no", "nej"))) == "no"
     assert InvalidData("plain English").da is None
+
+
+# Refusals only the command line can meet (the pages always have a user and send no pairs).
+CLI_ONLY = {("engine.py", "no acting user"), ("values.py", "--data")}
+SAID_BY_PAGES = {"GuardFailed", "InvalidData", "PermissionDenied", "NotFound"}
+
+
+def test_every_refusal_a_page_can_show_is_worded_in_danish() -> None:
+    """Read from the source: each ``raise GuardFailed(...)`` (and InvalidData,
+    PermissionDenied, NotFound) outside the command line's own modules raises a Said."""
+    import ast
+    from pathlib import Path
+
+    import workflow
+
+    plain = []
+    for path in sorted(Path(workflow.__file__).parent.rglob("*.py")):
+        if path.name.startswith("cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                    and isinstance(node.exc.func, ast.Name)
+                    and node.exc.func.id in SAID_BY_PAGES and node.exc.args):
+                continue
+            arg = node.exc.args[0]
+            said = isinstance(arg, ast.Call) and "Said" in ast.unparse(arg.func)
+            text = ast.unparse(arg)
+            if not said and not any(path.name == f and snippet in text
+                                    for f, snippet in CLI_ONLY):
+                plain.append(f"{path.name}:{node.lineno}: {text[:70]}")
+    assert not plain, "refusals with no Danish wording:\n" + "\n".join(plain)

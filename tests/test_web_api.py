@@ -272,7 +272,7 @@ def test_errors_have_one_shape(client: TestClient, wf: Workflow) -> None:
     app_id = make_application(wf)
     pl = Api(client, "pl-ishoj")
     body = pl.get("/api/applications/999", 404)
-    assert body == {"detail": "no application 999", "detail_da": "der er ingen sag 999",
+    assert body == {"detail": "no application 999", "detail_da": "sag 999 findes ikke",
                     "error": "NotFound"}
     guard = pl.fire(app_id, "confirm_areas", 1, 422)
     assert guard["error"] == "GuardFailed" and guard["reasons"] == \

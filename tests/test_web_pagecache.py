@@ -180,7 +180,7 @@ def test_a_deactivated_user_is_not_served_a_cached_page(
     with store.write(wf.engine) as conn:
         conn.execute(update(t.user).where(t.user.c.id == "pl-ishoj").values(active=False))
     r = client.get("/", follow_redirects=False)
-    assert r.status_code == 404 and "Ukendt bruger »pl-ishoj«" in r.text
+    assert r.status_code == 404 and "Brugeren »pl-ishoj« findes ikke" in r.text
     # and that was the end of the session
     r = client.get("/", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"

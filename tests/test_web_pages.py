@@ -77,7 +77,7 @@ def test_a_wrong_role_is_said_in_danish_with_the_names(client: TestClient, wf: W
     token = log_in(client, "legal-ishoj")
     shown = post(client, app_id, token, "submit_for_review", version_of(wf, app_id))
     assert shown == ("Det må du ikke: »Send til juridisk gennemsyn« kræver rollen "
-                     "projektleder; Lærke Østergaard er jurist")
+                     "»Projektleder«; du har rollen »Jurist«")
 
 
 def test_a_guard_says_no_in_danish_naming_the_areas(client: TestClient, wf: Workflow) -> None:
@@ -98,9 +98,9 @@ def test_malformed_data_is_said_in_danish_field_by_field(
     token = log_in(client, "sec-ishoj")
     shown = post(client, app_id, token, "record_council_decision", version_of(wf, app_id),
                  decision="maybe", meeting_date="3. april 2018", agenda_ref="BR 7")
-    assert shown == ("Oplysningerne er ikke i orden: Beslutning: »maybe« er ikke en af: "
-                     "Godkendt, Ikke godkendt; Mødedato: »3. april 2018« er ikke en dato "
-                     "(ÅÅÅÅ-MM-DD)")
+    assert shown == ("Oplysningerne er ikke i orden: Beslutning: »maybe« er ikke et af "
+                     "valgene Godkendt eller Ikke godkendt; Mødedato: »3. april 2018« er ikke "
+                     "en dato (ÅÅÅÅ-MM-DD)")
 
 
 def test_a_joint_step_already_done_names_who_is_awaited(
@@ -123,7 +123,7 @@ def test_what_the_user_cannot_do_now_is_said_in_danish(
     found = re.search(r"Ikke muligt for dig nu:</p><ul[^>]*>(.*?)</ul>", page, flags=re.S)
     assert found, page[:3000]
     items = re.findall(r"<li>(.*?)</li>", found.group(1))
-    assert "Godkend udkast – kræver rollen jurist" in items
+    assert "Godkend udkast – kræver rollen »Jurist«" in items
     assert not any(ENGLISH.search(i) for i in items), items
 
 
@@ -143,6 +143,6 @@ def test_a_case_the_form_cannot_open_is_said_in_danish(client: TestClient) -> No
 def test_an_error_page_says_it_in_danish(client: TestClient) -> None:
     log_in(client, "pl-ishoj")
     r = client.get("/applications/999")
-    assert r.status_code == 404 and "<p>Der er ingen sag 999</p>" in r.text
+    assert r.status_code == 404 and "<p>Sag 999 findes ikke</p>" in r.text
     r = client.get("/admin")
     assert r.status_code == 403 and "<p>Kun en administrator kan se denne side</p>" in r.text

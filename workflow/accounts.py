@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import store
 from . import tables as t
-from .errors import AuthError, NotFound, RateLimited
+from .errors import AuthError, InvalidData, NotFound, RateLimited, Said
 
 FAILED_LIMIT = 5                       # failed logins per user ...
 FAILED_WINDOW = timedelta(minutes=15)  # ... within this window, then wait
@@ -33,9 +33,8 @@ def _hasher() -> Any:
 
 def hash_password(password: str) -> str:
     if len(password) < 4:
-        from .errors import InvalidData
-
-        raise InvalidData("a password needs at least 4 characters")
+        raise InvalidData(Said("a password needs at least 4 characters",
+                               "en adgangskode skal have mindst 4 tegn"))
     return str(_hasher().hash(password))
 
 
@@ -137,7 +136,8 @@ def revoke_token(engine: Engine, token_id: int, *, now: datetime) -> None:
         res = conn.execute(update(at).where(at.c.id == token_id, at.c.revoked_at.is_(None))
                            .values(revoked_at=now))
         if res.rowcount != 1:
-            raise NotFound(f"no live token {token_id}")
+            raise NotFound(Said(f"no live token {token_id}",
+                                f"nøgle {token_id} findes ikke eller er spærret"))
 
 
 def list_tokens(engine: Engine, user_id: str | None = None) -> list[dict[str, Any]]:

@@ -112,7 +112,7 @@ def check_view(wf: Workflow, actor: Actor, municipality: str) -> None:
     if municipality not in wf.municipalities:
         known = ", ".join(sorted(wf.municipalities))
         raise NotFound(Said(f"no municipality {municipality!r}; known: {known}",
-                            f"der er ingen kommune »{municipality}«; kendte: {known}"))
+                            f"kommunen »{municipality}« findes ikke; kendte: {known}"))
     if actor.role != "admin" and actor.municipality != municipality:
         raise PermissionDenied(Said(
             f"{actor.id} ({actor.municipality or 'no municipality'}) may see only its own "
@@ -138,7 +138,7 @@ def municipality_view(wf: Workflow, municipality: str | None, *, user: str | Non
         if municipality is None:
             if actor.municipality is None:
                 raise NotFound(Said(f"{actor.id} belongs to no municipality; name one",
-                                    f"{actor.name} hører ikke til en kommune; vælg en"))
+                                    "du hører ikke til nogen kommune; vælg en"))
             municipality = actor.municipality
         check_view(wf, actor, municipality)
         rows = [r for r in conn.execute(

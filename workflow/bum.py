@@ -155,7 +155,7 @@ def settle_year(ctx: Context, year: int, *, until: date | None = None) -> dict[s
 
 # ----------------------------------------------------------------------------- guards
 @guard("acting_as", arg="the municipality field of the party who takes this step")
-def acting_as(ctx: Context) -> str | None:
+def acting_as(ctx: Context) -> Said | None:
     """Only the named party (provider or purchaser) takes this step."""
     wanted = ctx.app_data.get(str(ctx.arg))
     if ctx.party is not None and ctx.party != wanted:
@@ -167,20 +167,20 @@ def acting_as(ctx: Context) -> str | None:
 
 
 @guard("on_time")
-def on_time(ctx: Context) -> str | None:
+def on_time(ctx: Context) -> Said | None:
     """The step is taken by its deadline, or the steering group has recorded an exception."""
     due = ctx.deadline_due()
     if due is None or ctx.today() <= due[0] or ctx.acts("exception"):
         return None
     return Said(f"the deadline, {long_date(due[0])}, has passed ({due[1]}); a late step "
                 f"needs an exception recorded by the steering group first (grant_exception)",
-                f"fristen {long_date(due[0])} er overskredet ({due[1]}); et skridt efter "
+                f"fristen den {long_date(due[0])} er overskredet ({due[1]}); et skridt efter "
                 f"fristen kræver, at styregruppen først har givet dispensation "
                 f"({ctx.names.action('grant_exception')})")
 
 
 @guard("cycle_entry", arg="the state the yearly cycle starts in: true_up or volume")
-def cycle_entry(ctx: Context) -> str | None:
+def cycle_entry(ctx: Context) -> Said | None:
     """Where a newly signed agreement joins the yearly cycle (see :func:`first_cycle`)."""
     start = as_date(ctx.app_data.get("start_date"))
     if start is None:
@@ -206,7 +206,7 @@ def first_cycle(start: date, signed: date) -> tuple[int, str]:
 
 
 @guard("notice_months", arg="a number of months, or the field that holds it")
-def notice_months(ctx: Context) -> str | None:
+def notice_months(ctx: Context) -> Said | None:
     """The date this step names (end_date or effective_date) is far enough ahead."""
     months = ctx.arg if isinstance(ctx.arg, int) else int(ctx.app_data.get(str(ctx.arg)) or 0)
     field = "end_date" if "end_date" in ctx.data else "effective_date"
@@ -217,13 +217,13 @@ def notice_months(ctx: Context) -> str | None:
     if when < earliest:
         return Said(f"{field} {long_date(when)} is less than {months} months away; "
                     f"the earliest is {long_date(earliest)}",
-                    f"{ctx.names.field(field)} {long_date(when)} er mindre end {months} "
-                    f"måneder væk; den tidligste er {long_date(earliest)}")
+                    f"{ctx.names.fields([field])} den {long_date(when)} ligger mindre end "
+                    f"{months} måneder ude; tidligst den {long_date(earliest)}")
     return None
 
 
 @guard("after_end_date")
-def after_end_date(ctx: Context) -> str | None:
+def after_end_date(ctx: Context) -> Said | None:
     """The agreement has ended (its end date has passed)."""
     end = as_date(ctx.app_data.get("end_date"))
     if end is not None and ctx.today() <= end:
@@ -233,7 +233,7 @@ def after_end_date(ctx: Context) -> str | None:
 
 
 @guard("parties_differ")
-def parties_differ(ctx: Context) -> str | None:
+def parties_differ(ctx: Context) -> Said | None:
     """The purchaser and the provider are two municipalities."""
     if ctx.app_data.get("provider") == ctx.app_data.get("purchaser"):
         return Said("the purchaser and the provider must be two different municipalities",
@@ -321,7 +321,7 @@ def unsettled_years(ctx: Context) -> list[int]:
 
 
 @guard("settles", arg="last (the final year) or more (an earlier year first)")
-def settles(ctx: Context) -> str | None:
+def settles(ctx: Context) -> Said | None:
     """Which settlement this is: of the last open year, or of an earlier one."""
     left = unsettled_years(ctx)
     if not left:

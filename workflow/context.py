@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
 from . import tables as t
-from .danish import long_date
+from .danish import join_and, long_date
 from .errors import GuardFailed, Said, in_danish
 
 if TYPE_CHECKING:
     from .engine import Workflow
+    from .names import Names
 
 
 class TxContext:
@@ -100,7 +101,7 @@ class TxContext:
     def claim_areas(self, areas: list[str]) -> None:
         aa = t.application_area
         self.conn.execute(delete(aa).where(aa.c.application_id == self.app_id))
-        insert_claims(self.conn, self.app_id, areas)
+        insert_claims(self.conn, self.app_id, areas, self.names)
         self._claimed = list(areas)
 
     def set_area_outcomes(self, granted: list[str], refused: list[str]) -> None:
@@ -136,7 +137,7 @@ class TxContext:
         return new_id
 
 
-def insert_claims(conn: Connection, app_id: int, areas: list[str]) -> None:
+def insert_claims(conn: Connection, app_id: int, areas: list[str], names: Names) -> None:
     """Claim areas for an application; a claim another transaction won is a GuardFailed.
 
     Claims are inserted in a fixed (sorted) order, so two transactions claiming
@@ -154,14 +155,15 @@ def insert_claims(conn: Connection, app_id: int, areas: list[str]) -> None:
         raise GuardFailed(Said(
             "another application claimed the same area at the same time: "
             + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas),
-            "en anden ansøgning tog samme område i samme øjeblik: "
-            + "; ".join(f"{a} ({in_danish(taken.get(a, '?'))})" for a in areas))) from None
+            "en anden ansøgning har netop fået samme område: "
+            + join_and(f"{names.area(a)} {in_danish(taken[a])}" for a in areas if a in taken)
+            )) from None
 
 
 def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, Said]:
     """Areas that cannot go into a new application, and why."""
     out = {r.id: Said(f"released on {r.released_on.isoformat()}",
-                      f"udtrådt af samarbejdet {long_date(r.released_on)}")
+                      f"er frigivet den {long_date(r.released_on)}")
            for r in conn.execute(select(t.area.c.id, t.area.c.released_on)
                                  .where(t.area.c.released_on.is_not(None)))}
     aa = t.application_area
@@ -169,7 +171,8 @@ def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[s
     if exclude is not None:
         q = q.where(aa.c.application_id != exclude)
     for area_id, app_id in conn.execute(q):
-        out.setdefault(area_id, Said(f"in application {app_id}", f"i ansøgning {app_id}"))
+        out.setdefault(area_id, Said(f"in application {app_id}",
+                                     f"indgår i ansøgning {app_id}"))
     return out
 
 

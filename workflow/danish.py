@@ -73,8 +73,13 @@ def percent(value: Decimal | int | str) -> str:
     return amount(q, decimals=places(q), unit="pct.")
 
 
-def join_and(values: Iterable[Any]) -> str:
-    """``a``, ``a og b``, ``a, b og c``."""
+def join_and(values: Iterable[Any], word: str = "og") -> str:
+    """``a``, ``a og b``, ``a, b og c`` (or with another ``word``: see :func:`join_or`)."""
     items = [str(v) for v in values]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " og " + items[-1] \
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1] \
         if items else ""
+
+
+def join_or(values: Iterable[Any]) -> str:
+    """``a``, ``a eller b``, ``a, b eller c``."""
+    return join_and(values, "eller")

@@ -324,11 +324,11 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
              check_party: Any) -> Download:
     """The exact stored bytes of a version (or a PDF of them), logged."""
     if user.role not in definition.download_roles:
+        roles = danish.join_or(f"»{definition.roles[r].da}«" for r in definition.download_roles)
         raise PermissionDenied(Said(
             f"{user.id} ({user.role}) may not download documents; that takes "
             f"{' or '.join(definition.download_roles)}",
-            "dokumenter hentes af " + " eller ".join(
-                definition.roles[r].da.lower() for r in definition.download_roles)))
+            f"kun {roles} kan hente dokumenter"))
     d, dv, a = t.document, t.document_version, t.application
     with store.read(engine) as conn:
         doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
@@ -337,7 +337,7 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
                            .where(d.c.id == document_id)).first()
         if doc is None:
             raise NotFound(Said(f"no document {document_id}",
-                                f"der er intet dokument {document_id}"))
+                                f"dokument {document_id} findes ikke"))
         check_party(user, doc.application_id, doc.parties)
         q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
             dv.c.document_id == document_id)

@@ -25,7 +25,7 @@ from . import rules, store, values
 from . import tables as t
 from .config import Settings
 from .context import TxContext, insert_claims, unavailable_areas
-from .danish import join_and
+from .danish import join_and, join_or
 from .definition import Definition, KindSpec, ProcessSpec
 from .definition import load as load_definition
 from .documents import Download, Drafts, Made, download
@@ -168,7 +168,7 @@ class Workflow:
         if spec.rounds and round not in spec.rounds:
             raise InvalidData(Said(f"a {kind} application needs --round {rounds}",
                                    f"»{spec.label.da}« skal have runde "
-                                   f"{rounds.replace(' or ', ' eller ')}"))
+                                   f"{join_or(map(str, spec.rounds))}"))
         if not spec.rounds and round is not None:
             raise InvalidData(Said(f"a {kind} application has no rounds",
                                    f"»{spec.label.da}« har ingen runder"))
@@ -179,7 +179,7 @@ class Workflow:
         if missing:
             raise InvalidData(Said(f"a new {kind} needs {', '.join(missing)} "
                                    f"(--data {missing[0]}=…)",
-                                   f"udfyld {join_and(self.names.field(f) for f in missing)}"))
+                                   f"udfyld {self.names.fields(missing)}"))
         if source is not None and spec.opens_from is None:
             raise InvalidData(Said(f"a {kind} is not opened from another case",
                                    f"»{spec.label.da}« oprettes ikke fra en anden "
@@ -198,23 +198,23 @@ class Workflow:
                 raise PermissionDenied(Said(
                     f"{actor.id} ({actor.role}) may not open applications; that takes "
                     f"{' or '.join(process.create_roles)}",
-                    f"en {self.names.role(actor.role)} kan ikke oprette sager; det kan en "
-                    f"{self.names.roles(process.create_roles)}"))
+                    f"sager oprettes af {self.names.roles(process.create_roles)}; du har "
+                    f"rollen {self.names.role(actor.role)}"))
             if spec.parties:  # named in the data (a BUM agreement's provider, purchaser)
                 parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
                 if len(parties) < len(spec.parties):
                     raise InvalidData(Said(
                         f"{' and '.join(spec.parties)} must be different municipalities",
-                        f"{join_and(self.names.field(f) for f in spec.parties)} skal være "
-                        f"forskellige kommuner"))
-                where = f"a party to this {kind}"
+                        f"{self.names.fields(spec.parties)} skal være to forskellige "
+                        f"kommuner"))
+                where, hvor = f"a party to this {kind}", "part i aftalen"
             else:
-                parties, where = self.parties(), "in the cooperation"
+                parties, where, hvor = self.parties(), "in the cooperation", "med i samarbejdet"
             if actor.municipality not in parties:
                 raise PermissionDenied(Said(
                     f"{actor.id} ({actor.municipality or 'no municipality'}) is not {where} "
                     f"({', '.join(parties)})",
-                    f"{self.names.party(actor.municipality)} er ikke part "
+                    f"{self.names.party(actor.municipality)} er ikke {hvor} "
                     f"({self.names.parties(parties)})"))
             link = None
             if source is not None:
@@ -242,7 +242,7 @@ class Workflow:
                 f"a {spec.name} is opened from a {process} case in {' or '.join(states)}; "
                 f"{row.case_number} is {row.state}",
                 f"»{spec.label.da}« oprettes fra en sag i "
-                f"{' eller '.join(self.names.state(s) for s in states)}; "
+                f"{join_or(self.names.state(s) for s in states)}; "
                 f"{row.case_number} er i {self.names.state(row.state)}"))
         area = vals.get(area_field)
         granted = conn.execute(select(aa.c.id).where(
@@ -291,9 +291,9 @@ class Workflow:
                 raise GuardFailed(Said(
                     f"cannot open a {kind} application: not available: "
                     + ", ".join(f"{x} ({taken[x]})" for x in clash),
-                    "sagen kan ikke oprettes: ikke ledigt: "
-                    + "; ".join(f"{self.names.area(x)} ({in_danish(taken[x])})" for x in clash)))
-            insert_claims(conn, app_id, list(fixed))
+                    "sagen kan ikke oprettes, fordi "
+                    + join_and(f"{self.names.area(x)} {in_danish(taken[x])}" for x in clash)))
+            insert_claims(conn, app_id, list(fixed), self.names)
         row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
                "data": data, "parties": parties}
         self.deadlines.sync(conn, process, row, old_state=None, version=1, now=now,
@@ -339,7 +339,7 @@ class Workflow:
                     f"{trigger} needs the role {' or '.join(sorted(info.roles))}; {actor.id} "
                     f"is {actor.role}",
                     f"{self.names.action(trigger)} kræver rollen "
-                    f"{self.names.roles(info.roles)}; {actor.name} er "
+                    f"{self.names.roles(info.roles)}; du har rollen "
                     f"{self.names.role(actor.role)}"))
             vals = values.parse_data(data, fields=self.definition.fields,
                                      allowed=info.fields, trigger=trigger,
@@ -351,8 +351,8 @@ class Workflow:
                 raise InvalidData(Said.joined([Said(
                     f"{k}: {trigger} needs it (one of "
                     f"{', '.join(self.definition.fields[k].choices)})",
-                    f"{self.names.field(k)}: {self.names.action(trigger)} kræver den (en af: "
-                    f"{self.names.choices(k, self.definition.fields[k].choices)})")
+                    f"{self.names.field(k)}: skal udfyldes "
+                    f"({self.names.choices(k, self.definition.fields[k].choices)})")
                     for k in missing]))
             party = self._party(actor, vals, info.acts)
             ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
@@ -388,11 +388,11 @@ class Workflow:
         if claimed is not None and claimed != actor.municipality:
             raise PermissionDenied(Said(
                 f"{actor.id} acts for {actor.municipality}, not for {claimed}",
-                f"{actor.name} handler for {self.names.party(actor.municipality)}, ikke for "
+                f"du handler for {self.names.party(actor.municipality)}, ikke for "
                 f"{self.names.party(claimed)}"))
         if acts and actor.municipality is None:
             raise PermissionDenied(Said(f"{actor.id} belongs to no municipality",
-                                        f"{actor.name} hører ikke til en kommune"))
+                                        "du hører ikke til nogen kommune"))
         return actor.municipality
 
     def _apply(self, conn: Connection, cur: Any, process: ProcessSpec, row: dict[str, Any],

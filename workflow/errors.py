@@ -107,11 +107,11 @@ class NotFound(WorkflowError, LookupError):
 
     @classmethod
     def application(cls, app_id: int) -> NotFound:
-        return cls(Said(f"no application {app_id}", f"der er ingen sag {app_id}"))
+        return cls(Said(f"no application {app_id}", f"sag {app_id} findes ikke"))
 
     @classmethod
     def user(cls, user_id: str) -> NotFound:
-        return cls(Said(f"unknown user {user_id!r}", f"ukendt bruger »{user_id}«"))
+        return cls(Said(f"unknown user {user_id!r}", f"brugeren »{user_id}« findes ikke"))
 
 
 class InvalidTransition(WorkflowError):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from .danish import join_and, long_date
+from .danish import join_and, join_or, long_date
 from .definition import Definition
 
 
@@ -46,12 +46,12 @@ class Names:
         return join_and(self.party(m) for m in ids)
 
     def role(self, role: str) -> str:
-        return self._roles[role].lower() if role in self._roles else role
+        """``»Projektleder«``: a role is named as the pages label it."""
+        return f"»{self._roles.get(role, role)}«"
 
     def roles(self, roles: Iterable[str]) -> str:
-        """``projektleder eller jurist``."""
-        said = [self.role(r) for r in sorted(roles)]
-        return " eller ".join(said)
+        """``»Jurist« eller »Projektleder«``."""
+        return join_or(self.role(r) for r in sorted(roles))
 
     def action(self, trigger: str) -> str:
         """An action as a sentence names it: ``»Send til juridisk gennemsyn«``."""
@@ -61,13 +61,19 @@ class Names:
         return f"»{self._states.get(state, state)}«"
 
     def field(self, name: str) -> str:
+        """A field's label, as it leads a message: ``Mødedato``."""
         return self._fields.get(name, name)
+
+    def fields(self, names: Iterable[str]) -> str:
+        """Fields named in running text: ``mødedato og dagsordenspunkt``."""
+        return join_and(self.field(n)[:1].lower() + self.field(n)[1:] for n in names)
 
     def choice(self, field: str, value: Any) -> str:
         return self._choices.get(field, {}).get(value, str(value))
 
     def choices(self, field: str, values: Iterable[Any]) -> str:
-        return ", ".join(self.choice(field, v) for v in values)
+        """``Godkendt eller Ikke godkendt``."""
+        return join_or(self.choice(field, v) for v in values)
 
     @staticmethod
     def day(value: date | str | None) -> str:

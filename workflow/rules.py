@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .danish import join_and
 from .errors import Said, in_danish
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _fmt(areas: list[str] | set[str]) -> str:
 
 # ----------------------------------------------------------------------------- guards
 @guard("areas_fit_application")
-def areas_fit_application(ctx: Context) -> str | None:
+def areas_fit_application(ctx: Context) -> Said | None:
     """Round 1: 2–3 areas; round 2: exactly the remaining ones; fixed kinds: their areas."""
     if "areas" not in ctx.data:
         return None  # nothing chosen yet (listing what is possible): judged on submission
@@ -113,19 +114,18 @@ def areas_fit_application(ctx: Context) -> str | None:
 
 
 @guard("areas_available")
-def areas_available(ctx: Context) -> str | None:
+def areas_available(ctx: Context) -> Said | None:
     """No area may be released already or be in another live application."""
     taken = ctx.unavailable_areas()
     clash = [a for a in ctx.data.get("areas") or [] if a in taken]
     if not clash:
         return None
     return Said(f"not available: {', '.join(f'{a} ({taken[a]})' for a in clash)}",
-                "ikke ledigt: " + "; ".join(f"{ctx.names.area(a)} ({in_danish(taken[a])})"
-                                            for a in clash))
+                join_and(f"{ctx.names.area(a)} {in_danish(taken[a])}" for a in clash))
 
 
 @guard("matches_proposal")
-def matches_proposal(ctx: Context) -> str | None:
+def matches_proposal(ctx: Context) -> Said | None:
     """A confirmation confirms the current proposal (and says so, if it names areas)."""
     proposal = ctx.claimed_areas()
     if not proposal:
@@ -139,7 +139,7 @@ def matches_proposal(ctx: Context) -> str | None:
 
 
 @guard("all_parties", arg="the name of a recorded step, e.g. council")
-def all_parties(ctx: Context) -> str | None:
+def all_parties(ctx: Context) -> Said | None:
     """Every party has recorded the step, approving it where it carries a decision."""
     acts = ctx.acts(ctx.arg)
     missing = [p for p in ctx.parties
@@ -151,7 +151,7 @@ def all_parties(ctx: Context) -> str | None:
 
 
 @guard("decision_areas_valid")
-def decision_areas_valid(ctx: Context) -> str | None:
+def decision_areas_valid(ctx: Context) -> Said | None:
     """A partial grant names a non-empty, proper subset of the application's areas."""
     areas = set(ctx.claimed_areas())
     granted = set(ctx.data.get("granted_areas") or [])
@@ -171,13 +171,13 @@ def decision_areas_valid(ctx: Context) -> str | None:
 
 
 @guard("effective_after_decision")
-def effective_after_decision(ctx: Context) -> str | None:
+def effective_after_decision(ctx: Context) -> Said | None:
     eff = ctx.data.get("effective_date")
     decided = ctx.app_data.get("decision_date")
     if isinstance(eff, date) and decided and eff.isoformat() < str(decided):
         return Said(f"the effective date {eff} is before the ministry's decision of {decided}",
-                    f"ikrafttrædelsen {ctx.names.day(eff)} ligger før ministeriets "
-                    f"afgørelse af {ctx.names.day(str(decided))}")
+                    f"ikrafttrædelsen den {ctx.names.day(eff)} ligger før ministeriets "
+                    f"afgørelse den {ctx.names.day(str(decided))}")
     return None
 
 

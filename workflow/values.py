@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .danish import amount, number, places
+from .danish import amount, join_or, number, places
 from .definition import FieldSpec
 from .errors import InvalidData, Said, in_danish
 
@@ -84,8 +84,8 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
     if spec.type == "choice":
         if raw not in spec.choices:
             raise _bad(f"{raw!r} is not one of {', '.join(spec.choices)}",
-                       f"»{raw}« er ikke en af: "
-                       + ", ".join(spec.choice_labels.get(c, c) for c in spec.choices))
+                       f"»{raw}« er ikke et af valgene "
+                       + join_or(spec.choice_labels.get(c, c) for c in spec.choices))
         return raw
     if spec.type == "areas":
         items = raw if isinstance(raw, list) else str(raw).split(",")

@@ -37,17 +37,14 @@ _REFUSALS: list[tuple[type[WorkflowError], str]] = [
 
 def trigger_labels(wf: Workflow) -> dict[str, str]:
     """Every trigger's Danish label, and the history's other entries'."""
-    return {t.trigger: t.label.da for p in wf.definition.processes.values()
-            for t in p.transitions} | OTHER_LABELS
+    return wf.names.triggers | OTHER_LABELS
 
 
 def done(wf: Workflow, trigger: str, waiting_for: Sequence[str]) -> str:
     """``Udført: Bekræft områder. Afventer Vallensbæk Kommune.``"""
     msg = f"Udført: {trigger_labels(wf).get(trigger, trigger)}."
     if waiting_for:
-        names = [wf.municipalities[m].name if m in wf.municipalities else m
-                 for m in waiting_for]
-        msg += f" Afventer {danish.join_and(names)}."
+        msg += f" Afventer {wf.names.parties(waiting_for)}."
     return msg
 
 
@@ -60,11 +57,10 @@ def refusal(wf: Workflow, exc: WorkflowError) -> str:
                 f"prøv så igen.")
     if isinstance(exc, InvalidTransition):
         labels = trigger_labels(wf)
-        process = next((p for p in wf.definition.processes.values()
-                        if exc.state in p.states), None)
-        state = process.states[exc.state].label.da if process else exc.state
         allowed = danish.join_and(labels.get(a, a) for a in exc.allowed) or "ingen"
-        return (f"»{labels.get(exc.trigger, exc.trigger)}« kan ikke gøres, når sagen er i "
-                f"tilstanden »{state}«. Det kan gøres nu: {allowed}.")
+        return (f"{wf.names.action(exc.trigger)} kan ikke gøres, når sagen er i "
+                f"tilstanden {wf.names.state(exc.state)}. Det kan gøres nu: {allowed}.")
+    if exc.da and isinstance(exc, NotFound):  # "sag 999 findes ikke" needs no lead
+        return exc.da[:1].upper() + exc.da[1:]
     lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
-    return f"{lead}: {exc.da}" if exc.da else f"{lead}: {exc}"
+    return f"{lead}: {exc.da or exc}"

@@ -294,7 +294,7 @@ def admin_password(request: Request, wf: WfDep, user_id: str,
         accounts.set_password(wf.engine, user_id, password)
         flash(request, "ok", f"Ny adgangskode for {user_id} er gemt.")
     except WorkflowError as exc:
-        flash(request, "error", str(exc))
+        flash(request, "error", messages.refusal(wf, exc))
     return back("/admin")
 
 
@@ -309,7 +309,7 @@ def admin_issue_token(request: Request, wf: WfDep, user_id: Annotated[str, Form(
                                       label=label.strip())
         request.session["new_token"] = {"user": user_id, "token": issued.token}
     except WorkflowError as exc:
-        flash(request, "error", str(exc))
+        flash(request, "error", messages.refusal(wf, exc))
     return back("/admin")
 
 
@@ -322,7 +322,7 @@ def admin_revoke_token(request: Request, wf: WfDep, token_id: Id,
         accounts.revoke_token(wf.engine, token_id, now=wf.clock())
         flash(request, "ok", f"Nøgle {token_id} er spærret.")
     except WorkflowError as exc:
-        flash(request, "error", str(exc))
+        flash(request, "error", messages.refusal(wf, exc))
     return back("/admin")
 
 
