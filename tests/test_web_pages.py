@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Clock
 from tests.factories import make_application
+from tests.test_documents import broken_letter
 from tests.test_web_api import TestClient, prepare
 from tests.test_web_bum import log_in
 from workflow import queries
@@ -146,3 +149,22 @@ def test_an_error_page_says_it_in_danish(client: TestClient) -> None:
     assert r.status_code == 404 and "<p>Sag 999 findes ikke</p>" in r.text
     r = client.get("/admin")
     assert r.status_code == 403 and "<p>Kun en administrator kan se denne side</p>" in r.text
+
+
+def test_a_draft_that_cannot_be_made_leads_in_danish(
+        settings: Settings, clock: Clock, wf: Workflow, tmp_path: Path) -> None:
+    """A template fault stops the step: the page says so in Danish, the detail (for whoever
+    keeps the templates) follows, and nothing is written."""
+    templates, _ = broken_letter(tmp_path, "Ukendt: {{ ukendt_navn }}")
+    app_id = make_application(wf)
+    wf.fire(app_id, "propose_areas", user="pl-ishoj",
+            data={"areas": "rehabilitation,special_education"})
+    wf.fire(app_id, "confirm_areas", user="pl-ishoj")
+    version = version_of(wf, app_id)
+    prepare(settings)
+    with TestClient(create_app(replace(settings, templates_dir=templates), clock=clock)) as c:
+        token = log_in(c, "pl-vallensbaek")
+        shown = post(c, app_id, token, "confirm_areas", version)
+    assert shown.startswith("Dokumentet kunne ikke dannes, så intet er ændret. Teknisk "
+                            "årsag: cannot make application_letter: ")
+    assert "ukendt_navn" in shown and version_of(wf, app_id) == version

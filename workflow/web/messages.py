@@ -14,11 +14,13 @@ from .. import danish
 from ..engine import Workflow
 from ..errors import (
     ConflictError,
+    DocumentError,
     GuardFailed,
     InvalidData,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    SetupError,
     WorkflowError,
 )
 
@@ -26,12 +28,16 @@ from ..errors import (
 OTHER_LABELS = {"create": "Oprettet", "download": "Hentet dokument",
                 "reminder": "Påmindelse sendt"}
 
-# what went wrong, said in Danish first; the engine's own words follow
+# what went wrong, said in Danish first; the engine's own words follow (a document that
+# cannot be made and a set-up fault keep their technical detail in English, for whoever
+# maintains the templates and the installation)
 _REFUSALS: list[tuple[type[WorkflowError], str]] = [
     (PermissionDenied, "Det må du ikke"),
     (GuardFailed, "Det kan ikke gøres nu"),
     (InvalidData, "Oplysningerne er ikke i orden"),
     (NotFound, "Findes ikke"),
+    (DocumentError, "Dokumentet kunne ikke dannes, så intet er ændret. Teknisk årsag"),
+    (SetupError, "Systemet kan ikke svare lige nu. Teknisk årsag"),
 ]
 
 
