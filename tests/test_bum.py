@@ -80,6 +80,18 @@ def signed(wf: Workflow, clock: Clock, *, purchaser: str = "vallensbaek",
     return app
 
 
+def to_notice(wf: Workflow, clock: Clock, app: int) -> None:
+    """A signed agreement through 2027's volume, price and budgets, to the notice."""
+    go(wf, clock, app, "2027-04-01T10:00", "report_volume", "pl-vallensbaek",
+       expected_volume="400", service_level="Som hidtil")
+    go(wf, clock, app, "2027-05-03T10:00", "calculate_price", "pl-ishoj",
+       direct_costs="1000000", overhead_rate="7.5")
+    go(wf, clock, app, "2027-10-01T10:00", "adopt_budget", "sec-ishoj",
+       meeting_date="2027-09-30", agenda_ref="BR pkt. 4")
+    go(wf, clock, app, "2027-10-15T10:00", "adopt_budget", "sec-vallensbaek",
+       meeting_date="2027-10-14", agenda_ref="KB pkt. 9")
+
+
 # ---------------------------------------------------------------- the whole cycle
 def test_a_full_yearly_cycle(wf: Workflow, clock: Clock) -> None:
     app = agreement(wf, clock, when="2026-06-01T08:00")
@@ -172,14 +184,7 @@ def test_an_agreement_starting_mid_year_opens_with_the_true_up(wf: Workflow,
 def test_a_late_notice_is_refused_without_a_recorded_exception(wf: Workflow,
                                                                clock: Clock) -> None:
     app = signed(wf, clock)
-    go(wf, clock, app, "2027-04-01T10:00", "report_volume", "pl-vallensbaek",
-       expected_volume="400", service_level="Som hidtil")
-    go(wf, clock, app, "2027-05-03T10:00", "calculate_price", "pl-ishoj",
-       direct_costs="1000000", overhead_rate="7.5")
-    go(wf, clock, app, "2027-10-01T10:00", "adopt_budget", "sec-ishoj",
-       meeting_date="2027-09-30", agenda_ref="BR pkt. 4")
-    go(wf, clock, app, "2027-10-15T10:00", "adopt_budget", "sec-vallensbaek",
-       meeting_date="2027-10-14", agenda_ref="KB pkt. 9")
+    to_notice(wf, clock, app)
     version = get_application(wf, app, user="admin")["version"]
     clock.at("2027-11-02T09:00")   # a day late
     with pytest.raises(GuardFailed, match=r"1\. november 2027.*grant_exception"):
@@ -407,14 +412,7 @@ def test_a_change_before_both_have_signed_the_year_voids_the_first_signature(
     """Signing the year's agreement is joint: what one party signed before a change is not
     what the other signs after it, so the change asks the first for its signature again."""
     app = signed(wf, clock)
-    go(wf, clock, app, "2027-04-01T10:00", "report_volume", "pl-vallensbaek",
-       expected_volume="400", service_level="Som hidtil")
-    go(wf, clock, app, "2027-05-03T10:00", "calculate_price", "pl-ishoj",
-       direct_costs="1000000", overhead_rate="7.5")
-    go(wf, clock, app, "2027-10-01T10:00", "adopt_budget", "sec-ishoj",
-       meeting_date="2027-09-30", agenda_ref="BR pkt. 4")
-    go(wf, clock, app, "2027-10-15T10:00", "adopt_budget", "sec-vallensbaek",
-       meeting_date="2027-10-14", agenda_ref="KB pkt. 9")
+    to_notice(wf, clock, app)
     go(wf, clock, app, "2027-11-01T10:00", "give_notice", "pl-vallensbaek",
        budget_frame="1100000")
     assert go(wf, clock, app, "2027-11-20T10:00", "sign_year", "pl-ishoj") == "renewal"

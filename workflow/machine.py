@@ -16,7 +16,6 @@ from typing import Any, cast
 from transitions import EventData, Machine, MachineError
 
 from . import rules
-from .danish import join_and
 from .definition import ProcessSpec, TransitionSpec
 from .errors import InvalidData, Said
 
@@ -65,8 +64,7 @@ def _condition(spec: TransitionSpec) -> Callable[[EventData], bool]:
             names = step.ctx.names
             raise InvalidData(Said(
                 f"{spec.trigger} ({spec.source} → {spec.dest}) needs {', '.join(missing)}",
-                f"{names.action(spec.trigger)} kræver her også "
-                f"{join_and(names.field(f) for f in missing)}"))
+                f"{names.action(spec.trigger)} kræver her også {names.fields(missing)}"))
         return step.guards_pass(spec)
     return check
 

@@ -79,11 +79,11 @@ def create_app(settings: Settings | None = None, *,
         if not request.url.path.startswith("/api"):  # a page: Danish HTML, or the login
             if code == 401:
                 return RedirectResponse("/login", status_code=303)
+            from .messages import sentence
             from .pages import render
 
-            said = exc.da or str(exc)
             return render(request, "error.html", status=code, code=code,
-                          message=said[:1].upper() + said[1:])
+                          message=sentence(exc.da or str(exc)))
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
         if isinstance(exc, errors.RateLimited):
             headers["Retry-After"] = str(exc.retry_after)

@@ -54,6 +54,11 @@ def done(wf: Workflow, trigger: str, waiting_for: Sequence[str]) -> str:
     return msg
 
 
+def sentence(text: str) -> str:
+    """``text`` as a sentence begins: its first letter upper-case, the rest as it is."""
+    return text[:1].upper() + text[1:]
+
+
 def refusal(wf: Workflow, exc: WorkflowError) -> str:
     """A refusal as the pages show it: Danish, with the engine's detail after it."""
     if isinstance(exc, ConflictError):
@@ -67,6 +72,6 @@ def refusal(wf: Workflow, exc: WorkflowError) -> str:
         return (f"{wf.names.action(exc.trigger)} kan ikke gøres, når sagen er i "
                 f"tilstanden {wf.names.state(exc.state)}. Det kan gøres nu: {allowed}.")
     if exc.da and isinstance(exc, NotFound):  # "sag 999 findes ikke" needs no lead
-        return exc.da[:1].upper() + exc.da[1:]
+        return sentence(exc.da)
     lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
     return f"{lead}: {exc.da or exc}"
