@@ -172,6 +172,7 @@ def decision_areas_valid(ctx: Context) -> Said | None:
 
 @guard("effective_after_decision")
 def effective_after_decision(ctx: Context) -> Said | None:
+    """The transition takes effect no earlier than the ministry's decision."""
     eff = ctx.data.get("effective_date")
     decided = ctx.app_data.get("decision_date")
     if isinstance(eff, date) and decided and eff.isoformat() < str(decided):
@@ -184,6 +185,7 @@ def effective_after_decision(ctx: Context) -> Said | None:
 # ---------------------------------------------------------------------------- effects
 @effect("claim_areas")
 def claim_areas(ctx: Context) -> None:
+    """The proposed areas are held by this application (and by no other live one)."""
     ctx.claim_areas(list(ctx.data.get("areas") or []))
 
 
@@ -206,6 +208,7 @@ def record_ministry_decision(ctx: Context) -> None:
 
 @effect("release_claims")
 def release_claims(ctx: Context) -> None:
+    """The application's areas become available to other applications again."""
     ctx.release_claims()
 
 
@@ -219,6 +222,7 @@ def release_granted_areas(ctx: Context) -> None:
 
 @effect("spawn", arg="the kind of application to open, linked to this one")
 def spawn(ctx: Context) -> None:
+    """Open a linked application of the named kind, in the same transaction."""
     new_id = ctx.spawn(str(ctx.arg))
     ctx.app_data.setdefault("spawned", []).append(new_id)
 
