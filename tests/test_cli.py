@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -191,6 +192,11 @@ def test_a_whole_life_cycle(db_url: str) -> None:
     diagram = run({**env, "WORKFLOW_USER": "pl-ishoj"}, "diagram", "--application", "1",
                   "--lang", "en").stdout
     assert 'state "Closed" as closed' in diagram and "class closed current" in diagram
+    drawn = as_json(env, "diagram", "--application", "1", "--as", "pl-ishoj")
+    assert drawn["process"] == "application" and drawn["current"] == "closed"
+    assert drawn["application"] == 1 and len(drawn["definition"]) == 64
+    assert drawn["mermaid"] == run(env, "diagram", "--application", "1",
+                                   "--as", "pl-ishoj").stdout
 
     # the granted areas are released on the effective date
     areas = {a["id"]: a for a in as_json(env, "areas")}
@@ -365,6 +371,32 @@ def test_rules_lists_the_guards_and_effects() -> None:
     assert "effects:" in out
     for name in ("all_parties", "areas_available", "claim_areas", "release_claims", "spawn"):
         assert re.search(rf"^  {name}\s", out, re.MULTILINE), name
+    catalogue = as_json({}, "rules")
+    assert set(catalogue) == {"guards", "effects"}
+    assert "areas_available" in catalogue["guards"] and "spawn" in catalogue["effects"]
+    assert all(doc for items in catalogue.values() for doc in items.values())
+
+
+# Commands that write or run something; every other command reads, and takes --json.
+WRITING = {"init", "new", "advance", "serve", "scheduler", "download", "users add",
+           "users set-password", "tokens issue", "tokens revoke"}
+
+
+def test_every_read_command_takes_json() -> None:
+    def commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += commands(command, f"{prefix}{name} ")
+            else:
+                found.append((f"{prefix}{name}", command))
+        return found
+
+    found = dict(commands(cli))
+    assert WRITING <= found.keys()
+    lacking = [name for name, command in found.items() if name not in WRITING
+               and "--json" not in {o for p in command.params for o in p.opts}]
+    assert lacking == [], f"read commands without --json: {lacking}"
 
 
 def test_an_agreement_is_called_an_agreement(db_url: str) -> None:

@@ -358,7 +358,9 @@ def check(file: str | None, against_database: bool, as_json: bool) -> None:
 @click.option("--process", default=None, help="Process to draw (default: the first).")
 @click.option("--lang", type=click.Choice(["da", "en"]), default="da")
 @as_option
-def diagram(app_id: int | None, process: str | None, lang: str, user: str | None) -> None:
+@json_option
+def diagram(app_id: int | None, process: str | None, lang: str, user: str | None,
+            as_json: bool) -> None:
     """Print the process as a Mermaid stateDiagram-v2."""
     from .config import Settings
     from .definition import load
@@ -374,7 +376,12 @@ def diagram(app_id: int | None, process: str | None, lang: str, user: str | None
     name = process or next(iter(d.processes))
     if name not in d.processes:
         raise click.BadParameter(f"unknown process {name!r}", param_hint="--process")
-    click.echo(mermaid(d.processes[name], current=current, lang=lang), nl=False)
+    text = mermaid(d.processes[name], current=current, lang=lang)
+    if as_json:
+        emit_json({"process": name, "application": app_id, "current": current,
+                   "definition": d.hash, "lang": lang, "mermaid": text})
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()
@@ -418,11 +425,16 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @cli.command("rules")
-def rules_() -> None:
+@json_option
+def rules_(as_json: bool) -> None:
     """The guards and effects that states.yaml may name."""
     from .queries import rules_catalogue
 
-    for kind, items in rules_catalogue().items():
+    catalogue = rules_catalogue()
+    if as_json:
+        emit_json(catalogue)
+        return
+    for kind, items in catalogue.items():
         click.echo(f"{kind}:")
         for name, doc in items.items():
             click.echo(f"  {name:<26} {doc}")
