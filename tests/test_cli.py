@@ -327,6 +327,30 @@ def test_python_dash_m_workflow_help(tmp_path: Path) -> None:
         assert re.search(rf"^  {re.escape(name)}\b", proc.stdout, re.MULTILINE), name
 
 
+def test_a_real_process_without_a_database_exits_with_all_its_output(tmp_path: Path) -> None:
+    """Commands that open no database skip the interpreter's teardown (cli.main): what
+    they print must still arrive whole, with the command's exit code."""
+    def program(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "workflow", *args], capture_output=True,
+                              text=True, cwd=tmp_path, env=subprocess_env(), timeout=60)
+
+    states = Path(__file__).resolve().parent.parent / "states.yaml"
+    proc = program("diagram", "--process", "bum_agreement")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == run({}, "diagram", "--process", "bum_agreement").stdout
+    proc = program("check", str(states), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["ok"] is True
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(states.read_text(encoding="utf-8").replace(
+        "roles: [legal]", "roles: [lawyer]", 1), encoding="utf-8")
+    proc = program("check", str(broken))
+    assert proc.returncode == run({}, "check", str(broken), ok=False).exit_code != 0
+    assert "unknown role 'lawyer'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = program("no-such-command")
+    assert proc.returncode == 2 and "No such command" in proc.stderr
+
+
 def test_a_real_process_reports_errors_without_a_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "workflow", "list", "--as", "pl-ishoj"], capture_output=True,
