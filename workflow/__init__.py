@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+__version__ = "0.1.0"  # the package's version (pyproject.toml reads it from here)
+
 from .errors import (
     AuthError,
     ConflictError,

@@ -7,7 +7,6 @@ the commands, so ``workflow --help`` and ``workflow check`` start fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -15,6 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from . import __version__
 
 if TYPE_CHECKING:
     from .engine import Workflow
@@ -38,7 +39,7 @@ class WorkflowGroup(click.Group):
 
 
 @click.group(cls=WorkflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="workflow")
+@click.version_option(__version__, prog_name="workflow")
 def cli() -> None:
     """Carry dispensation applications from the choice of areas to the ministry's decision.
 
@@ -93,6 +94,8 @@ def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
 
 
 def emit_json(obj: Any) -> None:
+    import json
+
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
@@ -449,7 +452,7 @@ def serve(host: str, port: int, workers: int) -> None:
 @json_option
 def rules_(as_json: bool) -> None:
     """The guards and effects that states.yaml may name."""
-    from .queries import rules_catalogue
+    from .rules import catalogue as rules_catalogue
 
     catalogue = rules_catalogue()
     if as_json:

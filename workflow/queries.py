@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from . import machine as mc
-from . import rules, store
+from . import store
 from . import tables as t
 from .context import TxContext, acts_of, unavailable_areas
 from .documents import documents_of, list_documents
@@ -256,10 +256,6 @@ def areas(wf: Workflow) -> list[dict[str, Any]]:
              "released_on": a.released_on.isoformat() if a.released_on else None,
              "available": a.id not in taken, "status": taken.get(a.id, "available")}
             for a in rows]
-
-
-def rules_catalogue() -> dict[str, dict[str, str]]:
-    return {"guards": rules.describe(rules.GUARDS), "effects": rules.describe(rules.EFFECTS)}
 
 
 def visible_ids(wf: Workflow, conn: Connection, actor: Actor,

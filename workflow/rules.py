@@ -231,6 +231,11 @@ def spawn(ctx: Context) -> None:
 from . import bum as _bum  # noqa: E402,F401
 
 
+def catalogue() -> dict[str, dict[str, str]]:
+    """Every guard and effect that ``states.yaml`` may name, with its first doc line."""
+    return {"guards": describe(GUARDS), "effects": describe(EFFECTS)}
+
+
 def describe(registry: Mapping[str, RuleSpec]) -> dict[str, str]:
     return {name: (spec.func.__doc__ or "").strip().split("\n")[0]
             for name, spec in sorted(registry.items())}
