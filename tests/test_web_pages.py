@@ -151,6 +151,26 @@ def test_an_error_page_says_it_in_danish(client: TestClient) -> None:
     assert r.status_code == 403 and "<p>Kun en administrator kan se denne side</p>" in r.text
 
 
+def test_a_page_that_does_not_exist_says_so_in_danish(client: TestClient) -> None:
+    """A malformed id, a path with no page, a form without its fields, a wrong method:
+    a Danish page for the pages; the API answers as before, in JSON."""
+    log_in(client, "pl-ishoj")
+    for path in ("/applications/abc", "/applications/1.5", "/no-such-page"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"].startswith("text/html")
+        assert "<p>Siden findes ikke</p>" in r.text and "Til forsiden" in r.text, path
+    r = client.post("/login", data={"username": "pl-ishoj"})   # no password, no csrf
+    assert r.status_code == 400 and "<p>Forespørgslen kunne ikke læses." in r.text
+    r = client.delete("/")
+    assert r.status_code == 405 and "<p>Siden kan ikke bruges sådan</p>" in r.text
+
+    r = client.get("/api/applications/abc")   # the API, without its token: JSON
+    assert r.status_code == 401 and "detail" in r.json()
+    r = client.get("/api/no-such-route")
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+
+
 def test_a_draft_that_cannot_be_made_leads_in_danish(
         settings: Settings, clock: Clock, wf: Workflow, tmp_path: Path) -> None:
     """A template fault stops the step: the page says so in Danish, the detail (for whoever

@@ -13,7 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors
 from ..config import Settings
@@ -33,6 +39,20 @@ STATUS: list[tuple[type[errors.WorkflowError], int]] = [
     (errors.DefinitionError, 500),
     (errors.WorkflowError, 400),
 ]
+
+
+# What a page says when its request cannot be served, by status.
+PAGE_ERRORS = {
+    400: "Forespørgslen kunne ikke læses. Gå tilbage, og prøv igen",
+    404: "Siden findes ikke",
+    405: "Siden kan ikke bruges sådan",
+}
+
+
+def _page_error(request: Request, code: int) -> Response:
+    from .pages import render
+
+    return render(request, "error.html", status=code, code=code, message=PAGE_ERRORS[code])
 
 
 def status_for(exc: errors.WorkflowError) -> int:
@@ -88,6 +108,21 @@ def create_app(settings: Settings | None = None, *,
         if isinstance(exc, errors.RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(error_body(exc), status_code=code, headers=headers)
+
+    # A page's URL or form that does not parse (/applications/abc, a POST without its
+    # fields) and a path with no page get a Danish page; the API keeps FastAPI's JSON.
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api"):
+            return await request_validation_exception_handler(request, exc)
+        in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+        return _page_error(request, 404 if in_path else 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api") or exc.status_code not in PAGE_ERRORS:
+            return await http_exception_handler(request, exc)
+        return _page_error(request, exc.status_code)
 
     from fastapi.templating import Jinja2Templates
     from starlette.middleware.sessions import SessionMiddleware
