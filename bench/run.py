@@ -101,14 +101,15 @@ class Variant:
 
 # ----------------------------------------------------------------------- set-up
 def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
-             with_sqlmodel: bool) -> list[Variant]:
+             with_sqlmodel: bool, with_lifecycle: bool = True) -> list[Variant]:
     ours = (sys.executable, str(BENCH_DIR / "engine_bench.py"))
     peer = (str(peers_py), str(peers / "bench_statechange.py"))
     out: list[Variant] = []
     for db in dbs:
         out.append(Variant(f"workflow {db}", (*ours, "chain", "--db", db), db, "ours"))
-        out.append(Variant(f"workflow lifecycle {db}", (*ours, "lifecycle", "--db", db), db,
-                           "ours"))
+        if with_lifecycle:
+            out.append(Variant(f"workflow lifecycle {db}", (*ours, "lifecycle", "--db", db),
+                               db, "ours"))
         out.append(Variant(f"bound {db}", (*ours, "bound", "--db", db), db, "bound"))
     if "sqlite" in dbs:
         out.append(Variant("raw sqlite (floor)", (*peer, "raw", "--sync", "NORMAL"), "sqlite",
@@ -283,6 +284,9 @@ def main() -> None:
     ap.add_argument("--cli-runs", type=int, default=10,
                     help="runs per start-up timing (0: skip)")
     ap.add_argument("--no-sqlmodel", action="store_true", help="leave out sqlmodel_req")
+    ap.add_argument("--no-lifecycle", action="store_true",
+                    help="leave out the whole-life rows (most of the run's time), e.g. for "
+                         "more rounds of the chain")
     ap.add_argument("--doc-rounds", type=int, default=docs.ROUNDS, help="rounds of documents")
     ap.add_argument("--docs", type=int, default=docs.DOCS,
                     help="documents per round and variant")
@@ -306,7 +310,7 @@ def main() -> None:
         dbs.remove("postgresql")
         if (changes or remind or serve) and not dbs:
             raise SystemExit("--only postgresql, but PostgreSQL is not usable")
-    vs = variants(dbs, peers, peers_py, not a.no_sqlmodel)
+    vs = variants(dbs, peers, peers_py, not a.no_sqlmodel, not a.no_lifecycle)
 
     scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-"))
     env = {**os.environ, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch),
