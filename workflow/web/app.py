@@ -49,10 +49,12 @@ PAGE_ERRORS = {
 }
 
 
-def _page_error(request: Request, code: int) -> Response:
+def _page_error(request: Request, code: int, message: str | None = None) -> Response:
+    """The Danish error page: the message given, or the status's own."""
     from .pages import render
 
-    return render(request, "error.html", status=code, code=code, message=PAGE_ERRORS[code])
+    return render(request, "error.html", status=code, code=code,
+                  message=message or PAGE_ERRORS[code])
 
 
 def status_for(exc: errors.WorkflowError) -> int:
@@ -100,10 +102,8 @@ def create_app(settings: Settings | None = None, *,
             if code == 401:
                 return RedirectResponse("/login", status_code=303)
             from .messages import sentence
-            from .pages import render
 
-            return render(request, "error.html", status=code, code=code,
-                          message=sentence(exc.da or str(exc)))
+            return _page_error(request, code, sentence(exc.da or str(exc)))
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
         if isinstance(exc, errors.RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
