@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *,
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api"):
             return await request_validation_exception_handler(request, exc)
-        in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+        in_path = any(tuple(e.get("loc") or ("",))[0] == "path" for e in exc.errors())
         return _page_error(request, 404 if in_path else 400)
 
     @app.exception_handler(StarletteHTTPException)
