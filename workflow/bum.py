@@ -16,10 +16,9 @@ documents, the pages, the API and the command line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .danish import long_date
 from .errors import GuardFailed, Said
@@ -34,8 +33,7 @@ def to_øre(value: Decimal) -> Decimal:
     return value.quantize(ØRE, rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(NamedTuple):
     direct: Decimal
     rate: Decimal           # overhead, in per cent of the direct costs
     overhead: Decimal
@@ -70,8 +68,7 @@ def months_in_force(year: int, start: date | None = None) -> int:
     return 12 - start.month + 1 if start is not None and start.year == year else 12
 
 
-@dataclass(frozen=True)
-class TrueUp:
+class TrueUp(NamedTuple):
     actual: Price
     paid: Decimal
     balance: Decimal        # > 0: the purchaser pays more; < 0: the provider pays back

@@ -13,15 +13,16 @@
 | WORKFLOW_SMTP_USER, _PASSWORD | (none) log in when given               |
 | WORKFLOW_SMTP_FROM         | workflow@localhost                        |
 
-Plain dataclass on purpose: ``workflow --help`` must not pay for importing pydantic.
+Plain ``NamedTuple``s on purpose: ``workflow check`` must not pay for importing pydantic,
+or even :mod:`dataclasses` (see :mod:`workflow.spec`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///workflow.db"
@@ -45,8 +46,7 @@ def _reader(environ: Mapping[str, str] | None, prefix: str) -> Callable[[str], s
     return get
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     database_url: str = DEFAULT_DATABASE_URL
     states_file: Path = PROJECT_DIR / "states.yaml"
     templates_dir: Path = PROJECT_DIR / "templates"
@@ -68,14 +68,17 @@ class Settings:
         )
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
+class SmtpSettings(NamedTuple):
     host: str = "localhost"
     port: int = 25
     starttls: bool = False
     user: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: str | None = None
     sender: str = "workflow@localhost"
+
+    def __repr__(self) -> str:  # never the password
+        shown = self._replace(password="***" if self.password else None)._asdict()
+        return f"SmtpSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from .danish import long_date
 from .workdays import WorkCalendar, add_months
@@ -45,8 +45,7 @@ class DeadlineSyntaxError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     field: str | None = None          # a date field used as it is
     n: int = 0
     unit: str = ""
@@ -58,8 +57,7 @@ class Term:
         return [f for f in (self.field, self.anchor) if f]
 
 
-@dataclass(frozen=True)
-class DeadlineExpr:
+class DeadlineExpr(NamedTuple):
     text: str
     terms: tuple[Term, ...]
 
@@ -98,8 +96,7 @@ def parse(text: str) -> DeadlineExpr:
     return DeadlineExpr(text=text, terms=tuple(terms))
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):
     due: date
     derivation: str
 

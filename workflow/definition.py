@@ -2,8 +2,8 @@
 
 The YAML is composed into nodes first so that each value keeps its line; validation then
 collects *all* problems (file, line, key, message) before raising one
-:class:`~workflow.errors.DefinitionError`. The result is a tree of frozen dataclasses
-that the engine turns into one ``transitions`` machine per process.
+:class:`~workflow.errors.DefinitionError`. The result is a tree of immutable records
+(:mod:`workflow.spec`) that the engine turns into one ``transitions`` machine per process.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from .spec import (
     StateSpec,
     TransitionSpec,
     TriggerInfo,
+    trigger_table,
 )
 
 __all__ = [
@@ -179,7 +180,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
             for key in ("documents", "approves"):
                 for name in getattr(t, key):
                     if name not in drafts:
-                        v.error(("processes", p.name, "transitions", t.index, key),
+                        v.error(("processes", p.name, "transitions", t.position, key),
                                 f"unknown draft {name!r}; known: {', '.join(drafts) or 'none'}")
 
     if v.problems:
@@ -382,7 +383,7 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
                                        fields))
 
     spec = ProcessSpec(name, label, str(m.get("case_number", "{id}")), kinds, states,
-                       tuple(transitions), tuple(create_roles))
+                       tuple(transitions), tuple(create_roles), trigger_table(tuple(transitions)))
     _check_graph(v, base, spec)
     return spec
 
@@ -469,7 +470,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         when=tuple(sorted((str(k), val) for k, val in when.items())), guards=guards,
         effects=effects, requires=tuple(requires), optional=tuple(optional),
         record=str(record) if record else None, joint=str(joint) if joint else None,
-        resets=tuple(resets), line=v.doc.line(path), index=int(path[-1]),
+        resets=tuple(resets), line=v.doc.line(path), position=int(path[-1]),
         documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
         approves=tuple(v.names(m.get("approves", []), path + ("approves",))))
         for s in sources]
@@ -489,7 +490,7 @@ def _check_graph(v: Checker, base: Path_, spec: ProcessSpec) -> None:
     seen: dict[tuple[str, str, tuple[Any, ...], tuple[Rule, ...]], int] = {}
     for t in spec.transitions:
         key = (t.source, t.trigger, t.when, t.guards)
-        i = t.index
+        i = t.position
         if key in seen:
             v.error(base + ("transitions", i, "trigger"),
                     f"duplicate trigger {t.trigger!r} from state {t.source!r} "

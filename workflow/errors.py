@@ -22,7 +22,7 @@ and the logs say the English, the pages the Danish.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Said(str):
@@ -61,8 +61,7 @@ class WorkflowError(Exception):
         return getattr(self.args[0], "da", None) if self.args else None
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One problem in a definition file, with where it is."""
 
     file: str

@@ -12,9 +12,8 @@ imports nothing heavy, so ``workflow check`` can validate names without a databa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .danish import join_and
 from .errors import Said, in_danish
@@ -55,8 +54,7 @@ class Context(Protocol):
 Rule = Callable[[Context], Any]
 
 
-@dataclass(frozen=True)
-class RuleSpec:
+class RuleSpec(NamedTuple):
     func: Rule
     arg: str | None     # None: takes no argument; else a description of the argument
 

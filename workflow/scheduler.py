@@ -155,10 +155,10 @@ class ReminderService:
         responsible = set(process.responsible_roles(row["state"]))
         # What meets the deadline: the state's own ways on, not the side exits that many
         # states share (withdraw, terminate, an exception) nor notes that stay put.
-        sources = Counter(tr.index for tr in process.transitions)
+        sources = Counter(tr.position for tr in process.transitions)
         actions = list(dict.fromkeys(
             tr.label.da for tr in process.transitions
-            if tr.source == row["state"] and sources[tr.index] == 1
+            if tr.source == row["state"] and sources[tr.position] == 1
             and (tr.dest != tr.source or tr.joint or tr.record)
             and responsible & set(tr.roles)))
         party = self.wf.municipalities.get(row["party"]) if row["party"] else None

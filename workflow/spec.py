@@ -1,26 +1,32 @@
-"""The process model: what a validated ``states.yaml`` turns into (frozen dataclasses).
+"""The process model: what a validated ``states.yaml`` turns into (immutable records).
 
 :mod:`workflow.definition` builds these; the engine, the machine and the read side use
-them. ``ProcessSpec.trigger_table`` precomputes per (state, trigger) what does not depend
-on the case, so that firing a trigger looks nothing up twice.
+them. ``ProcessSpec.trigger_table`` holds per (state, trigger) what does not depend on the
+case, so that firing a trigger looks nothing up twice.
+
+The records are ``NamedTuple``s, not dataclasses, because ``workflow check`` and
+``workflow diagram`` import this module and should start in well under 150 ms: defining a
+frozen dataclass compiles its methods, about half a millisecond each here, and importing
+:mod:`dataclasses` pulls in :mod:`inspect`. A ``NamedTuple`` is defined in microseconds.
+Being tuples, they must not be compared with, or taken for, plain tuples.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from . import deadlines
 
 # Application attributes a transition may match on, besides data fields.
 MATCHABLE_ATTRIBUTES = ("kind", "round")
 
+NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
-@dataclass(frozen=True)
-class Label:
+
+class Label(NamedTuple):
     da: str
     en: str
 
@@ -28,17 +34,15 @@ class Label:
         return self.da
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     name: str
     type: str
     label: Label
     choices: tuple[str, ...] = ()
-    choice_labels: dict[str, str] = field(default_factory=dict)  # Danish, for the pages
+    choice_labels: Mapping[str, str] = NO_LABELS  # Danish, for the pages
 
 
-@dataclass(frozen=True)
-class DeadlineSpec:
+class DeadlineSpec(NamedTuple):
     expr: deadlines.DeadlineExpr
     per_party: bool = False
     met_by: str | None = None
@@ -47,8 +51,7 @@ class DeadlineSpec:
     party_field: str | None = None          # the municipality field naming whom it concerns
 
 
-@dataclass(frozen=True)
-class ReminderStep:
+class ReminderStep(NamedTuple):
     key: str
     offset: int                              # working days from the due date
     label: Label
@@ -56,29 +59,25 @@ class ReminderStep:
     escalation: bool = False
 
 
-@dataclass(frozen=True)
-class ReminderPolicy:
+class ReminderPolicy(NamedTuple):
     send_at: time
     steps: dict[str, ReminderStep]
     default: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class StateSpec:
+class StateSpec(NamedTuple):
     name: str
     label: Label
     final: bool = False
     deadline: DeadlineSpec | None = None
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     name: str
     arg: Any = None
 
 
-@dataclass(frozen=True)
-class TransitionSpec:
+class TransitionSpec(NamedTuple):
     trigger: str
     source: str
     dest: str
@@ -93,17 +92,16 @@ class TransitionSpec:
     joint: str | None = None      # as record, and move on only when every party has
     resets: tuple[str, ...] = ()  # void earlier acts under these names
     line: int | None = None
-    index: int = 0                # position in the process's transitions list
+    position: int = 0             # where it is in the process's transitions list
     documents: tuple[str, ...] = ()  # drafts this transition makes (or brings up to date)
     approves: tuple[str, ...] = ()   # drafts whose current version this act approves
 
-    @functools.cached_property
+    @property
     def fields(self) -> tuple[str, ...]:
         return self.requires + tuple(f for f in self.optional if f not in self.requires)
 
 
-@dataclass(frozen=True)
-class TriggerInfo:
+class TriggerInfo(NamedTuple):
     """Everything about one trigger from one state that does not depend on the case."""
 
     candidates: tuple[TransitionSpec, ...]
@@ -114,8 +112,7 @@ class TriggerInfo:
     acts: bool                       # some branch records a party's act (record or joint)
 
 
-@dataclass(frozen=True)
-class KindSpec:
+class KindSpec(NamedTuple):
     name: str
     label: Label
     initial: str
@@ -128,20 +125,21 @@ class KindSpec:
     # process in one of those states, for an area it was granted
     opens_from: tuple[str, tuple[str, ...], str] | None = None
 
-    @functools.cached_property
+    @property
     def fields(self) -> tuple[str, ...]:
         return self.requires + tuple(f for f in self.optional if f not in self.requires)
 
 
-@dataclass(frozen=True)
-class ProcessSpec:
+class ProcessSpec(NamedTuple):
     name: str
     label: Label
     case_number: str
     kinds: dict[str, KindSpec]
     states: dict[str, StateSpec]
     transitions: tuple[TransitionSpec, ...]
-    create_roles: tuple[str, ...] = ()
+    create_roles: tuple[str, ...]
+    # (state, trigger) -> TriggerInfo, for every declared pair: see trigger_table()
+    trigger_table: Mapping[tuple[str, str], TriggerInfo]
 
     def triggers_from(self, state: str) -> list[str]:
         seen: dict[str, None] = {}
@@ -152,24 +150,6 @@ class ProcessSpec:
 
     def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if t.source == state and t.trigger == trigger]
-
-    @functools.cached_property
-    def trigger_table(self) -> dict[tuple[str, str], TriggerInfo]:
-        """(state, trigger) -> TriggerInfo, for every declared pair."""
-        out = {}
-        for t in self.transitions:
-            key = (t.source, t.trigger)
-            if key in out:
-                continue
-            cands = tuple(self.candidates(*key))
-            out[key] = TriggerInfo(
-                candidates=cands, roles=frozenset(r for c in cands for r in c.roles),
-                fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
-                branch_fields=tuple(dict.fromkeys(
-                    k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
-                joint=next((c.joint for c in cands if c.joint), None),
-                acts=any(c.record or c.joint for c in cands))
-        return out
 
     def responsible_roles(self, state: str) -> tuple[str, ...]:
         """Who can move a case on from ``state``: its deadline's default recipients."""
@@ -186,8 +166,7 @@ class ProcessSpec:
         return [s.name for s in self.states.values() if s.final]
 
 
-@dataclass(frozen=True)
-class DraftSpec:
+class DraftSpec(NamedTuple):
     """A Word draft: its template and letterhead, the kinds it is for, when it is kept current."""
 
     name: str
@@ -208,15 +187,13 @@ class DraftSpec:
         return self.letterhead.format_map({**fill, "party": party or ""})
 
 
-@dataclass(frozen=True)
-class Ministry:
+class Ministry(NamedTuple):
     since: date
     name: str
     address: str = ""
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     file: str
     source: str
     hash: str
@@ -225,8 +202,8 @@ class Definition:
     roles: dict[str, Label]
     fields: dict[str, FieldSpec]
     processes: dict[str, ProcessSpec]
-    download_roles: tuple[str, ...] = field(default=())
-    drafts: dict[str, DraftSpec] = field(default_factory=dict)
+    download_roles: tuple[str, ...] = ()
+    drafts: Mapping[str, DraftSpec] = MappingProxyType({})
     ministries: tuple[Ministry, ...] = ()
     reminders: ReminderPolicy | None = None
 
@@ -244,3 +221,22 @@ class Definition:
     @property
     def kinds(self) -> list[str]:
         return [k for p in self.processes.values() for k in p.kinds]
+
+
+def trigger_table(transitions: tuple[TransitionSpec, ...]
+                  ) -> Mapping[tuple[str, str], TriggerInfo]:
+    """(state, trigger) -> TriggerInfo, for every declared pair (``ProcessSpec.trigger_table``)."""
+    out: dict[tuple[str, str], TriggerInfo] = {}
+    for t in transitions:
+        key = (t.source, t.trigger)
+        if key in out:
+            continue
+        cands = tuple(c for c in transitions if (c.source, c.trigger) == key)
+        out[key] = TriggerInfo(
+            candidates=cands, roles=frozenset(r for c in cands for r in c.roles),
+            fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
+            branch_fields=tuple(dict.fromkeys(
+                k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
+            joint=next((c.joint for c in cands if c.joint), None),
+            acts=any(c.record or c.joint for c in cands))
+    return MappingProxyType(out)
