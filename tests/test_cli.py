@@ -328,7 +328,7 @@ def test_python_dash_m_workflow_help(tmp_path: Path) -> None:
 
 
 def test_a_real_process_without_a_database_exits_with_all_its_output(tmp_path: Path) -> None:
-    """Commands that open no database skip the interpreter's teardown (cli.main): what
+    """Commands that open no database skip the interpreter's teardown (console.main): what
     they print must still arrive whole, with the command's exit code."""
     def program(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "workflow", *args], capture_output=True,

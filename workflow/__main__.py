@@ -1,5 +1,5 @@
 """``python -m workflow`` runs the command line."""
 
-from .cli import main
+from .console import main
 
 main()

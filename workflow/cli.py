@@ -2,13 +2,13 @@
 
 Errors are translated in one place (:class:`WorkflowGroup`): a one-line message on
 stderr and the error's exit code, never a traceback. Heavy modules are imported inside
-the commands, so ``workflow --help`` and ``workflow check`` start fast.
+the commands, so ``workflow --help`` starts fast; the entry point
+(:mod:`workflow.console`) answers the plain forms of ``check`` and ``diagram`` without
+importing this module at all.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
+from .console import emit_json
 
 if TYPE_CHECKING:
     from .engine import Workflow
+    from .spec import Definition
 
 
 class WorkflowGroup(click.Group):
@@ -48,30 +50,6 @@ def cli() -> None:
     """
 
 
-def main() -> None:
-    """The console entry point.
-
-    A command that opened no database (``--help``, ``check``, ``diagram``, ``rules``)
-    ends without the interpreter's teardown, which is about a tenth of its start-up
-    here: its output is flushed, and it holds no connection, file or lock to close.
-    Every other command ends the ordinary way.
-    """
-    try:
-        cli.main(prog_name="workflow")
-    except SystemExit as exc:
-        code = exc.code
-    else:  # pragma: no cover - click's standalone mode always exits
-        code = 0
-    if "sqlalchemy" in sys.modules:
-        sys.exit(code)
-    if isinstance(code, str):
-        click.echo(code, err=True)
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code or 0)
-
-
 # ------------------------------------------------------------------------ helpers
 def as_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--as", "user", envvar="WORKFLOW_USER", metavar="USER",
@@ -91,12 +69,6 @@ def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
     if ctx is not None:
         ctx.call_on_close(wf.close)
     return wf
-
-
-def emit_json(obj: Any) -> None:
-    import json
-
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
 def table(rows: list[list[str]], headers: list[str]) -> None:
@@ -337,43 +309,27 @@ def advance(app_id: int, trigger: str, comment: str, pairs: tuple[str, ...],
 @json_option
 def check(file: str | None, against_database: bool, as_json: bool) -> None:
     """Validate a process definition (default: WORKFLOW_STATES_FILE)."""
+    from . import console
+
+    console.check(file, as_json=as_json, also=stranding if against_database else None)
+
+
+def stranding(d: Definition) -> None:
+    """Refuse ``d`` if it would strand live applications in the database."""
+    from . import store
     from .config import Settings
-    from .definition import load
-    from .errors import DefinitionError, StrandedApplications
+    from .errors import StrandedApplications
+    from .versions import find_stranded
 
-    path = file or str(Settings.from_env().states_file)
+    engine = store.make_engine(Settings.from_env().database_url)
     try:
-        d = load(path)
-        if against_database:
-            from . import store
-            from .versions import find_stranded
-
-            engine = store.make_engine(Settings.from_env().database_url)
-            try:
-                store.require_schema(engine)
-                with store.read(engine) as conn:
-                    stranded = find_stranded(conn, d)
-            finally:
-                engine.dispose()
-            if stranded:
-                raise StrandedApplications(path, stranded)
-    except DefinitionError as exc:
-        if as_json:
-            emit_json({"file": path, "ok": False, "problems": [
-                {"file": p.file, "line": p.line, "key": p.key, "message": p.message}
-                for p in exc.problems]})
-            sys.exit(exc.exit_code)
-        raise
-    summary: dict[str, dict[str, Any]] = {
-        name: {"states": len(p.states), "transitions": len(p.transitions),
-               "kinds": list(p.kinds)} for name, p in d.processes.items()}
-    if as_json:
-        emit_json({"file": path, "ok": True, "hash": d.hash, "processes": summary})
-    else:
-        click.echo(f"{path}: OK ({d.hash[:12]})")
-        for name, s in summary.items():
-            click.echo(f"  {name}: {s['states']} states, {s['transitions']} transitions, "
-                       f"kinds {', '.join(s['kinds'])}")
+        store.require_schema(engine)
+        with store.read(engine) as conn:
+            stranded = find_stranded(conn, d)
+    finally:
+        engine.dispose()
+    if stranded:
+        raise StrandedApplications(d.file, stranded)
 
 
 @cli.command()
@@ -386,9 +342,7 @@ def check(file: str | None, against_database: bool, as_json: bool) -> None:
 def diagram(app_id: int | None, process: str | None, lang: str, user: str | None,
             as_json: bool) -> None:
     """Print the process as a Mermaid stateDiagram-v2."""
-    from .config import Settings
-    from .definition import load
-    from .diagram import mermaid
+    from . import console
 
     current = None
     if app_id is not None:
@@ -396,16 +350,12 @@ def diagram(app_id: int | None, process: str | None, lang: str, user: str | None
 
         app = get_application(open_workflow(), app_id, user=user)
         process, current = app["process"], app["state"]
-    d = load(Settings.from_env().states_file)
-    name = process or next(iter(d.processes))
-    if name not in d.processes:
-        raise click.BadParameter(f"unknown process {name!r}", param_hint="--process")
-    text = mermaid(d.processes[name], current=current, lang=lang)
-    if as_json:
-        emit_json({"process": name, "application": app_id, "current": current,
-                   "definition": d.hash, "lang": lang, "mermaid": text})
-    else:
-        click.echo(text, nl=False)
+    try:
+        console.diagram(process, lang=lang, as_json=as_json, current=current,
+                        application=app_id)
+    except console.UnknownProcess as exc:
+        raise click.BadParameter(f"unknown process {exc.args[0]!r}",
+                                param_hint="--process") from None
 
 
 @cli.command()

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from .cli import as_option, cli, emit_json, json_option, open_workflow, table
+from .cli import as_option, cli, json_option, open_workflow, table
+from .console import emit_json
 
 
 @cli.command()

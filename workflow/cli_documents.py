@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from .cli import as_option, cli, emit_json, json_option, local, open_workflow, table
+from .cli import as_option, cli, json_option, local, open_workflow, table
+from .console import emit_json
 
 
 @cli.command()
