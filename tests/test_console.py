@@ -124,13 +124,14 @@ def test_the_quick_parser_takes_only_the_plain_forms(
 
 
 def test_the_quick_path_imports_neither_click_nor_the_database() -> None:
-    """What keeps ``workflow check`` fast: neither click nor SQLAlchemy nor dataclasses
-    (which brings :mod:`inspect`) is imported on its way."""
+    """What keeps ``workflow check`` fast: neither click nor SQLAlchemy, nor dataclasses
+    (which brings :mod:`inspect`) or pathlib (:mod:`urllib.parse`, :mod:`ipaddress`), is
+    imported on its way."""
     code = ("import sys\n"
             "from workflow.console import quick\n"
             "assert quick(['check']) == 0 and quick(['diagram', '--json']) == 0\n"
-            "print(*[m for m in ('click', 'sqlalchemy', 'dataclasses', 'inspect', 'jinja2',"
-            " 'transitions') if m in sys.modules])\n")
+            "print(*[m for m in ('click', 'sqlalchemy', 'dataclasses', 'inspect', 'pathlib',"
+            " 'jinja2', 'transitions') if m in sys.modules])\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=subprocess_env(WORKFLOW_STATES_FILE=str(STATES)), timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -19,12 +19,13 @@ or even :mod:`dataclasses` (see :mod:`workflow.spec`).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from . import env
+
+PROJECT_DIR = Path(env.PROJECT_DIR)
 DEFAULT_DATABASE_URL = "sqlite:///workflow.db"
 
 
@@ -36,19 +37,9 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _reader(environ: Mapping[str, str] | None, prefix: str) -> Callable[[str], str | None]:
-    """``get(NAME)``: the stripped value of ``prefix + NAME``, or None when unset or empty."""
-    env = os.environ if environ is None else environ
-
-    def get(name: str) -> str | None:
-        return env.get(prefix + name, "").strip() or None
-
-    return get
-
-
 class Settings(NamedTuple):
     database_url: str = DEFAULT_DATABASE_URL
-    states_file: Path = PROJECT_DIR / "states.yaml"
+    states_file: Path = Path(env.DEFAULT_STATES_FILE)
     templates_dir: Path = PROJECT_DIR / "templates"
     user: str | None = None
     timezone: str = "Europe/Copenhagen"
@@ -56,11 +47,11 @@ class Settings(NamedTuple):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        get = _reader(environ, "WORKFLOW_")
+        get = env.reader(environ, "WORKFLOW_")
         defaults = cls()
         return cls(
             database_url=normalize_database_url(get("DATABASE_URL") or defaults.database_url),
-            states_file=Path(get("STATES_FILE") or defaults.states_file),
+            states_file=Path(env.states_file(environ)),
             templates_dir=Path(get("TEMPLATES_DIR") or defaults.templates_dir),
             user=get("USER"),
             timezone=get("TIMEZONE") or defaults.timezone,
@@ -82,7 +73,7 @@ class SmtpSettings(NamedTuple):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        get = _reader(environ, "WORKFLOW_SMTP_")
+        get = env.reader(environ, "WORKFLOW_SMTP_")
         port = get("PORT") or "25"
         if not port.isdigit():
             from .errors import SetupError

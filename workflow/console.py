@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import env
+
 if TYPE_CHECKING:
     from .spec import Definition
 
@@ -129,12 +131,6 @@ def emit_json(obj: Any) -> None:
     echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
-def states_file() -> str:
-    from .config import Settings
-
-    return str(Settings.from_env().states_file)
-
-
 def check(file: str | None, *, as_json: bool,
           also: Callable[[Definition], None] | None = None) -> None:
     """Validate ``file`` (default: WORKFLOW_STATES_FILE), then ``also(definition)``, and
@@ -143,7 +139,7 @@ def check(file: str | None, *, as_json: bool,
     from .definition import load
     from .errors import DefinitionError
 
-    path = file or states_file()
+    path = file or env.states_file()
     try:
         d = load(path)
         if also is not None:
@@ -174,7 +170,7 @@ def diagram(process: str | None, *, lang: str, as_json: bool, current: str | Non
     from .definition import load
     from .diagram import mermaid
 
-    d = load(states_file())
+    d = load(env.states_file())
     name = process or next(iter(d.processes))
     if name not in d.processes:
         raise UnknownProcess(name)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from datetime import date, time
-from pathlib import Path
 from typing import Any
 
 from . import deadlines, rules
@@ -96,15 +96,16 @@ def _rules(v: Checker, value: Any, path: Path_,
     return tuple(out)
 
 
-def load(path: str | Path) -> Definition:
+def load(path: str | os.PathLike[str]) -> Definition:
     """Read and validate a definition file; raise DefinitionError listing every problem."""
-    p = Path(path)
+    file = os.fspath(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(file, encoding="utf-8") as f:
+            text = f.read()
     except OSError as exc:
-        raise DefinitionError([Problem(str(p), None, "(file)", exc.strerror or str(exc))]) \
+        raise DefinitionError([Problem(file, None, "(file)", exc.strerror or str(exc))]) \
             from None
-    return loads(text, file=str(p))
+    return loads(text, file=file)
 
 
 def loads(text: str, *, file: str = "states.yaml") -> Definition:

@@ -7,7 +7,6 @@ bededag was a holiday up to 2023 and not from 2024. Closure days (e.g. 5 June,
 
 from __future__ import annotations
 
-import calendar as _calendar
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cached_property
@@ -61,6 +60,8 @@ class WorkCalendar:
 
 def add_months(d: date, months: int) -> date:
     """Same day ``months`` later, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    from calendar import monthrange  # here: validating states.yaml never needs it
+
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, _calendar.monthrange(year, month)[1]))
+    return date(year, month, min(d.day, monthrange(year, month)[1]))
