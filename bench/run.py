@@ -6,11 +6,12 @@ the reminder service's start and a burst of e-mails with 100,000 pending, beside
 APScheduler's SQLAlchemy job store. Web: requests per second and p99 latency of the
 dashboard, an application page and a transition POST under wrk on loopback.
 
-One command, ``python bench/run.py`` (with the project's environment), runs all four
-workloads and prints one table per workload (``--workload changes|documents|reminders|web``
-runs one). Every variant runs in its own fresh process (on a fresh database), interleaved
-over rounds with the order rotated each round; the tables hold medians. Ratios are taken
-within a round (same machine state), then their median is reported.
+One command, ``python bench/run.py`` (with the project's environment), runs all five
+workloads and prints one table per workload (``--workload
+changes|startup|documents|reminders|web`` runs one). Every variant runs in its own fresh
+process (on a fresh database), interleaved over rounds with the order rotated each round;
+the tables hold medians. Ratios are taken within a round (same machine state), then their
+median is reported.
 
 State-change rows
   workflow sqlite / postgresql   our engine, wf.fire() per change on bench/chain.yaml
@@ -24,7 +25,8 @@ State-change rows
   spiff, spiff_req               peers: SpiffWorkflow 3 kept in memory / reloaded per step
   sqlmodel_req                   peers: transitions + SQLModel, naive, per request
 
-Then the start-up time of the ``workflow`` commands that need no database.
+Start-up: the time of the ``workflow`` commands that need no database, beside the floors
+(``python -c pass``, ``import click``, parsing ``states.yaml`` with PyYAML).
 
 Documents: see ``docs.py`` (the application letter beside docxtpl, python-docx + jinja2
 and the zip/XML floor; also runnable alone as ``python bench/docs.py``).
@@ -88,7 +90,7 @@ from benchlib import (  # noqa: E402
 FLOOR_GOAL = 3.0        # at most this many times slower than the floor, on SQLite
 SPIFF_GOAL = 3.0        # at least this many times SpiffWorkflow's rate
 CLI_GOAL_MS = 150.0     # `workflow --help` and commands without a database
-WORKLOADS = ("changes", "documents", "reminders", "web")
+WORKLOADS = ("changes", "startup", "documents", "reminders", "web")
 
 
 @dataclass(frozen=True)
@@ -187,9 +189,13 @@ def time_cli(runs: int, scratch: Path) -> dict[str, dict[str, Any]]:
     states = REPO_DIR / "states.yaml"
     commands = {
         "python -c pass (baseline)": [sys.executable, "-c", "pass"],
-        # floors: what any click command, and any click command reading states.yaml
-        # with PyYAML's C parser, costs before it does anything of its own
+        # floors: what any click command costs before it does anything of its own; what
+        # reading states.yaml with PyYAML's C parser costs (`check` and `diagram`, which
+        # workflow.console answers without click), and both
         "python: import click": [sys.executable, "-c", "import click"],
+        "python: parse yaml": [
+            sys.executable, "-c", "import yaml; "
+            f"yaml.compose(open({str(states)!r}, 'rb'), Loader=yaml.CSafeLoader)"],
         "python: click + parse yaml": [
             sys.executable, "-c", "import click, yaml; "
             f"yaml.compose(open({str(states)!r}, 'rb'), Loader=yaml.CSafeLoader)"],
@@ -297,13 +303,14 @@ def main() -> None:
     a = ap.parse_args()
     workloads = [a.workload] if a.workload else list(WORKLOADS)
     changes, documents = "changes" in workloads, "documents" in workloads
+    startup = "startup" in workloads and a.cli_runs > 0
     remind = "reminders" in workloads
     serve = "web" in workloads
 
     peers = peers_dir()
     if changes and not (peers / "bench_statechange.py").exists():
         raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
-    peers_py = ensure_peers_venv(peers)
+    peers_py = ensure_peers_venv(peers) if workloads != ["startup"] else sys.executable
     dbs = ["sqlite", "postgresql"] if a.only is None else [a.only]
     pg_version = ensure_pg_database(pg_url()) \
         if (changes or remind or serve) and "postgresql" in dbs else None
@@ -334,7 +341,8 @@ def main() -> None:
             t0 = time.time()
             rounds = run_rounds(vs, a.rounds, a.n, env)
             wall = time.time() - t0
-            cli = time_cli(a.cli_runs, scratch) if a.cli_runs > 0 else {}
+        if startup:
+            cli = time_cli(a.cli_runs, scratch)
         if documents:
             report = docs.measure(peers, peers_py, scratch / "documents", env,
                                   rounds=a.doc_rounds, docs=a.docs)
@@ -359,8 +367,9 @@ def main() -> None:
               "  x spiff(_req) rate: this rate / SpiffWorkflow's (which runs on SQLite); "
               "spiff_req reloads the workflow every step as a stateless server must, "
               "as our engine does")
-        if cli:
-            print_cli(cli, a.cli_runs)
+    if cli:
+        print_cli(cli, a.cli_runs)
+    if changes or cli:
         verdicts += goals(summary, cli)
     if documents:
         docs.print_report(report["summary"], a.doc_rounds, a.docs, report["wall_s"])
