@@ -3,6 +3,7 @@ what the click command line says, and everything else goes to click."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.test_cli import subprocess_env
+from workflow import env
 from workflow.cli import cli
-from workflow.console import _parse, quick
+from workflow.config import Settings
+from workflow.console import LANGUAGES, QUICK, _parse, quick
 
 STATES = Path(__file__).resolve().parent.parent / "states.yaml"
 
@@ -22,8 +25,10 @@ def files(tmp_path: Path) -> dict[str, str]:
     broken = tmp_path / "broken.yaml"
     broken.write_text(STATES.read_text(encoding="utf-8").replace(
         "roles: [legal]", "roles: [lawyer]", 1), encoding="utf-8")
-    return {"STATES": str(STATES), "BROKEN": str(broken),
-            "MISSING": str(tmp_path / "missing.yaml")}
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("# Ishøj\n".encode("latin-1") + STATES.read_bytes())
+    return {"STATES": str(STATES), "BROKEN": str(broken), "LATIN1": str(latin1),
+            "MISSING": str(tmp_path / "missing.yaml"), "DIR": str(tmp_path)}
 
 
 def fill(argv: list[str], files: dict[str, str]) -> list[str]:
@@ -39,6 +44,8 @@ ANSWERED = [
     ["check", "BROKEN", "--json"],
     ["check", "MISSING"],
     ["check", "MISSING", "--json"],
+    ["check", "DIR"],
+    ["check", "LATIN1", "--json"],
     ["diagram"],
     ["diagram", "--json"],
     ["diagram", "--lang", "en"],
@@ -67,6 +74,8 @@ def test_a_quick_answer_is_what_click_answers(argv: list[str], states_file: str,
     assert "Traceback" not in said.err
     if argv == ["check"] and states_file == "BROKEN":
         assert code == 3 and "unknown role 'lawyer'" in said.err and said.out == ""
+    if argv[1:2] == [files["LATIN1"]]:
+        assert code == 3 and "not UTF-8 text" in said.out
 
 
 HANDED_ON = [
@@ -97,6 +106,48 @@ def test_anything_else_goes_to_click(argv: list[str], files: dict[str, str],
     monkeypatch.setenv("WORKFLOW_STATES_FILE", str(STATES))
     assert quick(fill(argv, files)) is None
     assert capsys.readouterr() == ("", "")  # nothing said before handing on
+
+
+def test_the_quick_forms_are_options_click_knows() -> None:
+    for name, (valued, flags, most) in QUICK.items():
+        params = {opt: p for p in cli.commands[name].params for opt in p.opts}
+        assert valued | flags <= params.keys(), name
+        assert all(params[o].is_flag for o in flags)
+        assert not any(params[o].is_flag for o in valued)
+        arguments = [p for p in cli.commands[name].params if p.param_type_name == "argument"]
+        assert len(arguments) == most, name
+    lang = next(p for p in cli.commands["diagram"].params if p.name == "lang")
+    assert tuple(lang.type.choices) == LANGUAGES and lang.default == LANGUAGES[0]
+
+
+def test_the_states_file_is_normalised_as_settings_have_it() -> None:
+    for given in ("./states.yaml", "states.yaml/", " conf/../states.yaml "):
+        environ = {"WORKFLOW_STATES_FILE": given}
+        assert env.states_file(environ) == "states.yaml"
+        assert env.states_file(environ) == str(Settings.from_env(environ).states_file)
+    assert env.states_file({}) == str(Settings.from_env({}).states_file) == str(STATES)
+
+
+def test_a_reader_that_goes_away_ends_the_program_quietly(tmp_path: Path) -> None:
+    """``workflow diagram | head -0``: exit 1 without a traceback, as click does."""
+    environ = subprocess_env(WORKFLOW_STATES_FILE=str(STATES))
+    environ.pop("PYTHONUNBUFFERED", None)
+    for args in (["diagram"], ["rules", "--json"]):
+        read, write = os.pipe()
+        os.close(read)  # nobody will read what it writes
+        proc = subprocess.run([sys.executable, "-m", "workflow", *args], stdout=write,
+                              stderr=subprocess.PIPE, text=True, env=environ, timeout=60)
+        os.close(write)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_danish_letters_arrive_whatever_the_terminal_encoding() -> None:
+    proc = subprocess.run([sys.executable, "-m", "workflow", "diagram"], capture_output=True,
+                          env=subprocess_env(WORKFLOW_STATES_FILE=str(STATES),
+                                             PYTHONIOENCODING="ascii"), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert 'state "Valg af områder" as area_selection' in proc.stdout.decode("utf-8")
 
 
 def test_click_says_an_unknown_process_as_a_usage_error() -> None:

@@ -8,6 +8,7 @@ satellite a refused jobcentre opens, and the OpenAPI description.
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import functools
 import hashlib
@@ -339,7 +340,7 @@ def settings_with_case_number(settings: Settings, tmp_path: Path, fmt: str) -> S
     assert old in text
     states = tmp_path / "states.yaml"
     states.write_text(text.replace(old, f"case_number: {fmt}"), encoding="utf-8")
-    return settings._replace(states_file=states)
+    return dataclasses.replace(settings, states_file=states)
 
 
 def test_download_filename_with_danish_letters(settings: Settings, clock: Clock,

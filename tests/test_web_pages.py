@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,7 @@ def test_a_draft_that_cannot_be_made_leads_in_danish(
     wf.fire(app_id, "confirm_areas", user="pl-ishoj")
     version = version_of(wf, app_id)
     prepare(settings)
-    with TestClient(create_app(settings._replace(templates_dir=templates), clock=clock)) as c:
+    with TestClient(create_app(replace(settings, templates_dir=templates), clock=clock)) as c:
         token = log_in(c, "pl-vallensbaek")
         shown = post(c, app_id, token, "confirm_areas", version)
     assert shown.startswith("Dokumentet kunne ikke dannes, så intet er ændret. Teknisk "

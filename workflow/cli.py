@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
-from .console import emit_json
+from .console import LANGUAGES, emit_json
+from .console import main as main  # the entry point of installs made before console.py
 
 if TYPE_CHECKING:
     from .engine import Workflow
@@ -303,7 +304,7 @@ def advance(app_id: int, trigger: str, comment: str, pairs: tuple[str, ...],
 
 
 @cli.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path(readable=False))
 @click.option("--against-database", is_flag=True,
               help="Also refuse it if it would strand live applications in the database.")
 @json_option
@@ -336,7 +337,7 @@ def stranding(d: Definition) -> None:
 @click.option("--application", "app_id", type=int, metavar="ID",
               help="Mark this application's current state.")
 @click.option("--process", default=None, help="Process to draw (default: the first).")
-@click.option("--lang", type=click.Choice(["da", "en"]), default="da")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="da")
 @as_option
 @json_option
 def diagram(app_id: int | None, process: str | None, lang: str, user: str | None,

@@ -13,15 +13,16 @@
 | WORKFLOW_SMTP_USER, _PASSWORD | (none) log in when given               |
 | WORKFLOW_SMTP_FROM         | workflow@localhost                        |
 
-Plain ``NamedTuple``s on purpose: ``workflow check`` must not pay for importing pydantic,
-or even :mod:`dataclasses` (see :mod:`workflow.spec`).
+Plain dataclasses on purpose: ``workflow --help`` must not pay for importing pydantic.
+``workflow check`` and ``workflow diagram`` do not import this module at all: they take
+the states file from :mod:`workflow.env`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from . import env
 
@@ -37,7 +38,8 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-class Settings(NamedTuple):
+@dataclass(frozen=True)
+class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     states_file: Path = Path(env.DEFAULT_STATES_FILE)
     templates_dir: Path = PROJECT_DIR / "templates"
@@ -59,17 +61,14 @@ class Settings(NamedTuple):
         )
 
 
-class SmtpSettings(NamedTuple):
+@dataclass(frozen=True)
+class SmtpSettings:
     host: str = "localhost"
     port: int = 25
     starttls: bool = False
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     sender: str = "workflow@localhost"
-
-    def __repr__(self) -> str:  # never the password
-        shown = self._replace(password="***" if self.password else None)._asdict()
-        return f"SmtpSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:

@@ -1,10 +1,10 @@
 """The ``workflow`` console entry point, and the two commands it answers without click.
 
 ``workflow check`` and ``workflow diagram`` read only ``states.yaml``: an editor runs them
-after every change, so they should answer at once. Importing click (with :mod:`inspect`,
-:mod:`enum`, :mod:`uuid` and :mod:`typing` behind it) costs about as much as everything
-else they do, so :func:`main` recognises their plain forms (the options listed in
-:data:`QUICK`) and answers them itself, with the same functions the click commands call.
+after every change, so they should answer at once. Importing click (with :mod:`inspect`
+and :mod:`uuid` behind it) costs about as much as everything else they do, so
+:func:`main` recognises their plain forms (the options listed in :data:`QUICK`) and
+answers them itself, with the same functions the click commands call.
 Anything else -- any other command, ``--help``, ``--against-database``, ``--application``,
 an option it does not know, a mistake -- goes to the click command line in
 :mod:`workflow.cli`, which stays the one definition of the interface and its messages.
@@ -43,23 +43,27 @@ def main() -> None:
     output is flushed, and it holds no connection, file or lock to close. Every other
     command ends the ordinary way.
     """
-    code: int | str | None = quick(sys.argv[1:])
-    if code is None:
-        from .cli import cli
+    try:
+        code: int | str | None = quick(sys.argv[1:])
+        if code is None:
+            from .cli import cli
 
-        try:
-            cli.main(prog_name="workflow")
-        except SystemExit as exc:
-            code = exc.code
-        else:  # pragma: no cover - click's standalone mode always exits
-            code = 0
-    if "sqlalchemy" in sys.modules:
-        sys.exit(code)
-    if isinstance(code, str):
-        echo(code, err=True)
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+            try:
+                cli.main(prog_name="workflow")
+            except SystemExit as exc:
+                code = exc.code
+            else:  # pragma: no cover - click's standalone mode always exits
+                code = 0
+        if "sqlalchemy" in sys.modules:
+            sys.exit(code)
+        if isinstance(code, str):
+            echo(code, err=True)
+            code = 1
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): as click, exit 1 quietly
+        os._exit(1)
     os._exit(code or 0)
 
 
@@ -89,8 +93,8 @@ def quick(argv: Sequence[str]) -> int | None:
     except WorkflowError as exc:
         echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
+    except SystemExit as exc:  # check --json said its problems
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return 0
 
 
@@ -121,8 +125,17 @@ def _parse(args: Sequence[str], valued: frozenset[str], flags: frozenset[str],
 
 # ------------------------------------------- what the quick path and click both run
 def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
-    """``text`` on standard output (or error), where click's own echo would put it."""
-    (sys.stderr if err else sys.stdout).write(text + "\n" if nl else text)
+    """``text`` on standard output (or error), in UTF-8 where the stream's own encoding
+    cannot say it (as ``click.echo``); nothing when the stream is closed."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    text = text + "\n" if nl else text
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        stream.flush()
+        stream.buffer.write(text.encode("utf-8"))
 
 
 def emit_json(obj: Any) -> None:

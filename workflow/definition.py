@@ -105,6 +105,10 @@ def load(path: str | os.PathLike[str]) -> Definition:
     except OSError as exc:
         raise DefinitionError([Problem(file, None, "(file)", exc.strerror or str(exc))]) \
             from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError([Problem(file, None, "(file)",
+                                       f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) \
+            from None
     return loads(text, file=file)
 
 
@@ -383,8 +387,9 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
         transitions.extend(_transition(v, base + ("transitions", i), tbody, states, roles,
                                        fields))
 
-    spec = ProcessSpec(name, label, str(m.get("case_number", "{id}")), kinds, states,
-                       tuple(transitions), tuple(create_roles), trigger_table(tuple(transitions)))
+    ts = tuple(transitions)
+    spec = ProcessSpec(name, label, str(m.get("case_number", "{id}")), kinds, states, ts,
+                       tuple(create_roles), trigger_table(ts))
     _check_graph(v, base, spec)
     return spec
 

@@ -26,5 +26,7 @@ def reader(environ: Mapping[str, str] | None, prefix: str) -> Callable[[str], st
 
 
 def states_file(environ: Mapping[str, str] | None = None) -> str:
-    """WORKFLOW_STATES_FILE, or the project's ``states.yaml``."""
-    return reader(environ, "WORKFLOW_")("STATES_FILE") or DEFAULT_STATES_FILE
+    """WORKFLOW_STATES_FILE (normalised, as a ``Path`` would have it), or the project's
+    ``states.yaml``."""
+    given = reader(environ, "WORKFLOW_")("STATES_FILE")
+    return os.path.normpath(given) if given else DEFAULT_STATES_FILE

@@ -138,7 +138,8 @@ class ProcessSpec(NamedTuple):
     states: dict[str, StateSpec]
     transitions: tuple[TransitionSpec, ...]
     create_roles: tuple[str, ...]
-    # (state, trigger) -> TriggerInfo, for every declared pair: see trigger_table()
+    # (state, trigger) -> TriggerInfo, for every declared pair: trigger_table(transitions),
+    # so a spec with other transitions is built anew, never _replace()d
     trigger_table: Mapping[tuple[str, str], TriggerInfo]
 
     def triggers_from(self, state: str) -> list[str]:
