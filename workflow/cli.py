@@ -337,7 +337,7 @@ def stranding(d: Definition) -> None:
 @click.option("--application", "app_id", type=int, metavar="ID",
               help="Mark this application's current state.")
 @click.option("--process", default=None, help="Process to draw (default: the first).")
-@click.option("--lang", type=click.Choice(LANGUAGES), default="da")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=LANGUAGES[0])
 @as_option
 @json_option
 def diagram(app_id: int | None, process: str | None, lang: str, user: str | None,

@@ -82,7 +82,7 @@ def quick(argv: Sequence[str]) -> int | None:
         if argv[0] == "check":
             check(args[0] if args else None, as_json="--json" in opts)
         else:
-            lang = str(opts.get("--lang", "da"))
+            lang = str(opts.get("--lang", LANGUAGES[0]))
             if lang not in LANGUAGES:
                 return None
             process = opts.get("--process")

@@ -23,7 +23,7 @@ from . import deadlines
 # Application attributes a transition may match on, besides data fields.
 MATCHABLE_ATTRIBUTES = ("kind", "round")
 
-NO_LABELS: Mapping[str, str] = MappingProxyType({})
+EMPTY: Mapping[str, Any] = MappingProxyType({})  # the default of the mapping fields
 
 
 class Label(NamedTuple):
@@ -39,7 +39,7 @@ class FieldSpec(NamedTuple):
     type: str
     label: Label
     choices: tuple[str, ...] = ()
-    choice_labels: Mapping[str, str] = NO_LABELS  # Danish, for the pages
+    choice_labels: Mapping[str, str] = EMPTY  # Danish, for the pages
 
 
 class DeadlineSpec(NamedTuple):
@@ -204,7 +204,7 @@ class Definition(NamedTuple):
     fields: dict[str, FieldSpec]
     processes: dict[str, ProcessSpec]
     download_roles: tuple[str, ...] = ()
-    drafts: Mapping[str, DraftSpec] = MappingProxyType({})
+    drafts: Mapping[str, DraftSpec] = EMPTY
     ministries: tuple[Ministry, ...] = ()
     reminders: ReminderPolicy | None = None
 
