@@ -430,7 +430,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
     m = v.mapping(raw, path)
     v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
                      "effects", "requires", "optional", "record", "joint", "resets",
-                     "documents", "approves"},
+                     "documents", "approves", "side"},
            {"trigger", "source", "dest", "roles"})
     trigger = str(m.get("trigger", ""))
     if not IDENT.match(trigger):
@@ -478,8 +478,18 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         record=str(record) if record else None, joint=str(joint) if joint else None,
         resets=tuple(resets), line=v.doc.line(path), position=int(path[-1]),
         documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
-        approves=tuple(v.names(m.get("approves", []), path + ("approves",))))
+        approves=tuple(v.names(m.get("approves", []), path + ("approves",))),
+        side=_flag(v, m, path, "side"))
         for s in sources]
+
+
+def _flag(v: Checker, m: dict[str, Any], path: Path_, key: str) -> bool:
+    """A yes/no key (absent: no)."""
+    value = m.get(key, False)
+    if not isinstance(value, bool):
+        v.error(path + (key,), "expected true or false")
+        return False
+    return value
 
 
 def _field_names(v: Checker, m: dict[str, Any], path: Path_, key: str,

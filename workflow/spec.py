@@ -95,6 +95,7 @@ class TransitionSpec(NamedTuple):
     position: int = 0             # where it is in the process's transitions list
     documents: tuple[str, ...] = ()  # drafts this transition makes (or brings up to date)
     approves: tuple[str, ...] = ()   # drafts whose current version this act approves
+    side: bool = False               # always possible, never awaited (not a task: withdraw)
 
     @property
     def fields(self) -> tuple[str, ...]:
