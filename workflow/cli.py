@@ -63,9 +63,9 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
     from .config import Settings
-    from .engine import Workflow, system_clock
+    from .engine import Workflow
 
-    wf = Workflow.open(Settings.from_env(), clock=clock or system_clock)
+    wf = Workflow.open(Settings.from_env(), clock=clock)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(wf.close)

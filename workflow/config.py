@@ -12,6 +12,7 @@
 | WORKFLOW_SMTP_STARTTLS     | false (true/1/yes to upgrade the link)    |
 | WORKFLOW_SMTP_USER, _PASSWORD | (none) log in when given               |
 | WORKFLOW_SMTP_FROM         | workflow@localhost                        |
+| WORKFLOW_NOW               | (none) a moment the clock stands still at |
 
 Plain dataclasses on purpose: ``workflow --help`` must not pay for importing pydantic.
 ``workflow check`` and ``workflow diagram`` do not import this module at all: they take
@@ -20,8 +21,9 @@ the states file from :mod:`workflow.env`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import env
@@ -46,6 +48,14 @@ class Settings:
     user: str | None = None
     timezone: str = "Europe/Copenhagen"
     secure_cookies: bool = False
+    now: datetime | None = None   # WORKFLOW_NOW: the clock stands still here (aware, UTC)
+
+    def clock(self) -> Callable[[], datetime]:
+        """The system clock, or, with WORKFLOW_NOW, one that always says that moment."""
+        if self.now is None:
+            return system_clock
+        moment = self.now
+        return lambda: moment
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,7 +68,33 @@ class Settings:
             user=get("USER"),
             timezone=get("TIMEZONE") or defaults.timezone,
             secure_cookies=(get("SECURE_COOKIES") or "").lower() in ("1", "true", "yes", "on"),
+            now=parse_now(get("NOW"), get("TIMEZONE") or defaults.timezone),
         )
+
+
+def system_clock() -> datetime:
+    """Now, as an aware UTC moment."""
+    return datetime.now(UTC)
+
+
+def parse_now(text: str | None, timezone: str) -> datetime | None:
+    """WORKFLOW_NOW: ``2026-11-02T09:30`` (Danish time, or ``timezone``), with an offset
+    (``…+01:00``, ``…Z``), or a bare date (09:00 that day); None when unset."""
+    if text is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(text if "T" in text or " " in text
+                                        else f"{text}T09:00")
+    except ValueError:
+        from .errors import SetupError
+
+        raise SetupError(f"WORKFLOW_NOW must be an ISO date or date-time such as "
+                         f"2026-11-02T09:30, not {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

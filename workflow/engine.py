@@ -11,7 +11,7 @@ effects, any spawned application and the deadlines, and commits them together.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from . import machine as mc
 from . import rules, store, values
 from . import tables as t
-from .config import Settings
+from .config import Settings, system_clock
 from .context import TxContext, insert_claims, unavailable_areas
 from .danish import join_and, join_or
 from .definition import Definition, KindSpec, ProcessSpec
@@ -47,10 +47,6 @@ from .versions import register_definition
 from .workdays import WorkCalendar
 
 Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class Actor(NamedTuple):
@@ -99,8 +95,11 @@ class Workflow:
             if templates_dir is not None and definition.drafts else None
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock = system_clock,
+    def open(cls, settings: Settings, *, clock: Clock | None = None,
              definition: Definition | None = None) -> Workflow:
+        """The workflow of ``settings``; its clock is ``clock``, else the settings' own
+        (the system clock, or WORKFLOW_NOW's)."""
+        clock = clock or settings.clock()
         definition = definition or load_definition(settings.states_file)
         engine = store.make_engine(settings.database_url)
         try:

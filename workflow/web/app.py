@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors
 from ..config import Settings
-from ..engine import Workflow, system_clock
+from ..engine import Workflow
 
 STATUS: list[tuple[type[errors.WorkflowError], int]] = [
     (errors.RateLimited, 429),
@@ -78,7 +78,7 @@ def error_body(exc: errors.WorkflowError) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None, *,
-               clock: Callable[[], datetime] = system_clock) -> FastAPI:
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
