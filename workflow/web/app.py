@@ -77,6 +77,44 @@ def error_body(exc: errors.WorkflowError) -> dict[str, Any]:
     return body
 
 
+# /docs with its script, style and favicon served from here, not a CDN: the app runs on
+# intranets without internet. The files come with the fastapi-offline package. There is no
+# /redoc: ReDoc's bundle always loads its logo from cdn.redoc.ly, which no intranet reaches.
+DOCS_ASSETS = "/docs/assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` (and its OAuth2 redirect page), self-hosted."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    assets = files("fastapi_offline") / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+    redirect = "/docs/oauth2-redirect"
+
+    def root(request: Request) -> str:
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        at = root(request)
+        return get_swagger_ui_html(
+            openapi_url=at + str(app.openapi_url), title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=at + redirect,
+            swagger_js_url=f"{at}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{at}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{at}{DOCS_ASSETS}/favicon.png",
+            # No badge asking validator.swagger.io about the schema.
+            swagger_ui_parameters={"validatorUrl": None})
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
 def create_app(settings: Settings | None = None, *,
                clock: Callable[[], datetime] | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
@@ -91,9 +129,10 @@ def create_app(settings: Settings | None = None, *,
             app.state.page_cache.close()
             app.state.wf.close()
 
-    app = FastAPI(title="workflow", lifespan=lifespan,
+    app = FastAPI(title="workflow", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Dispensation applications of Ishøj and Vallensbæk: the JSON API "
                               "(the same checks as the command line and the pages).")
+    _install_docs(app)
 
     @app.exception_handler(errors.WorkflowError)
     async def workflow_error(request: Request, exc: errors.WorkflowError) -> Response:
