@@ -19,6 +19,7 @@ from workflow.cli import cli
 from workflow.store import HEAD_REVISION
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+STATES = README.parent / "states.yaml"
 Env = dict[str, str]
 
 
@@ -213,6 +214,172 @@ def test_diagram_without_an_application_marks_nothing(tmp_path: Path) -> None:
     assert out.startswith("stateDiagram-v2\n")
     assert "    [*] --> area_selection" in out
     assert "class " not in out
+
+
+# -------------------------------------------------------------- the diagrams
+def test_the_mermaid_mark_of_the_current_state_leaves_the_label_as_measured() -> None:
+    """Mermaid sizes a box to its label; the ``current`` class may repaint the box, but a
+    font, size or padding in it would make the label outgrow a box measured without it."""
+    from workflow.definition import load
+    from workflow.diagram import mermaid
+
+    for process in load(STATES).processes.values():
+        for state in process.states:
+            lines = mermaid(process, current=state).splitlines()
+            (style,) = [x.split(None, 2)[2] for x in lines if x.startswith("    classDef ")]
+            props = dict(p.split(":", 1) for p in style.split(","))
+            assert set(props) <= {"fill", "stroke", "stroke-width", "stroke-dasharray"}, style
+            # a stroke is drawn half inside the box: keep it within Mermaid's 8px padding
+            assert float(props.get("stroke-width", "1px").removesuffix("px")) <= 4, style
+            assert lines[-1] == f"    class {state} current"
+
+
+# DejaVu Sans Bold at 12.5px, what Chromium draws for system-ui on Linux (getBBox width)
+MEASURED = {"Udarbejdelse af ansøgning": 189.0, "Supplerende oplysninger": 177.5,
+            "Underskrift af årets aftale": 184.7, "Mængde og serviceniveau": 184.6,
+            "Forhandling af delaftale": 169.7, "Politisk behandling": 135.7}
+
+
+def test_the_web_diagram_fits_every_label_in_its_box_whichever_state_is_current() -> None:
+    """The page's SVG (workflow/web/svg.py) draws the current state's label in bold; the
+    box must hold it, inside its border, for every state of every process in states.yaml.
+    """
+    import xml.etree.ElementTree as ET
+
+    from workflow.definition import load
+    from workflow.web import svg
+
+    for text, measured in MEASURED.items():  # the estimate is never short of a real font
+        assert svg.label_width(text) >= measured, text
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    for name, process in load(STATES).processes.items():
+        for current in process.states:
+            root = ET.fromstring(svg.state_svg(process, current=current))
+            groups = root.findall("s:g", ns)
+            assert {g.get("data-state") for g in groups} == set(process.states)
+            for g in groups:
+                rect, text = g.find("s:rect", ns), g.find("s:text", ns)
+                assert rect is not None and text is not None and text.text
+                is_current = g.get("data-state") == current
+                assert (text.get("font-weight") == "600") == is_current
+                assert ("current" in str(g.get("class"))) == is_current
+                x, w = float(rect.get("x", 0)), float(rect.get("width", 0))
+                room = w - 2 * svg.INSET - float(rect.get("stroke-width", 0))
+                where = f"{name}: {g.get('data-state')} ({text.text!r}), current {current}"
+                assert svg.label_width(text.text) <= room, where
+                assert text.get("text-anchor") == "middle"
+                assert abs(float(text.get("x", 0)) - (x + w / 2)) <= 0.5, where
+
+
+# ------------------------------------------------------------------- tables
+def test_a_shortened_cell_ends_with_an_ellipsis_and_keeps_its_width() -> None:
+    from workflow.cli import clip, width
+
+    assert clip("kort titel", 50) == "kort titel"
+    assert clip("x" * 50, 50) == "x" * 50
+    assert clip("x" * 51, 50) == "x" * 49 + "…"
+    assert clip("en lang titel der ikke kan være her", 14) == "en lang titel…"  # no " …"
+    assert clip("to\nlinjer\tog  mellemrum") == "to linjer og mellemrum"  # one line
+    assert clip("Jobcenter Vallensbæk – første udkast", 25) == "Jobcenter Vallensbæk – f…"
+    assert width("Ishøj–Vallensbæk…") == 17
+    assert width("Bro\u0308ndby") == 7 and width("漢字") == 4  # combining 0, wide 2
+    assert clip("漢字漢字", 5) == "漢字…" and clip("漢字漢字", 6) == "漢字…"
+    for limit in range(1, 30):
+        for text in ("Første dispensationsansøgning", "漢字と Ishøj", "Bro\u0308ndby kommune"):
+            assert width(clip(text, limit)) <= limit
+
+
+def test_table_aligns_shortened_and_wide_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    from workflow.cli import table, width
+
+    table([["1", "Å" * 60, "a"], ["22", "kort", "b"], ["3", "漢字", "c"]],
+          ["id", "title", "x"], limits={"title": 10})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "id  title       x"
+    assert lines[1] == "--  ----------  -"
+    assert lines[2] == "1   ÅÅÅÅÅÅÅÅÅ…  a"
+    assert lines[3] == "22  kort        b"
+    assert lines[4] == "3   漢字        c"
+    assert {width(line) for line in lines} == {17}
+    table([["v1", "legal-vallensbaek", "create"], ["v2", "pl-ishoj", "x"]], indent="  ")
+    assert capsys.readouterr().out.splitlines() == ["  v1  legal-vallensbaek  create",
+                                                    "  v2  pl-ishoj           x"]
+
+
+def columns(line: str, starts: list[int]) -> list[str]:
+    return [line[a:b].rstrip() for a, b in zip(starts, [*starts[1:], None], strict=False)]
+
+
+def test_list_and_history_mark_a_shortened_title(examples: Env) -> None:
+    long = ("Dispensation for genoptræning, specialundervisning og natur- og miljøområdet "
+            "i Ishøj og Vallensbæk")
+    out = run(examples, "new", "--kind", "dispensation", "--round", "1", "--title", long,
+              "--as", "pl-vallensbaek").stdout
+    app = re.search(r"Created application (\d+)", out)
+    assert app
+    lines = run(examples, "list", "--as", "pl-vallensbaek").stdout.splitlines()
+    header = lines[0].split()
+    starts = [lines[0].index(h) for h in header]
+    assert header[-1] == "title" and lines[1].split()[-1] == "-" * 50
+    titles = {a["id"]: a["title"] for a in as_json(examples, "list", "--as", "pl-vallensbaek")}
+    shortened = 0
+    for line in lines[2:]:
+        cells = columns(line, starts)
+        title = titles[int(cells[0])]
+        assert line[starts[-1] - 2:starts[-1]] == "  "  # the title column is aligned
+        if len(title) <= 50:
+            assert cells[-1] == title
+        else:
+            shortened += 1
+            assert cells[-1].endswith("…") and len(cells[-1]) <= 50
+            assert title.startswith(cells[-1][:-1])
+    assert shortened >= 2  # the new one and some of the examples
+    mine = [line for line in lines if line.startswith(f"{app[1]} ")]
+    assert mine and mine[0].endswith("Dispensation for genoptræning, specialundervisnin…")
+    history = run(examples, "history", app[1], "--as", "pl-vallensbaek").stdout
+    data = history.splitlines()[2][history.splitlines()[0].index("data"):]
+    assert data.endswith("…") and len(data) <= 70 and "title=Dispensation for" in data
+
+
+def test_documents_versions_line_up(examples: Env) -> None:
+    out = run(examples, "documents", "2", "--as", "pl-ishoj").stdout
+    versions = [line for line in out.splitlines() if re.match(r"  v\d+  ", line)]
+    assert len(versions) >= 2
+    for word in ("sha256", "bytes"):
+        assert len({line.index(word) for line in versions}) == 1, out
+    assert all(re.search(r"sha256 [0-9a-f]{16}…  [\d,]+ bytes$", line) for line in versions)
+
+
+# -------------------------------------------------------- deadlines --ics FILE
+@pytest.mark.parametrize("args", [["--ics"], ["--ics", "--mine"], ["--ics", "--as", "pl-ishoj"],
+                                  ["--ics="], ["--ics", "--json"]],
+                         ids=["last", "before-a-flag", "before-an-option", "empty", "json"])
+def test_deadlines_ics_without_a_file_says_so(examples: Env, args: list[str], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for argv in (["deadlines", *args, "--as", "pl-ishoj"], ["deadlines", "--as", "pl-ishoj",
+                                                             *args]):
+        result = run(examples, *argv, ok=False)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr.splitlines()[-1] == (
+            "Error: --ics needs a FILE to write to, e.g. --ics deadlines.ics")
+        assert list(cwd.iterdir()) == [], argv  # no file called --mine, --as, ...
+
+
+def test_deadlines_ics_writes_the_file_it_names(examples: Env, tmp_path: Path) -> None:
+    target = tmp_path / "frister.ics"
+    out = run(examples, "deadlines", "--ics", str(target), "--mine", "--as", "pl-ishoj").stdout
+    assert re.fullmatch(rf"Wrote \d+ deadline\(s\) to {re.escape(str(target))}\.\n", out)
+    assert target.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    missing = tmp_path / "no" / "such" / "dir.ics"
+    result = run(examples, "deadlines", "--ics", str(missing), "--as", "pl-ishoj", ok=False)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"Error: Could not open file {str(missing)!r}: " \
+                            "No such file or directory\n"
+    assert "--ics FILE" in run({}, "deadlines", "--help").stdout
 
 
 # ------------------------------------------------------------------------ errors

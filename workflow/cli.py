@@ -72,11 +72,54 @@ def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
     return wf
 
 
-def table(rows: list[list[str]], headers: list[str]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    for line in [headers, ["-" * w for w in widths], *rows]:
-        click.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False))
-                   .rstrip())
+def table(rows: list[list[str]], headers: list[str] | None = None, *,
+          limits: dict[str, int] | None = None, indent: str = "") -> None:
+    """Print ``rows`` in aligned columns, under ``headers`` if given.
+
+    Every cell is put on one line; a cell of a column named in ``limits`` is shortened to
+    that many columns, visibly (:func:`clip`). Widths are counted as a terminal shows them
+    (:func:`width`), so the columns stay aligned.
+    """
+    limit = [(limits or {}).get(h) for h in headers] if headers else []
+    cells = [[clip(str(x), limit[i] if i < len(limit) else None) for i, x in enumerate(row)]
+             for row in ([headers] if headers else []) + rows]
+    widths = [max(width(x) for x in col) for col in zip(*cells, strict=False)]
+    if headers:
+        cells.insert(1, ["-" * w for w in widths])
+    for line in cells:
+        click.echo(indent + "  ".join(x + " " * (w - width(x))
+                                      for x, w in zip(line, widths, strict=False)).rstrip())
+
+
+ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
+
+
+def clip(text: str, limit: int | None = None) -> str:
+    """``text`` on one line (its whitespace runs made single spaces) and, given ``limit``,
+    at most that many columns wide: a shortened text ends with "…", which takes the last
+    of the columns. The one place a table's cell is shortened."""
+    text = " ".join(text.split())
+    if limit is None or width(text) <= limit:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        used += width(char)
+        if used > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def width(text: str) -> int:
+    """How many columns a terminal gives ``text``: a combining mark or a format character
+    none, a wide (East Asian) character two, anything else one."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) or unicodedata.category(c) == "Cf"
+               else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def pairs_text(data: dict[str, Any]) -> str:
@@ -183,8 +226,9 @@ def list_(state: str | None, kind: str | None, user: str | None, as_json: bool) 
         due = (f"{nxt['due']}{' OVERDUE' if nxt['overdue'] else ''}" if nxt else "")
         rows.append([str(a["id"]), a["case_number"], a["kind"] + (f" {a['round']}" if
                     a["round"] else ""), a["state"], ",".join(a["areas"]), due,
-                     a["title"][:50]])
-    table(rows, ["id", "case", "kind", "state", "areas", "next deadline", "title"])
+                     a["title"]])
+    table(rows, ["id", "case", "kind", "state", "areas", "next deadline", "title"],
+          limits={"title": 50})
 
 
 @cli.command()
@@ -244,7 +288,7 @@ def history(app_id: int, user: str | None, as_json: bool) -> None:
         return
     rows = [[str(e["version"]), local(e["at"]), e["user"], e["trigger"],
              f"{e['from'] or '-'} -> {e['to']}" if e["to"] else "",
-             pairs_text(e["data"])[:70] + (f" «{e['comment']}»" if e["comment"] else "")]
+             clip(pairs_text(e["data"]), 70) + (f" «{e['comment']}»" if e["comment"] else "")]
             for e in entries]
     table(rows, ["v", "at", "user", "trigger", "state", "data"])
 

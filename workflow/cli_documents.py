@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
-from .cli import as_option, cli, json_option, local, open_workflow, table
+from .cli import as_option, cli, clip, json_option, local, open_workflow, table
 from .console import emit_json
+
+
+def needs_file(example: str) -> Callable[[click.Context, click.Parameter, str | None],
+                                         str | None]:
+    """A callback for an option that writes a FILE (declared with ``is_flag=False,
+    flag_value=""``, so that click does not take the next option for the file's name): a
+    usage error naming the option and ``example`` when it came without one (last, before
+    another option, or as ``--ics=``)."""
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value == "":
+            name = param.opts[0]
+            raise click.BadOptionUsage(name, f"{name} needs a FILE to write to, e.g. "
+                                             f"{name} {example}", ctx)
+        return value
+
+    return check
+
+
+def write_file(path: str, content: bytes) -> None:
+    """Write ``content`` to ``path``; a file that cannot be written is a one-line error."""
+    from pathlib import Path
+
+    try:
+        Path(path).write_bytes(content)
+    except OSError as exc:
+        raise click.FileError(path, exc.strerror or str(exc)) from None
 
 
 @cli.command()
@@ -27,11 +54,9 @@ def documents(app_id: int, user: str | None, as_json: bool) -> None:
     for doc in docs:
         who = f" ({doc['party']})" if doc["party"] else ""
         click.echo(f"document {doc['id']}: {doc['name']}{who} – {doc['label']}")
-        for v in doc["versions"]:
-            flag = "stale" if v["stale"] else "current"
-            click.echo(f"  v{v['number']}  {local(v['created_at'])}  {v['created_by']:<16} "
-                       f"{v['trigger']:<24} {flag:<7} sha256 {v['sha256'][:16]}…  "
-                       f"{v['size']:,} bytes")
+        table([[f"v{v['number']}", local(v["created_at"]), v["created_by"], v["trigger"],
+                "stale" if v["stale"] else "current", f"sha256 {clip(v['sha256'], 17)}",
+                f"{v['size']:,} bytes"] for v in doc["versions"]], indent="  ")
         for a in doc["approvals"]:
             if not a["matches"]:
                 match = "NO LONGER MATCHES the current version"
@@ -53,10 +78,8 @@ def documents(app_id: int, user: str | None, as_json: bool) -> None:
 def download(document_id: int, number: int | None, pdf: bool, out: str,
              user: str | None) -> None:
     """Write a document version's exact stored bytes (or a PDF of them) to a file."""
-    from pathlib import Path
-
     got = open_workflow().download(document_id, user=user, number=number, pdf=pdf)
-    Path(out).write_bytes(got.content)
+    write_file(out, got.content)
     click.echo(f"Wrote {got.filename} (version {got.number}, {len(got.content):,} bytes) "
                f"to {out}; sha256 of the stored version {got.sha256}.")
 
@@ -97,7 +120,9 @@ def templates_check(as_json: bool) -> None:
 @click.option("--application", "app_id", type=int, metavar="ID", help="Only this one.")
 @click.option("--mine", is_flag=True, help="Only those this user is responsible for.")
 @click.option("--ics", "ics_out", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write them as an iCalendar file (for Outlook) instead.")
+              is_flag=False, flag_value="", callback=needs_file("deadlines.ics"),
+              help="Write them as an iCalendar file (for Outlook) instead, e.g. "
+                   "--ics deadlines.ics.")
 @as_option
 @json_option
 def deadlines_(overdue: bool, app_id: int | None, mine: bool, ics_out: str | None,
@@ -108,12 +133,10 @@ def deadlines_(overdue: bool, app_id: int | None, mine: bool, ics_out: str | Non
     wf = open_workflow()
     items = get_deadlines(wf, user=user, overdue=overdue, application=app_id, mine=mine)
     if ics_out:
-        from pathlib import Path
-
         from .ics import deadlines_calendar
 
         name = f"Frister – sag {app_id}" if app_id else f"Frister – {user}"
-        Path(ics_out).write_bytes(deadlines_calendar(items, name=name, now=wf.clock()))
+        write_file(ics_out, deadlines_calendar(items, name=name, now=wf.clock()))
         click.echo(f"Wrote {len(items)} deadline(s) to {ics_out}.")
         return
     if as_json:
@@ -144,8 +167,9 @@ def reminders_(failed: bool, status: str | None, app_id: int | None, user: str |
         return
     table([[str(r["id"]), str(r["application"]), r["step"], local(r["due_at"]),
             r["status"] + (" (late)" if r["late"] else ""),
-            ", ".join(p["name"] for p in r["recipients"]), (r["last_error"] or "")[:40]]
-           for r in items], ["id", "case", "step", "send at", "status", "to", "error"])
+            ", ".join(p["name"] for p in r["recipients"]), r["last_error"] or ""]
+           for r in items], ["id", "case", "step", "send at", "status", "to", "error"],
+          limits={"error": 40})
 
 
 @cli.command()

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from .definition import ProcessSpec
 
+# How the current state is marked: paint only. A font, size or padding here would make its
+# label bigger than the box of a renderer that sized the box before applying the class.
+# (The web page draws its own picture, workflow/web/svg.py, boxes sized for a bold label.)
+CURRENT_STYLE = "fill:#fde68a,stroke:#b45309,stroke-width:3px"
+
 
 def _quote(text: str) -> str:
     return text.replace('"', "'")
@@ -31,6 +36,6 @@ def mermaid(process: ProcessSpec, *, current: str | None = None, lang: str = "da
         if s.final:
             lines.append(f"    {s.name} --> [*]")
     if current:
-        lines.append("    classDef current fill:#fde68a,stroke:#b45309,stroke-width:3px")
+        lines.append(f"    classDef current {CURRENT_STYLE}")
         lines.append(f"    class {current} current")
     return "\n".join(lines) + "\n"
