@@ -2,7 +2,8 @@
 
 Each test lays Markdown out with :func:`workflow.docx_writer.write_docx` on a real
 reference document (the ones under ``templates/reference/``, or a copy changed here the
-way a municipality might change it in Word) and reads the bytes back.
+way a municipality might change it in Word) and reads the bytes back. The language
+(da-DK), table rows and e-mail addresses are covered further in test_docx_language.py.
 """
 
 from __future__ import annotations
@@ -178,9 +179,81 @@ def test_tables_have_a_bold_repeated_header_row() -> None:
     assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
     assert table.rows[1]._tr.trPr is None or \
         table.rows[1]._tr.trPr.find(qn("w:tblHeader")) is None
+    # no row splits over two pages, the header row included
+    assert all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in table.rows)
     # the table sits between the paragraphs it was written between
     order = [child.tag.rsplit("}", 1)[1] for child in doc.element.body]
     assert order[:3] == ["p", "tbl", "p"]
+
+
+CONTACTS = ("| Kommune | Kontaktperson | E-mail |\n|---|---|---|\n"
+            "| Ishøj Kommune | Mette Højgaard | mette.hoejgaard@ishoj.example |\n"
+            "| Vallensbæk Kommune | Anders Løvengreen | {address} |\n")
+
+
+
+def text_width(doc: DocxDocument) -> int:
+    """The width between the margins, in twips (16 cm on the shipped letterheads)."""
+    section = doc.sections[-1]
+    return int(section.page_width.twips - section.left_margin.twips
+               - section.right_margin.twips)
+
+
+def column_widths(doc: DocxDocument, index: int = 0) -> list[int]:
+    """The table's grid widths (twips), checked against every cell's own width."""
+    tbl = doc.tables[index]._tbl
+    grid = [int(g.w.twips) for g in tbl.tblGrid.gridCol_lst]
+    for tr in tbl.tr_lst:
+        assert [int(tc.width.twips) for tc in tr.tc_lst] == grid
+        assert all(tc.tcPr.tcW.type == "dxa" for tc in tr.tc_lst)
+    return grid
+
+
+def test_table_columns_are_as_wide_as_their_content_needs() -> None:
+    doc = write(CONTACTS.format(address="anders.loevengreen@vallensbaek.example"))
+    kommune, kontakt, email = widths = column_widths(doc)
+    width = text_width(doc)
+    assert abs(width - Cm(16).twips) <= 1 and sum(widths) == width
+    # python-docx made three equal columns, too narrow for the address; now the address
+    # column is the widest, wider than a third of the text width
+    assert email > max(kommune, kontakt) and email > width / 3 + Cm(1).twips
+    # columns whose longest lines fit are each given what they need and a share of the rest
+    doc = write("| Nr. | Beskrivelse |\n|---|---|\n| 1 | Genoptræning efter sygehusophold |\n")
+    nr, text = column_widths(doc)
+    assert nr + text == width and 0 < nr < text / 4
+
+
+def test_words_too_wide_for_the_table_break_only_in_the_widest_column() -> None:
+    long = "anne-marie.loevengreen-hansen@vallensbaek-kommune.example"
+    docs = [write(CONTACTS.format(address=address))
+            for address in (long, long.replace("@", "." * 10 + "@"), "x" * 90)]
+    got = [column_widths(doc) for doc in docs]
+    assert all(sum(w) == text_width(doc) for w, doc in zip(got, docs, strict=True))
+    # the names keep the width of their longest word, whatever the address, and the
+    # address column gets the rest
+    assert got[0] == got[1] == got[2], got
+    assert got[0][2] > text_width(docs[0]) / 2
+
+
+def test_hyphens_in_e_mail_addresses_do_not_break() -> None:
+    doc = write("Skriv til **anne-marie.hansen@vallensbaek-kommune.example** eller ring - "
+                "gerne før kl. 12 - til Jens-Ole.\n\n| E-mail |\n|---|\n| a-b@c-d.dk |\n")
+    p, = doc.paragraphs
+    assert p.text == ("Skriv til anne-marie.hansen@vallensbaek-kommune.example eller ring - "
+                      "gerne før kl. 12 - til Jens-Ole.")
+    address = next(r for r in p.runs if r.bold)   # the address is one run, still bold
+    assert address.text == "anne-marie.hansen@vallensbaek-kommune.example"
+    r = address._r
+    assert len(r.findall(qn("w:noBreakHyphen"))) == 2
+    assert "".join(t.text for t in r.findall(qn("w:t"))) == \
+        "anne-marie.hansen@vallensbaek-kommune.example".replace("-", "")
+    # a hyphen elsewhere is an ordinary one, where a line may break
+    others = [t.text for t in p._p.iter(qn("w:t")) if t.getparent() is not r]
+    assert "-" in "".join(others) and "Jens-Ole." in "".join(others)
+    assert len(p._p.findall(f".//{qn('w:noBreakHyphen')}")) == 2
+    cell = doc.tables[0].rows[1].cells[0]
+    assert cell.text == "a-b@c-d.dk"
+    assert len(cell._tc.findall(f".//{qn('w:noBreakHyphen')}")) == 2
 
 
 def test_danish_letters_and_xml_characters_are_kept() -> None:
@@ -279,6 +352,7 @@ def test_core_properties() -> None:
     assert props.author == props.last_modified_by == "Søren Å. Bøgh"
     assert props.created == props.modified == CREATED.replace(tzinfo=UTC)
     assert props.revision == 1
+    assert props.language == "da-DK"
 
 
 # ---------------------------------------------------------------- known losses

@@ -1,8 +1,11 @@
 """Build the reference Word documents (letterhead, styles, header, footer) from scratch.
 
-Run once, or after changing this file: ``python templates/reference/make_references.py``.
+Run once, or after changing this file, with the project's virtualenv:
+``.venv/bin/python templates/reference/make_references.py``.
 The .docx files it writes may then be edited in Word as they are; the engine only needs
 their styles, and ``{{ case_number }}`` and ``{{ date }}`` somewhere in the header.
+They are Danish (da-DK: the default language, the theme fonts' language, the separators
+and the core property), as the engine makes every document it writes on them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+
+from workflow.docx_writer import set_danish
 
 HERE = Path(__file__).resolve().parent
 LETTERHEADS = {
@@ -111,6 +116,7 @@ def build(name: str) -> Path:
             field(p, "PAGE" if len(p.runs) < 2 else "NUMPAGES")
         else:
             p.add_run(text).font.size = Pt(8)
+    set_danish(doc)
     doc.core_properties.author = "workflow"
     doc.core_properties.title = "Reference: " + " og ".join(names)
     path = HERE / f"{name}.docx"
