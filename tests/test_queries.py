@@ -1,38 +1,95 @@
-"""The read side's batched look-ups give what the one-at-a-time ones give, on SQLite and
-PostgreSQL."""
+"""The read side's batched look-ups give what the one-at-a-time ones give, and "Mine
+opgaver" lists what is awaited from a user (a deadline she answers for, a joint step waiting
+for her municipality), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.conftest import Clock
 from tests.factories import make_application
 from workflow import queries
 from workflow.engine import Workflow
 from workflow.errors import PermissionDenied
 
+USERS = ["pl-ishoj", "pl-vallensbaek", "sec-ishoj", "sec-vallensbaek", "legal-ishoj",
+         "dir-ishoj", "admin", "pl-brondby"]
 
-@pytest.mark.parametrize("user", ["pl-ishoj", "pl-vallensbaek", "sec-ishoj", "legal-ishoj",
-                                  "admin"])
-def test_tasks_are_the_allowed_triggers_of_each_open_application(wf: Workflow,
-                                                                 user: str) -> None:
-    make_application(wf, state="council_approval", title="Runde 1")
-    make_application(wf, state="area_selection", areas=[], title="Runde 2")
-    make_application(wf, state="drafting", kind="jobcentre", title="Jobcenter")
-    apps = queries.list_applications(wf, user=user)
-    expected = []
-    for app in apps:
-        if app["final"]:
-            continue
-        try:
-            found = queries.triggers(wf, app["id"], user=user)
-        except PermissionDenied:
-            continue
-        expected += [(app["id"], t["trigger"]) for t in found if t["allowed"]]
-    got = queries.tasks(wf, apps, user=user)
-    assert [(x["app"]["id"], x["trigger"]["trigger"]) for x in got] == expected
-    assert all(x["trigger"]["allowed"] for x in got)
-    if user == "pl-ishoj":  # somebody has something to do, or the test proves nothing
-        assert expected
+
+def tasks_of(wf: Workflow, user: str) -> list[tuple[int, list[str], str | None]]:
+    """(case, awaited triggers, nearest due date) of each of ``user``'s tasks, in order."""
+    got = queries.tasks(wf, queries.list_applications(wf, user=user), user=user)
+    assert len({x["app"]["id"] for x in got}) == len(got)  # each case once
+    return [(x["app"]["id"], [a["trigger"] for a in x["actions"]],
+             x["deadline"]["due"] if x["deadline"] else None) for x in got]
+
+
+def three_cases(wf: Workflow) -> tuple[int, int, int]:
+    """At the councils (round 1); drafting (a take-back of the jobcentre); round 2, its
+    areas proposed by Ishøj and confirmed by Vallensbæk (Ishøj's confirmation awaited)."""
+    council = make_application(wf, state="council_approval", title="Runde 1")
+    drafting = make_application(wf, state="drafting", kind="jobcentre", title="Jobcenter")
+    joint = make_application(wf, round=2, areas=[], title="Runde 2")
+    wf.fire(joint, "propose_areas", user="pl-ishoj", data={"areas": "social"})
+    wf.fire(joint, "confirm_areas", user="pl-vallensbaek")
+    return council, drafting, joint
+
+
+def test_tasks_are_what_is_awaited_from_each_user(wf: Workflow) -> None:
+    council, drafting, joint = three_cases(wf)
+    assert tasks_of(wf, "pl-ishoj") == [
+        (drafting, ["submit_for_review"], "2018-02-05"),  # 20 working days
+        (joint, ["confirm_areas"], None)]                 # Vallensbæk has confirmed
+    assert tasks_of(wf, "pl-vallensbaek") == [(drafting, ["submit_for_review"], "2018-02-05")]
+    # per party: each secretary her own council's deadline (45 days without a meeting)
+    awaited = ["schedule_council_meeting", "record_council_decision"]
+    assert tasks_of(wf, "sec-ishoj") == [(council, awaited, "2018-02-22")]
+    assert tasks_of(wf, "sec-vallensbaek") == [(council, awaited, "2018-02-22")]
+    for user in ("legal-ishoj", "dir-ishoj", "admin", "pl-brondby"):
+        assert tasks_of(wf, user) == [], user
+
+    # Ishøj's council decides: its deadline is met, Vallensbæk's still runs
+    wf.fire(council, "record_council_decision", user="sec-ishoj",
+            data={"decision": "approved", "meeting_date": "2018-01-08", "agenda_ref": "BR 7"})
+    assert tasks_of(wf, "sec-ishoj") == []
+    assert tasks_of(wf, "sec-vallensbaek") == [(council, awaited, "2018-02-22")]
+    # Ishøj confirms the areas: the case moves on to drafting, both leads' task now
+    wf.fire(joint, "confirm_areas", user="pl-ishoj")
+    assert [x[0] for x in tasks_of(wf, "pl-vallensbaek")] == [drafting, joint]
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_a_task_is_a_deadline_of_mine_or_a_joint_step_waiting_for_me(
+        wf: Workflow, clock: Clock, user: str) -> None:
+    """The same rule as deadlines(mine=True), plus the joint steps; never a side step
+    (withdraw), and the deadline as deadlines() gives it, overdue once it has passed."""
+    council, drafting, joint = three_cases(wf)
+    clock.at("2018-02-06T09:00")  # past the drafting deadline, not the councils'
+    mine = queries.deadlines(wf, user=user, mine=True)
+    got = queries.tasks(wf, queries.list_applications(wf, user=user), user=user)
+    with_deadline = [x for x in got if x["deadline"]]
+    assert [x["app"]["id"] for x in with_deadline] == list(
+        dict.fromkeys(d["application"] for d in mine))
+    for x in with_deadline:
+        nearest = next(d for d in mine if d["application"] == x["app"]["id"])
+        assert {k: x["deadline"][k] for k in ("due", "overdue", "days_left", "party")} == \
+            {k: nearest[k] for k in ("due", "overdue", "days_left", "party")}
+    without = [x["app"]["id"] for x in got if not x["deadline"]]
+    assert without == ([joint] if user == "pl-ishoj" else [])
+    assert all(a["trigger"] != "withdraw" and a["label"] for x in got for a in x["actions"])
+    if user == "pl-ishoj":
+        first = got[0]["deadline"]
+        assert got[0]["app"]["id"] == drafting
+        assert first["overdue"] and first["days_left"] == -1
+        assert [a["label"] for a in got[0]["actions"]] == ["Send til juridisk gennemsyn"]
+
+
+def test_a_final_case_and_no_cases_are_no_tasks(wf: Workflow) -> None:
+    app_id = make_application(wf, state="withdrawn")
+    apps = queries.list_applications(wf, user="pl-ishoj")
+    assert [a["id"] for a in apps] == [app_id]
+    assert queries.tasks(wf, apps, user="pl-ishoj") == []
+    assert queries.tasks(wf, [], user="pl-ishoj") == []
 
 
 @pytest.mark.parametrize("user", ["pl-ishoj", "legal-ishoj", "admin"])

@@ -1,12 +1,16 @@
 """End to end in a real browser: the served app, headless Chromium, four people, one case.
 
-The real server (``python -m workflow serve``, uvicorn) runs as a subprocess on a free
-port, on the test database of each backend (SQLite, PostgreSQL); Playwright drives Debian's
-``/usr/bin/chromium`` (no downloaded browser). A project lead creates a round-1 application
+The real server (uvicorn serving ``create_app``, as ``workflow serve`` does) runs as a
+subprocess on a free port, on the test database of each backend (SQLite, PostgreSQL), with
+a clock that starts at a fixed moment (``START``) and runs on from there, so that no test
+depends on today's date; Playwright drives Debian's ``/usr/bin/chromium`` (no downloaded
+browser). A project lead creates a round-1 application
 and proposes and confirms areas, the other municipality's lead confirms,
 legal staff approve the draft, a council secretary records the decision, legal staff
 download the Word draft, and python-docx opens it. Another lead opens a BUM agreement from
-the dashboard and finds it on the BUM page. The server's log must show no traceback.
+the dashboard and finds it on the BUM page. The create form shows only the chosen kind's
+fields and keeps what was typed when it is refused; in a narrow window no Danish word is
+broken mid-word. The server's log must show no traceback.
 
 Without Chromium or Playwright the test skips, saying why; under CI it fails instead.
 ``WORKFLOW_SCREENSHOTS=1`` also writes the README's screenshots to ``docs/screenshots/``.
@@ -26,14 +30,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import docx
 import pytest
 
+from tests.factories import make_application
 from workflow import danish
+from workflow.engine import Workflow
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, ViewportSize
@@ -48,6 +54,21 @@ VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
 # Read at import: the autouse `clean_environ` fixture removes WORKFLOW_* before each test.
 SCREENSHOTS = os.environ.get("WORKFLOW_SCREENSHOTS") == "1"
 AREAS = {"rehabilitation": "Genoptræning", "special_education": "Specialundervisning"}
+# The server's clock starts here (a Monday morning, Danish time 10.00) and runs on.
+START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
+# `workflow serve` without the demo set-up (the test database has it) and with a clock that
+# starts at WORKFLOW_TEST_CLOCK_START: the app as uvicorn serves it there.
+SERVE = """
+import os, sys, time
+from datetime import datetime, timedelta
+import uvicorn
+from workflow.config import Settings
+from workflow.web.app import create_app
+start, t0 = datetime.fromisoformat(os.environ["WORKFLOW_TEST_CLOCK_START"]), time.monotonic()
+app = create_app(Settings.from_env(),
+                 clock=lambda: start + timedelta(seconds=time.monotonic() - t0))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
+"""
 
 pytestmark = pytest.mark.slow
 
@@ -93,14 +114,16 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
-    """`workflow serve` on the test database (the demo setup is already loaded there)."""
+    """The app served on the test database (the demo setup is already loaded there), its
+    clock starting at START."""
     port = _free_port()
     log = tmp_path / "server.log"
-    env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1",
+           "WORKFLOW_TEST_CLOCK_START": START.isoformat()}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workflow", "serve", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+            [sys.executable, "-c", SERVE, str(port)], env=env, cwd=tmp_path, stdout=out,
+            stderr=subprocess.STDOUT)
     srv = Server(f"http://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + 30
@@ -253,12 +276,15 @@ def test_a_case_through_the_browser(browser: Browser, server: Server, db_url: st
     fire(legal, "Godkend udkast")
     expect(legal.locator(".badge").first).to_have_text("Politisk behandling")
 
-    # Ishøj's council secretary records the council's approval.
-    meeting = date.today() + timedelta(days=7)
+    # Ishøj's council secretary records the council's approval (the council met today).
+    meeting = START.date()
     secretary = log_in(browser, server, "sec-ishoj")
     secretary.goto(app_url)
     box = action(secretary, "Registrér politisk beslutning")
-    box.get_by_label("Beslutning").select_option("approved")
+    box.get_by_label("Beslutning *", exact=True).select_option(label="Godkendt")
+    expect(box.get_by_label("Begrundelse")).to_be_attached()  # its condition, in Danish:
+    expect(box.locator("label", has_text="Begrundelse")).to_have_text(
+        "Begrundelse (kræves når beslutningen er Ikke godkendt)")
     box.get_by_label("Mødedato").fill(meeting.isoformat())
     box.get_by_label("Dagsordenspunkt").fill("BR, punkt 7")
     fire(secretary, "Registrér politisk beslutning")
@@ -303,3 +329,113 @@ def test_a_case_through_the_browser(browser: Browser, server: Server, db_url: st
     log = server.text()
     assert "Traceback" not in log, log
     assert not re.search(r'" 5\d\d ', log), log
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_create_form_shows_the_chosen_kinds_fields_and_keeps_a_refused_one(
+        browser: Browser, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    lead = log_in(browser, server, "pl-vallensbaek")
+    form = lead.locator("form#new-case")
+    kind, round_ = form.get_by_label("Type"), form.get_by_label("Runde")
+    agreement = [form.get_by_label(name) for name in
+                 ("Bestiller", "Udfører", "Område", "Ydelsesbeskrivelse", "Fra bevilget")]
+    for label, shown in [("Dispensation fra det forpligtende samarbejde", [round_]),
+                         ("Hjemtagning af jobcenteret", []),
+                         ("Delaftale om køb af ydelser (BUM)", agreement),
+                         ("Jobcentersatellit", [])]:
+        kind.select_option(label=label)
+        for field in [round_, *agreement]:
+            if field in shown:
+                expect(field).to_be_visible()
+                expect(field).to_be_enabled()
+            else:  # hidden, and not sent either
+                expect(field).to_be_hidden()
+                expect(field).to_be_disabled()
+
+    # An agreement without its service description is refused: the form comes back as
+    # it was typed, with the Danish refusal, and only the agreement's fields shown.
+    kind.select_option(label="Delaftale om køb af ydelser (BUM)")
+    form.get_by_label("Titel").fill("Delaftale om genoptræning – Ålholm")
+    form.get_by_label("Udfører").select_option(label="Ishøj Kommune")
+    form.get_by_label("Område").select_option(label="Genoptræning")
+    form.get_by_role("button", name="Opret").click()
+    refusal = lead.locator("form#new-case").locator("xpath=..").locator(".flash.error")
+    expect(refusal).to_contain_text("Oplysningerne er ikke i orden")
+    expect(refusal).to_contain_text("ydelsesbeskrivelse")
+    form = lead.locator("form#new-case")
+    expect(form.get_by_label("Type")).to_have_value("bum_agreement")
+    expect(form.get_by_label("Titel")).to_have_value("Delaftale om genoptræning – Ålholm")
+    expect(form.get_by_label("Bestiller")).to_have_value("vallensbaek")
+    expect(form.get_by_label("Udfører")).to_have_value("ishoj")
+    expect(form.get_by_label("Område")).to_have_value("rehabilitation")
+    expect(form.get_by_label("Runde")).to_be_hidden()
+    form.get_by_label("Ydelsesbeskrivelse").fill("Genoptræning for Vallensbæks borgere")
+    form.get_by_role("button", name="Opret").click()
+    expect(lead.locator(".flash.ok")).to_have_text("Sagen er oprettet.")
+    expect(lead.get_by_role("heading", level=1)).to_have_text(
+        "Delaftale om genoptræning – Ålholm")
+    log = server.text()
+    assert "Traceback" not in log, log
+
+
+# Every word of the page's tables, and where the browser broke its lines: a word broken
+# anywhere but after a hyphen it contains (a case number's) is broken mid-word. Debian's
+# Chromium has no hyphenation patterns (Chrome fetches them separately), so here
+# `hyphens: auto` breaks no word at all and any break inside one is an arbitrary one.
+BROKEN_WORDS = """() => {
+  const out = [];
+  for (const cell of document.querySelectorAll("main td, main th")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.data;
+      for (const m of text.matchAll(/\\S+/g)) {
+        let top = null;
+        for (let i = m.index; i < m.index + m[0].length; i++) {
+          const range = document.createRange();
+          range.setStart(node, i); range.setEnd(node, i + 1);
+          const rect = range.getClientRects()[0];
+          if (!rect) continue;
+          if (top !== null && rect.top > top + 2 && !"-\\u00ad".includes(text[i - 1]))
+            out.push(m[0] + " at " + (i - m.index));
+          top = rect.top;
+        }
+      }
+    }
+  }
+  return out;
+}"""
+STYLES = """() => [...document.querySelectorAll("main td")].map(td => {
+  const s = getComputedStyle(td);
+  return [s.hyphens, s.wordBreak, s.overflowWrap, td.scrollWidth <= td.clientWidth + 1];
+})"""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_danish_words_break_only_where_danish_allows(browser: Browser, server: Server,
+                                                     wf: Workflow) -> None:
+    from playwright.sync_api import expect
+
+    app_id = make_application(wf, state="council_approval",
+                              title="Dispensation for specialundervisningsområdet")
+    wf.fire(app_id, "schedule_council_meeting", user="sec-vallensbaek",
+            data={"meeting_date": "2018-01-08",
+                  "agenda_ref": "Kommunalbestyrelsens ordinære møde, punkt 12"})
+    page = log_in(browser, server, "sec-ishoj")
+    page.set_viewport_size({"width": 360, "height": 800})
+    for path in (f"/applications/{app_id}", "/"):
+        page.goto(server.url + path)
+        assert page.evaluate("document.documentElement.lang") == "da"
+        styles = page.evaluate(STYLES)
+        assert styles and all(s[0] == "auto" and s[1] != "break-all"
+                              and s[2] not in ("anywhere", "break-word") for s in styles), styles
+        assert all(s[3] for s in styles), "a word does not fit its cell"
+        assert page.evaluate(BROKEN_WORDS) == [], path
+    page.goto(server.url + f"/applications/{app_id}")
+    councils = page.locator("section", has=page.get_by_role("heading", name="Politisk behandling"))
+    cell = councils.get_by_role("cell", name="Vallensbæk Kommunalbestyrelse")
+    expect(cell).to_be_visible()
+    # the column is narrow: the name takes two lines, broken between its words
+    assert cell.evaluate("td => td.getClientRects()[0].height") > 1.5 * cell.evaluate(
+        "td => parseFloat(getComputedStyle(td).lineHeight)")

@@ -174,18 +174,18 @@ def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, A
 
 def tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
           ) -> list[dict[str, Any]]:
-    """What ``user`` may do now on each open one of ``apps`` (as :func:`list_applications`
-    describes them), in one read: ``{"app": ..., "trigger": ...}`` in the apps' order."""
-    wanted = [a["id"] for a in apps if not a["final"]]
-    if not wanted:
-        return []
-    a = t.application
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        rows = {r["id"]: r for r in _visible(wf, actor, (
-            dict(r) for r in conn.execute(select(a).where(a.c.id.in_(wanted))).mappings()))}
-        return [{"app": app, "trigger": trig} for app in apps if app["id"] in rows
-                for trig in _triggers(wf, conn, rows[app["id"]], actor) if trig["allowed"]]
+    """What is awaited from ``user`` on the open ones of ``apps`` (as
+    :func:`list_applications` describes them), in one read, each case once.
+
+    A case is the user's task when it has an active deadline the user answers for (the
+    rule of :func:`deadlines` with ``mine``: the user's role is among the state's
+    responsible roles and a deadline per party is her municipality's), or when a joint step
+    waits for her municipality (another party has done its part, hers has not, and she has
+    the role). Each is ``{"app", "actions", "deadline"}``: the awaited actions
+    (``{"trigger", "label"}``, never a ``side`` one) and the nearest of the user's
+    deadlines (as :func:`deadlines` gives it) or None; the soonest deadline first, then
+    the cases without one, each group in the apps' order."""
+    return _tasks(wf, apps, user=user)
 
 
 def _triggers(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
@@ -306,3 +306,89 @@ def reminders(wf: Workflow, *, user: str | None, status: str | None = None,
         actor = wf.actor(conn, user)
         return list_reminders(conn, app_ids=visible_ids(wf, conn, actor, application),
                               status=status)
+
+
+# ------------------------------------------------------------- tasks and names (pages)
+def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
+           ) -> list[dict[str, Any]]:
+    wanted = [a["id"] for a in apps if not a["final"]]
+    if not wanted:
+        return []
+    a, d = t.application, t.deadline
+    today = wf.today()
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        rows = {r["id"]: r for r in _visible(wf, actor, (
+            dict(r) for r in conn.execute(select(a).where(a.c.id.in_(wanted))).mappings()))}
+        if not rows:
+            return []
+        mine: dict[int, list[dict[str, Any]]] = {}
+        for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
+                              .order_by(d.c.due, d.c.id)):
+            process = wf.definition.processes.get(rows[r.application_id]["process"])
+            if process is None or r.state not in process.states:
+                continue
+            if actor.role in process.responsible_roles(r.state) \
+                    and (not r.party or r.party == actor.municipality):
+                mine.setdefault(r.application_id, []).append(
+                    {**_deadline(r, today), "id": r.id, "application": r.application_id})
+        acts = acts_of(conn, {i: row["entered_version"] for i, row in rows.items()})
+    found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
+    for position, app in enumerate(apps):
+        row = rows.get(app["id"])
+        if row is None or row["process"] not in wf.definition.processes \
+                or row["state"] not in wf.definition.processes[row["process"]].states:
+            continue
+        actions, waiting = _awaited(wf, row, actor, acts[row["id"]])
+        due = mine.get(row["id"])
+        if not due and not waiting:
+            continue
+        found.append(((0, due[0]["due"], position) if due else (1, "", position),
+                      {"app": app, "deadline": due[0] if due else None,
+                       "actions": actions if due else [x for x in actions
+                                                       if x["trigger"] in waiting]}))
+    return [task for _, task in sorted(found, key=lambda x: x[0])]
+
+
+def _awaited(wf: Workflow, row: dict[str, Any], actor: Actor,
+             acts: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
+    """The actions from the case's state that the user's role takes (never a side one,
+    nor a joint step her municipality has done its part of), and the joint steps among
+    them that wait for her municipality (another party has done its part, hers has not)."""
+    process = wf.definition.processes[row["process"]]
+    actions: list[dict[str, Any]] = []
+    waiting: set[str] = set()
+    for trig in process.triggers_from(row["state"]):
+        cands = [c for c in process.candidates(row["state"], trig) if not c.side]
+        if not cands or actor.role not in {r for c in cands for r in c.roles}:
+            continue
+        joint = next((c.joint for c in cands if c.joint), None)
+        done = acts.get(joint, {}) if joint else {}
+        if actor.municipality in done:
+            continue
+        if done and actor.municipality in (row["parties"] or []):
+            waiting.add(trig)
+        actions.append({"trigger": trig, "label": cands[0].label.da})
+    return actions, waiting
+
+
+def user_names(wf: Workflow, ids: Iterable[str | None]) -> dict[str, str]:
+    """People's names by user id, for the pages (an id not found is left out)."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    u = t.user
+    with store.read(wf.engine) as conn:
+        return {r.id: r.name for r in conn.execute(
+            select(u.c.id, u.c.name).where(u.c.id.in_(wanted)))}
+
+
+def case_numbers(wf: Workflow, ids: Iterable[int]) -> dict[int, str]:
+    """Case numbers by application id, for the pages (an id not found is left out)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    a = t.application
+    with store.read(wf.engine) as conn:
+        return {r.id: r.case_number for r in conn.execute(
+            select(a.c.id, a.c.case_number).where(a.c.id.in_(wanted)))}

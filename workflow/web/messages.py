@@ -4,13 +4,17 @@ The engine's errors a page user can cause are worded in English and Danish (a
 :class:`~workflow.errors.Said`: the CLI and the API say the English); a page says the
 Danish. A lost race and a trigger the state does not allow are said from the error's
 fields; any other error without a Danish wording gets a Danish lead before its English.
+People are named by name, other cases by case number, a field's condition by the
+choice's Danish label.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from .. import danish
+from .. import danish, queries
 from ..engine import Workflow
 from ..errors import (
     ConflictError,
@@ -61,8 +65,14 @@ def sentence(text: str) -> str:
 
 def refusal(wf: Workflow, exc: WorkflowError) -> str:
     """A refusal as the pages show it: Danish, with the engine's detail after it."""
+    return with_case_numbers(wf, _refusal(wf, exc))
+
+
+def _refusal(wf: Workflow, exc: WorkflowError) -> str:
     if isinstance(exc, ConflictError):
-        who = f" af {exc.changed_by}" if exc.changed_by else ""
+        name = queries.user_names(wf, [exc.changed_by]).get(exc.changed_by or "",
+                                                              exc.changed_by or "")
+        who = f" af {name}" if name else ""
         now = f" (den er nu i version {exc.version})" if exc.version else ""
         return (f"Sagen er ændret{who}, mens du havde den åben{now}. Se siden igen, og "
                 f"prøv så igen.")
@@ -75,3 +85,88 @@ def refusal(wf: Workflow, exc: WorkflowError) -> str:
         return sentence(exc.da)
     lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
     return f"{lead}: {exc.da or exc}"
+
+
+# "… indgår i ansøgning 12": a case the engine names by its id, said by its case number
+_CASE_ID = re.compile(r"\b(ansøgning|sag) (\d{1,9})\b")
+
+
+def with_case_numbers(wf: Workflow, text: str) -> str:
+    """``text`` with each case it names by id (``ansøgning 12``) named by case number
+    (``sag 00.17.15-G01-12-18``); an id that is no case stays as it is."""
+    ids = [int(m.group(2)) for m in _CASE_ID.finditer(text)]
+    if not ids:
+        return text
+    numbers = queries.case_numbers(wf, ids)
+    return _CASE_ID.sub(lambda m: f"sag {numbers[int(m.group(2))]}"
+                        if int(m.group(2)) in numbers else m.group(0), text)
+
+
+# what a condition on a case's own attributes is called (a `when:` on kind or round)
+_ATTRIBUTES = {"kind": "sagstypen", "round": "runden"}
+
+
+def definite(label: str) -> str:
+    """A one-word field label in the definite form, as running text has it:
+    ``Beslutning`` -> ``beslutningen``, ``Afgørelse`` -> ``afgørelsen`` (a common-gender
+    noun); a label of several words is quoted instead: ``»Ministeriets frist«``."""
+    if " " in label.strip() or not label:
+        return f"»{label}«"
+    word = label[:1].lower() + label[1:]
+    return word + ("n" if word.endswith("e") else "en")
+
+
+def _value(wf: Workflow, key: str, value: Any) -> str:
+    if key == "kind":
+        try:
+            return wf.definition.process_for_kind(str(value)).kinds[str(value)].label.da
+        except KeyError:
+            return str(value)
+    if isinstance(value, bool):
+        return "ja" if value else "nej"
+    return wf.names.choice(key, value)
+
+
+def required_when(wf: Workflow, when: Sequence[Mapping[str, Any]]) -> str:
+    """When a field is required, from the branches (``when:``) that require it:
+    ``kræves når beslutningen er Ikke godkendt``, with each choice's Danish label."""
+    conditions = [dict(w) for w in when if w]
+    if not conditions:
+        return ""
+
+    def subject(key: str) -> str:
+        return _ATTRIBUTES.get(key) or definite(wf.names.field(key))
+
+    keys = {k for c in conditions for k in c}
+    if len(keys) == 1 and all(len(c) == 1 for c in conditions):  # one field, its values
+        key = next(iter(keys))
+        values = list(dict.fromkeys(_value(wf, key, c[key]) for c in conditions))
+        return f"kræves når {subject(key)} er {danish.join_or(values)}"
+    said = [danish.join_and(f"{subject(k)} er {_value(wf, k, v)}" for k, v in c.items())
+            for c in conditions]
+    return "kræves når " + " eller når ".join(said)
+
+
+# the box to tick before an action that ends the case for good (a side step into a
+# final state: withdraw, abandon); the server refuses the form without it
+CONFIRM_FIELD = "confirm"
+_CONFIRM_TEXTS = {"withdraw": "Ja, træk ansøgningen tilbage", "abandon": "Ja, opgiv aftalen"}
+
+
+def confirmations(wf: Workflow) -> dict[str, str]:
+    """The triggers that must be confirmed on the page, and the box's Danish text."""
+    out = {}
+    for process in wf.definition.processes.values():
+        for t in process.transitions:
+            if t.side and process.states[t.dest].final:
+                label = t.label.da
+                out[t.trigger] = _CONFIRM_TEXTS.get(
+                    t.trigger, f"Ja, {label[:1].lower() + label[1:]}")
+    return out
+
+
+def not_confirmed(wf: Workflow, trigger: str) -> str:
+    """The refusal of an action that was not confirmed."""
+    box = confirmations(wf).get(trigger, "")
+    return (f"{wf.names.action(trigger)} er ikke udført: sæt kryds ved »{box}« for at "
+            f"bekræfte. Intet er ændret.")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from .. import accounts, agreements, danish, queries, store
-from ..engine import Workflow
+from ..engine import Actor, Workflow
 from ..errors import AuthError, NotFound, PermissionDenied, Said, WorkflowError, in_danish
 from . import messages, pagecache
 from .api import Id, content_disposition, get_wf
@@ -72,6 +72,8 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         except NotFound:  # deactivated since logging in: the session ends here
             request.session.clear()
     flashes = request.session.pop("flash", [])
+    if isinstance(ctx.get("message"), str):  # an error page's: another case by its number
+        ctx["message"] = messages.with_case_numbers(wf, ctx["message"])
     # a page for the cache carries a marker where the session's token goes (pagecache)
     csrf = getattr(request.state, "csrf_marker", None) or csrf_token(request)
     return templates(request).TemplateResponse(
@@ -122,7 +124,11 @@ async def dashboard(request: Request, wf: WfDep) -> Response:
     return await pagecache.serve(request, user, csrf_token, lambda: _dashboard(request, wf, user))
 
 
-def _dashboard(request: Request, wf: Workflow, user: str) -> HTMLResponse:
+def _dashboard(request: Request, wf: Workflow, user: str, *,
+               form: dict[str, str] | None = None, create_error: str | None = None,
+               status: int = 200) -> HTMLResponse:
+    """The dashboard; after a refused "Opret sag", with the form as it was typed
+    (``form``) and the refusal (``create_error``)."""
     apps = queries.list_applications(wf, user=user)
     tasks = queries.tasks(wf, apps, user=user)
     with store.read(wf.engine) as conn:
@@ -137,11 +143,22 @@ def _dashboard(request: Request, wf: Workflow, user: str) -> HTMLResponse:
     sources = [a for a in cases if any(
         k.opens_from and a["process"] == k.opens_from[0] and a["state"] in k.opens_from[1]
         for k in kinds)]
-    return render(request, "dashboard.html", by_state=[x for x in by_state if x[1]],
+    # which kinds each of the form's fields is for: with JavaScript the others are hidden
+    # (and not sent); without it the server takes only the chosen kind's (see `create`)
+    used: dict[str, list[str]] = {}
+    for k in kinds:
+        for f in (*k.fields, *(["round"] if k.rounds else []),
+                  *(["source"] if k.opens_from else [])):
+            used.setdefault(f, []).append(k.name)
+    return render(request, "dashboard.html", status=status,
+                  by_state=[x for x in by_state if x[1]],
                   tasks=tasks, deadlines=queries.deadlines(wf, user=user),
                   agreements=[a for a in apps if a["process"] == agreements.PROCESS],
                   kinds=kinds, sources=sources, areas=wf.areas,
-                  municipalities=wf.municipalities, can_create=bool(kinds), me=actor)
+                  municipalities=wf.municipalities, can_create=bool(kinds), me=actor,
+                  field_kinds={f: " ".join(ks) for f, ks in used.items()},
+                  rounds=sorted({r for k in kinds for r in k.rounds}),
+                  form=form or {}, create_error=create_error)
 
 
 @router.post("/applications")
@@ -165,9 +182,10 @@ async def create(request: Request, wf: WfDep) -> Response:
                            else None,
                            source=int(source) if source.isdigit() and len(source) < 10
                            else None)
-    except WorkflowError as exc:
-        flash(request, "error", messages.refusal(wf, exc))
-        return back("/")
+    except WorkflowError as exc:  # the form again, as it was typed, with the refusal
+        typed = {k: str(v) for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+        return _dashboard(request, wf, user, form=typed, status=422,
+                          create_error=messages.refusal(wf, exc))
     flash(request, "ok", "Sagen er oprettet.")
     return back(f"/applications/{app_id}")
 
@@ -187,13 +205,50 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
     linked = agreements.linked_cases(wf, (x["application"] for x in app["links"]), user=user)
     agreement = agreements.describe(wf, app["data"] or {}) \
         if app["process"] == agreements.PROCESS else None
+    triggers = [{**trig, "reason": messages.with_case_numbers(wf, in_danish(trig["reason"]))
+                 if trig["reason"] else None} for trig in view["triggers"]]
+    people = {"scheduler": "Systemet", **queries.user_names(wf, _people_of(view))}
     return render(request, "application.html", app=app, agreement=agreement, linked=linked,
                   diagram=state_svg(process, current=app["state"]),
-                  triggers=view["triggers"], history=view["history"],
-                  documents=view["documents"], me=actor,
+                  triggers=triggers, history=view["history"],
+                  documents=view["documents"], me=actor, people=people,
                   can_download=actor.role in wf.definition.download_roles,
                   areas=wf.areas, municipalities=wf.municipalities,
-                  states=process.states)
+                  states=process.states, prefill=_prefill(wf, app, actor),
+                  required_when=lambda when: messages.required_when(wf, when),
+                  confirmations=messages.confirmations(wf),
+                  confirm_field=messages.CONFIRM_FIELD,
+                  drafts=wf.definition.drafts)
+
+
+def _people_of(view: dict[str, Any]) -> set[str]:
+    """The users a case's page names: in its history, its documents and its acts."""
+    ids = {e["user"] for e in view["history"]}
+    ids |= {v.get("created_by") for doc in view["documents"] for v in doc.get("versions", ())}
+    ids |= {act.get("user") for acts in view["application"]["acts"].values()
+            for act in acts.values()}
+    return {i for i in ids if isinstance(i, str)}
+
+
+def _prefill(wf: Workflow, app: dict[str, Any], actor: Actor) -> dict[str, dict[str, Any]]:
+    """What the action forms start with: a council meeting the user's municipality has
+    put the case on (``record: meeting``) fills in the date and agenda of the steps that
+    follow it, e.g. "Registrér politisk beslutning" (the secretary typed them once)."""
+    meeting = (app["acts"].get("meeting") or {}).get(actor.municipality or "")
+    if not meeting:
+        return {}
+    process = wf.definition.processes[app["process"]]
+    out: dict[str, dict[str, Any]] = {}
+    for trig in process.triggers_from(app["state"]):
+        cands = process.candidates(app["state"], trig)
+        if any(c.record == "meeting" for c in cands):
+            continue  # the meeting's own step
+        fields = {f for c in cands for f in c.fields
+                  if wf.definition.fields[f].type in ("date", "text")}
+        values = {f: meeting[f] for f in fields if meeting.get(f) not in (None, "")}
+        if values:
+            out[trig] = values
+    return out
 
 
 @router.post("/applications/{app_id}/fire")
@@ -202,9 +257,12 @@ async def fire(request: Request, wf: WfDep, app_id: Id) -> Response:
     check_csrf(request, str(form.get("csrf", "")))
     user = session_user(request)
     trigger = str(form.get("trigger", ""))
+    if trigger in messages.confirmations(wf) and not form.get(messages.CONFIRM_FIELD):
+        flash(request, "error", messages.not_confirmed(wf, trigger))  # nothing is done
+        return back(f"/applications/{app_id}")
     data: dict[str, Any] = {}
     for key in form.keys():
-        if key in ("csrf", "trigger", "version", "comment"):
+        if key in ("csrf", "trigger", "version", "comment", messages.CONFIRM_FIELD):
             continue
         values = [str(v) for v in form.getlist(key) if str(v).strip()]
         if values:
@@ -282,7 +340,8 @@ def admin(request: Request, wf: WfDep) -> HTMLResponse:
                    (t.user.c.password_hash.is_not(None)).label("has_password"))
             .order_by(t.user.c.municipality, t.user.c.role, t.user.c.id))]
     return render(request, "admin.html", users=users, tokens=accounts.list_tokens(wf.engine),
-                  roles=wf.definition.roles, new_token=request.session.pop("new_token", None))
+                  roles=wf.definition.roles, new_token=request.session.pop("new_token", None),
+                  people={u["id"]: u["name"] for u in users})
 
 
 @router.post("/admin/users/{user_id}/password")
