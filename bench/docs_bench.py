@@ -81,11 +81,11 @@ class LetterMaker:
         self.spec = definition.drafts[DRAFT]
         self.now = datetime.now(tz)
         self.letter_date = self.now.date()
-        self.ministry = definition.ministry_on(self.letter_date)
+        self.facts = definition.facts_on(self.letter_date)
         self.long_date = danish.long_date(self.letter_date)
 
     def context(self, inputs: Inputs) -> dict[str, Any]:
-        return build_context(inputs, letter_date=self.letter_date, ministry=self.ministry)
+        return build_context(inputs, letter_date=self.letter_date, facts=self.facts)
 
     def markdown(self, ctx: dict[str, Any]) -> tuple[str, bytes]:
         template, letterhead, _sha = self.drafts.sources(self.spec, None)

@@ -42,6 +42,7 @@ from workflow.config import Settings
 from workflow.doccontext import build_context, gather
 from workflow.engine import Workflow
 from workflow.errors import DocumentError
+from workflow.spec import Facts
 
 SERVICE = ("Genoptræning efter sundhedslovens § 140 for Vallensbæks borgere på Ishøj "
            "Genoptræningscenter – også hjemmetræning & holdtræning")
@@ -421,7 +422,7 @@ def test_the_agreement_context_is_typed_and_cheap(wf: Workflow, clock: Clock) ->
             event.remove(wf.engine, "before_cursor_execute", count)
     # municipalities, contacts, recorded acts, the area and the application it follows
     assert len(queries) == 5, queries
-    ctx = build_context(inputs, letter_date=date(2028, 2, 21), ministry=None)
+    ctx = build_context(inputs, letter_date=date(2028, 2, 21), facts=Facts(date(2026, 3, 2)))
     a = ctx["agreement"]
     assert (a["provider"]["name"], a["purchaser"]["name"]) == ("Ishøj Kommune",
                                                                "Vallensbæk Kommune")
@@ -451,7 +452,7 @@ def test_the_agreement_context_is_typed_and_cheap(wf: Workflow, clock: Clock) ->
                                 "until": None}
     assert y2028["true_up"] is None
     assert a["last_true_up"] is y2027
-    assert a["current"] is None             # 2029 is prepared next; nothing is known of it
+    assert a["current"] is y2028            # the year last signed, as it was signed
     assert [(b["municipality"]["id"], b["meeting_date"]) for b in a["budgets"]] == []  # 2027's
 
     # an application's drafts get no agreement
@@ -459,7 +460,7 @@ def test_the_agreement_context_is_typed_and_cheap(wf: Workflow, clock: Clock) ->
     other = wf.create(kind="dispensation", round=1, title="Ansøgning", user="pl-ishoj")
     with store.read(wf.engine) as conn:
         ctx = build_context(gather(conn, wf.definition, app_row(conn, other), wf.tz),
-                            letter_date=date(2026, 3, 2), ministry=None)
+                            letter_date=date(2026, 3, 2), facts=Facts(date(2026, 3, 2)))
     assert "agreement" not in ctx
 
 
@@ -470,7 +471,7 @@ def test_the_current_year_while_negotiating_and_during_the_cycle(wf: Workflow,
     def agreement() -> dict[str, Any]:
         with store.read(wf.engine) as conn:
             ctx = build_context(gather(conn, wf.definition, app_row(conn, app), wf.tz),
-                                letter_date=date(2026, 3, 2), ministry=None)
+                                letter_date=date(2026, 3, 2), facts=Facts(date(2026, 3, 2)))
         return dict(ctx["agreement"])
 
     bare = agreement()   # just created: the terms are not there yet

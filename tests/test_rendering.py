@@ -324,8 +324,8 @@ def test_checker_renders_every_sample(tmp_path: Path) -> None:
 
 def test_shipped_templates_pass_the_checker_with_the_real_samples() -> None:
     today = date(2018, 4, 3)
-    ministry = load(PROJECT_DIR / "states.yaml").ministry_on(today)
-    assert ministry is not None and ministry.name == "Økonomi- og Indenrigsministeriet"
+    facts = load(PROJECT_DIR / "states.yaml").facts_on(today)
+    assert facts.ministry is not None and facts.ministry.name == "Økonomi- og Indenrigsministeriet"
     names = sorted(p.name for p in (PROJECT_DIR / "templates" / "documents").glob("*.md.j2"))
     assert len(names) == 9
     agreements = {"bum_agreement.md.j2", "price_notice.md.j2", "true_up_statement.md.j2"}
@@ -334,6 +334,6 @@ def test_shipped_templates_pass_the_checker_with_the_real_samples() -> None:
             if name.startswith("agenda_item_") else None
         process = "bum_agreement" if name in agreements else "application"
         samples = {label: build_context(sample_inputs(full, process), letter_date=today,
-                                        ministry=ministry, party=party) for label, full in
+                                        facts=facts, party=party) for label, full in
                    (("full", True), ("early", False))}
         assert check_template(ENV, name, samples) == [], name

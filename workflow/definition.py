@@ -15,15 +15,17 @@ import re
 from datetime import date, time
 from typing import Any
 
-from . import deadlines, rules
+from . import datebounds, deadlines, rules
 from .errors import DefinitionError, Problem
 from .located import Checker, LocatedYaml, Path_
 from .spec import (
     MATCHABLE_ATTRIBUTES,
+    Citation,
     DeadlineSpec,
     Definition,
     DraftSpec,
     FieldSpec,
+    Figure,
     KindSpec,
     Label,
     Ministry,
@@ -149,12 +151,27 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
     fields = _fields(v, root.get("fields"))
 
     docs = v.mapping(root.get("documents"), ("documents",), required=False)
-    v.keys(docs, ("documents",), {"download_roles", "ministries", "drafts"})
+    v.keys(docs, ("documents",), {"download_roles", "ministries", "law", "population",
+                                  "drafts"})
     download_roles = v.names(docs.get("download_roles", []), ("documents", "download_roles"))
     for r in download_roles:
         if r not in roles:
             v.error(("documents", "download_roles"), f"unknown role {r!r}")
     ministries = _ministries(v, docs.get("ministries", []))
+    laws = [Citation(since, str(m.get("cite", ""))) for since, m in
+            _dated(v, docs.get("law", []), ("documents", "law"), "from", {"cite"})]
+    population = {}
+    for muni, raw in v.mapping(docs.get("population", {}), ("documents", "population"),
+                               required=False).items():
+        path: Path_ = ("documents", "population", muni)
+        figures = []
+        for i, (on, entry) in enumerate(_dated(v, raw, path, "on", {"inhabitants"})):
+            count = entry.get("inhabitants")
+            if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+                v.error(path + (i, "inhabitants"), "expected a number of inhabitants")
+                continue
+            figures.append(Figure(on, count))
+        population[str(muni)] = tuple(figures)
 
     processes = {}
     for name, body in v.mapping(root.get("processes"), ("processes",)).items():
@@ -167,7 +184,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
                         f"kind {k!r} is already declared by process {kinds_seen[k]!r}")
             kinds_seen[k] = p.name
 
-    drafts = _drafts(v, docs.get("drafts"), processes, fields)
+    drafts = _drafts(v, docs.get("drafts"), processes, fields, roles)
     reminders = _reminders(v, root.get("reminders"), roles)
     for p in processes.values():
         for s in p.states.values():
@@ -195,7 +212,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
         closure_days=tuple(closure), holidays=country,
         roles=roles, fields=fields, processes=processes,
         download_roles=tuple(download_roles), drafts=drafts, ministries=tuple(ministries),
-        reminders=reminders)
+        reminders=reminders, laws=tuple(laws), population=population)
 
 
 def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy | None:
@@ -232,33 +249,50 @@ def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy 
 
 
 def _ministries(v: Checker, raw: Any) -> list[Ministry]:
-    path: Path_ = ("documents", "ministries")
+    return [Ministry(since, str(m.get("name", "")), str(m.get("address", "")))
+            for since, m in _dated(v, raw, ("documents", "ministries"), "from",
+                                   {"name"}, {"address"})]
+
+
+def _dated(v: Checker, raw: Any, path: Path_, key: str, required: set[str],
+           optional: set[str] | None = None) -> list[tuple[date, dict[str, Any]]]:
+    """A list of entries dated by ``key`` (YYYY-MM-DD), oldest first, no date twice."""
     if not isinstance(raw, list):
-        v.error(path, "expected a list of {from: YYYY-MM-DD, name: …}")
+        v.error(path, f"expected a list of {{{key}: YYYY-MM-DD, {', '.join(sorted(required))}"
+                      f": …}}, oldest first")
         return []
-    out = []
+    out: list[tuple[date, dict[str, Any]]] = []
     for i, item in enumerate(raw):
         m = v.mapping(item, path + (i,))
-        v.keys(m, path + (i,), {"from", "name", "address"}, {"from", "name"})
+        v.keys(m, path + (i,), {key} | required | (optional or set()), {key} | required)
         try:
-            since = date.fromisoformat(str(m.get("from")))
+            day = date.fromisoformat(str(m.get(key)))
         except ValueError:
-            v.error(path + (i, "from"), f"expected a date YYYY-MM-DD, got {m.get('from')!r}")
+            v.error(path + (i, key), f"expected a date YYYY-MM-DD, got {m.get(key)!r}")
             continue
-        out.append(Ministry(since, str(m.get("name", "")), str(m.get("address", ""))))
+        if out and day <= out[-1][0]:
+            v.error(path + (i, key), f"{day} is not after the entry before it "
+                                     f"({out[-1][0]}): the list goes oldest first")
+            continue
+        out.append((day, m))
     return out
 
 
 def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
-            fields: dict[str, FieldSpec]) -> dict[str, DraftSpec]:
+            fields: dict[str, FieldSpec], roles: dict[str, Label]) -> dict[str, DraftSpec]:
     states = {s for p in processes.values() for s in p.states}
     kinds = {k for p in processes.values() for k in p.kinds}
     out = {}
     for name, body in v.mapping(raw, ("documents", "drafts"), required=False).items():
         path: Path_ = ("documents", "drafts", name)
         m = v.mapping(body, path)
-        v.keys(m, path, {"da", "en", "template", "letterhead", "applies_to", "live_in", "per"},
+        v.keys(m, path, {"da", "en", "template", "letterhead", "applies_to", "live_in", "per",
+                         "facts_on", "readers"},
                {"da", "en", "template", "letterhead", "applies_to"})
+        facts_on = m.get("facts_on")
+        if facts_on is not None and (facts_on not in fields or fields[facts_on].type != "date"):
+            v.error(path + ("facts_on",), f"{facts_on!r} is not a date field (the day whose "
+                                          f"ministry and law the draft names)")
         applies = v.names(m.get("applies_to", []), path + ("applies_to",))
         for k in applies:
             if k not in kinds:
@@ -282,8 +316,14 @@ def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
                             + " can be filled in here")
             if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", text) or ".." in text:
                 v.error(path + (key,), "a plain file name is expected")
+        readers = v.names(m.get("readers", []), path + ("readers",))
+        for r in readers:
+            if r not in roles:
+                v.error(path + ("readers",), f"unknown role {r!r}")
         out[name] = DraftSpec(name, _label(v, m, path), template, letterhead, tuple(applies),
-                              tuple(live), per == "party")
+                              tuple(live), per == "party",
+                              str(facts_on) if facts_on is not None else None,
+                              tuple(readers))
     return out
 
 
@@ -388,6 +428,17 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
                                        fields))
 
     ts = tuple(transitions)
+    acts = {a for t in ts for a in (t.record, t.joint) if a}
+    date_fields = {f for f, spec in fields.items() if spec.type == "date"}
+    for t in {t.position: t for t in ts}.values():   # one per declared transition
+        for fname, bounds in t.dates.items():
+            for key in ("not_before", "not_after"):
+                for anchor in getattr(bounds, key):
+                    problem = datebounds.anchor_problem(anchor, states=states, acts=acts,
+                                                        date_fields=date_fields)
+                    if problem:
+                        v.error(base + ("transitions", t.position, "dates", fname, key),
+                                problem)
     spec = ProcessSpec(name, label, str(m.get("case_number", "{id}")), kinds, states, ts,
                        tuple(create_roles), trigger_table(ts))
     _check_graph(v, base, spec)
@@ -430,7 +481,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
     m = v.mapping(raw, path)
     v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
                      "effects", "requires", "optional", "record", "joint", "resets",
-                     "documents", "approves", "side"},
+                     "documents", "approves", "side", "dates"},
            {"trigger", "source", "dest", "roles"})
     trigger = str(m.get("trigger", ""))
     if not IDENT.match(trigger):
@@ -470,6 +521,17 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
              else Label(trigger, trigger))
     guards = _rules(v, m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
     effects = _rules(v, m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")
+    dates = {}
+    for fname, body in v.mapping(m.get("dates", {}), path + ("dates",)).items():
+        dp: Path_ = path + ("dates", fname)
+        if fname not in requires and fname not in optional:
+            v.error(dp, f"{fname!r} is not a field this transition takes")
+        elif fname not in fields or fields[fname].type != "date":
+            v.error(dp, f"{fname!r} is not a date field")
+        bm = v.mapping(body, dp)
+        v.keys(bm, dp, {"not_before", "not_after"}, set())
+        dates[str(fname)] = datebounds.Bounds(*(
+            tuple(v.names(bm.get(key, []), dp + (key,))) for key in ("not_before", "not_after")))
     return [TransitionSpec(
         trigger=trigger, source=s, dest=s if dest == SAME else dest, label=label,
         roles=tuple(troles),
@@ -479,7 +541,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         resets=tuple(resets), line=v.doc.line(path), position=int(path[-1]),
         documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
         approves=tuple(v.names(m.get("approves", []), path + ("approves",))),
-        side=_flag(v, m, path, "side"))
+        side=_flag(v, m, path, "side"), dates=dates)
         for s in sources]
 
 
@@ -503,9 +565,11 @@ def _field_names(v: Checker, m: dict[str, Any], path: Path_, key: str,
 
 
 def _check_graph(v: Checker, base: Path_, spec: ProcessSpec) -> None:
-    seen: dict[tuple[str, str, tuple[Any, ...], tuple[Rule, ...]], int] = {}
+    # the same trigger from the same state is one transition more than once only if a
+    # branch tells them apart: its `when`, its guards, who takes it, or a joint step
+    seen: dict[tuple[Any, ...], int] = {}
     for t in spec.transitions:
-        key = (t.source, t.trigger, t.when, t.guards)
+        key = (t.source, t.trigger, t.when, t.guards, frozenset(t.roles), t.joint)
         i = t.position
         if key in seen:
             v.error(base + ("transitions", i, "trigger"),

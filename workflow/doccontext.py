@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from . import tables as t
 from .bum import as_decimal, as_int, year_views
 from .context import current_acts
-from .spec import Definition, Ministry
+from .spec import Definition, Facts
 
 OUTCOME_DA = {"granted": "bevilget", "granted_with_conditions": "bevilget med vilkår",
               "partly_granted": "delvist bevilget", "refused": "afslag"}
@@ -65,6 +65,21 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def current_agreement_year(by_year: Mapping[int, dict[str, Any]], start: date | None,
+                           cycle: int | None, signed: date | None) -> int | None:
+    """The year an agreement's drafts are about: before signing, the start year; once
+    signed, the next year while it is being prepared (volume, price or notice recorded),
+    else the year last signed (the year's agreement, or the start year of the agreement
+    itself), so that a signed version shows the price, volume and a-conto that were signed."""
+    if signed is None or cycle is None:
+        return start.year if start is not None else None
+    if cycle + 1 in by_year:
+        return cycle + 1
+    if by_year.get(cycle, {}).get("signed_on") is not None or start is None:
+        return cycle
+    return start.year
+
+
 def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """The ``agreement`` of a BUM agreement's drafts (see templates/README.md)."""
     data = inputs.data
@@ -73,8 +88,7 @@ def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[
     start = _date(data.get("start_date"))
     cycle = as_int(data.get("cycle_year"))
     signed = _date(data.get("signed_on"))
-    current_year = cycle + 1 if signed is not None and cycle is not None else \
-        start.year if start is not None else None
+    current_year = current_agreement_year(by_year, start, cycle, signed)
     trued = [y for y in years if y["true_up"] is not None]
     last = as_int(data.get("last_true_up"))
     changes = [{"effective_date": _date(c.get("effective_date")),
@@ -108,9 +122,10 @@ def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[
     }
 
 
-def build_context(inputs: Inputs, *, letter_date: date, ministry: Ministry | None,
+def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
                   party: str | None = None) -> dict[str, Any]:
-    """The template context for one draft (and, for per-party drafts, one municipality)."""
+    """The template context for one draft (and, for per-party drafts, one municipality);
+    ``facts``: the ministry, the law and the populations as on the draft's day."""
     by_id = {m["id"]: m for m in inputs.municipalities} | {
         k: v for k, v in inputs.all_municipalities.items() if k not in
         {m["id"] for m in inputs.municipalities}}
@@ -127,17 +142,31 @@ def build_context(inputs: Inputs, *, letter_date: date, ministry: Ministry | Non
             "agenda_ref": council.get("agenda_ref") or meeting.get("agenda_ref"),
             "decision": council.get("decision"), "reason": council.get("reason")})
     data = inputs.data
+    ministry = facts.ministry
     decision = None
     if data.get("outcome"):
+        accepted = []
+        for m in inputs.municipalities:
+            act = inputs.acts.get("conditions", {}).get(m["id"])
+            if act:
+                accepted.append({"municipality": m,
+                                 "meeting_date": _date(act.get("meeting_date")),
+                                 "agenda_ref": act.get("agenda_ref")})
         decision = {"reference": data.get("reference"), "date": _date(data.get("decision_date")),
                     "outcome": data["outcome"], "outcome_text": OUTCOME_DA[data["outcome"]],
                     "conditions": data.get("conditions"),
                     "granted": [a for a in areas if a["outcome"] == "granted"],
-                    "refused": [a for a in areas if a["outcome"] == "refused"]}
+                    "refused": [a for a in areas if a["outcome"] == "refused"],
+                    "accepted": accepted,
+                    "accepted_by_all": bool(accepted) and len(accepted) == len(
+                        inputs.municipalities)}
     ctx: dict[str, Any] = {
         "case": inputs.case, "letter_date": letter_date,
         "ministry": {"name": ministry.name if ministry else None,
                      "address": ministry.address or None if ministry else None},
+        "law": {"cite": facts.law.cite if facts.law else None},
+        "population": {k: {"inhabitants": f.inhabitants, "on": f.on}
+                       for k, f in facts.population.items()},
         "municipalities": inputs.municipalities, "areas": areas, "councils": councils,
         "decision": decision, "effective_date": _date(data.get("effective_date")),
         "info_request": inputs.info_request, "previous": inputs.previous,
@@ -199,7 +228,7 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
         .order_by(ae.c.version.desc()).limit(1)).first()
     info = None if req is None else {
         "reference": req.data.get("reference"), "due_date": _date(req.data.get("due_date")),
-        "received": req.at.astimezone(tz).date()}
+        "date": _date(req.data.get("request_date")), "received": req.at.astimezone(tz).date()}
     previous = _linked(conn, app["id"], "fallback_for")
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
@@ -255,13 +284,15 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
                                   "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
                         "vallensbaek": {"decision": "rejected", "meeting_date": "2018-04-25",
                                         "agenda_ref": "Kommunalbestyrelsen 25-04-2018, pkt. 12",
-                                        "reason": "Ønsker flere områder med"}}}
+                                        "reason": "Ønsker flere områder med"}},
+            "conditions": {"ishoj": {"meeting_date": "2018-07-03",
+                                     "agenda_ref": "Byrådet 3. juli 2018, punkt 2"}}}
     data = {"outcome": "partly_granted", "reference": "2018-4711",
             "decision_date": "2018-06-15", "conditions": "Overgang senest 1. januar 2019",
             "effective_date": "2019-01-01"}
     return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
                   info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
-                                "received": date(2018, 3, 12)},
+                                "date": date(2018, 3, 9), "received": date(2018, 3, 12)},
                   previous={"number": "00.17.15-G01-3-18", "title": "Hjemtagning af jobcenteret",
                             "decision_date": date(2018, 4, 13), "reference": "2018-1234"})
 

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from . import tables as t
 from .doccontext import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
 from .errors import DocumentError, NotFound, PermissionDenied, Said, SetupError
-from .spec import Definition, DraftSpec, TransitionSpec
+from .spec import Definition, DraftSpec, Facts, TransitionSpec
 
 LIBREOFFICE_HINT = ("LibreOffice is not installed; install it with "
                     "`apt-get install libreoffice-writer-nogui` (Debian/Ubuntu) to get PDFs")
@@ -112,7 +112,6 @@ class Drafts:
         problems: list[rendering.TemplateProblem] = []
         seen: set[str] = set()
         today = datetime.now(self.tz).date()
-        ministry = self.definition.ministry_on(today)
         for draft in self.definition.drafts.values():
             process = self._process_of(draft)
             for party in (parties if draft.per_party else [None]):
@@ -128,15 +127,28 @@ class Drafts:
                     if not (self.dir / "reference" / f"{letterhead}.docx").is_file():
                         problems.append(rendering.TemplateProblem(
                             name, None, f"missing letterhead {letterhead}.docx{why}"))
-                samples = {label: build_context(sample_inputs(full, process), letter_date=today,
-                                                ministry=ministry, party=party)
-                           for label, full in (("full", True), ("early", False))}
+                samples = {label: build_context(
+                    inputs, letter_date=today, facts=self.facts(draft, inputs, today),
+                    party=party) for label, full in (("full", True), ("early", False))
+                    for inputs in [sample_inputs(full, process)]}
                 problems.extend(rendering.check_template(self.env, name, samples))
         for path in sorted((self.dir / "documents").glob("*.md.j2")):
             if path.name not in seen:
                 problems.append(rendering.TemplateProblem(
                     path.name, None, "not used by any draft in the definition"))
         return problems
+
+    def facts(self, draft: DraftSpec, inputs: Inputs, letter_date: date) -> Facts:
+        """The ministry, law and populations a draft names: as on its ``facts_on`` date
+        (the decision memo: the decision's), else as on the letter's own date."""
+        day = letter_date
+        if draft.facts_on is not None:
+            given = inputs.data.get(draft.facts_on)
+            try:
+                day = date.fromisoformat(str(given)) if given else letter_date
+            except ValueError:
+                pass
+        return self.definition.facts_on(day)
 
     def _process_of(self, draft: DraftSpec) -> str:
         """The process whose kinds the draft is for (the first, should there be several)."""
@@ -173,7 +185,8 @@ class Drafts:
         for draft, party, doc_id in targets:
             inputs = inputs or gather(conn, self.definition, app, self.tz)
             result = self._make(conn, app, draft, party, doc_id, inputs, actor=actor, now=now,
-                                version=version, trigger=trigger)
+                                version=version, trigger=trigger,
+                                issued=draft.name in wanted)
             if result is not None:
                 made.append(result)
         if spec.approves:
@@ -182,19 +195,30 @@ class Drafts:
 
     def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
               party: str | None, doc_id: int | None, inputs: Inputs, *,
-              actor: tuple[str, str], now: datetime, version: int, trigger: str) -> Made | None:
+              actor: tuple[str, str], now: datetime, version: int, trigger: str,
+              issued: bool = False) -> Made | None:
+        """A new version of one draft, if its data or template changed since the latest
+        one, or if the step ``issued`` it (declared it under ``documents:``) on another day
+        than the latest one's: the application sent is dated the day it is sent."""
         letter_date = now.astimezone(self.tz).date()
-        ctx = build_context(inputs, letter_date=letter_date,
-                            ministry=self.definition.ministry_on(letter_date), party=party)
-        input_sha, substance_sha, plain = input_digest(ctx)
+        facts = self.facts(draft, inputs, letter_date)
         template, letterhead, template_sha = self.sources(draft, party, app["data"])
+        if facts.ministry is None and b"ministry" in self._read(self.dir / "documents" /
+                                                                 template):
+            first = self.definition.ministries[0].since if self.definition.ministries else None
+            raise DocumentError(
+                f"cannot make {draft.name}: no ministry is declared for {facts.day} in "
+                f"{self.definition.file} (documents: ministries"
+                + (f" begins on {first})" if first else " is empty)"))
+        ctx = build_context(inputs, letter_date=letter_date, facts=facts, party=party)
+        input_sha, substance_sha, plain = input_digest(ctx)
         approval_sha = hashlib.sha256(f"{template_sha}:{substance_sha}".encode()).hexdigest()
         dv = t.document_version
         latest = None if doc_id is None else conn.execute(
-            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256)
+            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256, dv.c.letter_date)
             .where(dv.c.document_id == doc_id).order_by(dv.c.number.desc()).limit(1)).first()
         if latest is not None and (latest.input_sha256, latest.template_sha256) == \
-                (input_sha, template_sha):
+                (input_sha, template_sha) and (not issued or latest.letter_date == letter_date):
             return None
         try:
             markdown = self.env.get_template(template).render(ctx)
@@ -310,6 +334,21 @@ def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, A
     return dict(current_acts(conn, app_id, 0, "council"))
 
 
+def _may_not_download(definition: Definition, user: Any, draft: str) -> tuple[str, str]:
+    """Who may download ``draft``, said to a user who may not (in English, in Danish)."""
+    spec = definition.drafts.get(draft)
+    extra = spec.readers if spec else ()
+    roles = list(definition.download_roles) + [r for r in extra
+                                               if r not in definition.download_roles]
+    own = " (their own municipality's)" if spec and spec.per_party and extra else ""
+    eget = " (egen kommunes)" if own else ""
+    label = spec.label.da if spec else draft
+    return (f"{user.id} ({user.role}) may not download {draft}; that takes "
+            f"{' or '.join(roles)}{own}",
+            f"»{label}« kan hentes af "
+            f"{danish.join_or(f'»{definition.roles[r].da}«' for r in roles)}{eget}")
+
+
 @dataclass(frozen=True)
 class Download:
     filename: str
@@ -323,12 +362,6 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
              number: int | None, pdf: bool, now: datetime,
              check_party: Any) -> Download:
     """The exact stored bytes of a version (or a PDF of them), logged."""
-    if user.role not in definition.download_roles:
-        roles = danish.join_or(f"»{definition.roles[r].da}«" for r in definition.download_roles)
-        raise PermissionDenied(Said(
-            f"{user.id} ({user.role}) may not download documents; that takes "
-            f"{' or '.join(definition.download_roles)}",
-            f"kun {roles} kan hente dokumenter"))
     d, dv, a = t.document, t.document_version, t.application
     with store.read(engine) as conn:
         doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
@@ -338,7 +371,11 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
         if doc is None:
             raise NotFound(Said(f"no document {document_id}",
                                 f"dokument {document_id} findes ikke"))
-        check_party(user, doc.application_id, doc.parties)
+        check_party(user, doc.application_id, doc.parties, doc.case_number)
+        if not definition.may_download(user.role, user.municipality, doc.name,
+                                       doc.party or None):
+            en, da = _may_not_download(definition, user, doc.name)
+            raise PermissionDenied(Said(en, da))
         q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
             dv.c.document_id == document_id)
         q = q.where(dv.c.number == number) if number is not None else \

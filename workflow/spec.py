@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from . import deadlines
+from .datebounds import Bounds
 
 # Application attributes a transition may match on, besides data fields.
 MATCHABLE_ATTRIBUTES = ("kind", "round")
@@ -96,6 +97,7 @@ class TransitionSpec(NamedTuple):
     documents: tuple[str, ...] = ()  # drafts this transition makes (or brings up to date)
     approves: tuple[str, ...] = ()   # drafts whose current version this act approves
     side: bool = False               # always possible, never awaited (not a task: withdraw)
+    dates: Mapping[str, Bounds] = EMPTY  # date field -> the range it must lie in
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -154,14 +156,14 @@ class ProcessSpec(NamedTuple):
         return [t for t in self.transitions if t.source == state and t.trigger == trigger]
 
     def responsible_roles(self, state: str) -> tuple[str, ...]:
-        """Who can move a case on from ``state``: its deadline's default recipients."""
+        """Who can move a case on from ``state``: its deadline's default recipients (a side
+        action such as withdrawing moves nothing on)."""
         spec = self.states[state].deadline
         if spec is not None and spec.notify is not None:
             return spec.notify
-        return tuple(sorted({r for t in self.transitions if t.source == state
-                             and t.dest != state for r in t.roles}
-                            | {r for t in self.transitions if t.source == state
-                               and (t.record or t.joint) for r in t.roles}))
+        moving = [t for t in self.transitions if t.source == state and not t.side]
+        return tuple(sorted({r for t in moving if t.dest != state for r in t.roles}
+                            | {r for t in moving if t.record or t.joint for r in t.roles}))
 
     @property
     def final_states(self) -> list[str]:
@@ -178,6 +180,10 @@ class DraftSpec(NamedTuple):
     applies_to: tuple[str, ...]
     live_in: tuple[str, ...]
     per_party: bool = False
+    facts_on: str | None = None   # a date field: the ministry and the law as on that day
+    readers: tuple[str, ...] = ()  # roles that may download it besides documents.download_roles
+                                   # (of a draft per party: their own municipality's only)
+
 
     def template_for(self, party: str | None) -> str:
         return self.template.format(party=party or "")
@@ -195,6 +201,39 @@ class Ministry(NamedTuple):
     address: str = ""
 
 
+class Citation(NamedTuple):
+    """How a letter cites the law from ``since``: the consolidation then in force."""
+
+    since: date
+    cite: str          # "lov om forpligtende kommunale samarbejder, jf. lovbekendtgørelse …"
+
+
+class Figure(NamedTuple):
+    """A municipality's population on a day (a letter prints it only with that day)."""
+
+    on: date
+    inhabitants: int
+
+
+class Facts(NamedTuple):
+    """What a letter dated on a day says of the world: the ministry, the law, populations."""
+
+    day: date
+    ministry: Ministry | None = None
+    law: Citation | None = None
+    population: Mapping[str, Figure] = EMPTY     # municipality id -> its newest figure
+
+
+def latest(entries: tuple[Any, ...], day: date, key: str = "since") -> Any:
+    """The newest of dated ``entries`` (sorted by ``key``) that began by ``day``, or None."""
+    found = None
+    for entry in entries:
+        if getattr(entry, key) > day:
+            break
+        found = entry
+    return found
+
+
 class Definition(NamedTuple):
     file: str
     source: str
@@ -208,11 +247,42 @@ class Definition(NamedTuple):
     drafts: Mapping[str, DraftSpec] = EMPTY
     ministries: tuple[Ministry, ...] = ()
     reminders: ReminderPolicy | None = None
+    laws: tuple[Citation, ...] = ()
+    population: Mapping[str, tuple[Figure, ...]] = EMPTY
 
     def ministry_on(self, day: date) -> Ministry | None:
         """The ministry's name valid on ``day`` (the newest entry that began by then)."""
-        valid = [m for m in self.ministries if m.since <= day]
-        return max(valid, key=lambda m: m.since) if valid else None
+        found: Ministry | None = latest(self.ministries, day)
+        return found
+
+    def law_on(self, day: date) -> Citation | None:
+        """How the law is cited on ``day``: the consolidation in force then."""
+        found: Citation | None = latest(self.laws, day)
+        return found
+
+    def population_on(self, municipality: str, day: date) -> Figure | None:
+        """The municipality's newest population figure dated ``day`` or earlier."""
+        found: Figure | None = latest(self.population.get(municipality, ()), day, "on")
+        return found
+
+    def may_download(self, role: str, municipality: str | None, draft: str,
+                     party: str | None) -> bool:
+        """Whether a user of ``role`` in ``municipality`` may download a version of
+        ``draft`` (for ``party``, a per-party draft): every draft for the roles of
+        ``download_roles``, and a draft's own ``readers`` (a per-party draft: their own
+        municipality's)."""
+        if role in self.download_roles:
+            return True
+        spec = self.drafts.get(draft)
+        if spec is None or role not in spec.readers:
+            return False
+        return not spec.per_party or party == municipality
+
+    def facts_on(self, day: date) -> Facts:
+        """The dated facts as they stood on ``day``."""
+        figures = {m: f for m in self.population
+                   if (f := self.population_on(m, day)) is not None}
+        return Facts(day, self.ministry_on(day), self.law_on(day), MappingProxyType(figures))
 
     def process_for_kind(self, kind: str) -> ProcessSpec:
         for p in self.processes.values():
