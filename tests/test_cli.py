@@ -53,22 +53,27 @@ def sqlite_env(tmp_path: Path) -> Env:
     return {"WORKFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'wf.db'}"}
 
 
+# The examples are dated relative to today: the command line runs them at a stated day.
+EXAMPLES_NOW = "2026-03-04T10:00"
+
+
 @pytest.fixture
 def examples(tmp_path: Path) -> Env:
-    """A SQLite database with the demo setup and the example applications 1-5."""
-    env = sqlite_env(tmp_path)
+    """A SQLite database with the demo setup and the examples 1-7, as of EXAMPLES_NOW."""
+    env = {**sqlite_env(tmp_path), "WORKFLOW_NOW": EXAMPLES_NOW}
     run(env, "init", "--demo", "--examples")
     return env
 
 
 # --------------------------------------------------------------------------- init
 def test_init_with_examples(tmp_path: Path) -> None:
-    env = sqlite_env(tmp_path)
+    env = {**sqlite_env(tmp_path), "WORKFLOW_NOW": EXAMPLES_NOW}
     out = run(env, "init", "--demo", "--examples").stdout
     assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
     assert "Loaded the Ishøj–Vallensbæk demo setup" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
-    assert "Added example applications 1, 2, 3, 4, 5, 6, 7" in out
+    assert "Added the examples 1–7: applications 1–5 and BUM agreements 6–7, dated up to " \
+           "today (2026-03-04)." in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
     assert [a["id"] for a in apps] == [1, 2, 3, 4, 5, 6, 7]
     assert [a["state"] for a in apps] == ["withdrawn", "council_approval", "refused",
@@ -80,17 +85,20 @@ def test_init_with_examples(tmp_path: Path) -> None:
     for agreement, latest in ((6, 2), (7, 1)):
         drafts = as_json(env, "documents", str(agreement), "--as", "pl-ishoj")
         assert [(d["name"], d["latest"]) for d in drafts] == [("bum_agreement", latest)]
-    # the signed agreement shows its terms and its first year, priced in Danish kroner
+    # the signed agreement shows its terms and this year, priced in Danish kroner
     shown = run(env, "show", "6", "--as", "pl-vallensbaek").stdout
     assert "udfører: ishoj   bestiller: vallensbaek   area: rehabilitation" in shown
-    assert "year 2019: volume 420, price 1.327.160,06 kr., a conto 1.327.160,06 kr." in shown
+    assert "year 2026: volume 420, price 1.327.160,06 kr., a conto 1.327.160,06 kr." in shown
     by_id = {a["id"]: a for a in apps}
     assert by_id[4]["links"] == [{"rel": "fallback_for", "application": 3}]
     assert by_id[3]["links"] == [{"rel": "has_fallback", "application": 4}]
-    assert by_id[2]["areas"] == ["rehabilitation", "special_education", "nature_environment"]
-    assert by_id[5]["round"] == 2 and by_id[5]["areas"] == ["social"]
-    # every area is taken by the examples
-    assert [a["status"] != "available" for a in as_json(env, "areas")] == [True] * 5
+    assert by_id[2]["areas"] == ["rehabilitation", "special_education"]
+    assert by_id[5]["round"] == 2 and by_id[5]["areas"] == []
+    # two areas are free for the second application; one deadline is overdue on purpose
+    assert [a["id"] for a in as_json(env, "areas") if a["available"]] == [
+        "social", "nature_environment"]
+    overdue = as_json(env, "deadlines", "--overdue", "--as", "admin")
+    assert [(d["application"], d["party"]) for d in overdue] == [(2, "vallensbaek")]
 
 
 def test_init_twice_is_harmless(tmp_path: Path) -> None:
@@ -118,7 +126,8 @@ def test_a_whole_life_cycle(db_url: str) -> None:
 
     The ``db_url`` fixture already holds the demo setup, so ``init --demo`` finds it there.
     """
-    env = {"WORKFLOW_DATABASE_URL": db_url}
+    # the steps happen at the moments WORKFLOW_NOW states (a meeting is recorded after it)
+    env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_NOW": "2018-01-08T09:00"}
     assert "The demo setup was already there." in run(env, "init", "--demo").stdout
 
     out = run(env, "new", "--kind", "dispensation", "--round", "1", "--title",
@@ -126,7 +135,9 @@ def test_a_whole_life_cycle(db_url: str) -> None:
     assert re.match(r"Created application 1 \(00\.17\.15-G01-1-\d\d\) in state "
                     r"area_selection \(Valg af områder\)\.", out)
 
-    def step(trigger: str, user: str, *data: str) -> str:
+    def step(trigger: str, user: str, *data: str, now: str | None = None) -> str:
+        if now:
+            env["WORKFLOW_NOW"] = now
         args = ["advance", "1", trigger, "--as", user]
         for pair in data:
             args += ["--data", pair]
@@ -140,7 +151,8 @@ def test_a_whole_life_cycle(db_url: str) -> None:
     assert "drafting -> legal_review" in step("submit_for_review", "pl-ishoj")
     assert "legal_review -> council_approval" in step("approve_draft", "legal-ishoj")
     step("record_council_decision", "sec-ishoj", "decision=approved",
-         "meeting_date=2018-04-03", "agenda_ref=Byrådet 3. april 2018, punkt 7")
+         "meeting_date=2018-04-03", "agenda_ref=Byrådet 3. april 2018, punkt 7",
+         now="2018-04-04T09:00")
 
     # half-way: Ishøj has approved, Vallensbæk not yet, so it cannot be sent
     offered = {t["trigger"]: t for t in as_json(env, "triggers", "1", "--as", "pl-ishoj")}
@@ -152,10 +164,11 @@ def test_a_whole_life_cycle(db_url: str) -> None:
     assert offered["record_council_decision"]["allowed"] is False  # not a secretary
 
     step("record_council_decision", "sec-vallensbaek", "decision=approved",
-         "meeting_date=2018-04-25", "agenda_ref=KB 25-04-2018 pkt. 12")
+         "meeting_date=2018-04-25", "agenda_ref=KB 25-04-2018 pkt. 12", now="2018-04-26T09:00")
     assert "council_approval -> submitted" in step("send_to_ministry", "pl-ishoj")
     assert "submitted -> granted" in step("record_decision", "pl-ishoj", "outcome=granted",
-                                          "reference=2018-1234", "decision_date=2018-06-01")
+                                          "reference=2018-1234", "decision_date=2018-06-01",
+                                          now="2018-06-04T09:00")
     assert "granted -> transition_period" in step("start_transition", "pl-ishoj",
                                                   "effective_date=2019-01-01")
     # WORKFLOW_USER instead of --as

@@ -77,8 +77,13 @@ def test_the_shipped_file_loads() -> None:
     # a transition with several sources becomes one spec per source, all from one list item
     withdraws = [t for t in app.transitions if t.trigger == "withdraw"]
     assert [t.source for t in withdraws] == ["area_selection", "drafting", "legal_review",
-                                             "council_approval"]
-    assert {t.line for t in withdraws} == {line_of(TEXT, "- trigger: withdraw")}
+                                             "council_approval"] * 3
+    assert [t.line for t in withdraws[::4]] == [
+        line_of(TEXT, "- trigger: withdraw", occurrence=n) for n in (1, 2, 3)]
+    # three branches: alone while the other has not acted, jointly, the steering group
+    assert [(t.roles, t.joint, [g.name for g in t.guards]) for t in withdraws[::4]] == [
+        (("project_lead",), None, ["only_party_so_far"]),
+        (("project_lead",), "withdrawal", []), (("steering_group",), None, [])]
     drafting = app.states["drafting"].deadline
     assert drafting is not None and drafting.expr.text == "20 working days"
     council = app.states["council_approval"].deadline
@@ -226,9 +231,9 @@ CASES: list[tuple[str, str, str, str, str, str, bool]] = [
      "{due: 30 days, per: team, met_by: conditions,",
      P + ".states.granted_with_conditions.deadline.per", "per must be 'party'",
      "per: team", True),
-    ("unknown-field-in-requires", "requires: [reference]", "requires: [referense]",
-     P + ".transitions.{t}.requires", "unknown field 'referense'", "requires: [referense]",
-     True),
+    ("unknown-field-in-requires", "requires: [reference, request_date]",
+     "requires: [referense, request_date]", P + ".transitions.{t}.requires",
+     "unknown field 'referense'", "requires: [referense, request_date]", True),
     ("when-value-not-a-choice", "when: {decision: rejected}", "when: {decision: rejectd}",
      P + ".transitions.{t}.when.decision", "'rejectd' is not one of approved, rejected",
      "when: {decision: rejectd}", True),
@@ -341,7 +346,8 @@ def test_several_problems_are_reported_at_once() -> None:
                      ("guards: [matches_proposal]", "guards: [matches_proposl]"),
                      ("roles: [legal]", "roles: [lawyer]"),
                      ("effects: [claim_areas]", "effects: [claim_area]"),
-                     ("requires: [reference]", "requires: [referense]")]:
+                     ("requires: [reference, request_date]",
+                      "requires: [referense, request_date]")]:
         text = mutate(old, new, text)
     problems = problems_of(text)
     found = {(p.key, p.line) for p in problems}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import ROUND_ONE, make_application
+from tests.factories import ROUND_ONE, fire, make_application, walk_fire
 from workflow import tables as t
 from workflow.engine import Workflow
 from workflow.errors import (
@@ -20,6 +20,7 @@ from workflow.errors import (
     NotFound,
     PermissionDenied,
 )
+from workflow.queries import areas as area_list
 from workflow.queries import get_application, history, list_applications, triggers
 
 COUNCIL_OK = {"decision": "approved", "meeting_date": "2018-04-03", "agenda_ref": "pkt. 7"}
@@ -36,20 +37,22 @@ ALLOWED: list[tuple[str, str, str, dict[str, Any], str]] = [
      {"areas": "rehabilitation,social"}, "area_selection"),
     ("area_selection", "withdraw", "pl-ishoj", {"reason": "Ændret strategi"}, "withdrawn"),
     ("drafting", "submit_for_review", "pl-vallensbaek", {}, "legal_review"),
-    ("drafting", "withdraw", "pl-vallensbaek", {"reason": "x"}, "withdrawn"),
+    ("drafting", "withdraw", "pl-vallensbaek", {"reason": "x"}, "drafting"),  # asks Ishøj
+    ("drafting", "withdraw", "dir-vallensbaek", {"reason": "x"}, "withdrawn"),
     ("legal_review", "approve_draft", "legal-ishoj", {}, "council_approval"),
     ("legal_review", "approve_draft", "legal-vallensbaek", {}, "council_approval"),
     ("legal_review", "return_draft", "legal-ishoj", {"reason": "§-henvisning mangler"},
      "drafting"),
-    ("legal_review", "withdraw", "pl-ishoj", {"reason": "x"}, "withdrawn"),
+    ("legal_review", "withdraw", "dir-ishoj", {"reason": "x"}, "withdrawn"),
     ("council_approval", "schedule_council_meeting", "sec-ishoj",
      {"meeting_date": "2018-04-03", "agenda_ref": "pkt. 7"}, "council_approval"),
     ("council_approval", "record_council_decision", "sec-ishoj", COUNCIL_OK,
      "council_approval"),
     ("council_approval", "record_council_decision", "sec-vallensbaek",
      {**COUNCIL_OK, "decision": "rejected", "reason": "Ønsker flere områder med"}, "drafting"),
-    ("council_approval", "withdraw", "pl-ishoj", {"reason": "x"}, "withdrawn"),
-    ("submitted", "request_info", "pl-ishoj", {"reference": "2018-77"}, "info_requested"),
+    ("council_approval", "withdraw", "dir-ishoj", {"reason": "x"}, "withdrawn"),
+    ("submitted", "request_info", "pl-ishoj", {"reference": "2018-77",
+                                               "request_date": "2018-05-14"}, "info_requested"),
     ("submitted", "record_decision", "pl-ishoj", {**DECISION, "outcome": "granted"},
      "granted"),
     ("submitted", "record_decision", "pl-vallensbaek",
@@ -78,7 +81,7 @@ def test_allowed_transitions(wf: Workflow, start: str, trigger: str, user: str,
                              data: dict[str, Any], expected: str) -> None:
     app = make_application(wf, state=start)
     before = get_application(wf, app, user="admin")["version"]
-    out = wf.fire(app, trigger, user=user, data=data)
+    out = fire(wf, app, trigger, user, **data)
     assert (out.from_state, out.to_state) == (start, expected)
     assert state_of(wf, app) == expected
     entries = history(wf, app, user=user)
@@ -123,6 +126,37 @@ def test_unknown_trigger_and_application(wf: Workflow) -> None:
         wf.fire(app, "propose_areas", user="nobody")
 
 
+# -------------------------------------------------------------------- withdrawal
+def test_a_joint_application_is_withdrawn_by_both_once_both_have_acted(wf: Workflow) -> None:
+    alone = make_application(wf)                       # only Ishøj has acted: alone
+    assert wf.fire(alone, "withdraw", user="pl-ishoj",
+                   data={"reason": "Ændret strategi"}).to_state == "withdrawn"
+    app = make_application(wf, state="drafting", areas=["social", "rehabilitation"])
+    first = wf.fire(app, "withdraw", user="pl-ishoj", data={"reason": "Vi venter"})
+    assert (first.to_state, first.waiting_for) == ("drafting", ("vallensbaek",))
+    assert state_of(wf, app) == "drafting"
+    mine = {t["trigger"]: t for t in triggers(wf, app, user="pl-ishoj")}
+    assert mine["withdraw"]["allowed"] is False
+    assert "waiting for vallensbaek" in mine["withdraw"]["reason"]
+    with pytest.raises(GuardFailed, match="already done its part of withdraw"):
+        wf.fire(app, "withdraw", user="pl-ishoj", data={"reason": "Igen"})
+    # the other project lead agrees: withdrawn, and the areas are free again
+    out = wf.fire(app, "withdraw", user="pl-vallensbaek", data={"reason": "Enig"})
+    assert out.to_state == "withdrawn"
+    assert {a["id"] for a in area_list(wf) if a["available"]} >= {"social", "rehabilitation"}
+
+
+def test_the_steering_group_withdraws_alone(wf: Workflow) -> None:
+    app = make_application(wf, state="council_approval")
+    # a project lead's request waits; the steering group decides for both at once
+    wf.fire(app, "withdraw", user="pl-vallensbaek", data={"reason": "Vi venter"})
+    out = wf.fire(app, "withdraw", user="dir-ishoj", data={"reason": "Styregruppen"})
+    assert out.to_state == "withdrawn"
+    entry = history(wf, app, user="admin")[-1]
+    assert (entry["user"], entry["role"], entry["trigger"]) == ("dir-ishoj", "steering_group",
+                                                                "withdraw")
+
+
 # ------------------------------------------------------------------------- areas
 def test_round_one_needs_two_or_three_areas(wf: Workflow) -> None:
     app = make_application(wf)
@@ -161,15 +195,15 @@ def test_confirm_without_proposal_is_refused(wf: Workflow) -> None:
 def test_an_area_is_never_in_two_live_applications(wf: Workflow) -> None:
     first = make_application(wf, state="drafting", areas=["social", "rehabilitation"])
     second = make_application(wf, title="Anden")
-    with pytest.raises(GuardFailed, match=f"social \\(in application {first}\\)"):
+    with pytest.raises(GuardFailed, match=f"social \\(in case 00.17.15-G01-{first}-18\\)"):
         wf.fire(second, "propose_areas", user="pl-ishoj", data={"areas": "social,employment"})
     # the jobcentre take-back cannot open while employment is in a live application
     make_application(wf, state="drafting", areas=["employment", "special_education"],
                      title="Tredje")
-    with pytest.raises(GuardFailed, match="employment \\(in application 3\\)"):
+    with pytest.raises(GuardFailed, match="employment \\(in case 00.17.15-G01-3-18\\)"):
         wf.create(kind="jobcentre", title="Jobcenter", user="pl-ishoj")
     # withdrawing frees the areas again
-    wf.fire(first, "withdraw", user="pl-ishoj", data={"reason": "Omprioriteret"})
+    wf.fire(first, "withdraw", user="dir-ishoj", data={"reason": "Omprioriteret"})
     wf.fire(second, "propose_areas", user="pl-ishoj", data={"areas": "social,rehabilitation"})
 
 
@@ -211,19 +245,19 @@ def test_partial_grant_must_name_some_but_not_all_areas(wf: Workflow) -> None:
     app = make_application(wf, state="submitted")
     for granted in (",".join(ROUND_ONE), "employment"):
         with pytest.raises((GuardFailed, InvalidData)):
-            wf.fire(app, "record_decision", user="pl-ishoj",
+            walk_fire(wf, app, "record_decision", user="pl-ishoj",
                     data={**DECISION, "outcome": "partly_granted", "granted_areas": granted})
     with pytest.raises(InvalidData, match="needs granted_areas"):
-        wf.fire(app, "record_decision", user="pl-ishoj",
+        walk_fire(wf, app, "record_decision", user="pl-ishoj",
                 data={**DECISION, "outcome": "partly_granted"})
 
 
 def test_conditions_are_required_and_recorded(wf: Workflow) -> None:
     app = make_application(wf, state="submitted")
     with pytest.raises(InvalidData, match="needs conditions"):
-        wf.fire(app, "record_decision", user="pl-ishoj",
+        walk_fire(wf, app, "record_decision", user="pl-ishoj",
                 data={**DECISION, "outcome": "granted_with_conditions"})
-    wf.fire(app, "record_decision", user="pl-ishoj", data={
+    walk_fire(wf, app, "record_decision", user="pl-ishoj", data={
         **DECISION, "outcome": "granted_with_conditions", "conditions": "Ophør 1. januar 2019"})
     assert get_application(wf, app, user="pl-ishoj")["data"]["conditions"] == \
         "Ophør 1. januar 2019"
@@ -232,9 +266,10 @@ def test_conditions_are_required_and_recorded(wf: Workflow) -> None:
 def test_both_councils_must_accept_conditions(wf: Workflow) -> None:
     app = make_application(wf, state="granted_with_conditions")
     data = {"meeting_date": "2018-06-05", "agenda_ref": "pkt. 3"}
-    assert wf.fire(app, "accept_conditions", user="sec-vallensbaek", data=data).to_state == \
+    assert walk_fire(wf, app, "accept_conditions", user="sec-vallensbaek", data=data).to_state == \
         "granted_with_conditions"
-    assert wf.fire(app, "accept_conditions", user="sec-ishoj", data=data).to_state == "granted"
+    assert walk_fire(wf, app, "accept_conditions", user="sec-ishoj",
+                     data=data).to_state == "granted"
 
 
 def test_completed_transition_releases_the_granted_areas(wf: Workflow) -> None:
@@ -253,15 +288,23 @@ def test_completed_transition_releases_the_granted_areas(wf: Workflow) -> None:
 
 def test_effective_date_not_before_decision(wf: Workflow) -> None:
     app = make_application(wf, state="granted")
-    with pytest.raises(GuardFailed, match="before the ministry's decision"):
+    before = history(wf, app, user="pl-ishoj")
+    with pytest.raises(InvalidData) as exc:
         wf.fire(app, "start_transition", user="pl-ishoj", data={"effective_date": "2018-01-01"})
+    assert str(exc.value) == ("effective_date: 2018-01-01 is outside the allowed range: not "
+                              "before 2018-06-01 (decision_date)")
+    assert exc.value.da == ("Ikrafttrædelse: 1. januar 2018 ligger uden for det mulige: datoen "
+                            "må ikke ligge før 1. juni 2018 (afgørelsesdato)")
+    assert history(wf, app, user="pl-ishoj") == before
+    assert wf.fire(app, "start_transition", user="pl-ishoj",
+                   data={"effective_date": "2018-06-01"}).to_state == "transition_period"
 
 
 # ------------------------------------------------------------ jobcentre → satellite
 def test_refused_jobcentre_opens_a_linked_satellite_in_the_same_transaction(
         wf: Workflow) -> None:
     job = make_application(wf, kind="jobcentre", state="submitted")
-    out = wf.fire(job, "record_decision", user="pl-ishoj",
+    out = walk_fire(wf, job, "record_decision", user="pl-ishoj",
                   data={**DECISION, "outcome": "refused"})
     assert out.to_state == "refused" and len(out.spawned) == 1
     sat = out.spawned[0]
@@ -276,7 +319,7 @@ def test_refused_jobcentre_opens_a_linked_satellite_in_the_same_transaction(
         wf, job, user="pl-ishoj")[-1]["at"]
     # a refused dispensation opens nothing
     disp = make_application(wf, state="submitted", areas=["social", "rehabilitation"])
-    assert wf.fire(disp, "record_decision", user="pl-ishoj",
+    assert walk_fire(wf, disp, "record_decision", user="pl-ishoj",
                    data={**DECISION, "outcome": "refused"}).spawned == ()
 
 
@@ -289,7 +332,8 @@ def test_satellite_failure_rolls_back_the_refusal(wf: Workflow) -> None:
                      .values(live=False))
     make_application(wf, state="drafting", areas=["employment", "social"], title="Snyd")
     with pytest.raises(GuardFailed, match="cannot open a satellite"):
-        wf.fire(job, "record_decision", user="pl-ishoj", data={**DECISION, "outcome": "refused"})
+        walk_fire(wf, job, "record_decision", user="pl-ishoj",
+                  data={**DECISION, "outcome": "refused"})
     assert state_of(wf, job) == "submitted"
     assert len(list_applications(wf, user="admin")) == 2
 
@@ -315,7 +359,7 @@ def test_roles_and_municipalities(wf: Workflow, start: str, trigger: str, user: 
 
 def test_a_secretary_records_only_her_own_council(wf: Workflow) -> None:
     app = make_application(wf, state="council_approval")
-    wf.fire(app, "record_council_decision", user="sec-vallensbaek",
+    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek",
             data={**COUNCIL_OK, "municipality": "vallensbaek"})
     acts = get_application(wf, app, user="pl-ishoj")["acts"]["council"]
     assert list(acts) == ["vallensbaek"] and acts["vallensbaek"]["user"] == "sec-vallensbaek"
@@ -348,20 +392,20 @@ def test_only_project_leads_open_applications(wf: Workflow) -> None:
 # --------------------------------------------------------------- council handling
 def test_send_needs_both_councils(wf: Workflow) -> None:
     app = make_application(wf, state="council_approval")
-    wf.fire(app, "record_council_decision", user="sec-ishoj", data=COUNCIL_OK)
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data=COUNCIL_OK)
     with pytest.raises(GuardFailed, match="not yet approved by vallensbaek"):
         wf.fire(app, "send_to_ministry", user="pl-ishoj")
-    wf.fire(app, "record_council_decision", user="sec-vallensbaek", data=COUNCIL_OK)
+    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek", data=COUNCIL_OK)
     assert wf.fire(app, "send_to_ministry", user="pl-ishoj").to_state == "submitted"
 
 
 def test_one_rejection_sends_it_back_with_the_reason_and_voids_approvals(wf: Workflow) -> None:
     app = make_application(wf, state="council_approval")
-    wf.fire(app, "record_council_decision", user="sec-ishoj", data=COUNCIL_OK)
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data=COUNCIL_OK)
     with pytest.raises(InvalidData, match="needs reason"):
-        wf.fire(app, "record_council_decision", user="sec-vallensbaek",
+        walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek",
                 data={**COUNCIL_OK, "decision": "rejected"})
-    wf.fire(app, "record_council_decision", user="sec-vallensbaek",
+    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek",
             data={**COUNCIL_OK, "decision": "rejected", "reason": "Tidsplanen er for stram"})
     assert state_of(wf, app) == "drafting"
     last = history(wf, app, user="pl-ishoj")[-1]
@@ -370,7 +414,7 @@ def test_one_rejection_sends_it_back_with_the_reason_and_voids_approvals(wf: Wor
     # back in council approval, Ishøj's old approval does not count
     wf.fire(app, "submit_for_review", user="pl-ishoj")
     wf.fire(app, "approve_draft", user="legal-ishoj")
-    wf.fire(app, "record_council_decision", user="sec-vallensbaek", data=COUNCIL_OK)
+    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek", data=COUNCIL_OK)
     with pytest.raises(GuardFailed, match="not yet approved by ishoj"):
         wf.fire(app, "send_to_ministry", user="pl-ishoj")
 
@@ -378,7 +422,7 @@ def test_one_rejection_sends_it_back_with_the_reason_and_voids_approvals(wf: Wor
 def test_malformed_data_is_refused_with_every_problem(wf: Workflow) -> None:
     app = make_application(wf, state="council_approval")
     with pytest.raises(InvalidData) as exc:
-        wf.fire(app, "record_council_decision", user="sec-ishoj", data={
+        walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data={
             "decision": "maybe", "meeting_date": "2018-13-40", "agenda_ref": "x",
             "colour": "blue"})
     msg = str(exc.value)
@@ -386,7 +430,7 @@ def test_malformed_data_is_refused_with_every_problem(wf: Workflow) -> None:
     assert "meeting_date: '2018-13-40' is not a date" in msg
     assert "colour: record_council_decision does not take this key" in msg
     with pytest.raises(InvalidData, match="decision: record_council_decision needs it"):
-        wf.fire(app, "record_council_decision", user="sec-ishoj",
+        walk_fire(wf, app, "record_council_decision", user="sec-ishoj",
                 data={"meeting_date": "2018-04-03", "agenda_ref": "x"})
     other = make_application(wf, title="y")
     with pytest.raises(InvalidData, match="unknown area 'harbour'"):
@@ -435,7 +479,7 @@ def test_a_failing_effect_leaves_nothing_written(wf: Workflow,
                                                t.application_area.c.live)).all()))
         before = snapshot()
         with pytest.raises(RuntimeError, match="disk on fire"):
-            broken.fire(job, "record_decision", user="pl-ishoj",
+            walk_fire(broken, job, "record_decision", user="pl-ishoj",
                         data={**DECISION, "outcome": "refused"})
         assert snapshot() == before
     finally:
@@ -457,7 +501,7 @@ def test_audit_trail_has_no_gaps_and_matches_state(wf: Workflow) -> None:
 # ---------------------------------------------------------------------- triggers
 def test_triggers_say_what_and_why_not(wf: Workflow) -> None:
     app = make_application(wf, state="council_approval")
-    wf.fire(app, "record_council_decision", user="sec-ishoj", data=COUNCIL_OK)
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data=COUNCIL_OK)
     mine = {x["trigger"]: x for x in triggers(wf, app, user="pl-ishoj")}
     assert mine["withdraw"]["allowed"] is True
     assert mine["send_to_ministry"]["allowed"] is False

@@ -530,10 +530,10 @@ def test_outcome_reports_only_what_this_step_spawned(wf: Workflow) -> None:
     """Regression: Outcome.spawned used to be application.data['spawned'] for any step with
     effects, so closing a refused jobcentre application reported its satellite again
     (and the CLI said "Opened linked application N." on close)."""
-    from tests.factories import make_application
+    from tests.factories import make_application, walk_fire
 
     job = make_application(wf, kind="jobcentre", state="submitted")
-    refused = wf.fire(job, "record_decision", user="pl-ishoj", data={
+    refused = walk_fire(wf, job, "record_decision", user="pl-ishoj", data={
         "outcome": "refused", "reference": "2018-77", "decision_date": "2018-06-01"})
     assert len(refused.spawned) == 1
     closed = wf.fire(job, "close", user="pl-ishoj")

@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from icalendar import Calendar
 
 from tests.conftest import Clock
-from tests.factories import make_application
+from tests.factories import make_application, walk_fire
 from workflow import store
 from workflow import tables as t
 from workflow.cli import cli
@@ -505,7 +505,7 @@ def test_leaving_the_state_cancels_the_pending_steps(
     review = steps(wf, app, "legal_review")
     assert {r["status"] for r in review.values()} == {"pending"}
     clock.at("2018-05-07T06:00")                      # past the drafting steps' send times
-    wf.fire(app, "withdraw", user="pl-ishoj", data={"reason": "Trukket af Ishøj"})
+    wf.fire(app, "withdraw", user="dir-ishoj", data={"reason": "Trukket af styregruppen"})
     assert {r["status"] for r in steps(wf, app, "legal_review").values()} == {"cancelled"}
     clock.at("2019-01-01T06:00")
     assert svc.tick().sent == 0
@@ -518,7 +518,7 @@ def test_a_council_decision_meets_that_municipalitys_deadline_only(
     clock.at("2018-03-01T09:00")
     app = make_application(wf, state="council_approval")
     clock.at("2018-03-05T09:00")
-    wf.fire(app, "record_council_decision", user="sec-ishoj", data={
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data={
         "decision": "approved", "meeting_date": "2018-03-05", "agenda_ref": "BR 5/3-18"})
     assert {r["status"] for r in steps(wf, app, "council_approval", "ishoj").values()} == \
         {"cancelled"}
@@ -874,7 +874,7 @@ def test_deadlines_as_icalendar(wf: Workflow, clock: Clock, db_url: str,
     assert sorted(d["due"] for d in open_) == ["2018-04-16", "2018-04-25"]
     # a met deadline is no longer open: one event left
     clock.at("2018-04-25T15:00")
-    wf.fire(app, "record_council_decision", user="sec-ishoj", data={
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data={
         "decision": "approved", "meeting_date": "2018-04-25", "agenda_ref": "BR 25/4-18"})
     run_cli(env, "deadlines", "--ics", str(out), "--application", str(app), "--as", "admin")
     events = list(Calendar.from_ical(out.read_bytes()).walk("VEVENT"))

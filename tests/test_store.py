@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from tests.conftest import Clock
-from tests.factories import make_application
+from tests.factories import make_application, walk_fire
 from workflow import store
 from workflow import tables as t
 from workflow.config import Settings
@@ -147,7 +147,7 @@ def test_council_deadline_per_municipality_is_moved_with_the_meeting(
             data={"meeting_date": "2018-05-02", "agenda_ref": "pkt. 4"})
     active = {d["party"]: d for d in deadlines(wf, app) if d["active"]}
     assert active["vallensbaek"]["due"] == "2018-05-02"
-    wf.fire(app, "record_council_decision", user="sec-ishoj",
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj",
             data={"decision": "approved", "meeting_date": "2018-04-03", "agenda_ref": "7"})
     active = {d["party"]: d for d in deadlines(wf, app) if d["active"]}
     assert set(active) == {"vallensbaek"}, "Ishøj's deadline is met by its decision"
@@ -155,19 +155,20 @@ def test_council_deadline_per_municipality_is_moved_with_the_meeting(
 
 def test_info_request_uses_the_ministrys_deadline_or_ten_working_days(
         wf: Workflow, clock: Clock) -> None:
-    clock.at("2018-03-12T09:00")
-    app = make_application(wf, state="submitted")
-    wf.fire(app, "request_info", user="pl-ishoj",
-            data={"reference": "2018-1", "due_date": "2018-03-26"})
+    app = make_application(wf, state="submitted")      # sent on 27 April 2018
+    clock.at("2018-05-14T09:00")
+    wf.fire(app, "request_info", user="pl-ishoj", data={
+        "reference": "2018-1", "request_date": "2018-05-11", "due_date": "2018-05-28"})
     [d] = [d for d in deadlines(wf, app) if d["active"]]
-    assert (d["due"], d["derivation"]) == ("2018-03-26",
-                                           "Ministeriets frist 26. marts 2018")
+    assert (d["due"], d["derivation"]) == ("2018-05-28",
+                                           "Ministeriets frist 28. maj 2018")
     wf.fire(app, "answer_info", user="pl-ishoj")
-    wf.fire(app, "request_info", user="pl-ishoj", data={"reference": "2018-2"})
+    wf.fire(app, "request_info", user="pl-ishoj",
+            data={"reference": "2018-2", "request_date": "2018-05-14"})
     [d] = [d for d in deadlines(wf, app) if d["active"]]
-    # no deadline given this time: 10 working days from 12 March, skipping Easter
-    assert d["derivation"] == "10 arbejdsdage fra 12. marts 2018"
-    assert d["due"] == "2018-03-26"
+    # no deadline given this time: 10 working days from 14 May, skipping 2. pinsedag
+    assert d["derivation"] == "10 arbejdsdage fra 14. maj 2018"
+    assert d["due"] == "2018-05-29"
 
 
 def test_leaving_a_state_closes_its_deadline(wf: Workflow, clock: Clock) -> None:

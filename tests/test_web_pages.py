@@ -257,7 +257,7 @@ def cases_in_many_states(wf: Workflow, clock: Clock) -> list[int]:
     proposed = make_application(wf, round=2, areas=["social"], title="Runde 2")
     wf.fire(proposed, "propose_areas", user="pl-ishoj", data={"areas": "social"})
     wf.fire(proposed, "confirm_areas", user="pl-vallensbaek")
-    wf.fire(proposed, "withdraw", user="pl-ishoj", data={"reason": "Ikke nu"})
+    wf.fire(proposed, "withdraw", user="dir-ishoj", data={"reason": "Ikke nu"})
     clock.at("2018-02-01T09:00")
     bum = wf.create(kind="bum_agreement", title="Delaftale", user="pl-vallensbaek",
                     data={"provider": "ishoj", "purchaser": "vallensbaek",
@@ -465,7 +465,7 @@ def test_the_council_decision_is_prefilled_from_the_meeting(
 
 # ---------------------------------------------------------- confirm a withdrawal
 def test_a_withdrawal_must_be_confirmed(client: TestClient, wf: Workflow) -> None:
-    app_id = make_application(wf, state="drafting")
+    app_id = make_application(wf)      # only Ishøj has acted: its project lead withdraws alone
     token = log_in(client, "pl-ishoj")
     page = client.get(f"/applications/{app_id}").text
     box = page[page.index("<summary>Træk tilbage</summary>"):]
@@ -477,7 +477,7 @@ def test_a_withdrawal_must_be_confirmed(client: TestClient, wf: Workflow) -> Non
     assert shown == ("»Træk tilbage« er ikke udført: sæt kryds ved »Ja, træk ansøgningen "
                      "tilbage« for at bekræfte. Intet er ændret.")
     assert version_of(wf, app_id) == version
-    assert queries.get_application(wf, app_id, user="admin")["state"] == "drafting"
+    assert queries.get_application(wf, app_id, user="admin")["state"] == "area_selection"
     r = client.post(f"/applications/{app_id}/fire", data={
         "csrf": token, "trigger": "withdraw", "version": str(version),
         "reason": "Vi venter et år", "confirm": "yes"})

@@ -229,6 +229,16 @@ def after_end_date(ctx: Context) -> Said | None:
     return None
 
 
+@guard("terms_proposed")
+def terms_proposed(ctx: Context) -> Said | None:
+    """The terms (price, volume, start) have been proposed before anyone signs them."""
+    if as_date(ctx.app_data.get("start_date")) is None:
+        return Said("no terms have been proposed yet (propose_terms); there is nothing to sign",
+                    f"der er endnu ikke foreslået vilkår "
+                    f"({ctx.names.action('propose_terms')}), så der er intet at underskrive")
+    return None
+
+
 @guard("parties_differ")
 def parties_differ(ctx: Context) -> Said | None:
     """The purchaser and the provider are two municipalities."""

@@ -140,7 +140,7 @@ def local(iso: str) -> str:
 @cli.command()
 @click.option("--demo", is_flag=True, help="Load the Ishøj–Vallensbæk demo setup.")
 @click.option("--examples", is_flag=True,
-              help="Also add example applications as of spring 2018 (implies --demo).")
+              help="Also add example cases dated up to today (implies --demo).")
 def init(demo: bool, examples: bool) -> None:
     """Create or upgrade the database at WORKFLOW_DATABASE_URL."""
     from . import demo as demo_data
@@ -167,9 +167,12 @@ def init(demo: bool, examples: bool) -> None:
                    "`workflow users set-password admin --as admin`.")
     engine.dispose()
     if examples:
-        ids = demo_data.load_examples(open_workflow)
-        click.echo(f"Added example applications {', '.join(map(str, ids))} "
-                   f"(as they could have stood in spring 2018).")
+        from zoneinfo import ZoneInfo
+
+        today = settings.clock()().astimezone(ZoneInfo(settings.timezone)).date()
+        ids = demo_data.load_examples(open_workflow, today=today, timezone=settings.timezone)
+        click.echo(f"Added the examples {ids[0]}–{ids[-1]}: applications 1–5 and BUM "
+                   f"agreements 6–7, dated up to today ({today.isoformat()}).")
 
 
 @cli.command()
@@ -256,11 +259,23 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         from .cli_agreements import show_agreement
 
         show_agreement(a["data"])
-    for name, by_party in a["acts"].items():
+    for name, by_party in a["record"].items():   # what each party did, kept after moving on
         for party, act in by_party.items():
             extra = pairs_text({k: v for k, v in act.items()
-                                if k not in ("user", "at", "version")})
-            click.echo(f"  {name}: {party} by {act['user']}{': ' + extra if extra else ''}")
+                                if k not in ("user", "at", "version", "void", "approved")})
+            void = " (set aside by a later step)" if act.get("void") else ""
+            click.echo(f"  {name}: {party} by {act['user']}{': ' + extra if extra else ''}"
+                       f"{void}")
+    if a["decision"]:
+        d = a["decision"]
+        granted = f", granted {','.join(d['granted_areas'])}" if d["granted_areas"] else ""
+        refused = f", refused {','.join(d['refused_areas'])}" if d["refused_areas"] else ""
+        click.echo(f"  decision: {d['outcome']} on {d['decision_date']} (ref. {d['reference']})"
+                   f"{granted}{refused}")
+        if d["conditions"]:
+            click.echo(f"  conditions: {d['conditions']}")
+        if d["effective_date"]:
+            click.echo(f"  takes effect: {d['effective_date']}")
     for d in a["deadlines"]:
         flag = " OVERDUE" if d["overdue"] else (
             "" if d["active"] else f" (closed {local(d['met_at'])[:10]})")

@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
 from . import tables as t
 from .danish import join_and, long_date
+from .datebounds import Anchor
 from .errors import GuardFailed, Said, in_danish
 
 if TYPE_CHECKING:
@@ -86,6 +87,50 @@ class TxContext:
     def today(self) -> date:
         """The transition's day, in Danish time."""
         return self.wf.local_date(self.now)
+
+    def others_who_acted(self) -> list[str]:
+        """The other parties that have taken a step in the case (in the audit trail)."""
+        ae = t.audit_entry
+        acted = {r[0] for r in self.conn.execute(
+            select(ae.c.municipality).distinct().where(ae.c.application_id == self.app_id))}
+        return [p for p in self.parties if p in acted and p != self.party]
+
+    def anchor(self, name: str) -> Anchor | None:
+        """The day a date bound names (see :mod:`workflow.datebounds`), or None if the
+        case has no such day yet."""
+        a, ae, pa = t.application, t.audit_entry, t.party_act
+        if name == "today":
+            return Anchor(self.today(), Said("today", "i dag"))
+        if name == "opened":
+            at = self.conn.execute(select(a.c.created_at).where(a.c.id == self.app_id)) \
+                .scalar_one()
+            return Anchor(self.wf.local_date(at), Said("the case was opened",
+                                                       "da sagen blev oprettet"))
+        if name.startswith("entered:"):
+            state = name.removeprefix("entered:")
+            at = self.conn.execute(select(func.min(ae.c.at)).where(
+                ae.c.application_id == self.app_id, ae.c.to_state == state,
+                ae.c.from_state.is_distinct_from(state))).scalar()
+            label = self.names.state(state)
+            return None if at is None else Anchor(self.wf.local_date(at), Said(
+                f"the case entered {state}", f"da sagen kom i tilstanden {label}"))
+        if name.startswith("act:"):
+            act = name.removeprefix("act:")
+            at = self.conn.execute(select(func.max(pa.c.at)).where(
+                pa.c.application_id == self.app_id, pa.c.name == act,
+                pa.c.municipality == self.party, pa.c.void.is_(False))).scalar()
+            trigger = self.names.act_trigger(act)
+            return None if at is None else Anchor(self.wf.local_date(at), Said(
+                f"{trigger} was recorded", f"da {self.names.action(trigger)} blev registreret"))
+        value = self.data.get(name, self.app_data.get(name))
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                return None
+        if not isinstance(value, date):
+            return None
+        return Anchor(value, Said(name, self.names.field(name).lower()))
 
     def deadline_due(self) -> tuple[date, str] | None:
         """The current state's open deadline for the acting party (or the case): due, why."""
@@ -166,13 +211,14 @@ def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[s
                       f"er frigivet den {long_date(r.released_on)}")
            for r in conn.execute(select(t.area.c.id, t.area.c.released_on)
                                  .where(t.area.c.released_on.is_not(None)))}
-    aa = t.application_area
-    q = select(aa.c.area_id, aa.c.application_id).where(aa.c.live)
+    aa, a = t.application_area, t.application
+    q = (select(aa.c.area_id, a.c.case_number).join(a, a.c.id == aa.c.application_id)
+         .where(aa.c.live))
     if exclude is not None:
         q = q.where(aa.c.application_id != exclude)
-    for area_id, app_id in conn.execute(q):
-        out.setdefault(area_id, Said(f"in application {app_id}",
-                                     f"indgår i ansøgning {app_id}"))
+    for area_id, case_number in conn.execute(q):   # a case is named by its case number
+        out.setdefault(area_id, Said(f"in case {case_number}",
+                                     f"indgår i sag {case_number}"))
     return out
 
 
@@ -184,16 +230,19 @@ def current_acts(conn: Connection, app_id: int, entered_version: int,
 
 
 def acts_of(conn: Connection, entered: Mapping[int, int],
-            name: str | None = None) -> dict[int, dict[str, Any]]:
+            name: str | None = None, *, voided: bool = False) -> dict[int, dict[str, Any]]:
     """:func:`current_acts` of several applications in one statement, by application id
-    (``entered``: each one's version on entering its state)."""
+    (``entered``: each one's version on entering its state). With ``voided`` the acts
+    that a later step set aside count too, each marked ``"void"``: what a case page shows
+    of what happened, as opposed to what still holds."""
     pa = t.party_act
-    conds: list[ColumnElement[bool]] = [pa.c.application_id.in_(list(entered)),
-                                        pa.c.void.is_(False)]
+    conds: list[ColumnElement[bool]] = [pa.c.application_id.in_(list(entered))]
+    if not voided:
+        conds.append(pa.c.void.is_(False))
     if name is not None:
         conds.append(pa.c.name == name)
     rows = conn.execute(select(pa.c.application_id, pa.c.name, pa.c.municipality, pa.c.data,
-                               pa.c.user_id, pa.c.at, pa.c.version)
+                               pa.c.user_id, pa.c.at, pa.c.version, pa.c.void)
                         .where(and_(*conds)).order_by(pa.c.version))
     out: dict[int, dict[str, dict[str, Any]]] = {app_id: {} for app_id in entered}
     for r in rows:
@@ -201,6 +250,8 @@ def acts_of(conn: Connection, entered: Mapping[int, int],
             continue
         entry = {**(r.data or {}), "user": r.user_id, "at": r.at.isoformat(),
                  "version": r.version}
+        if voided:
+            entry["void"] = bool(r.void)
         out[r.application_id].setdefault(r.name, {})[r.municipality] = entry
     if name is not None:
         return {app_id: acts.get(name, {}) for app_id, acts in out.items()}

@@ -1,22 +1,24 @@
 """The Ishøj–Vallensbæk demo: municipalities, areas and users, plus example applications.
 
-The examples are made by running the real engine with the clock set to dates in the
-winter and spring of 2018, so their history, deadlines and links are exactly what the
-engine would have recorded. Their ids are fixed (1–5 applications, 6–7 BUM agreements)
-and may be relied on by scripts.
+The examples are made by running the real engine with the clock set to moments relative
+to today (:func:`load_examples`), so their history, deadlines and links are exactly what
+the engine would have recorded, and a newcomer finds work due now. Their ids are fixed
+(1–5 applications, 6–7 BUM agreements) and may be relied on by scripts.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, insert, select
 
 from . import store
 from . import tables as t
+from .danish import long_date
 from .errors import SetupError
 
 MUNICIPALITIES: list[dict[str, Any]] = [
@@ -112,114 +114,175 @@ def ensure_admin(engine: Engine) -> bool:
 
 
 class SteppingClock:
-    """A clock the examples set by hand."""
+    """A clock the examples set by hand, in Danish time."""
 
-    def __init__(self) -> None:
-        self.now = datetime(2018, 1, 2, 9, 0, tzinfo=UTC)
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.now = datetime(2018, 1, 2, 8, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
 
-    def at(self, iso: str) -> SteppingClock:
-        self.now = datetime.fromisoformat(iso).replace(tzinfo=UTC)
+    def at(self, day: date, hhmm: str = "09:00") -> SteppingClock:
+        hour, minute = map(int, hhmm.split(":"))
+        self.now = datetime.combine(day, time(hour, minute), tzinfo=self.tz).astimezone(UTC)
         return self
 
 
-def load_examples(open_workflow: Callable[[Callable[[], datetime]], Any]) -> list[int]:
-    """Create the example applications on an empty database; returns their ids."""
-    clock = SteppingClock()
+def weekday_before(day: date, weekday: int) -> date:
+    """The last ``weekday`` (0 = Monday) on or before ``day``: Ishøj Byråd meets on
+    Tuesdays, Vallensbæk Kommunalbestyrelse on Wednesdays (DOMAIN.md § 3)."""
+    return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+
+TUESDAY, WEDNESDAY = 1, 2
+
+
+def load_examples(open_workflow: Callable[[Callable[[], datetime]], Any], *,
+                  today: date, timezone: str = "Europe/Copenhagen") -> list[int]:
+    """Create the examples on an empty database, dated relative to ``today``; their ids.
+
+    The cases stand as a newcomer can work on them at once: the first application waits
+    for Vallensbæk's council decision, whose meeting was held two or more days ago (the
+    one deadline overdue on purpose); the refused take-back's satellite is being drafted;
+    the second application is opened with its two areas still free to propose; a BUM
+    agreement runs in this year's cycle at its signed price, and Brøndby negotiates one.
+    Every step runs through the real engine at its own moment, so history, deadlines,
+    reminders, drafts and links are what the engine would have recorded.
+    """
+    tz = ZoneInfo(timezone)
+    clock = SteppingClock(tz)
     wf = open_workflow(clock)
     with store.read(wf.engine) as conn:
         if conn.execute(select(func.count()).select_from(t.application)).scalar():
             raise SetupError("--examples needs a database without applications")
 
-    def go(when: str, app: int, trigger: str, user: str, **data: str) -> None:
-        clock.at(when)
+    def day(offset: int) -> date:
+        return today + timedelta(days=offset)
+
+    def go(when: date, hhmm: str, app: int, trigger: str, user: str, **data: str) -> None:
+        clock.at(when, hhmm)
         wf.fire(app, trigger, user=user, data=data)
+
+    def new(when: date, hhmm: str, user: str, **kwargs: Any) -> int:
+        clock.at(when, hhmm)
+        return int(wf.create(user=user, **kwargs))
 
     ids = []
     # 1: an early take-back draft, withdrawn after the steering group chose a joint course.
-    clock.at("2017-12-04T09:30")
-    ids.append(wf.create(kind="jobcentre", title="Hjemtagning af Jobcenter Vallensbæk – "
-                         "første udkast", user="pl-ishoj"))
-    go("2017-12-18T14:00", 1, "withdraw", "pl-ishoj",
+    ids.append(new(day(-150), "09:30", "pl-ishoj", kind="jobcentre",
+                   title="Hjemtagning af Jobcenter Vallensbæk – første udkast"))
+    go(day(-136), "14:00", 1, "withdraw", "pl-ishoj",
        reason="Erstattes af en fælles ansøgning efter styregruppemødet")
 
-    # 2: the first dispensation application, approved in Ishøj, on Vallensbæk's agenda.
-    clock.at("2018-01-08T09:00")
-    ids.append(wf.create(kind="dispensation", round=1, user="pl-ishoj",
-                         title="Første dispensationsansøgning: genoptræning, "
-                               "specialundervisning og natur og miljø"))
-    go("2018-01-09T10:00", 2, "propose_areas", "pl-ishoj",
-       areas="rehabilitation,special_education,nature_environment")
-    go("2018-01-10T11:00", 2, "confirm_areas", "pl-ishoj")
-    go("2018-01-11T13:00", 2, "confirm_areas", "pl-vallensbaek")
-    go("2018-02-05T15:00", 2, "submit_for_review", "pl-ishoj")
-    go("2018-02-12T10:00", 2, "approve_draft", "legal-ishoj")
-    go("2018-02-20T09:00", 2, "schedule_council_meeting", "sec-ishoj",
-       meeting_date="2018-04-03", agenda_ref="Byrådet 3. april 2018, punkt 7")
-    go("2018-04-04T08:30", 2, "record_council_decision", "sec-ishoj", decision="approved",
-       meeting_date="2018-04-03", agenda_ref="Byrådet 3. april 2018, punkt 7")
-    go("2018-04-05T09:00", 2, "schedule_council_meeting", "sec-vallensbaek",
-       meeting_date="2018-04-25", agenda_ref="Kommunalbestyrelsen 25-04-2018, punkt 12")
+    # 2: the first dispensation application: approved by Ishøj Byråd, and Vallensbæk's
+    # meeting held without its decision recorded yet (overdue on purpose).
+    ids.append(new(day(-120), "09:00", "pl-ishoj", kind="dispensation", round=1,
+                   title="Første dispensationsansøgning: genoptræning og specialundervisning"))
+    go(day(-119), "10:00", 2, "propose_areas", "pl-ishoj",
+       areas="rehabilitation,special_education")
+    go(day(-118), "11:00", 2, "confirm_areas", "pl-ishoj")
+    go(day(-117), "13:00", 2, "confirm_areas", "pl-vallensbaek")
+    go(day(-90), "15:00", 2, "submit_for_review", "pl-ishoj")
+    go(day(-84), "10:00", 2, "approve_draft", "legal-ishoj")
+    ishoj = weekday_before(day(-25), TUESDAY)
+    vallensbaek = weekday_before(day(-2), WEDNESDAY)
+    go(day(-70), "09:00", 2, "schedule_council_meeting", "sec-ishoj",
+       meeting_date=ishoj.isoformat(), agenda_ref=f"Byrådet {long_date(ishoj)}, punkt 7")
+    go(ishoj + timedelta(days=1), "08:30", 2, "record_council_decision", "sec-ishoj",
+       decision="approved", meeting_date=ishoj.isoformat(),
+       agenda_ref=f"Byrådet {long_date(ishoj)}, punkt 7")
+    go(ishoj + timedelta(days=2), "09:00", 2, "schedule_council_meeting", "sec-vallensbaek",
+       meeting_date=vallensbaek.isoformat(),
+       agenda_ref=f"Kommunalbestyrelsen {vallensbaek:%d-%m-%Y}, punkt 12")
 
     # 3: the jobcentre take-back, sent and refused; 4 is the satellite it opened.
-    clock.at("2018-01-08T09:30")
-    ids.append(wf.create(kind="jobcentre", user="pl-ishoj",
-                         title="Hjemtagning af Jobcenter Vallensbæks opgaver for Ishøj"))
-    go("2018-01-09T10:30", 3, "confirm_areas", "pl-ishoj")
-    go("2018-01-09T14:00", 3, "confirm_areas", "pl-vallensbaek")
-    go("2018-01-22T12:00", 3, "submit_for_review", "pl-ishoj")
-    go("2018-01-24T10:00", 3, "approve_draft", "legal-ishoj")
-    go("2018-02-07T08:30", 3, "record_council_decision", "sec-ishoj", decision="approved",
-       meeting_date="2018-02-06", agenda_ref="Byrådet 6. februar 2018, punkt 4")
-    go("2018-02-15T09:00", 3, "record_council_decision", "sec-vallensbaek",
-       decision="approved", meeting_date="2018-02-14",
-       agenda_ref="Kommunalbestyrelsen 14-02-2018, punkt 9")
-    go("2018-02-16T11:00", 3, "send_to_ministry", "pl-ishoj")
-    go("2018-03-12T10:00", 3, "request_info", "pl-ishoj", reference="2018-1234",
-       due_date="2018-03-26")
-    go("2018-03-22T15:00", 3, "answer_info", "pl-ishoj")
-    go("2018-04-16T10:00", 3, "record_decision", "pl-ishoj", outcome="refused",
-       reference="2018-1234", decision_date="2018-04-13")
+    ids.append(new(day(-130), "09:30", "pl-ishoj", kind="jobcentre",
+                   title="Hjemtagning af Jobcenter Vallensbæks opgaver for Ishøj"))
+    go(day(-129), "10:30", 3, "confirm_areas", "pl-ishoj")
+    go(day(-129), "14:00", 3, "confirm_areas", "pl-vallensbaek")
+    go(day(-115), "12:00", 3, "submit_for_review", "pl-ishoj")
+    go(day(-112), "10:00", 3, "approve_draft", "legal-ishoj")
+    first = weekday_before(day(-100), TUESDAY)
+    second = weekday_before(day(-94), WEDNESDAY)
+    go(first + timedelta(days=1), "08:30", 3, "record_council_decision", "sec-ishoj",
+       decision="approved", meeting_date=first.isoformat(),
+       agenda_ref=f"Byrådet {long_date(first)}, punkt 4")
+    go(second + timedelta(days=1), "09:00", 3, "record_council_decision", "sec-vallensbaek",
+       decision="approved", meeting_date=second.isoformat(),
+       agenda_ref=f"Kommunalbestyrelsen {second:%d-%m-%Y}, punkt 9")
+    sent = max(first, second) + timedelta(days=2)
+    go(sent, "11:00", 3, "send_to_ministry", "pl-ishoj")
+    go(sent + timedelta(days=20), "10:00", 3, "request_info", "pl-ishoj",
+       reference=f"{sent.year}-1234", request_date=(sent + timedelta(days=18)).isoformat(),
+       due_date=(sent + timedelta(days=34)).isoformat())
+    go(sent + timedelta(days=30), "15:00", 3, "answer_info", "pl-ishoj")
+    go(sent + timedelta(days=55), "10:00", 3, "record_decision", "pl-ishoj",
+       outcome="refused", reference=f"{sent.year}-1234",
+       decision_date=(sent + timedelta(days=53)).isoformat())
     ids.append(4)
-    go("2018-04-18T09:00", 4, "confirm_areas", "pl-ishoj")
-    go("2018-04-19T09:00", 4, "confirm_areas", "pl-vallensbaek")
+    go(day(-12), "09:00", 4, "confirm_areas", "pl-ishoj")
+    go(day(-11), "09:00", 4, "confirm_areas", "pl-vallensbaek")
 
-    # 5: the second application with the remaining area, proposed by Vallensbæk.
-    clock.at("2018-04-20T10:00")
-    ids.append(wf.create(kind="dispensation", round=2, user="pl-vallensbaek",
-                         title="Anden dispensationsansøgning: det sociale område"))
-    go("2018-04-20T10:05", 5, "propose_areas", "pl-vallensbaek", areas="social")
-    go("2018-04-23T09:00", 5, "confirm_areas", "pl-vallensbaek")
+    # 5: the second application, just opened by Vallensbæk: the remaining areas (social
+    # services, nature and environment) are free to propose.
+    ids.append(new(day(-5), "10:00", "pl-vallensbaek", kind="dispensation", round=2,
+                   title="Anden dispensationsansøgning: de resterende områder"))
 
     # 6: a BUM agreement: Vallensbæk buys rehabilitation from Ishøj at cost price, signed
-    # for 2019, now in its first yearly cycle.
-    clock.at("2018-05-14T10:00")
-    ids.append(wf.create(kind="bum_agreement", user="pl-vallensbaek",
-                         title="Delaftale om genoptræning 2019", data={
-                             "provider": "ishoj", "purchaser": "vallensbaek",
-                             "area": "rehabilitation",
-                             "service": "Genoptræning efter sundhedslovens § 140 for "
-                                        "Vallensbæks borgere på Ishøj Genoptræningscenter"}))
-    go("2018-05-22T13:00", 6, "propose_terms", "pl-ishoj",
+    # last autumn, in force since 1 January and through this year's cycle up to today.
+    year = today.year
+    before = date(year - 1, 10, 13)
+    ids.append(new(before, "10:00", "pl-vallensbaek", kind="bum_agreement",
+                   title=f"Delaftale om genoptræning {year}", data={
+                       "provider": "ishoj", "purchaser": "vallensbaek",
+                       "area": "rehabilitation",
+                       "service": "Genoptræning efter sundhedslovens § 140 for "
+                                  "Vallensbæks borgere på Ishøj Genoptræningscenter"}))
+    go(date(year - 1, 10, 20), "13:00", 6, "propose_terms", "pl-ishoj",
        service_level="Første træning senest 7 dage efter udskrivning",
        expected_volume="420", direct_costs="1.234.567,50", overhead_rate="7,5",
-       start_date="2019-01-01", notice_months="6")
-    go("2018-05-28T09:00", 6, "sign", "pl-vallensbaek")
-    go("2018-05-29T11:00", 6, "sign", "pl-ishoj")
+       start_date=date(year, 1, 1).isoformat(), notice_months="6")
+    go(date(year - 1, 10, 27), "09:00", 6, "sign", "pl-vallensbaek")
+    go(date(year - 1, 10, 28), "11:00", 6, "sign", "pl-ishoj")
+    budget_ishoj = weekday_before(date(year, 10, 7), TUESDAY)
+    budget_vallensbaek = weekday_before(date(year, 10, 8), WEDNESDAY)
+    cycle: list[tuple[date, str, str, str, dict[str, str]]] = [
+        (date(year, 4, 20), "10:00", "report_volume", "pl-vallensbaek",
+         {"expected_volume": "440",
+          "service_level": "Første træning senest 5 dage efter udskrivning"}),
+        (date(year, 5, 26), "10:00", "calculate_price", "pl-ishoj",
+         {"direct_costs": "1.290.000,00", "overhead_rate": "7,5"}),
+        (budget_ishoj + timedelta(days=1), "09:00", "adopt_budget", "sec-ishoj",
+         {"meeting_date": budget_ishoj.isoformat(),
+          "agenda_ref": f"Byrådet {long_date(budget_ishoj)}, punkt 3"}),
+        (budget_vallensbaek + timedelta(days=1), "09:00", "adopt_budget", "sec-vallensbaek",
+         {"meeting_date": budget_vallensbaek.isoformat(),
+          "agenda_ref": f"Kommunalbestyrelsen {budget_vallensbaek:%d-%m-%Y}, punkt 4"}),
+        (date(year, 10, 28), "10:00", "give_notice", "pl-vallensbaek",
+         {"budget_frame": "1.350.000,00"}),
+        (date(year, 11, 24), "09:00", "sign_year", "pl-vallensbaek", {}),
+        (date(year, 11, 25), "11:00", "sign_year", "pl-ishoj", {}),
+    ]
+    now = datetime.combine(today, time(8, 0), tzinfo=tz)   # the steps due before today
+    for when, hhmm, trigger, user, data in cycle:
+        hour, minute = (int(x) for x in hhmm.split(":"))
+        if datetime.combine(when, time(hour, minute), tzinfo=tz) >= now:
+            break
+        go(when, hhmm, 6, trigger, user, **data)
 
-    # 7: a third buyer: Brøndby, outside the cooperation, negotiates special education.
-    clock.at("2018-05-30T10:00")
-    ids.append(wf.create(kind="bum_agreement", user="pl-brondby",
-                         title="Delaftale om specialundervisning for Brøndby", data={
-                             "provider": "ishoj", "purchaser": "brondby",
-                             "area": "special_education",
-                             "service": "Specialklassepladser på Ishøj Skole for elever "
-                                        "fra Brøndby"}))
-    go("2018-06-04T10:00", 7, "propose_terms", "pl-ishoj",
+    # 7: a third buyer: Brøndby, outside the cooperation, negotiates special education
+    # from the next school year.
+    school_year = year if today < date(year, 6, 1) else year + 1
+    ids.append(new(day(-20), "10:00", "pl-brondby", kind="bum_agreement",
+                   title="Delaftale om specialundervisning for Brøndby", data={
+                       "provider": "ishoj", "purchaser": "brondby",
+                       "area": "special_education",
+                       "service": "Specialklassepladser på Ishøj Skole for elever "
+                                  "fra Brøndby"}))
+    go(day(-14), "10:00", 7, "propose_terms", "pl-ishoj",
        service_level="Klasser med højst 8 elever", expected_volume="12",
-       direct_costs="2.100.000,00", overhead_rate="7,5", start_date="2019-08-01",
-       notice_months="6")
+       direct_costs="2.100.000,00", overhead_rate="7,5",
+       start_date=date(school_year, 8, 1).isoformat(), notice_months="6")
     wf.engine.dispose()
     return ids

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import OperationalError
 
+from . import datebounds, rules, store, values
 from . import machine as mc
-from . import rules, store, values
 from . import tables as t
 from .config import Settings, system_clock
 from .context import TxContext, insert_claims, unavailable_areas
@@ -132,14 +132,18 @@ class Workflow:
             raise NotFound.user(user_id)
         return Actor(row.id, row.name, row.role, row.municipality)
 
-    def check_party(self, actor: Actor, app_id: int, parties: list[str]) -> None:
+    def check_party(self, actor: Actor, app_id: int, parties: list[str],
+                    case_number: str | None = None) -> None:
+        """Refuse a user whose municipality is not a party to the case (it is named by its
+        case number where the caller has it, else by the id asked for)."""
         if actor.role == "admin":
             return
         if actor.municipality not in parties:
+            case = case_number or str(app_id)
             raise PermissionDenied(Said(
                 f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party to "
-                f"application {app_id} ({', '.join(parties)})",
-                f"{self.names.party(actor.municipality)} er ikke part i ansøgning {app_id} "
+                f"case {case} ({', '.join(parties)})",
+                f"{self.names.party(actor.municipality)} er ikke part i sag {case} "
                 f"(parterne er {self.names.parties(parties)})"))
 
     def process_of(self, process: str) -> ProcessSpec:
@@ -235,7 +239,7 @@ class Workflow:
                            .where(a.c.id == source)).first()
         if row is None:
             raise NotFound.application(source)
-        self.check_party(actor, source, list(row.parties))
+        self.check_party(actor, source, list(row.parties), row.case_number)
         if row.process != process or row.state not in states:
             raise GuardFailed(Said(
                 f"a {spec.name} is opened from a {process} case in {' or '.join(states)}; "
@@ -323,7 +327,7 @@ class Workflow:
             cur = cursor(conn)
             actor, row = self._load(cur, conn, app_id, user)
             now = self.clock()  # once the row is ours: times follow the order of changes
-            self.check_party(actor, app_id, row["parties"])
+            self.check_party(actor, app_id, row["parties"], row["case_number"])
             if expected_version is not None and row["version"] != expected_version:
                 raise self._conflict(conn, app_id, expected_version, row["version"])
             process = self.process_of(row["process"])
@@ -356,21 +360,26 @@ class Workflow:
             party = self._party(actor, vals, info.acts)
             ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
                             user_id=actor.id, now=now, spawn=self._spawn)
-            if info.joint and party in ctx.acts(info.joint):
-                waiting = [p for p in row["parties"] if p not in ctx.acts(info.joint)]
+            joint = next((c.joint for c in info.candidates
+                          if c.joint and actor.role in c.roles), None)
+            if joint and party in ctx.acts(joint):
+                waiting = [p for p in row["parties"] if p not in ctx.acts(joint)]
                 raise GuardFailed(Said(
                     f"{party} has already done its part of {trigger}; waiting for "
                     f"{', '.join(waiting)}",
                     f"{self.names.party(party)} har allerede gjort sin del af "
                     f"{self.names.action(trigger)}; afventer {self.names.parties(waiting)}"))
             step = mc.Step(state=row["state"], ctx=ctx,
-                           attrs={"kind": row["kind"], "round": row["round"]})
+                           attrs={"kind": row["kind"], "round": row["round"],
+                                  "role": actor.role})
             if not mc.run(self.machines[process.name], step, trigger) or step.chosen is None:
                 reasons = list(dict.fromkeys(step.reasons)) or [Said(
                     "no branch matches the data", "oplysningerne passer ikke til handlingen")]
                 why = Said.joined(reasons)  # (the pages say which action themselves)
                 raise GuardFailed(Said(f"{trigger} is not possible now: {why}", why.da),
                                   reasons=reasons)
+            if step.chosen.spec.dates:
+                datebounds.check(vals, step.chosen.spec.dates, ctx.anchor, self.names.field)
             return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
                                now)
 

@@ -37,6 +37,9 @@ class Step:
     reasons: list[str] = field(default_factory=list)
 
     def matches(self, spec: TransitionSpec) -> bool:
+        role = self.attrs.get("role")
+        if role is not None and role not in spec.roles:  # a branch for other roles
+            return False
         for key, expected in spec.when:
             actual = self.attrs[key] if key in self.attrs else self.ctx.data.get(key)
             if actual != expected:

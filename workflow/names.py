@@ -27,6 +27,13 @@ class Names:
                          for t in p.transitions}
         self._states = {name: st.label.da for p in definition.processes.values()
                         for name, st in p.states.items()}
+        # the trigger that records each act (record: or joint:), the first declared
+        self._act_triggers: dict[str, str] = {}
+        for p in definition.processes.values():
+            for t in p.transitions:
+                for act in (t.record, t.joint):
+                    if act:
+                        self._act_triggers.setdefault(act, t.trigger)
 
     def area(self, area_id: str) -> str:
         return self._areas.get(area_id, area_id)
@@ -52,6 +59,10 @@ class Names:
     def roles(self, roles: Iterable[str]) -> str:
         """``»Jurist« eller »Projektleder«``."""
         return join_or(self.role(r) for r in sorted(roles))
+
+    def act_trigger(self, act: str) -> str:
+        """The trigger that records the act ``act`` (``meeting``: schedule_council_meeting)."""
+        return self._act_triggers.get(act, act)
 
     def action(self, trigger: str) -> str:
         """An action as a sentence names it: ``»Send til juridisk gennemsyn«``."""

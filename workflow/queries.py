@@ -41,7 +41,7 @@ def get_application(wf: Workflow, app_id: int, *, user: str | None) -> dict[str,
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return _describe(wf, conn, [row])[0]
 
 
@@ -82,6 +82,7 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
         links.setdefault(r.to_id, []).append({"rel": f"has_{r.kind.removesuffix('_for')}",
                                               "application": r.from_id})
     acts = acts_of(conn, {r["id"]: r["entered_version"] for r in rows})
+    record = acts_of(conn, {r["id"]: 0 for r in rows}, voided=True)
     docs = documents_of(conn, wf.definition, ids)
     out = []
     for row in rows:
@@ -100,7 +101,9 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
             "area_details": app_areas,
             "deadlines": deadlines.get(row["id"], []),
             "links": links.get(row["id"], []),
-            "acts": acts[row["id"]],
+            "acts": acts[row["id"]],        # what holds in the current state
+            "record": record[row["id"]],    # each party's latest act of each kind, ever
+            "decision": ministry_decision(wf, row["data"] or {}),
             "documents": [{k: v for k, v in doc.items() if k != "versions"}
                           for doc in docs[row["id"]]],
             "data": row["data"],
@@ -109,6 +112,21 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
             "updated_at": row["updated_at"].isoformat(), "updated_by": row["updated_by"],
         })
     return out
+
+
+def ministry_decision(wf: Workflow, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The ministry's decision as the case recorded it, or None before there is one."""
+    outcome = data.get("outcome")
+    if not outcome:
+        return None
+    field = wf.definition.fields.get("outcome")
+    return {"outcome": outcome,
+            "outcome_label": field.choice_labels.get(outcome, outcome) if field else outcome,
+            "reference": data.get("reference"), "decision_date": data.get("decision_date"),
+            "conditions": data.get("conditions"),
+            "granted_areas": list(data.get("granted_areas") or []),
+            "refused_areas": list(data.get("refused_areas") or []),
+            "effective_date": data.get("effective_date")}
 
 
 def _deadline(r: Any, today: date) -> dict[str, Any]:
@@ -123,7 +141,7 @@ def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return _history(conn, app_id)
 
 
@@ -147,7 +165,7 @@ def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return {"actor": actor, "application": _describe(wf, conn, [row])[0],
                 "triggers": _triggers(wf, conn, row, actor),
                 "history": _history(conn, app_id),
@@ -159,7 +177,7 @@ def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, 
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return list_documents(conn, wf.definition, app_id)
 
 
@@ -168,7 +186,7 @@ def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, A
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return _triggers(wf, conn, row, actor)
 
 
@@ -229,6 +247,7 @@ def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
                                f"{names.party(actor.municipality)} er ikke part i sagen")}
     ctx = TxContext(wf=wf, conn=conn, row=row, data={}, party=actor.municipality,
                     user_id=actor.id, now=wf.clock(), spawn=lambda *a: 0)
+    cands = [c for c in cands if actor.role in c.roles]   # the branches for this role
     joint = next((c.joint for c in cands if c.joint), None)
     if joint and actor.municipality in ctx.acts(joint):
         waiting = [p for p in row["parties"] if p not in ctx.acts(joint)]
@@ -239,7 +258,7 @@ def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
                                f"afventer {names.parties(waiting)}")}
     reasons: list[str] = []
     for c in cands:
-        step = mc.Step(state=row["state"], ctx=ctx, attrs={})
+        step = mc.Step(state=row["state"], ctx=ctx, attrs={"role": actor.role})
         if step.guards_pass(c):
             return {"allowed": True, "reason": None}
         reasons.extend(step.reasons)
@@ -359,11 +378,14 @@ def _awaited(wf: Workflow, row: dict[str, Any], actor: Actor,
     actions: list[dict[str, Any]] = []
     waiting: set[str] = set()
     for trig in process.triggers_from(row["state"]):
-        cands = [c for c in process.candidates(row["state"], trig) if not c.side]
-        if not cands or actor.role not in {r for c in cands for r in c.roles}:
-            continue
-        joint = next((c.joint for c in cands if c.joint), None)
+        mine = [c for c in process.candidates(row["state"], trig) if actor.role in c.roles]
+        joint = next((c.joint for c in mine if c.joint), None)
         done = acts.get(joint, {}) if joint else {}
+        # a side action is never awaited, unless another party has begun it jointly (a
+        # withdrawal one project lead asked for waits for the other)
+        cands = [c for c in mine if not c.side or (c.joint and done)]
+        if not cands:
+            continue
         if actor.municipality in done:
             continue
         if done and actor.municipality in (row["parties"] or []):
@@ -381,14 +403,3 @@ def user_names(wf: Workflow, ids: Iterable[str | None]) -> dict[str, str]:
     with store.read(wf.engine) as conn:
         return {r.id: r.name for r in conn.execute(
             select(u.c.id, u.c.name).where(u.c.id.in_(wanted)))}
-
-
-def case_numbers(wf: Workflow, ids: Iterable[int]) -> dict[int, str]:
-    """Case numbers by application id, for the pages (an id not found is left out)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    a = t.application
-    with store.read(wf.engine) as conn:
-        return {r.id: r.case_number for r in conn.execute(
-            select(a.c.id, a.c.case_number).where(a.c.id.in_(wanted)))}

@@ -49,6 +49,7 @@ class Context(Protocol):
     def spawn(self, kind: str) -> int: ...
     def today(self) -> date: ...
     def deadline_due(self) -> tuple[date, str] | None: ...
+    def others_who_acted(self) -> list[str]: ...
 
 
 Rule = Callable[[Context], Any]
@@ -168,16 +169,16 @@ def decision_areas_valid(ctx: Context) -> Said | None:
     return None
 
 
-@guard("effective_after_decision")
-def effective_after_decision(ctx: Context) -> Said | None:
-    """The transition takes effect no earlier than the ministry's decision."""
-    eff = ctx.data.get("effective_date")
-    decided = ctx.app_data.get("decision_date")
-    if isinstance(eff, date) and decided and eff.isoformat() < str(decided):
-        return Said(f"the effective date {eff} is before the ministry's decision of {decided}",
-                    f"ikrafttrædelsen den {ctx.names.day(eff)} ligger før ministeriets "
-                    f"afgørelse den {ctx.names.day(str(decided))}")
-    return None
+@guard("only_party_so_far")
+def only_party_so_far(ctx: Context) -> Said | None:
+    """No other municipality has taken a step in the case yet (then one may act alone)."""
+    others = ctx.others_who_acted()
+    if not others:
+        return None
+    return Said(f"{', '.join(others)} has taken part in the case; it is withdrawn by both "
+                f"project leads or by the steering group",
+                f"{ctx.names.parties(others)} har deltaget i sagen, så den trækkes tilbage af "
+                f"begge projektledere eller af styregruppen")
 
 
 # ---------------------------------------------------------------------------- effects

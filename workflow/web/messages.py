@@ -10,7 +10,6 @@ choice's Danish label.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,7 +64,7 @@ def sentence(text: str) -> str:
 
 def refusal(wf: Workflow, exc: WorkflowError) -> str:
     """A refusal as the pages show it: Danish, with the engine's detail after it."""
-    return with_case_numbers(wf, _refusal(wf, exc))
+    return _refusal(wf, exc)
 
 
 def _refusal(wf: Workflow, exc: WorkflowError) -> str:
@@ -85,21 +84,6 @@ def _refusal(wf: Workflow, exc: WorkflowError) -> str:
         return sentence(exc.da)
     lead = next((text for cls, text in _REFUSALS if isinstance(exc, cls)), "Det gik ikke")
     return f"{lead}: {exc.da or exc}"
-
-
-# "… indgår i ansøgning 12": a case the engine names by its id, said by its case number
-_CASE_ID = re.compile(r"\b(ansøgning|sag) (\d{1,9})\b")
-
-
-def with_case_numbers(wf: Workflow, text: str) -> str:
-    """``text`` with each case it names by id (``ansøgning 12``) named by case number
-    (``sag 00.17.15-G01-12-18``); an id that is no case stays as it is."""
-    ids = [int(m.group(2)) for m in _CASE_ID.finditer(text)]
-    if not ids:
-        return text
-    numbers = queries.case_numbers(wf, ids)
-    return _CASE_ID.sub(lambda m: f"sag {numbers[int(m.group(2))]}"
-                        if int(m.group(2)) in numbers else m.group(0), text)
 
 
 # what a condition on a case's own attributes is called (a `when:` on kind or round)

@@ -72,8 +72,6 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         except NotFound:  # deactivated since logging in: the session ends here
             request.session.clear()
     flashes = request.session.pop("flash", [])
-    if isinstance(ctx.get("message"), str):  # an error page's: another case by its number
-        ctx["message"] = messages.with_case_numbers(wf, ctx["message"])
     # a page for the cache carries a marker where the session's token goes (pagecache)
     csrf = getattr(request.state, "csrf_marker", None) or csrf_token(request)
     return templates(request).TemplateResponse(
@@ -205,14 +203,16 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
     linked = agreements.linked_cases(wf, (x["application"] for x in app["links"]), user=user)
     agreement = agreements.describe(wf, app["data"] or {}) \
         if app["process"] == agreements.PROCESS else None
-    triggers = [{**trig, "reason": messages.with_case_numbers(wf, in_danish(trig["reason"]))
-                 if trig["reason"] else None} for trig in view["triggers"]]
+    triggers = [{**trig, "reason": in_danish(trig["reason"]) if trig["reason"] else None}
+                for trig in view["triggers"]]
     people = {"scheduler": "Systemet", **queries.user_names(wf, _people_of(view))}
     return render(request, "application.html", app=app, agreement=agreement, linked=linked,
                   diagram=state_svg(process, current=app["state"]),
                   triggers=triggers, history=view["history"],
                   documents=view["documents"], me=actor, people=people,
-                  can_download=actor.role in wf.definition.download_roles,
+                  can_download={d["id"]: wf.definition.may_download(
+                      actor.role, actor.municipality, d["name"], d["party"] or None)
+                      for d in view["documents"]},
                   areas=wf.areas, municipalities=wf.municipalities,
                   states=process.states, prefill=_prefill(wf, app, actor),
                   required_when=lambda when: messages.required_when(wf, when),
