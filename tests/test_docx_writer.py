@@ -371,3 +371,28 @@ def test_a_continuation_paragraph_is_not_a_new_item() -> None:
         if (own is not None and own[0] != 0) or (own is None and style_num is not None):
             numbered.append(p.text)
     assert numbered == ["a", "b"]
+
+
+def test_the_same_input_gives_the_same_bytes_whenever_it_is_written() -> None:
+    """Every zip entry is stamped with the document's own moment, not the time of writing,
+    so a version's sha256 can be made again from its inputs."""
+    import hashlib
+    import time
+    import zipfile
+
+    reference = (Path(__file__).resolve().parent.parent / "templates" / "reference" /
+                 "joint.docx").read_bytes()
+    moment = datetime(2018, 1, 8, 9, 30)
+
+    def write(when: datetime) -> bytes:
+        return write_docx("# Overskrift\n\nTekst med æøå.\n", reference,
+                          header={"case_number": "00.17.15-G01-1-18", "date": "8. januar 2018"},
+                          title="T", author="A", created=when)
+
+    first = write(moment)
+    time.sleep(2.1)   # zip stamps have a resolution of two seconds
+    assert hashlib.sha256(write(moment)).digest() == hashlib.sha256(first).digest()
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        assert {i.date_time for i in z.infolist()} == {(2018, 1, 8, 9, 30, 0)}
+        assert z.testzip() is None
+    assert write(datetime(2018, 1, 9, 9, 30)) != first

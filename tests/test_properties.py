@@ -290,14 +290,39 @@ def a_date(ch: Chooser, after: str | None = None) -> str:
     return (base + timedelta(days=ch.number(0 if after else -30, 500))).isoformat()
 
 
+def a_day_between(ch: Chooser, low: date, high: date) -> str:
+    """Usually a day in [low, high] (a plausible date, states.yaml's `dates:`), sometimes
+    any day at all."""
+    if ch.chance(12) or high < low:
+        return a_date(ch)
+    return (low + timedelta(days=ch.number(0, (high - low).days))).isoformat()
+
+
+def as_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def first_day_in(snap: Snapshot, app: Any, state: str) -> date | None:
+    """The (UTC) day the application first entered ``state``, if it has."""
+    days = [e.at.date() for e in snap.audit.get(app.id, []) if e.to_state == state]
+    return min(days) if days else None
+
+
 def areas_text(ch: Chooser, areas: list[str]) -> Any:
     return areas if ch.chance(20) else ",".join(areas)
 
 
-def data_for(ch: Chooser, trigger: str, app: Any, snap: Snapshot) -> dict[str, Any]:
-    """Plausible data for ``trigger`` on ``app``: usually right, sometimes not."""
+def data_for(ch: Chooser, trigger: str, app: Any, snap: Snapshot,
+             today: date) -> dict[str, Any]:
+    """Plausible data for ``trigger`` on ``app`` on ``today``: usually right, sometimes
+    not."""
     d: dict[str, Any] = {}
     claimed = snap.live(app.id)
+    opened = app.created_at.date()
+    sent = first_day_in(snap, app, "submitted") or opened
     if trigger == "propose_areas":
         free = snap.available()
         if app.kind != "dispensation":
@@ -315,24 +340,31 @@ def data_for(ch: Chooser, trigger: str, app: Any, snap: Snapshot) -> dict[str, A
                                     else ch.some(AREA_IDS, 1, 3))
     elif trigger in ("return_draft", "withdraw"):
         d["reason"] = ch.text()
-    elif trigger in ("schedule_council_meeting", "accept_conditions"):
-        d["meeting_date"] = a_date(ch)
+    elif trigger == "schedule_council_meeting":
+        d["meeting_date"] = a_day_between(ch, opened, today + timedelta(days=90))
+        d["agenda_ref"] = ch.text()
+    elif trigger == "accept_conditions":
+        decided = date.fromisoformat(str((app.data or {}).get("decision_date", sent)))
+        d["meeting_date"] = a_day_between(ch, decided, today)
         d["agenda_ref"] = ch.text()
     elif trigger == "record_council_decision":
         d["decision"] = "approved" if ch.chance(85) else ch.pick(["rejected", "maybe"])
-        d["meeting_date"] = a_date(ch)
+        d["meeting_date"] = a_day_between(ch, opened, today)
         d["agenda_ref"] = ch.text()
         if d["decision"] != "approved" and ch.chance(85) or ch.chance(5):
             d["reason"] = ch.text()
     elif trigger == "request_info":
         d["reference"] = f"2018-{ch.number(1, 9999)}"
+        d["request_date"] = a_day_between(ch, sent, today)
         if ch.chance(50):
-            d["due_date"] = a_date(ch)
+            letter = as_day(d["request_date"])
+            d["due_date"] = a_date(ch, letter.isoformat() if letter and ch.chance(85)
+                                   else None)
     elif trigger == "record_decision":
         outcome = ch.pick(["granted", "granted", "granted_with_conditions", "partly_granted",
                            "refused", "refused"])
         d.update(outcome=outcome, reference=f"2018-{ch.number(1, 9999)}",
-                 decision_date=a_date(ch))
+                 decision_date=a_day_between(ch, sent, today))
         if outcome == "granted_with_conditions" and ch.chance(90) or ch.chance(5):
             d["conditions"] = ch.text()
         if outcome == "partly_granted" and ch.chance(90):
@@ -432,7 +464,7 @@ class Driver:
             done = snap.acted(app.id)
             fitting = [u for u in fitting if MUNICIPALITY_OF[u] not in done] or fitting
         user = ch.pick(fitting) if fitting and ch.chance(85) else ch.pick(USERS)
-        data = data_for(ch, trigger, app, snap)
+        data = data_for(ch, trigger, app, snap, self.wf.today())
         expected = None
         if ch.chance(10):
             expected = app.version - ch.number(0, 1)

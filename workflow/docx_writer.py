@@ -15,6 +15,7 @@ import io
 import math
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, cast
@@ -258,6 +259,21 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
     props.revision = 1
     out = io.BytesIO()
     doc.save(out)
+    return reproducible(out.getvalue(), created)
+
+
+def reproducible(package: bytes, moment: datetime) -> bytes:
+    """The package with every zip entry stamped ``moment`` (python-docx stamps the time of
+    writing), so that the same input on the same day gives the same bytes and sha256."""
+    stamp = moment.timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, src.read(info.filename))
     return out.getvalue()
 
 
