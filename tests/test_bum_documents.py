@@ -267,6 +267,55 @@ def test_the_years_agreement_after_the_notice(wf: Workflow, clock: Clock) -> Non
     assert_clean(doc)
 
 
+def test_each_signed_version_prints_what_was_signed(wf: Workflow, clock: Clock) -> None:
+    """The version made when both sign shows the price, volume and a-conto signed (the
+    start year); the one made when the year's agreement is signed shows that year's."""
+    app = new_agreement(wf, clock)
+    propose(wf, clock, app)
+    made = run_cycle(wf, clock, app, until="record_true_up")
+    signed = fetch(wf, app, "bum_agreement", number=made["sign:pl-ishoj"][0][1])
+    text = paragraphs(signed)
+    assert "Delaftalen er underskrevet den 23. marts 2026. Denne udgave indeholder pris, " \
+           "mængde, serviceniveau og betalingsaftale for aftaleåret 2027." in text
+    assert table_starting(signed, "Pris for 2027")[3] == ["Pris i alt", "1.327.160,48 kr."]
+    assert [r[1:] for r in a_conto(signed)][-1] == ["", "1.327.160,48 kr."]
+    assert "Den forventede mængde i 2027 er 420 enheder (forløb, pladser eller tilsvarende " \
+           "efter ydelsesbeskrivelsen)." in text
+    year = fetch(wf, app, "bum_agreement")        # made when both signed the year 2028
+    versions = docs_of(wf, app)[("bum_agreement", None)]["versions"]
+    assert versions[-1]["trigger"] == "sign_year"
+    assert table_starting(year, "Pris for 2028")[3] == ["Pris i alt", "1.386.750,01 kr."]
+    assert "Denne udgave indeholder pris, mængde, serviceniveau og betalingsaftale for " \
+           "aftaleåret 2028." in " ".join(paragraphs(year))
+    assert_clean(year)
+
+
+def test_an_agreement_is_not_signed_before_its_terms(wf: Workflow, clock: Clock,
+                                                     db_url: str) -> None:
+    """Refused cleanly, everywhere: nothing is recorded, no AssertionError, no 500."""
+    from click.testing import CliRunner
+
+    from workflow.cli import cli
+    from workflow.errors import GuardFailed
+    from workflow.queries import history
+
+    app = new_agreement(wf, clock)
+    with pytest.raises(GuardFailed) as exc:
+        wf.fire(app, "sign", user="pl-vallensbaek")
+    assert str(exc.value) == ("sign is not possible now: no terms have been proposed yet "
+                              "(propose_terms); there is nothing to sign")
+    assert exc.value.da == ("der er endnu ikke foreslået vilkår (»Foreslå vilkår«), så der er "
+                            "intet at underskrive")
+    result = CliRunner().invoke(cli, ["advance", str(app), "sign", "--as", "pl-ishoj"],
+                                env={"WORKFLOW_DATABASE_URL": db_url,
+                                     "WORKFLOW_NOW": "2026-03-03T09:00"})
+    assert result.exit_code == 5 and "Traceback" not in result.output
+    assert result.stderr.startswith("error: sign is not possible now: no terms")
+    assert [e["trigger"] for e in history(wf, app, user="admin")] == ["create"]
+    propose(wf, clock, app)       # once proposed, the signatures go through
+    assert wf.fire(app, "sign", user="pl-vallensbaek").waiting_for == ("ishoj",)
+
+
 # =================================================================== price notice
 def test_the_price_notice_through_budget_and_notice(wf: Workflow, clock: Clock) -> None:
     app = new_agreement(wf, clock)

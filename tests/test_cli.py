@@ -616,3 +616,30 @@ def test_an_agreement_is_called_an_agreement(db_url: str) -> None:
                   "direct_costs": "1000000", "overhead_rate": "7,5",
                   "start_date": "2099-01-01", "notice_months": "6"}.items()]).stdout
     assert out.strip() == "Agreement 1: propose_terms: negotiation -> negotiation (version 2)."
+
+
+def test_show_keeps_the_councils_and_names_the_ministrys_decision(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import Clock
+    from tests.factories import make_application, walk_fire
+    from workflow.config import Settings
+    from workflow.engine import Workflow
+
+    wf = Workflow.open(Settings(database_url=db_url),
+                       clock=Clock(datetime(2018, 1, 8, 9, tzinfo=UTC)))
+    try:
+        app = make_application(wf, state="submitted")
+        walk_fire(wf, app, "record_decision", user="pl-ishoj", data={
+            "outcome": "granted_with_conditions", "reference": "2018-77",
+            "decision_date": "2018-06-01", "conditions": "Personalet overdrages"})
+    finally:
+        wf.close()
+    out = run({"WORKFLOW_DATABASE_URL": db_url}, "show", str(app), "--as", "pl-ishoj").stdout
+    assert "  council: ishoj by sec-ishoj: decision=approved, meeting_date=2018-04-03, " \
+           "agenda_ref=BR 3/4-18 pkt. 7" in out
+    assert "  council: vallensbaek by sec-vallensbaek: decision=approved, " \
+           "meeting_date=2018-04-25" in out
+    assert "  decision: granted_with_conditions on 2018-06-01 (ref. 2018-77), granted " \
+           "nature_environment,rehabilitation,special_education" in out
+    assert "  conditions: Personalet overdrages" in out

@@ -108,3 +108,57 @@ def test_the_case_view_refuses_a_non_party(wf: Workflow) -> None:
     app_id = make_application(wf, state="drafting")
     with pytest.raises(PermissionDenied):
         queries.case_view(wf, app_id, user="pl-brondby")
+
+
+# ------------------------------------------------------------ what happened stays
+def test_council_decisions_and_the_ministrys_stay_after_the_case_moves_on(
+        wf: Workflow) -> None:
+    from tests.factories import make_application, walk_fire
+    from workflow.queries import get_application
+
+    app = make_application(wf, state="submitted")
+    shown = get_application(wf, app, user="pl-vallensbaek")
+    assert shown["acts"] == {}                       # nothing holds in the new state ...
+    council = shown["record"]["council"]             # ... but what each council did stays
+    assert {p: (c["decision"], c["meeting_date"], c["void"]) for p, c in council.items()} == {
+        "ishoj": ("approved", "2018-04-03", False),
+        "vallensbaek": ("approved", "2018-04-25", False)}
+    assert shown["decision"] is None
+    walk_fire(wf, app, "record_decision", user="pl-ishoj", data={
+        "outcome": "partly_granted", "reference": "2018-77", "decision_date": "2018-06-01",
+        "granted_areas": "rehabilitation", "conditions": "Personalet overdrages"})
+    d = get_application(wf, app, user="pl-ishoj")["decision"]
+    assert d == {"outcome": "partly_granted", "outcome_label": "Delvist bevilget",
+                 "reference": "2018-77", "decision_date": "2018-06-01",
+                 "conditions": "Personalet overdrages", "granted_areas": ["rehabilitation"],
+                 "refused_areas": ["nature_environment", "special_education"],
+                 "effective_date": None}
+
+
+def test_a_rejection_stays_on_record_set_aside(wf: Workflow) -> None:
+    from tests.factories import make_application, walk_fire
+    from workflow.queries import get_application
+
+    app = make_application(wf, state="council_approval")
+    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek", data={
+        "decision": "rejected", "meeting_date": "2018-04-25", "agenda_ref": "KB 12",
+        "reason": "Flere områder"})
+    shown = get_application(wf, app, user="pl-ishoj")
+    assert shown["state"] == "drafting"
+    rejected = shown["record"]["council"]["vallensbaek"]
+    assert (rejected["decision"], rejected["reason"], rejected["void"]) == (
+        "rejected", "Flere områder", True)
+
+
+def test_sending_is_a_task_once_both_councils_have_approved(wf: Workflow) -> None:
+    from tests.factories import make_application, walk_fire
+
+    app = make_application(wf, state="council_approval")
+    for user, meeting in (("sec-ishoj", "2018-04-03"), ("sec-vallensbaek", "2018-04-25")):
+        walk_fire(wf, app, "record_council_decision", user=user, data={
+            "decision": "approved", "meeting_date": meeting, "agenda_ref": "pkt. 1"})
+    apps = queries.list_applications(wf, user="pl-ishoj")
+    task, = queries.tasks(wf, apps, user="pl-ishoj")
+    assert (task["app"]["id"], [a["trigger"] for a in task["actions"]]) == (
+        app, ["send_to_ministry"])
+    assert queries.tasks(wf, apps, user="sec-ishoj") == []   # nothing more is hers

@@ -506,3 +506,23 @@ def test_my_tasks_are_what_is_awaited_from_me(client: TestClient, wf: Workflow,
     clock.at("2018-02-07T09:00")
     page = client.get("/").text
     assert "overskredet med 2 dage" in page[page.index('id="tasks"'):]
+
+
+# ---------------------------------------------- the case page keeps what happened
+def test_the_case_page_keeps_the_councils_and_shows_the_ministrys_decision(
+        client: TestClient, wf: Workflow) -> None:
+    from tests.factories import walk_fire
+
+    app_id = make_application(wf, state="submitted")
+    walk_fire(wf, app_id, "record_decision", user="pl-ishoj", data={
+        "outcome": "partly_granted", "reference": "2018-77", "decision_date": "2018-06-01",
+        "granted_areas": "rehabilitation"})
+    log_in(client, "pl-vallensbaek")
+    page = client.get(f"/applications/{app_id}").text
+    councils = page[page.index('id="councils"'):page.index('id="deadlines"')]
+    assert councils.count("Godkendt") == 2 and "–</td>" not in councils
+    assert "3. april 2018" in councils and "25. april 2018" in councils
+    decision = councils[councils.index('id="decision"'):]
+    for shown in ("Delvist bevilget", "1. juni 2018", "2018-77", "Genoptræning",
+                  "Specialundervisning", "Natur og miljø"):
+        assert shown in decision, shown

@@ -352,21 +352,41 @@ def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
                 mine.setdefault(r.application_id, []).append(
                     {**_deadline(r, today), "id": r.id, "application": r.application_id})
         acts = acts_of(conn, {i: row["entered_version"] for i, row in rows.items()})
-    found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
-    for position, app in enumerate(apps):
-        row = rows.get(app["id"])
-        if row is None or row["process"] not in wf.definition.processes \
-                or row["state"] not in wf.definition.processes[row["process"]].states:
-            continue
-        actions, waiting = _awaited(wf, row, actor, acts[row["id"]])
-        due = mine.get(row["id"])
-        if not due and not waiting:
-            continue
-        found.append(((0, due[0]["due"], position) if due else (1, "", position),
-                      {"app": app, "deadline": due[0] if due else None,
-                       "actions": actions if due else [x for x in actions
-                                                       if x["trigger"] in waiting]}))
+        found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
+        for position, app in enumerate(apps):
+            row = rows.get(app["id"])
+            if row is None or row["process"] not in wf.definition.processes \
+                    or row["state"] not in wf.definition.processes[row["process"]].states:
+                continue
+            actions, waiting = _awaited(wf, row, actor, acts[row["id"]])
+            due = mine.get(row["id"])
+            if not due and not waiting:
+                # no deadline of mine and no joint step waiting for me: still mine when I
+                # may move the case on now (both councils approved: send it)
+                waiting = _may_move_on(wf, conn, row, actor)
+                if not waiting:
+                    continue
+            found.append(((0, due[0]["due"], position) if due else (1, "", position),
+                          {"app": app, "deadline": due[0] if due else None,
+                           "actions": actions if due else [x for x in actions
+                                                           if x["trigger"] in waiting]}))
     return [task for _, task in sorted(found, key=lambda x: x[0])]
+
+
+def _may_move_on(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
+                 ) -> set[str]:
+    """The triggers that move the case to another state whatever the data, and that the
+    user may take now (their guards pass); never a side action, nor a branch a value picks
+    (a council's rejection sends a case back, but is not awaited)."""
+    process = wf.definition.processes[row["process"]]
+    out = set()
+    for trig in process.triggers_from(row["state"]):
+        cands = [c for c in process.candidates(row["state"], trig)
+                 if not c.side and c.dest != row["state"] and actor.role in c.roles
+                 and all(k in ("kind", "round") for k, _ in c.when)]  # not a branch of data
+        if cands and _why_not(wf, conn, row, actor, cands)["allowed"]:
+            out.add(trig)
+    return out
 
 
 def _awaited(wf: Workflow, row: dict[str, Any], actor: Actor,
