@@ -1,15 +1,19 @@
-"""Accounts from the command line: a fresh installation, passwords, API tokens."""
+"""Accounts from the command line: a fresh installation, passwords, API tokens, and the
+web sessions and tokens a new password or a deactivation ends."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.conftest import Clock
 from workflow import store
 from workflow import tables as t
 from workflow.cli import cli
+from workflow.config import Settings
 
 
 def test_a_fresh_installation_has_an_admin_without_password(tmp_path: Path) -> None:
@@ -77,3 +81,52 @@ def test_adding_a_user_checks_role_and_municipality(db_url: str) -> None:
     twice = runner.invoke(cli, ["users", "add", "jur-vallensbaek", "--name", "X",
                                 "--role", "legal", "--as", "admin"], env=env)
     assert twice.exit_code == 2 and "already a user" in twice.output
+
+
+def test_a_new_password_or_a_deactivation_on_the_command_line_ends_sessions_and_tokens(
+        settings: Settings, clock: Clock) -> None:
+    """``users set-password`` and ``users deactivate`` end every web session of the user
+    and revoke every API token of theirs, at once; ``users activate`` brings none back."""
+    from tests.test_web_api import TestClient, prepare, token
+    from tests.test_web_bum import csrf_of, log_in
+    from workflow.web.app import create_app
+
+    runner = CliRunner()
+    env = {"WORKFLOW_DATABASE_URL": settings.database_url}
+
+    def admin(*args: str, stdin: str | None = None) -> str:
+        result = runner.invoke(cli, [*args, "--as", "admin"], env=env, input=stdin)
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    def logged_in(c: TestClient) -> bool:
+        return c.get("/", follow_redirects=False).status_code == 200
+
+    def api_works(c: TestClient, tok: str) -> bool:
+        return c.get("/api/me", headers={"Authorization": f"Bearer {tok}"}).status_code == 200
+
+    prepare(settings)
+    with TestClient(create_app(settings, clock=clock)) as c:
+        log_in(c, "pl-ishoj")
+        tok = token(c, "pl-ishoj")
+        assert logged_in(c) and api_works(c, tok)
+        assert admin("users", "set-password", "pl-ishoj", "--password-stdin",
+                     stdin="ny-kode\n") == \
+            "Password set for pl-ishoj; 1 web session ended, 1 API token revoked."
+        assert not logged_in(c) and not api_works(c, tok)
+
+        c.cookies.clear()
+        form = {"username": "pl-ishoj", "password": "ny-kode",
+                "csrf": csrf_of(c.get("/login").text)}
+        assert c.post("/login", data=form, follow_redirects=False).status_code == 303
+        tok = token(c, "pl-ishoj", "ny-kode")
+        assert logged_in(c) and api_works(c, tok)
+        assert admin("users", "deactivate", "pl-ishoj") == \
+            "pl-ishoj is deactivated; 1 web session ended, 1 API token revoked."
+        assert not logged_in(c) and not api_works(c, tok)
+        r = c.post("/api/token", data={"username": "pl-ishoj", "password": "ny-kode"})
+        assert r.status_code == 401
+        assert json.loads(admin("users", "activate", "pl-ishoj", "--json")) == {
+            "user": "pl-ishoj", "active": True, "sessions_ended": 0, "tokens_revoked": 0}
+        assert not api_works(c, tok)  # what ended stays ended
+        assert token(c, "pl-ishoj", "ny-kode")

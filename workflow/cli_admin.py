@@ -1,4 +1,8 @@
-"""Command line: users, passwords and API tokens, for administrators."""
+"""Command line: users, passwords and API tokens, for administrators.
+
+A new password, or a deactivation, ends every web session of the user and revokes every
+API token of theirs (see :mod:`workflow.accounts`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from .cli import as_option, cli, json_option, open_workflow, table
 from .console import emit_json
 
 if TYPE_CHECKING:
+    from .accounts import Ended
     from .engine import Workflow
 
 def _require_admin(user: str | None) -> Workflow:
@@ -96,8 +101,44 @@ def users_set_password(user_id: str, password_stdin: bool, user: str | None) -> 
     wf = _require_admin(user)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
         "New password", hide_input=True, confirmation_prompt=True)
-    set_password(wf.engine, user_id, password)
-    click.echo(f"Password set for {user_id}.")
+    ended = set_password(wf.engine, user_id, password, now=wf.clock())
+    click.echo(f"Password set for {user_id}; {_ended(ended)}.")
+
+
+def _ended(ended: Ended) -> str:
+    return (f"{ended.sessions} web session{'' if ended.sessions == 1 else 's'} ended, "
+            f"{ended.tokens} API token{'' if ended.tokens == 1 else 's'} revoked")
+
+
+@users.command("deactivate")
+@click.argument("user_id")
+@as_option
+@json_option
+def users_deactivate(user_id: str, user: str | None, as_json: bool) -> None:
+    """Deactivate a user: no login; every web session ends, every API token is revoked."""
+    _set_active(user_id, False, user, as_json)
+
+
+@users.command("activate")
+@click.argument("user_id")
+@as_option
+@json_option
+def users_activate(user_id: str, user: str | None, as_json: bool) -> None:
+    """Let a deactivated user log in again (no session or token of before comes back)."""
+    _set_active(user_id, True, user, as_json)
+
+
+def _set_active(user_id: str, active: bool, user: str | None, as_json: bool) -> None:
+    from .accounts import set_active
+
+    wf = _require_admin(user)
+    ended = set_active(wf.engine, user_id, active, now=wf.clock())
+    if as_json:
+        emit_json({"user": user_id, "active": active, "sessions_ended": ended.sessions,
+                   "tokens_revoked": ended.tokens})
+        return
+    click.echo(f"{user_id} is {'active' if active else 'deactivated'}"
+               + ("." if active else f"; {_ended(ended)}."))
 
 
 @cli.group()

@@ -252,10 +252,12 @@ class ApiToken(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """Every password check, for rate limiting across all workers."""
+    """Every password check, for rate limiting across all workers (by account and address)."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_user_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_attempt_user_at", "username", "at"),
+                      Index("ix_login_attempt_client_at", "client", "at"),
+                      Index("ix_login_attempt_at", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=80)
@@ -263,6 +265,22 @@ class LoginAttempt(SQLModel, table=True):
     at: datetime
     ok: bool
     locked: bool = Field(default=False, description="refused unchecked: locked out")
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser: the cookie carries only the session's random id, signed; this
+    row (under the id's sha256) says whose it is and whether it still holds."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=64, description="sha256 of the session id")
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=80)
+    client: str = Field(default="", max_length=100)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+    revoked_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False),
+                                 description="what the session carries: messages to show")
 
 
 class Setting(SQLModel, table=True):

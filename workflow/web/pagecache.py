@@ -12,9 +12,12 @@ random value per process: no one can plant it in a title) and the session's own 
 put in when it is served. A session holding a message to show (after a form) is served
 fresh, since showing the message consumes it. Errors are never cached.
 
-A hit costs a session-cookie check and one read of the counter, in the event loop; a miss
-renders in the thread pool, and the requests for the same page that come meanwhile wait
-for that one rendering instead of each making their own.
+A page is served, from the cache or not, only to a live session of its user: the session
+is looked up in the database on every request (:mod:`.security`), so one ended (logout, a
+password change, deactivation) or expired is never served a page again, cached or not.
+A hit costs that lookup and one read of the counter; a miss renders in the thread pool,
+and the requests for the same page that come meanwhile wait for that one rendering instead
+of each making their own.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from .. import store
+from . import security
 
 SIZE = 512  # pages per worker: a page is 10-20 KiB
 
@@ -81,6 +85,8 @@ class PageCache:
 async def serve(request: Request, user: str, csrf: Callable[[Request], str],
                 render: Callable[[], Response]) -> Response:
     """The page ``render`` makes for ``user``, from the cache when nothing has changed."""
+    if security.session_user(request) != user:  # (the routes have checked it already)
+        raise RuntimeError(f"a page for {user!r} asked for by another session")
     cache: PageCache = request.app.state.page_cache
     wf = request.app.state.wf
     if request.session.get("flash"):

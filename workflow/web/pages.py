@@ -1,14 +1,13 @@
 """The pages: login, dashboard, an application, administration — in Danish, from templates.
 
-Pages use a signed session cookie (HttpOnly, SameSite=Lax); every form carries the
-session's CSRF token, checked before anything else. All reading and acting goes through
+Pages use a session kept on the server, its id in a signed cookie (HttpOnly,
+SameSite=Lax: see :mod:`.security`); every form carries the session's CSRF token, checked
+before anything else. All reading and acting goes through
 the same queries and engine calls as the API and the CLI.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -19,8 +18,16 @@ from fastapi.templating import Jinja2Templates
 
 from .. import accounts, agreements, danish, queries, store
 from ..engine import Actor, Workflow
-from ..errors import AuthError, NotFound, PermissionDenied, Said, WorkflowError, in_danish
-from . import messages, pagecache
+from ..errors import (
+    AuthError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Said,
+    WorkflowError,
+    in_danish,
+)
+from . import messages, pagecache, security
 from .api import Id, content_disposition, get_wf
 from .svg import state_svg
 
@@ -34,17 +41,12 @@ def templates(request: Request) -> Jinja2Templates:
 
 
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = request.session["csrf"] = secrets.token_urlsafe(32)
-    return str(token)
+    return security.csrf_token(request)
 
 
 def check_csrf(request: Request, token: str) -> None:
-    # A session without a token yet (just logged in, no page shown) accepts no form: an
-    # empty token must not match an empty one.
-    expected = str(request.session.get("csrf", ""))
-    if not expected or not hmac.compare_digest(expected, token or ""):
+    # A visitor without a session yet accepts no form: an empty token matches nothing.
+    if not security.csrf_ok(request, token or ""):
         raise PermissionDenied(Said(
             "the form is out of date or not from this site (CSRF); reload the page and try "
             "again", "formularen er forældet eller ikke fra dette websted; hent siden igen, "
@@ -52,10 +54,8 @@ def check_csrf(request: Request, token: str) -> None:
 
 
 def session_user(request: Request) -> str:
-    user = request.session.get("user")
-    if not user:
-        raise AuthError("log in first")
-    return str(user)
+    """The user of the request's live session (looked up on the server this request)."""
+    return security.session_user(request)
 
 
 def flash(request: Request, kind: str, text: str) -> None:
@@ -94,24 +94,34 @@ def login_page(request: Request) -> HTMLResponse:
 @router.post("/login")
 def login(request: Request, wf: WfDep, username: Annotated[str, Form()],
           password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
+    """Log in: a new session on the server; a refusal is the login form again, saying
+    why (401, or 429 with Retry-After while this address must wait)."""
     check_csrf(request, csrf)
+    client = request.client.host if request.client else ""
     try:
-        user = accounts.authenticate(wf.engine, username.strip(), password,
-                                     client=request.client.host if request.client else "",
+        user = accounts.authenticate(wf.engine, username.strip(), password, client=client,
                                      now=wf.clock())
-    except AuthError as exc:
-        flash(request, "error", "Forkert brugernavn eller adgangskode." if type(exc) is AuthError
-              else "For mange forkerte forsøg. Vent lidt, og prøv igen.")
-        return back("/login")
-    request.session.clear()
-    request.session["user"] = user
+    except RateLimited as exc:
+        minutes = max(1, (exc.retry_after + 59) // 60)
+        page = render(request, "login.html", status=429, username=username.strip(),
+                      messages=[{"kind": "error", "text": (
+                          "For mange forkerte forsøg herfra. Prøv igen om "
+                          f"{minutes} {'minut' if minutes == 1 else 'minutter'}.")}])
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    except AuthError:
+        return render(request, "login.html", status=401, username=username.strip(),
+                      messages=[{"kind": "error",
+                                 "text": "Forkert brugernavn eller adgangskode."}])
+    security.begin_session(request, user, client=client)
     return back("/")
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+    """Log out: the session ends on the server, so no copy of its cookie works again."""
     check_csrf(request, csrf)
-    request.session.clear()
+    security.end_session(request)
     return back("/login")
 
 
@@ -162,18 +172,19 @@ def _dashboard(request: Request, wf: Workflow, user: str, *,
 @router.post("/applications")
 async def create(request: Request, wf: WfDep) -> Response:
     form = await request.form()
+    await form.close()  # a file sent in a field's place is no text: none is read
     check_csrf(request, str(form.get("csrf", "")))
     user = session_user(request)
-    kind, title = str(form.get("kind", "")), str(form.get("title", ""))
-    round_ = str(form.get("round", "")).strip()
+    kind, title = _typed(form, "kind"), _typed(form, "title")
+    round_ = _typed(form, "round").strip()
     try:
         spec = wf.definition.process_for_kind(kind).kinds.get(kind)
     except KeyError:
         spec = None
     # only the fields this kind takes: the form also shows the other kinds' fields
-    data = {f: str(form.get(f, "")).strip() for f in (spec.fields if spec else ())
-            if str(form.get(f, "")).strip()}
-    source = str(form.get("source", "")).strip() if spec and spec.opens_from else ""
+    data = {f: _typed(form, f).strip() for f in (spec.fields if spec else ())
+            if _typed(form, f).strip()}
+    source = _typed(form, "source").strip() if spec and spec.opens_from else ""
     try:
         app_id = wf.create(kind=kind, title=title, user=user, data=data,
                            round=int(round_) if round_.isdigit() and spec and spec.rounds
@@ -254,6 +265,7 @@ def _prefill(wf: Workflow, app: dict[str, Any], actor: Actor) -> dict[str, dict[
 @router.post("/applications/{app_id}/fire")
 async def fire(request: Request, wf: WfDep, app_id: Id) -> Response:
     form = await request.form()
+    await form.close()  # a file sent in a field's place is no text: none is read
     check_csrf(request, str(form.get("csrf", "")))
     user = session_user(request)
     trigger = str(form.get("trigger", ""))
@@ -264,19 +276,26 @@ async def fire(request: Request, wf: WfDep, app_id: Id) -> Response:
     for key in form.keys():
         if key in ("csrf", "trigger", "version", "comment", messages.CONFIRM_FIELD):
             continue
-        values = [str(v) for v in form.getlist(key) if str(v).strip()]
+        values = [v for v in form.getlist(key) if isinstance(v, str) and v.strip()]
         if values:
             data[key] = values if len(values) > 1 or key in _list_fields(wf) else values[0]
     version = str(form.get("version", ""))
     try:
         out = wf.fire(app_id, trigger, user=user, data=data,
-                      comment=str(form.get("comment", "")),
+                      comment=_typed(form, "comment"),
                       expected_version=int(version) if version.isdigit() else None)
     except WorkflowError as exc:
         flash(request, "error", messages.refusal(wf, exc))
         return back(f"/applications/{app_id}")
     flash(request, "ok", messages.done(wf, trigger, out.waiting_for))
     return back(f"/applications/{app_id}")
+
+
+def _typed(form: Any, key: str) -> str:
+    """What was typed in the form's field ``key``: its text, never a file sent in its
+    place (the engine checks the text itself: one line for a title, no NUL, ...)."""
+    value = form.get(key, "")
+    return value if isinstance(value, str) else ""
 
 
 def _list_fields(wf: Workflow) -> set[str]:
@@ -329,6 +348,13 @@ def _admin(request: Request, wf: Workflow) -> str:
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, wf: WfDep) -> HTMLResponse:
     _admin(request, wf)
+    return _admin_page(request, wf)
+
+
+def _admin_page(request: Request, wf: Workflow,
+                new_token: dict[str, str] | None = None) -> HTMLResponse:
+    """The administration page; right after a token is issued, with the token (shown
+    this once, in this answer alone: it is kept nowhere but in its hash)."""
     from sqlalchemy import select
 
     from .. import tables as t
@@ -340,7 +366,7 @@ def admin(request: Request, wf: WfDep) -> HTMLResponse:
                    (t.user.c.password_hash.is_not(None)).label("has_password"))
             .order_by(t.user.c.municipality, t.user.c.role, t.user.c.id))]
     return render(request, "admin.html", users=users, tokens=accounts.list_tokens(wf.engine),
-                  roles=wf.definition.roles, new_token=request.session.pop("new_token", None),
+                  roles=wf.definition.roles, new_token=new_token,
                   people={u["id"]: u["name"] for u in users})
 
 
@@ -348,10 +374,14 @@ def admin(request: Request, wf: WfDep) -> HTMLResponse:
 def admin_password(request: Request, wf: WfDep, user_id: str,
                    password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
     check_csrf(request, csrf)
-    _admin(request, wf)
-    try:
-        accounts.set_password(wf.engine, user_id, password)
-        flash(request, "ok", f"Ny adgangskode for {user_id} er gemt.")
+    admin_id = _admin(request, wf)
+    try:  # the user's sessions end and tokens go; an admin's own session here stays
+        ended = accounts.set_password(
+            wf.engine, user_id, password, now=wf.clock(),
+            keep_session=security.session_id(request) if user_id == admin_id else None)
+        flash(request, "ok", f"Ny adgangskode for {user_id} er gemt. "
+                             f"{_count(ended.sessions, 'session', 'sessioner')} er afsluttet, "
+                             f"og {_count(ended.tokens, 'API-nøgle', 'API-nøgler')} er spærret.")
     except WorkflowError as exc:
         flash(request, "error", messages.refusal(wf, exc))
     return back("/admin")
@@ -366,10 +396,18 @@ def admin_issue_token(request: Request, wf: WfDep, user_id: Annotated[str, Form(
     try:
         issued = accounts.issue_token(wf.engine, user_id, created_by=admin_id, now=wf.clock(),
                                       label=label.strip())
-        request.session["new_token"] = {"user": user_id, "token": issued.token}
     except WorkflowError as exc:
         flash(request, "error", messages.refusal(wf, exc))
-    return back("/admin")
+        return back("/admin")
+    # the token is in this answer only (not in the session, not in a redirect), and the
+    # browser is told to keep no copy of it
+    page = _admin_page(request, wf, new_token={"user": user_id, "token": issued.token})
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @router.post("/admin/tokens/{token_id}/revoke")

@@ -1,0 +1,401 @@
+"""The web application's sessions and its guard: server-side sessions, CSRF tokens, the
+security headers and the check that a form comes from this site.
+
+**Sessions.** The session cookie (``workflow_session``: signed, HttpOnly, SameSite=Lax)
+carries only a random session id. A logged-in session is a row of ``web_session`` (under
+the id's sha256: see :mod:`workflow.accounts`), looked up on every request that can use it
+(expired, ended or unknown: the request is anonymous), so logging out, a password change
+and a deactivation end it on the server, at once, for every copy of the cookie. A session
+lasts :data:`~workflow.accounts.SESSION_TTL` from its login by the real clock, not by the
+cases' (which ``WORKFLOW_NOW`` may stop). What a
+session carries (the messages to show after a form) is kept in that row, never in the
+cookie. A visitor who is not logged in gets an id too (for the login form's CSRF token)
+but no row. The CSRF token is derived from the session id (an HMAC), so it is new with
+every session and needs no storage.
+
+**The guard.** Every answer has a Content-Security-Policy (this origin only: no inline
+script or style, no frames, no plug-ins; ``/docs`` may also run its own inline script,
+allowed by its hash), ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``,
+``Referrer-Policy: same-origin`` and, unless it says otherwise, ``Cache-Control:
+no-store`` (its static files excepted). A request that may change something (not GET,
+HEAD or OPTIONS) whose ``Origin`` is another site, or, without ``Origin``, whose
+``Sec-Fetch-Site`` says it is not from this origin, is refused with 403 before it reaches
+a route: a Danish page, or JSON for the API. A client that sends neither (a script) is
+let through; its form still needs the CSRF token, its API call a bearer token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, TimestampSigner
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import accounts
+from ..errors import AuthError, Said
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ..config import Settings
+    from ..engine import Workflow
+
+COOKIE = "workflow_session"
+STATIC = "/static"  # the pages' style sheet and script (templates/static)
+# paths that never use a session: no lookup, no cookie
+SESSIONLESS = ("/api/", "/docs/", STATIC + "/")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CSP = ("default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+DOCS_PAGES = ("/docs", "/docs/oauth2-redirect")  # Swagger UI: its own inline script
+HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
+           "referrer-policy": "same-origin", "cross-origin-opener-policy": "same-origin"}
+STORED = (STATIC + "/", "/docs/assets/")  # files the browser may keep
+
+CROSS_SITE = Said("the request comes from another site (its Origin or Sec-Fetch-Site "
+                  "header says so), so it is refused",
+                  "Formularen blev sendt fra et andet websted og er derfor afvist. Gå til "
+                  "siden her på webstedet, og send formularen derfra")
+
+log = logging.getLogger("workflow.web")
+
+
+def install(app: FastAPI, settings: Settings, *, secret: str) -> None:
+    """Serve the pages' static files and put the guard and the sessions around the app
+    (the sessions outermost: the guard's refusal page uses the session)."""
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(STATIC, StaticFiles(directory=str(settings.templates_dir / "static"),
+                                  check_dir=False), name="static")
+    app.state.session_clock = accounts.wall_clock
+    app.add_middleware(Guard, https=settings.secure_cookies)
+    app.add_middleware(Sessions, secret=secret, https_only=settings.secure_cookies)
+
+
+# --------------------------------------------------------------------- sessions
+class ServerSession(dict[str, Any]):
+    """``request.session``: what the session carries, with ``"user"`` (read only: the
+    user is the session row's) when logged in. ``clear()`` ends a logged-in session."""
+
+    def __init__(self, sid: str | None, csrf_key: bytes) -> None:
+        super().__init__()
+        self.sid = sid                 # the id in the cookie (None: no cookie yet)
+        self.user: str | None = None   # whose session it is, from its row
+        self.csrf_key = csrf_key
+        self.used = False              # a CSRF token was given out: the id needs a cookie
+        self.ended = False             # ended in this request: the cookie goes
+        self.pending_end: str | None = None  # a session to end when the answer goes
+        self.error: BaseException | None = None  # the lookup failed: raised where used
+        self._saved = "{}"
+
+    def load(self, user: str, data: dict[str, Any]) -> None:
+        super().update(data)
+        self["user"] = self.user = user
+        self._saved = self._dump()
+
+    def begin(self, sid: str, user: str) -> None:
+        super().clear()
+        self.sid, self.user, self.used, self.ended = sid, user, True, False
+        self["user"] = user
+        self.pending_end = None
+        self._saved = self._dump()
+
+    def clear(self) -> None:
+        """Forget everything; a logged-in session ends (when the answer goes)."""
+        super().clear()
+        if self.user is not None:
+            self.pending_end, self.ended = self.sid, True
+            self.user = self.sid = None
+
+    def _dump(self) -> str:
+        return json.dumps(self.data(), sort_keys=True, default=str)
+
+    def data(self) -> dict[str, Any]:
+        return {k: v for k, v in self.items() if k != "user"}
+
+    @property
+    def changed(self) -> bool:
+        return self._dump() != self._saved
+
+
+def session_clock(app: Any) -> Callable[[], datetime]:
+    """The clock sessions are timed by: the real one (``app.state.session_clock``; a test
+    may set its own), not the cases' clock."""
+    state = getattr(app, "state", None)
+    clock: Callable[[], datetime] = getattr(state, "session_clock", accounts.wall_clock)
+    return clock
+
+
+def session(request: Request) -> ServerSession:
+    found = request.scope.get("session")
+    if not isinstance(found, ServerSession):
+        raise RuntimeError("the Sessions middleware is not installed")
+    return found
+
+
+def session_user(request: Request) -> str:
+    """The logged-in user; AuthError for a request with no live session."""
+    s = session(request)
+    if s.error is not None:  # the database could not say (a 503, where it is handled)
+        raise s.error
+    if not s.user:
+        raise AuthError("log in first")
+    return s.user
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (a session id is made for a visitor who has none)."""
+    s = session(request)
+    if s.sid is None:
+        s.sid = secrets.token_urlsafe(32)
+    s.used = True
+    return _csrf(s.csrf_key, s.sid)
+
+
+def csrf_ok(request: Request, token: str) -> bool:
+    s = session(request)
+    if s.error is not None:
+        raise s.error
+    # no session yet accepts no form: an empty token must not match anything
+    return s.sid is not None and bool(token) and token.isascii() and hmac.compare_digest(
+        _csrf(s.csrf_key, s.sid), token)
+
+
+def _csrf(key: bytes, sid: str) -> str:
+    digest = hmac.new(key, sid.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def session_id(request: Request) -> str | None:
+    """The id of the request's logged-in session, or None."""
+    s = session(request)
+    return s.sid if s.user else None
+
+
+def begin_session(request: Request, user: str, *, client: str = "") -> None:
+    """Log ``user`` in: a new session (a new id, a new CSRF token); one logged in before
+    on this browser ends."""
+    s = session(request)
+    wf: Workflow = request.app.state.wf
+    sid = accounts.start_session(wf.engine, user, now=session_clock(request.app)(),
+                                 client=client, ending=s.sid if s.user else None)
+    s.begin(sid, user)
+
+
+def end_session(request: Request) -> None:
+    """Log out: the session ends on the server now, and its cookie goes."""
+    s = session(request)
+    wf: Workflow = request.app.state.wf
+    if s.user and s.sid:
+        accounts.end_session(wf.engine, s.sid, now=session_clock(request.app)())
+    s.clear()
+    s.pending_end = None  # ended already
+
+
+class Sessions:
+    """ASGI middleware: ``scope["session"]``, from the signed cookie and the database."""
+
+    def __init__(self, app: ASGIApp, *, secret: str, https_only: bool = False) -> None:
+        self.app = app
+        self.max_age = int(accounts.SESSION_TTL.total_seconds())
+        self.signer = TimestampSigner(secret, salt="workflow.session")
+        self.csrf_key = hashlib.sha256(("workflow.csrf " + secret).encode()).digest()
+        self.flags = "path=/; httponly; samesite=lax" + ("; secure" if https_only else "")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = self._sid(scope)
+        s = ServerSession(incoming, self.csrf_key)
+        scope["session"] = s
+        app = scope.get("app")
+        wf: Workflow | None = getattr(app.state, "wf", None) if app is not None else None
+        clock = session_clock(app)
+        path = _relative(scope)
+        if incoming is not None and wf is not None and not (
+                path.startswith(SESSIONLESS) or path in ("/docs", "/openapi.json")):
+            try:
+                found = await run_in_threadpool(accounts.find_session, wf.engine, incoming,
+                                                now=clock())
+            except Exception as exc:  # noqa: BLE001 - raised again where the session is used
+                s.error = exc
+            else:
+                if found is not None:
+                    s.load(found.user_id, found.data)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if wf is not None:
+                    await self._settle(wf, s, clock())
+                cookie = self._cookie(s, incoming)
+                if cookie:
+                    MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    def _sid(self, scope: Scope) -> str | None:
+        value = _cookies(Headers(scope=scope)).get(COOKIE)
+        if not value:
+            return None
+        try:
+            return self.signer.unsign(value, max_age=self.max_age).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    async def _settle(self, wf: Workflow, s: ServerSession, now: datetime) -> None:
+        """End a session cleared in the request, or keep what it carries now."""
+        try:
+            if s.pending_end:
+                await run_in_threadpool(accounts.end_session, wf.engine, s.pending_end,
+                                        now=now)
+                s.pending_end = None
+            elif s.user and s.sid and s.changed:
+                await run_in_threadpool(accounts.save_session, wf.engine, s.sid, s.data(),
+                                        now=now)
+        except Exception as exc:  # noqa: BLE001 - the answer goes on; a message may be lost
+            log.warning("cannot keep the session: %s", exc)
+
+    def _cookie(self, s: ServerSession, incoming: str | None) -> str | None:
+        if s.sid == incoming:
+            return None
+        if s.sid is not None and (s.user or s.used):
+            value = self.signer.sign(s.sid).decode()
+            return f"{COOKIE}={value}; Max-Age={self.max_age}; {self.flags}"
+        if s.ended:
+            return f"{COOKIE}=; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT; {self.flags}"
+        return None
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for header in headers.getlist("cookie"):
+        for part in header.split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name not in found:
+                found[name] = value
+    return found
+
+
+def _relative(scope: Scope) -> str:
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return (path[len(root):] or "/") if root and path.startswith(root) else path
+
+
+# ------------------------------------------------------------------------ guard
+def same_origin(headers: Headers) -> bool:
+    """Whether a request that changes something may come from where it says it does:
+    its ``Origin`` is this host (as the ``Host`` or a proxy's ``X-Forwarded-Host`` names
+    it), or without one, ``Sec-Fetch-Site`` is ``same-origin`` or ``none`` (typed by the
+    user), or the client sends neither (not a browser)."""
+    origin = headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin.strip())
+        hosts = {h.strip().lower() for h in (headers.get("host", ""),
+                                              headers.get("x-forwarded-host", "").split(",")[0])
+                 if h.strip()}
+        return parts.scheme in ("http", "https") and parts.netloc.lower() in hosts
+    site = headers.get("sec-fetch-site")
+    return site is None or site.strip().lower() in ("same-origin", "none")
+
+
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def docs_csp(body: bytes) -> str:
+    """The policy for a Swagger UI page: this origin, and its own inline script by hash
+    (a hash, not 'unsafe-inline': no other script runs); its images are data: URLs."""
+    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(s).digest()).decode() + "'"
+                      for s in _INLINE_SCRIPT.findall(body))
+    return (f"default-src 'self'; script-src 'self' {hashes}; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class Guard:
+    """ASGI middleware: the security headers on every answer, and no cross-site change."""
+
+    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
+        self.app = app
+        self.headers = {**HEADERS, **({"strict-transport-security": "max-age=31536000"}
+                                      if https else {})}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = _relative(scope)
+        if scope["method"] not in SAFE_METHODS and not same_origin(Headers(scope=scope)):
+            refusal = _refusal(scope, receive, path)
+            await refusal(scope, receive, self._headed(send, path, CSP))
+            return
+        if path in DOCS_PAGES:
+            await self.app(scope, receive, self._docs(send, path))
+            return
+        await self.app(scope, receive, self._headed(send, path, CSP))
+
+    def _add(self, message: Message, path: str, csp: str) -> None:
+        headers = MutableHeaders(scope=message)
+        for name, value in {**self.headers, "content-security-policy": csp}.items():
+            if name not in headers:
+                headers[name] = value
+        if "cache-control" not in headers and not path.startswith(STORED):
+            headers["cache-control"] = "no-store"
+
+    def _headed(self, send: Send, path: str, csp: str) -> Send:
+        async def headed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._add(message, path, csp)
+            await send(message)
+
+        return headed
+
+    def _docs(self, send: Send, path: str) -> Send:
+        """The answer held until its body is complete, for the hashes of its scripts."""
+        start: Message | None = None
+        body = bytearray()
+
+        async def buffered(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            self._add(start, path, docs_csp(bytes(body)))
+            await send(start)
+            await send({"type": "http.response.body", "body": bytes(body)})
+
+        return buffered
+
+
+def _refusal(scope: Scope, receive: Receive, path: str) -> Response:
+    log.warning("cross-site request refused: %s %s (Origin %s, Sec-Fetch-Site %s)",
+                scope["method"], path, Headers(scope=scope).get("origin"),
+                Headers(scope=scope).get("sec-fetch-site"))
+    if path.startswith("/api"):
+        return JSONResponse({"detail": str(CROSS_SITE), "detail_da": CROSS_SITE.da,
+                             "error": "PermissionDenied"}, status_code=403)
+    from .pages import render
+
+    return render(Request(scope, receive), "error.html", status=403, code=403, me=False,
+                  message=CROSS_SITE.da + ".")
