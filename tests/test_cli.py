@@ -643,3 +643,152 @@ def test_show_keeps_the_councils_and_names_the_ministrys_decision(db_url: str) -
     assert "  decision: granted_with_conditions on 2018-06-01 (ref. 2018-77), granted " \
            "nature_environment,rehabilitation,special_education" in out
     assert "  conditions: Personalet overdrages" in out
+
+
+# ------------------------------------------------- hostile text, bad database URLs
+def _case_with_hostile_text(db_url: str) -> int:
+    """A case whose stored text holds lone surrogates (as written before they were
+    refused) and terminal control sequences (in a title, data and a comment)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from tests.conftest import Clock
+    from tests.factories import make_application
+    from tests.test_web_hostile import _store_raw_json
+    from workflow.config import Settings
+    from workflow.engine import Workflow
+
+    wf = Workflow.open(Settings(database_url=db_url),
+                       clock=Clock(datetime(2018, 1, 8, 9, tzinfo=UTC)))
+    try:
+        app = make_application(wf, state="drafting")
+        _store_raw_json(wf, app)
+        wf.fire(app, "withdraw", user="pl-ishoj", comment="ok\x1b]0;ejet\x07\x9b2J",
+                data={"reason": "Grund\x1b[2J\x1b]8;;http://x\x07klik\x1b]8;;\x07"})
+        with wf.engine.begin() as conn:  # a title from before control characters were
+            conn.execute(text("UPDATE application SET title = :t WHERE id = :id"),
+                         {"t": "Titel\x1b]0;ejet\x07\x1b[31m\x9b\r!", "id": app})
+    finally:
+        wf.close()
+    return app
+
+
+def test_stored_lone_surrogates_and_control_characters_print_safely(db_url: str) -> None:
+    app = _case_with_hostile_text(db_url)
+    env = {"WORKFLOW_DATABASE_URL": db_url}
+    said = []
+    for args in (["list"], ["list", "--json"], ["show", str(app)], ["show", str(app), "--json"],
+                 ["history", str(app)], ["history", str(app), "--json"],
+                 ["triggers", str(app)], ["deadlines", "--json"]):
+        out = run(env, *args, "--as", "pl-ishoj").stdout
+        for raw in ("\x1b", "\x07", "\x9b", "\r"):
+            assert raw not in out, (args, out)
+        if "--json" in args:
+            json.loads(out)
+        said.append(out)
+    listed = json.loads(said[1])
+    assert listed[0]["title"] == "Titel\x1b]0;ejet\x07\x1b[31m\x9b\r!"  # the same text
+    assert listed[0]["data"]["reason"] == "a\ufffdb"  # the stored surrogate, mended
+    assert "Titel\\u001b]0;ejet\\u0007" in said[2] and "\\u009b\\u000d!" in said[2]
+    history = json.loads(said[5])
+    assert history[0]["data"] == {"x\ufffd": "\U0001F600\ufffd"}
+    assert history[-1]["comment"] == "ok\x1b]0;ejet\x07\x9b2J"
+    assert "ok\\u001b]0;ejet\\u0007\\u009b2J" in said[4]
+
+
+def test_a_real_terminal_gets_no_control_sequence(tmp_path: Path) -> None:
+    """The same through a real process on a pseudo-terminal (click keeps escape sequences
+    for a terminal, and strips only some of them for a pipe)."""
+    import pty
+
+    db = tmp_path / "wf.db"
+    run({"WORKFLOW_DATABASE_URL": f"sqlite:///{db}"}, "init", "--demo")
+    app = _case_with_hostile_text(f"sqlite:///{db}")
+    for args in (["show", str(app)], ["history", str(app)], ["list"]):
+        leader, follower = pty.openpty()
+        proc = subprocess.run([sys.executable, "-m", "workflow", *args, "--as", "pl-ishoj"],
+                              stdout=follower, stderr=subprocess.PIPE, timeout=60,
+                              env=subprocess_env(WORKFLOW_DATABASE_URL=f"sqlite:///{db}"))
+        os.close(follower)
+        out = b""
+        try:
+            while chunk := os.read(leader, 65536):
+                out += chunk
+        except OSError:  # the terminal's other end is closed: all is read
+            pass
+        os.close(leader)
+        assert proc.returncode == 0, proc.stderr
+        assert b"Titel" in out or b"Grund" in out
+        for raw in (b"\x1b", b"\x07", "\x9b".encode()):
+            assert raw not in out, (args, out)
+
+
+def test_text_that_is_not_text_or_a_title_with_controls_is_refused(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    run(env, "init", "--demo")
+    new = ["new", "--kind", "dispensation", "--round", "1", "--as", "pl-ishoj"]
+    assert fails(env, *new, "--title", "Sag\x1b]0;ejet\x07") == \
+        "error: the title contains the control character \\x1b"
+    assert fails(env, *new, "--title", "Sag\x9b2J") == \
+        "error: the title contains the control character \\x9b"
+    assert fails(env, *new, "--title", "Ans\udcf8gning") == \
+        "error: the title contains \\udcf8, a lone UTF-16 surrogate, which is not text"
+    assert run(env, *new, "--title", "Sag", ok=False).exit_code == 0
+    assert run(env, *new, "--title", "Fane\tog linje\nskift").stdout.startswith(
+        "Created application 2")  # whitespace in a title is folded to spaces
+    code = run(env, "advance", "1", "withdraw", "--data", "reason=Grund\udcff",
+               "--as", "pl-ishoj", ok=False).exit_code
+    assert code == 2
+    assert fails(env, "advance", "1", "withdraw", "--data", "reason=Grund", "--comment",
+                 "\udcff", "--as", "pl-ishoj") == \
+        "error: the comment contains \\udcff, a lone UTF-16 surrogate, which is not text"
+    assert "reason: contains \\udcff" in fails(env, "advance", "1", "withdraw", "--data",
+                                               "reason=Grund\udcff", "--as", "pl-ishoj")
+    message = fails(env, "list", "--as", "pl-\udcffishoj")
+    assert message == "error: 'pl-\\udcffishoj' is not text: it holds a byte that is not UTF-8"
+    assert run(env, "list", "--as", "pl-\udcffishoj", ok=False).exit_code == 2
+    assert [a["title"] for a in as_json(env, "list", "--as", "pl-ishoj")] == [
+        "Sag", "Fane og linje skift"]
+    # a byte that is not UTF-8, as a shell passes it
+    proc = subprocess.run([sys.executable, "-m", "workflow", *new, "--title", b"Ans\xf8gning"],
+                          capture_output=True, timeout=60,
+                          env=subprocess_env(**env))
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr == b"error: the title contains \\udcf8, a lone UTF-16 surrogate, " \
+                          b"which is not text\n"
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("mysql://user:secret@db.example/wf", "error: unsupported database 'mysql' in "
+     "'mysql://user:***@db.example/wf': workflow runs on SQLite (sqlite:///FILE) or "
+     "PostgreSQL (postgresql://USER@HOST/DB)"),
+    ("oracle+oracledb://u@h/x", "error: unsupported database 'oracle'"),
+    ("mssql://u@h/x", "error: unsupported database 'mssql'"),
+    ("not a url", "error: WORKFLOW_DATABASE_URL is not a database URL: 'not a url' (use "
+     "sqlite:///FILE or postgresql://USER@HOST/DB)"),
+    ("postgresql+psycopg2://u:secret@h/x", "error: cannot use the database URL "
+     "'postgresql+psycopg2://u:***@h/x': No module named 'psycopg2'"),
+])
+def test_an_unsupported_database_url_is_one_line_and_exit_8(url: str, said: str) -> None:
+    env = {"WORKFLOW_DATABASE_URL": url}
+    for args in (["list", "--as", "admin"], ["init"], ["show", "1", "--as", "admin"]):
+        assert fails(env, *args).startswith(said), args
+        assert run(env, *args, ok=False).exit_code == 8
+    assert "secret" not in fails(env, "areas")
+
+
+def test_a_read_on_a_missing_sqlite_file_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    path = tmp_path / "wf.db"
+    for args in (["list", "--as", "admin"], ["show", "1", "--as", "admin"],
+                 ["history", "1", "--as", "admin"], ["areas"], ["deadlines", "--as", "admin"],
+                 ["check", "--against-database"], ["users", "list", "--as", "admin"]):
+        result = run(env, *args, ok=False)
+        assert result.exit_code == 8, (args, result.output)
+        assert fails(env, *args) == (f"error: the database {path} does not exist; run "
+                                     f"`workflow init` (with --demo for the Ishøj–Vallensbæk "
+                                     f"demo data)"), args
+    assert list(tmp_path.iterdir()) == []
+    run(env, "init")  # which makes it
+    assert path.exists()

@@ -187,3 +187,52 @@ def test_the_quick_path_imports_neither_click_nor_the_database() -> None:
                           env=subprocess_env(WORKFLOW_STATES_FILE=str(STATES)), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == ""
+
+
+@pytest.mark.parametrize("argv", [["check", "FILE"], ["check", "FILE", "--json"], ["diagram"],
+                                  ["diagram", "--json"]], ids=" ".join)
+@pytest.mark.parametrize("hostile", ["alias bomb", "500 levels", "5000 levels"])
+def test_a_hostile_states_file_is_one_located_problem_on_both_paths(
+        argv: list[str], hostile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_definition import alias_bomb, deep
+
+    path = tmp_path / "hostile.yaml"
+    path.write_text({"alias bomb": alias_bomb(), "500 levels": deep(500, flow=True),
+                     "5000 levels": deep(5000, flow=True)}[hostile], encoding="utf-8")
+    argv = [str(path) if a == "FILE" else a for a in argv]
+    monkeypatch.setenv("WORKFLOW_STATES_FILE", str(path))
+    code = quick(argv)
+    said = capsys.readouterr()
+    clicked = CliRunner().invoke(cli, argv, env={"WORKFLOW_STATES_FILE": str(path)})
+    assert code == 3 and (said.out, said.err, code) == (clicked.stdout, clicked.stderr,
+                                                         clicked.exit_code)
+    assert "Traceback" not in said.err
+    if "--json" in argv and argv[0] == "check":
+        import json
+
+        (problem,) = json.loads(said.out)["problems"]
+        assert problem["file"] == str(path) and isinstance(problem["line"], int)
+    else:
+        head, located = said.err.splitlines()
+        assert head == "error: 1 problem in the process definition:"
+        assert located.startswith(f"  {path}:") and located.count(": ") >= 2
+
+
+def test_the_quick_path_prints_no_control_character(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from workflow.console import echo, emit_json, neutralise
+
+    hostile = "Titel\x1b]0;ejet\x07\x1b[2J\x9b\r\x7f\ud800 æ\tø"
+    assert neutralise(hostile) == ("Titel\\u001b]0;ejet\\u0007\\u001b[2J\\u009b\\u000d"
+                                   "\\u007f\\ud800 æ\tø")
+    echo(hostile)
+    emit_json({"title": hostile})
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x07\x9b\r\x7f")
+    import json
+
+    assert json.loads(out.split("\n", 1)[1]) == {"title": hostile}  # the same text again
+    path = tmp_path / "ej\x1b[2Jet.yaml"
+    assert quick(["check", str(path)]) == 3  # (no such file)
+    assert "\x1b" not in capsys.readouterr().err

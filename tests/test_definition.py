@@ -488,3 +488,85 @@ def test_check_on_the_good_file() -> None:
     assert out["processes"]["application"] == {
         "states": len(app.states), "transitions": len(app.transitions),
         "kinds": ["dispensation", "jobcentre", "satellite"]}
+
+
+# ----------------------------------------------- alias bombs and deep nesting
+def alias_bomb(levels: int = 9) -> str:
+    """A "billion laughs": each anchor nine aliases of the one before (1 KB of YAML,
+    9**9 values once expanded)."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join([*lines, f"roles: *a{levels - 1}", "schema: 1", ""])
+
+
+def deep(levels: int, *, flow: bool) -> str:
+    if flow:
+        return "schema: 1\nroles: " + "[" * levels + "]" * levels + "\n"
+    return "schema: 1\nroles:\n" + "".join(f"{'  ' * (i + 1)}k{i}:\n" for i in range(levels))
+
+
+def test_an_alias_bomb_is_one_located_problem_at_once() -> None:
+    import time
+
+    text = alias_bomb()
+    assert len(text) < 1024
+    started = time.perf_counter()
+    with pytest.raises(DefinitionError) as caught:
+        loads(text, file=FILE)
+    assert time.perf_counter() - started < 5  # (it was over a minute, and 5.6 GB)
+    (p,) = caught.value.problems
+    assert (p.file, p.line, p.key) == (FILE, 6, "a5.0")
+    assert p.message == ("the document expands to more than 100,000 values (aliases of "
+                         "aliases); write it out without them")
+
+
+def test_aliases_that_stay_small_still_work() -> None:
+    text = mutate("  project_lead: {da: Projektleder, en: Project lead}",
+                  "  project_lead: &lead {da: Projektleder, en: Project lead}")
+    text = mutate("  legal: {da: Jurist, en: Legal staff}", "  legal: *lead", text)
+    d = loads(text, file=FILE)
+    assert d.roles["legal"] == d.roles["project_lead"]
+
+
+@pytest.mark.parametrize(("levels", "flow"), [
+    (65, True), (500, True), (900, True), (5000, True), (100_000, True),
+    (65, False), (500, False), (900, False)])  # (deeper blocks: the text is gigabytes)
+def test_deep_nesting_is_one_located_problem(levels: int, flow: bool) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        loads(deep(levels, flow=flow), file=FILE)
+    (p,) = caught.value.problems
+    assert p.file == FILE and p.line is not None
+    if levels > 1000:  # the C parser's own limit is a thousand levels
+        assert (p.key, p.message) == ("(syntax)", "exceeded maximum nesting depth"), p
+    else:
+        assert p.message == "nested more than 64 levels deep"
+        assert p.key.startswith("roles.") and p.key.endswith(".…")
+        assert p.line == (2 if flow else 2 + 65)
+
+
+def test_deep_nesting_without_the_c_parser_is_one_located_problem(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from workflow import located
+
+    monkeypatch.setattr(located, "_LOADER", yaml.SafeLoader)
+    for text, line in ((deep(2000, flow=True), 2), (deep(600, flow=False), 2 + 65)):
+        with pytest.raises(DefinitionError) as caught:
+            loads(text, file=FILE)
+        (p,) = caught.value.problems
+        assert (p.line, p.message) == (line, "nested more than 64 levels deep"), p
+
+
+@pytest.mark.parametrize("text", [alias_bomb(), deep(500, flow=True), deep(5000, flow=True)],
+                         ids=["alias bomb", "500 levels", "5000 levels"])
+def test_check_says_a_hostile_file_in_one_located_line_exit_3(tmp_path: Path,
+                                                               text: str) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output and result.stdout == ""
+    head, located_line = result.stderr.splitlines()
+    assert head == "error: 1 problem in the process definition:"
+    assert re.fullmatch(rf"  {re.escape(str(path))}:\d+: \S+: .+", located_line)

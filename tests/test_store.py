@@ -207,3 +207,67 @@ def test_check_against_the_database_lists_stranded_applications(
     assert result.exit_code == 3
     assert f"state 'legal_review' is missing, but application {app} is in it" in result.output
     assert "Traceback" not in result.output
+
+
+# ------------------------------------------- URLs, missing files, stored surrogates
+@pytest.mark.parametrize(("url", "said"), [
+    ("mysql://u:secret@h/db", "unsupported database 'mysql' in 'mysql://u:***@h/db'"),
+    ("oracle://x", "unsupported database 'oracle'"),
+    ("nonsense", "is not a database URL: 'nonsense'"),
+    ("postgresql+psycopg2://u:secret@h/x", "cannot use the database URL "
+     "'postgresql+psycopg2://u:***@h/x': No module named 'psycopg2'"),
+    ("sqlite:///:memory:", "in-memory SQLite database cannot be shared"),
+])
+def test_an_unsupported_database_url_is_a_setup_error(url: str, said: str) -> None:
+    with pytest.raises(SetupError) as caught:
+        store.make_engine(url)
+    assert said in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_a_missing_sqlite_file_is_said_and_not_made(tmp_path: Path) -> None:
+    path = tmp_path / "absent.db"
+    engine = store.make_engine(f"sqlite:///{path}")
+    try:
+        with pytest.raises(SetupError, match=f"the database {path} does not exist; run "
+                                             f"`workflow init`"):
+            store.require_schema(engine)
+        with pytest.raises(SetupError, match="does not exist"):
+            Workflow.open(Settings(database_url=f"sqlite:///{path}"))
+    finally:
+        engine.dispose()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stored_lone_surrogates_read_as_replacement_characters(wf: Workflow) -> None:
+    from sqlalchemy import text
+
+    app_id = make_application(wf)
+    cast = "CAST(:d AS json)" if not store.is_sqlite(wf.engine) else ":d"
+    with wf.engine.begin() as conn:
+        conn.execute(text(f"UPDATE application SET data = {cast} WHERE id = :id"),
+                     {"id": app_id, "d": '{"a\\udc00": ["\\ud800", "ok \\ud83d\\ude00", 1]}'})
+    with store.read(wf.engine) as conn:
+        data = conn.execute(select(t.application.c.data)
+                            .where(t.application.c.id == app_id)).scalar_one()
+    assert data == {"a\ufffd": ["\ufffd", "ok \U0001F600", 1]}
+    assert get_application(wf, app_id, user="pl-ishoj")["data"] == data
+    wf.fire(app_id, "propose_areas", user="pl-ishoj",  # the hot path reads it too
+            data={"areas": "rehabilitation,social"})
+
+
+def test_what_says_the_database_is_unavailable() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    class Race(Exception):
+        sqlstate = "40001"
+
+    down = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    assert str(store.unavailable(down)) == \
+        "the database is not available right now; try again shortly"
+    assert store.unavailable(sqlite3.OperationalError("database or disk is full"))
+    assert store.reason(down) == "server closed the connection"
+    assert store.unavailable(OperationalError("x", {}, Race())) is None
+    assert store.unavailable(IntegrityError("x", {}, Exception("duplicate"))) is None
+    assert store.unavailable(ValueError("no")) is None

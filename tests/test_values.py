@@ -73,3 +73,48 @@ def test_amounts_come_back_from_json_exact() -> None:
               "p": FieldSpec("p", "percent", Label("P", "P"))}
     back = from_json({"a": "1327160.48", "p": "7.5"}, fields)
     assert back == {"a": Decimal("1327160.48"), "p": Decimal("7.5")}
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    ("a\ud800b", "contains \\ud800, a lone UTF-16 surrogate, which is not text"),
+    ("\udcff", "contains \\udcff, a lone UTF-16 surrogate, which is not text"),
+    ("æ\udfff", "contains \\udfff, a lone UTF-16 surrogate, which is not text"),
+    ("a\x00b", "contains a NUL character"),
+])
+def test_text_that_is_no_text_is_refused_naming_the_character(raw: str, problem: str) -> None:
+    from workflow.values import text_problem
+
+    assert text_problem(raw) == problem
+    assert text_problem(raw, one_line=True) == problem
+    with pytest.raises(ValueError) as caught:
+        parse("text", raw)
+    assert str(caught.value.args[0]) == problem
+    assert "\\" in problem or "NUL" in problem  # said with a visible escape
+
+
+def test_a_title_is_one_line_without_control_characters() -> None:
+    from workflow.values import text_problem
+
+    for fine in ("Ansøgning – runde 2 😀", "Glad \U0001F600", "a b"):
+        assert text_problem(fine, one_line=True) is None
+    for raw, shown in (("a\x1b]0;x\x07", "\\x1b"), ("\x07", "\\x07"), ("a\x9bb", "\\x9b"),
+                       ("a\x7f", "\\x7f"), ("a\nb", "\\n"), ("a\rb", "\\r")):
+        problem = text_problem(raw, one_line=True)
+        assert problem == f"contains the control character {shown}"
+        assert problem is not None and problem.da == f"indeholder styretegnet {shown}"
+    # text of more lines keeps its lines and tabs (its other controls are neutralised
+    # where it is printed)
+    assert text_problem("Linje 1\nLinje 2\tmed\x1b", one_line=False) is None
+    assert parse("text", " Linje 1\n\tLinje 2 ") == "Linje 1\n\tLinje 2"
+    assert parse("text", "Glad \U0001F600") == "Glad \U0001F600"
+
+
+def test_an_unknown_key_is_named_visibly() -> None:
+    from workflow.definition import FieldSpec as Spec
+    from workflow.errors import InvalidData
+    from workflow.values import parse_data
+
+    with pytest.raises(InvalidData) as caught:
+        parse_data({"\udcffx\x1b": "v"}, fields={"x": Spec("x", "text", Label("X", "X"))},
+                   allowed=["x"], trigger="t", areas=AREAS, municipalities=MUNICIPALITIES)
+    assert str(caught.value) == "\\udcffx\\x1b: t does not take this key (it takes: x)"

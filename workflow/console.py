@@ -124,13 +124,33 @@ def _parse(args: Sequence[str], valued: frozenset[str], flags: frozenset[str],
 
 
 # ------------------------------------------- what the quick path and click both run
+# What a terminal would obey rather than show: the C0 controls but tab and newline, DEL and
+# the C1 controls (ESC starts a sequence that can retitle the window, rewrite the screen,
+# or a link; U+009B is CSI on its own).
+_CONTROLS = {c: f"\\u{c:04x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a terminal may be given it: its control characters (see
+    :data:`_CONTROLS`) and lone surrogates written as visible escapes (``\\u001b``,
+    ``\\ud800``), which are the same characters again inside a JSON string."""
+    text = text.translate(_CONTROLS)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no encoding can write it
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
-    """``text`` on standard output (or error), in UTF-8 where the stream's own encoding
-    cannot say it (as ``click.echo``); nothing when the stream is closed."""
+    """``text`` on standard output (or error), neutralised (:func:`neutralise`), in UTF-8
+    where the stream's own encoding cannot say it (as ``click.echo``); nothing when the
+    stream is closed."""
     stream = sys.stderr if err else sys.stdout
     if stream is None:
         return
-    text = text + "\n" if nl else text
+    text = neutralise(text + "\n" if nl else text)
     try:
         stream.write(text)
     except UnicodeEncodeError:

@@ -51,23 +51,31 @@ class SqliteWriter:
             self._release()
             raise
 
-    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
-        """Commit, or roll back on an exception (which goes on); then let the next in."""
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 *_: Any) -> None:
+        """Commit, or roll back on an exception (which goes on, as a SetupError where it
+        says the database cannot be written now: disk full, I/O error, locked too long);
+        then let the next in."""
         conn, raw = self.conn, self.raw
         assert conn is not None
         try:
             if kind is not None:
                 self._abort(conn, raw)
+                from .store import reason, unavailable  # (store imports this module)
+
+                if exc is not None and unavailable(exc) is not None:
+                    raise SetupError(f"cannot write to the database: {reason(exc)}") \
+                        from None
                 return
             try:
                 if conn.in_transaction():
                     conn.commit()
                 else:
                     raw.commit()
-            except (DBAPIError, self.dialect.loaded_dbapi.Error) as exc:
+            except (DBAPIError, self.dialect.loaded_dbapi.Error) as error:
                 self._abort(conn, raw)
                 raise SetupError(f"cannot write to the database: "
-                                 f"{getattr(exc, 'orig', None) or exc}") from None
+                                 f"{getattr(error, 'orig', None) or error}") from None
         finally:
             self._release()
 
@@ -76,9 +84,11 @@ class SqliteWriter:
         self.lock.release()
 
     def _begin(self) -> Connection:
-        """The connection, in a fresh ``BEGIN IMMEDIATE``; a broken one is replaced."""
+        """The connection, in a fresh ``BEGIN IMMEDIATE``; a broken one (invalidated, or
+        still in a transaction that was not ended) is replaced."""
         try:
-            if self.conn is None or self.conn.invalidated:
+            if self.conn is None or self.conn.invalidated \
+                    or self.conn.get_transaction() is not None or self.raw.in_transaction:
                 self._drop()
                 engine = self._engine()
                 if engine is None:
@@ -93,13 +103,20 @@ class SqliteWriter:
                              f"{getattr(exc, 'orig', None) or exc}") from None
 
     def _abort(self, conn: Connection, raw: Any) -> None:
-        """Roll back whichever side holds the transaction; a connection that cannot is
-        replaced (closing it rolls back)."""
+        """Roll back whichever side holds the transaction; a connection that cannot, or is
+        left in one, is replaced (closing it rolls back).
+
+        SQLAlchemy's side is ended even when it is no longer active: a commit that failed
+        (the disk full) leaves it inactive but open, and until it is rolled back every
+        later use of the connection fails (``PendingRollbackError``).
+        """
         try:
-            if conn.in_transaction():
+            if conn.get_transaction() is not None:
                 conn.rollback()
             if raw.in_transaction:
                 raw.rollback()
+            if conn.invalidated or conn.get_transaction() is not None or raw.in_transaction:
+                self._drop()
         except Exception:  # noqa: BLE001 - the caller's exception is the one to report
             self._drop()
 

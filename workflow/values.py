@@ -4,6 +4,10 @@ Field types are declared in ``states.yaml`` (``fields:``); this module knows how
 is read (``areas`` from "a,b" or a list, ``date`` from ISO "2018-05-03", ...) and stored
 as JSON. Every problem is reported at once, naming the key and what was expected, in
 English and Danish (:class:`~workflow.errors.Said`).
+
+Text a user typed is text (:func:`text_problem`): no lone UTF-16 surrogate (what a JSON
+``"\\ud800"`` or a byte that is not UTF-8 on the command line decodes to: no database or
+page can store or show it), no NUL, and on one line (a title) no control character.
 """
 
 from __future__ import annotations
@@ -22,10 +26,37 @@ MAX_TEXT = 4000
 MAX_AMOUNT = Decimal("1e12")          # kroner: beyond any municipal budget
 MAX_INTEGER = 10**9
 _DANISH_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")   # 1.234.567,89
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: a terminal obeys them
 
 
 def _bad(en: str, da: str) -> ValueError:
     return ValueError(Said(en, da))
+
+
+def shown(text: str) -> str:
+    """``text`` with its control characters and lone surrogates as visible escapes
+    (``\\x1b``, ``\\ud800``): safe to put in a message."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1]
+                   for ch in text)
+
+
+def text_problem(text: str, *, one_line: bool = False) -> Said | None:
+    """What makes ``text`` unfit to store as typed text, or None: a lone surrogate, a NUL
+    and, where the text is one line (``one_line``: a title), any control character."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = shown(exc.object[exc.start:exc.start + 1])
+            return Said(f"contains {bad}, a lone UTF-16 surrogate, which is not text",
+                        f"indeholder {bad}, som ikke er et tegn")
+    if "\x00" in text:
+        return Said("contains a NUL character", "indeholder et NUL-tegn")
+    control = _CONTROL.search(text) if one_line else None
+    if control is not None:
+        bad = shown(control.group())
+        return Said(f"contains the control character {bad}", f"indeholder styretegnet {bad}")
+    return None
 
 
 def _not_a_number(raw: Any) -> ValueError:
@@ -134,8 +165,9 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
         return raw
     if not isinstance(raw, str) or not raw.strip():
         raise _bad("expected a non-empty text", "skal udfyldes")
-    if "\x00" in raw:
-        raise _bad("contains a NUL character", "indeholder et NUL-tegn")
+    problem = text_problem(raw)
+    if problem is not None:
+        raise ValueError(problem)
     if len(raw) > MAX_TEXT:
         raise _bad(f"longer than {MAX_TEXT} characters",
                    f"er længere end {number(MAX_TEXT)} tegn")
@@ -152,8 +184,9 @@ def parse_data(raw: Mapping[str, Any], *, fields: Mapping[str, FieldSpec],
         if key not in allowed:
             takes = ", ".join(allowed)
             problems.append(Said(
-                f"{key}: {trigger} does not take this key (it takes: {takes or 'no data'})",
-                f"{key}: oplysningen hører ikke til handlingen (den tager: "
+                f"{shown(key)}: {trigger} does not take this key (it takes: "
+                f"{takes or 'no data'})",
+                f"{shown(key)}: oplysningen hører ikke til handlingen (den tager: "
                 f"{', '.join(fields[k].label.da for k in allowed if k in fields) or 'ingen'})"))
             continue
         try:
