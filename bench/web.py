@@ -6,7 +6,7 @@ SQLite and then PostgreSQL:
   set-up   a fresh database (SQLite: a file in the scratch folder; PostgreSQL: the schema
            ``bench_web`` of the benchmark database, dropped and recreated) made by
            ``workflow init --demo --examples``; then ``workflow serve --workers 4`` on a free
-           loopback port, as shipped (uvicorn, access log on, to a file)
+           loopback port, as shipped (uvicorn, one JSON log line per request, to a file)
   log-in   GET /login for the form's CSRF value, POST /login as pl-ishoj (the project lead:
            the fullest dashboard), GET / once: the session cookie; POST /api/token as
            sec-ishoj (the council secretary): the bearer token
@@ -56,6 +56,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -89,7 +90,8 @@ APP_ID = 2                  # in council_approval in `workflow init --examples`
 PAGE_USER = "pl-ishoj"
 POST_USER = "sec-ishoj"
 PASSWORD = "demo"
-MEETING = {"meeting_date": "2018-05-01", "agenda_ref": "BR 1/5-18 pkt. 3"}
+# the examples are dated up to today, so a meeting put on the agenda today is plausible
+MEETING = {"meeting_date": date.today().isoformat(), "agenda_ref": "BR pkt. 3"}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ importing this module at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .console import LANGUAGES, emit_json
+from .console import LANGUAGES, emit_json, neutralise
 from .console import main as main  # the entry point of installs made before console.py
 
 if TYPE_CHECKING:
@@ -24,7 +26,58 @@ if TYPE_CHECKING:
     from .spec import Definition
 
 
+class Neutralised:
+    """A text stream that writes what it is given neutralised
+    (:func:`~workflow.console.neutralise`): no text read from the database (a title, a
+    reason, a user's name) can send a terminal a control sequence, whichever command
+    prints it. Text its encoding cannot say goes out in UTF-8, as ``click.echo`` would.
+
+    It says it is no terminal and shows no binary buffer, so click writes through it
+    (rather than to the buffer beneath) and nothing prints colours through it.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # (click asks whether this is a binary stream)
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        text = neutralise(text)
+        try:
+            return int(self.stream.write(text))
+        except UnicodeEncodeError:
+            self.stream.flush()
+            self.stream.buffer.write(text.encode("utf-8"))
+            return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> Any:
+        raise AttributeError("buffer")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def neutralised_output() -> Iterator[None]:
+    """Standard output and error neutralised (:class:`Neutralised`) while it lasts."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if s is None or isinstance(s, Neutralised) else Neutralised(s)
+                              for s in saved)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 class WorkflowGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with neutralised_output():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         from .errors import WorkflowError
 
@@ -33,6 +86,12 @@ class WorkflowGroup(click.Group):
         except WorkflowError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except UnicodeEncodeError as exc:  # an argument with a byte that is not UTF-8
+            if exc.reason != "surrogates not allowed":
+                raise
+            click.echo(f"error: {exc.object!r} is not text: it holds a byte that is not "
+                       f"UTF-8", err=True)
+            ctx.exit(2)
         except Exception as exc:
             if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
                 orig = getattr(exc, "orig", None) or exc
@@ -454,8 +513,14 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo("The demo users (pl-ishoj, sec-ishoj, legal-ishoj, admin, …) log in with "
                    "the password 'demo'.")
     click.echo(f"Serving on http://{host}:{port}/ (API documentation: /docs)")
+    from .metrics import prepare_multiprocess_dir
+    from .web.ops import log_config
+
+    prepare_multiprocess_dir()  # PROMETHEUS_MULTIPROC_DIR: no values of an earlier run
+    # one log line per request from workflow (web/ops.py), uvicorn's access log off
     uvicorn.run("workflow.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=False,
+                log_config=log_config(settings.log_format))
 
 
 @cli.command("rules")
@@ -476,4 +541,4 @@ def rules_(as_json: bool) -> None:
 
 # The other command modules add their commands to `cli` when imported (last: they import
 # the helpers above).
-from . import cli_admin, cli_agreements, cli_documents  # noqa: E402, F401
+from . import cli_admin, cli_agreements, cli_documents, cli_ops  # noqa: E402, F401

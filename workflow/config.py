@@ -13,6 +13,10 @@
 | WORKFLOW_SMTP_USER, _PASSWORD | (none) log in when given               |
 | WORKFLOW_SMTP_FROM         | workflow@localhost                        |
 | WORKFLOW_NOW               | (none) a moment the clock stands still at |
+| WORKFLOW_PDF_WORKERS       | 2: LibreOffice conversions at a time, per web worker |
+| WORKFLOW_LOG_FORMAT        | json (one JSON object a line) or text     |
+| WORKFLOW_METRICS_ALLOW     | 127.0.0.1/32,::1/128: who may read /metrics |
+| WORKFLOW_REMINDER_LEASE    | 300: seconds a reminder claim lasts unless renewed |
 
 Plain dataclasses on purpose: ``workflow --help`` must not pay for importing pydantic.
 ``workflow check`` and ``workflow diagram`` do not import this module at all: they take
@@ -49,6 +53,10 @@ class Settings:
     timezone: str = "Europe/Copenhagen"
     secure_cookies: bool = False
     now: datetime | None = None   # WORKFLOW_NOW: the clock stands still here (aware, UTC)
+    pdf_workers: int = 2          # LibreOffice conversions at a time in one web worker
+    log_format: str = "json"      # the web application's log lines: json or text
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # networks: /metrics
+    reminder_lease: int = 300     # seconds a claim on reminders lasts unless renewed
 
     def clock(self) -> Callable[[], datetime]:
         """The system clock, or, with WORKFLOW_NOW, one that always says that moment."""
@@ -69,12 +77,64 @@ class Settings:
             timezone=get("TIMEZONE") or defaults.timezone,
             secure_cookies=(get("SECURE_COOKIES") or "").lower() in ("1", "true", "yes", "on"),
             now=parse_now(get("NOW"), get("TIMEZONE") or defaults.timezone),
+            pdf_workers=parse_count("WORKFLOW_PDF_WORKERS", get("PDF_WORKERS"),
+                                    defaults.pdf_workers),
+            log_format=parse_choice("WORKFLOW_LOG_FORMAT", get("LOG_FORMAT"),
+                                    ("json", "text"), defaults.log_format),
+            metrics_allow=parse_networks("WORKFLOW_METRICS_ALLOW", get("METRICS_ALLOW"),
+                                         defaults.metrics_allow),
+            reminder_lease=parse_count("WORKFLOW_REMINDER_LEASE", get("REMINDER_LEASE"),
+                                       defaults.reminder_lease),
         )
 
 
 def system_clock() -> datetime:
     """Now, as an aware UTC moment."""
     return datetime.now(UTC)
+
+
+def parse_count(name: str, text: str | None, default: int) -> int:
+    """A whole number of at least 1 (``default`` when unset)."""
+    if text is None or not text.strip():
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        from .errors import SetupError
+
+        raise SetupError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def parse_choice(name: str, text: str | None, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices`` (case-insensitive; ``default`` when unset)."""
+    if text is None or not text.strip():
+        return default
+    if text.strip().lower() not in choices:
+        from .errors import SetupError
+
+        raise SetupError(f"{name} must be {' or '.join(choices)}, not {text!r}")
+    return text.strip().lower()
+
+
+def parse_networks(name: str, text: str | None,
+                   default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated IP networks or addresses (``10.0.0.0/8``, ``::1``), normalised;
+    ``default`` when unset, none when set to ``none``."""
+    if text is None or not text.strip():
+        return default
+    if text.strip().lower() == "none":
+        return ()
+    import ipaddress
+
+    found = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            from .errors import SetupError
+
+            raise SetupError(f"{name}: {part!r} is not an IP address or network "
+                             f"(such as 10.0.0.5 or 10.0.0.0/24)") from None
+    return tuple(found)
 
 
 def parse_now(text: str | None, timezone: str) -> datetime | None:

@@ -17,7 +17,10 @@ import shutil
 import string
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from . import danish, rendering, store
+from . import danish, metrics, rendering, store
 from . import tables as t
 from .doccontext import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
@@ -220,14 +223,16 @@ class Drafts:
         if latest is not None and (latest.input_sha256, latest.template_sha256) == \
                 (input_sha, template_sha) and (not issued or latest.letter_date == letter_date):
             return None
-        try:
-            markdown = self.env.get_template(template).render(ctx)
-        except Exception as exc:  # a template error blocks the step, saying where
-            problem = rendering._render_problem(exc, template)
-            raise DocumentError(f"cannot make {draft.name}: {problem}") from None
-        content = write_docx(markdown, letterhead, header={
-            "case_number": app["case_number"], "date": danish.long_date(letter_date)},
-            title=f"{draft.label.da} – {app['case_number']}", author=actor[1], created=now)
+        with metrics.timed_render(draft.name):
+            try:
+                markdown = self.env.get_template(template).render(ctx)
+            except Exception as exc:  # a template error blocks the step, saying where
+                problem = rendering._render_problem(exc, template)
+                raise DocumentError(f"cannot make {draft.name}: {problem}") from None
+            content = write_docx(markdown, letterhead, header={
+                "case_number": app["case_number"], "date": danish.long_date(letter_date)},
+                title=f"{draft.label.da} – {app['case_number']}", author=actor[1],
+                created=now)
         if doc_id is None:
             doc_id = conn.execute(insert(t.document).values(
                 application_id=app["id"], name=draft.name, party=party or "",
@@ -414,11 +419,58 @@ def downloads(conn: Connection, app_id: int) -> list[dict[str, Any]]:
                                      "sha256": r.sha256, "format": r.format}} for r in rows]
 
 
+class PdfQueue:
+    """At most ``limit`` LibreOffice conversions at a time in this process; the others wait
+    their turn (a page asking for a PDF waits, every other page goes on). Each LibreOffice
+    takes a core and a few hundred MB: twelve at once slowed every page.
+    ``WORKFLOW_PDF_WORKERS`` sets the limit in the web application (per worker process)."""
+
+    def __init__(self, limit: int = 2) -> None:
+        self.set_limit(limit)
+
+    def set_limit(self, limit: int) -> None:
+        """A new limit, for conversions that start from now on."""
+        if limit < 1:
+            raise SetupError(f"the PDF conversion limit must be at least 1, not {limit}")
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def slot(self, wait: float) -> Iterator[float]:
+        """A free slot, waited for at most ``wait`` seconds; yields the time waited."""
+        slots = self._slots
+        start = time.perf_counter()
+        if not slots.acquire(timeout=wait):
+            raise SetupError(Said(
+                f"LibreOffice is busy with other PDFs (waited {wait:.0f} s); try again "
+                f"shortly", "der laves mange PDF-filer lige nu; prøv igen om lidt"))
+        try:
+            yield time.perf_counter() - start
+        finally:
+            slots.release()
+
+
+PDF_QUEUE = PdfQueue()
+
+
 def convert_to_pdf(docx: bytes, *, timeout: float = 180) -> bytes:
-    """A PDF of a .docx, by LibreOffice headless; a clear SetupError when it is missing."""
+    """A PDF of a .docx, by LibreOffice headless, once one of :data:`PDF_QUEUE`'s slots is
+    free (waiting at most ``timeout`` for it); a clear SetupError when it is missing."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise SetupError(LIBREOFFICE_HINT)
+    with PDF_QUEUE.slot(wait=timeout) as waited:
+        start = time.perf_counter()
+        ok = False
+        try:
+            pdf = _run_soffice(soffice, docx, timeout)
+            ok = True
+            return pdf
+        finally:
+            metrics.observe_pdf(waited=waited, took=time.perf_counter() - start, ok=ok)
+
+
+def _run_soffice(soffice: str, docx: bytes, timeout: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="workflow-pdf-") as tmp:
         src = Path(tmp) / "document.docx"
         src.write_bytes(docx)

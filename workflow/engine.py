@@ -41,6 +41,7 @@ from .errors import (
     in_danish,
 )
 from .fastpath import APP_COLUMNS, HotStatements, cursor
+from .metrics import counts_refusals, counts_transitions
 from .names import Names
 from .schedule import DeadlineKeeper
 from .versions import register_definition
@@ -153,6 +154,7 @@ class Workflow:
             raise SetupError(f"process {process!r} is not in {self.definition.file}") from None
 
     # ----------------------------------------------------------------- create
+    @counts_refusals
     def create(self, *, kind: str, title: str, user: str | None, round: int | None = None,
                data: Mapping[str, Any] | None = None, source: int | None = None) -> int:
         """Open a new case in its kind's initial state; returns its id.
@@ -188,9 +190,10 @@ class Workflow:
                                    f"»{spec.label.da}« oprettes ikke fra en anden "
                                    f"sag"))
         title = " ".join((title or "").split())  # one line: a title is also a heading
-        if "\x00" in title:
-            raise InvalidData(Said("the title contains a NUL character",
-                                   "titlen indeholder et NUL-tegn"))
+        problem = values.text_problem(title, one_line=True)
+        if problem is not None:
+            raise InvalidData(Said(f"the title {problem}", f"titlen {problem.da}"))
+        _check_user(user)
         if not title or len(title) > 300:
             raise InvalidData(Said("the title must be 1–300 characters",
                                    "titlen skal være på 1–300 tegn"))
@@ -316,13 +319,15 @@ class Workflow:
                             link=(from_id, "fallback_for"))
 
     # ------------------------------------------------------------------- fire
+    @counts_transitions
     def fire(self, app_id: int, trigger: str, *, user: str | None,
              data: Mapping[str, Any] | None = None, comment: str = "",
              expected_version: int | None = None) -> Outcome:
         """Fire ``trigger`` on an application; everything it causes commits together."""
-        if "\x00" in (comment or ""):
-            raise InvalidData(Said("the comment contains a NUL character",
-                                   "kommentaren indeholder et NUL-tegn"))
+        problem = values.text_problem(comment or "")
+        if problem is not None:
+            raise InvalidData(Said(f"the comment {problem}", f"kommentaren {problem.da}"))
+        _check_user(user)
         with self._write(app_id) as conn:
             cur = cursor(conn)
             actor, row = self._load(cur, conn, app_id, user)
@@ -383,6 +388,7 @@ class Workflow:
             return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
                                now)
 
+    @counts_refusals
     def download(self, document_id: int, *, user: str | None, number: int | None = None,
                  pdf: bool = False) -> Download:
         """The exact stored bytes of a document version (or a PDF of them); logged."""
@@ -489,6 +495,14 @@ class Workflow:
     def _write(self, app_id: int | None = None) -> Any:
         tx = store.write(self.engine)  # SQLite's writer reports its own errors
         return tx if self.sqlite else _translate_db_errors(tx, app_id)
+
+
+def _check_user(user: str | None) -> None:
+    """A user name that is no text (a lone surrogate: a byte that is not UTF-8 on the
+    command line) names nobody, and no database could look it up."""
+    problem = values.text_problem(user or "")
+    if problem is not None:
+        raise InvalidData(Said(f"the user name {problem}", f"brugernavnet {problem.da}"))
 
 
 def describe_change(entry: Any) -> str:

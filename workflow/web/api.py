@@ -2,23 +2,247 @@
 
 Authentication is an OAuth2 bearer token (``POST /api/token`` with user name and
 password, or a token an admin issued). Ids in paths are integers, validated before any
-handler runs: nothing from a request ever becomes a file path.
+handler runs: nothing from a request ever becomes a file path. A body is at most 1 MiB,
+and a JSON body is checked before it is validated (:class:`CheckedBody`).
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Message
 
-from .. import accounts, agreements, queries
+from .. import accounts, agreements, queries, values
 from ..engine import Workflow
 
-router = APIRouter(prefix="/api")
+MAX_BODY = 1 << 20  # bytes: an application's title, data and comment fit many times over
+MAX_DEPTH = 32      # levels of JSON nesting: a body of ours has three
+
+
+class _NonFinite(str):
+    """What ``NaN``, ``Infinity`` or a number too large for a float (``1e400``) read as:
+    none is a number JSON has, or one a case could hold."""
+
+
+_CONSTANTS = ("NaN", "Infinity", "-Infinity")  # what Python's json reads beyond JSON
+
+
+def _float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(text)
+
+
+def _invalid(path: tuple[str | int, ...], kind: str, msg: str) -> dict[str, Any]:
+    """One error as FastAPI words a body's (its ``loc`` names the field)."""
+    where = ".".join(map(str, path)) or "body"
+    return {"type": kind, "loc": ("body", *path), "msg": f"{where}: {msg}", "input": None}
+
+
+def body_problems(body: bytes) -> list[dict[str, Any]]:
+    """What makes a JSON body unfit to validate, each naming its field: NaN, Infinity or
+    a number out of range (which no JSON answer could even repeat), a lone UTF-16
+    surrogate in a key or a text (which no database can store), nesting deeper than
+    :data:`MAX_DEPTH`, bytes that are not UTF-8. Text that is not JSON at all is left to
+    FastAPI's own error."""
+    try:
+        value = json.loads(body, parse_constant=_NonFinite, parse_float=_float)
+    except RecursionError:
+        return [_invalid((), "json_invalid", f"nested more than {MAX_DEPTH} levels deep")]
+    except json.JSONDecodeError:
+        return []
+    except UnicodeDecodeError:
+        return [_invalid((), "json_invalid", "not UTF-8 text")]
+    except ValueError as exc:  # an integer of more digits than Python reads
+        return [_invalid((), "json_invalid", f"not valid JSON: {exc}")]
+    problems: list[dict[str, Any]] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack and len(problems) < 10:
+        path, item = stack.pop()
+        if len(path) > MAX_DEPTH:
+            problems.append(_invalid(path[:MAX_DEPTH], "json_invalid",
+                                     f"nested more than {MAX_DEPTH} levels deep"))
+        elif isinstance(item, _NonFinite):
+            problems.append(_invalid(path, "finite_number", (
+                f"{item} is not a number in JSON" if item in _CONSTANTS else
+                f"{item} is out of range for a number") + "; send a finite number"))
+        elif isinstance(item, str):
+            problem = _not_text(item)
+            if problem is not None:
+                problems.append(_invalid(path, "string_unicode", problem))
+        elif isinstance(item, dict):
+            for key, v in reversed(item.items()):
+                problem = _not_text(key)
+                if problem is not None:
+                    problems.append(_invalid((*path, values.shown(key)), "string_unicode",
+                                             f"the key {problem}"))
+                else:
+                    stack.append(((*path, key), v))
+        elif isinstance(item, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
+    return problems
+
+
+def _not_text(text: str) -> str | None:
+    """Why ``text`` is no text (it holds a lone surrogate), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return str(values.text_problem(text))
+    return None
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return not kind or kind == "application/json" or \
+        (kind.startswith("application/") and kind.endswith("+json"))
+
+
+class CheckedBody(APIRoute):
+    """A route whose request body is read at most :data:`MAX_BODY` bytes far (more is a
+    413) and, when JSON, checked (:func:`body_problems`: a 422 naming each field) before
+    FastAPI parses and validates it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            if request.method in ("GET", "HEAD", "OPTIONS"):
+                return await handler(request)
+            body = await _read_body(request)
+            problems = body_problems(body) if body and _is_json(request) else []
+            if problems:
+                raise RequestValidationError(problems)
+            return await handler(_replayed(request, body))
+
+        return checked
+
+
+async def _read_body(request: Request) -> bytes:
+    too_large = HTTPException(413, f"the request body is larger than {MAX_BODY:,} bytes")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _replayed(request: Request, body: bytes) -> Request:
+    """The request again, its body (read already) given to whoever reads it next."""
+    given = False
+
+    async def receive() -> Message:
+        nonlocal given
+        if given:
+            return await request.receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+class Error(BaseModel):
+    """The application's own error (``error_body`` in app.py): ``detail`` in English,
+    ``detail_da`` in Danish where it was worded in both, and the error's own fields."""
+
+    detail: str
+    error: str = Field(description="the kind: NotFound, PermissionDenied, GuardFailed, "
+                                   "InvalidData, InvalidTransition, ConflictError, ...",
+                       examples=["GuardFailed"])
+    detail_da: str | None = None
+    state: str | None = Field(default=None, description="InvalidTransition: the state")
+    trigger: str | None = Field(default=None, description="InvalidTransition: the trigger")
+    allowed: list[str] | None = Field(default=None,
+                                      description="InvalidTransition: the triggers allowed")
+    changed_by: str | None = Field(default=None, description="ConflictError: who changed "
+                                                             "the case first")
+    version: int | None = Field(default=None, description="ConflictError: its version now")
+    reasons: list[str] | None = Field(default=None, description="GuardFailed: each rule's "
+                                                                "reason")
+    reasons_da: list[str] | None = None
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class Invalid(BaseModel):
+    """The request does not fit this description (FastAPI's request validation)."""
+
+    detail: list[FieldProblem]
+
+
+class Refused(BaseModel):
+    """A request refused before its route ran (a body too large, a form unreadable)."""
+
+    detail: str
+
+
+def _error(description: str, model: Any = Error,
+           headers: dict[str, str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": model, "description": description}
+    if headers:
+        out["headers"] = {name: {"description": text, "required": True,
+                                 "schema": {"type": "string"}}
+                          for name, text in headers.items()}
+    return out
+
+
+# The answers a route may give besides its own, by status: ``errors(404, 409)`` where they
+# occur (401 and 503 on every route of the API: see ``router``).
+ERRORS: dict[int, dict[str, Any]] = {
+    400: _error("The form could not be read", model=Refused),
+    401: _error("Not logged in: no, a wrong, an expired or a revoked token",
+                headers={"WWW-Authenticate": "Bearer"}),
+    403: _error("Not allowed: the user's role or municipality may not do this, or the "
+                "request came from another site (Origin, Sec-Fetch-Site)"),
+    404: _error("No such case, document, version, user or municipality (or not visible "
+                "to this user)"),
+    409: _error("The case was changed by someone else first (``changed_by``, "
+                "``version``), or the trigger is not allowed in its state (``allowed``)"),
+    413: _error("The request body is larger than 1 MiB", model=Refused),
+    422: {"description": "The request does not fit this description (``detail`` a list, "
+                         "each naming its field), or the engine refused the data or a "
+                         "rule refused the step (the application's error: ``detail`` a "
+                         "text, ``error`` InvalidData or GuardFailed, ``reasons``)",
+          "model": Invalid | Error},
+    429: _error("Too many failed logins from this address or for this user; wait",
+                headers={"Retry-After": "seconds to wait"}),
+    503: _error("The database (or LibreOffice, for a PDF) is not available right now; try "
+                "again shortly"),
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` for these statuses."""
+    return {code: ERRORS[code] for code in codes}
+
+
+READ = errors(403, 404, 422)              # a case's own page of data
+CHANGE = errors(403, 404, 409, 413, 422)  # a POST that changes a case
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+router = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 503))
 # Ids are positive 32-bit integers (what every supported database stores); anything else
 # is a 422 before a handler runs.
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -52,14 +276,20 @@ class Token(BaseModel):
 
 
 class NewApplication(BaseModel):
-    kind: str = Field(examples=["dispensation"])
-    round: int | None = Field(default=None, examples=[1])
-    title: str = Field(examples=["Første dispensationsansøgning"])
+    # whole bodies as examples: a kind's round and data go together (each field's own
+    # example, combined, was a dispensation with a BUM agreement's data: refused)
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "dispensation", "round": 1, "title": "Første dispensationsansøgning"},
+        {"kind": "bum_agreement", "title": "Delaftale om genoptræning",
+         "data": {"provider": "ishoj", "purchaser": "vallensbaek", "area": "rehabilitation",
+                  "service": "Genoptræning efter sundhedslovens § 140"}}]})
+
+    kind: str = Field(description="dispensation, jobcentre, satellite or bum_agreement")
+    round: int | None = Field(default=None, description="a dispensation's round: 1 or 2")
+    title: str
     data: dict[str, str | list[str]] = Field(
         default_factory=dict, description="what the kind needs (a BUM agreement: provider, "
-                                           "purchaser, area, service)",
-        examples=[{"provider": "ishoj", "purchaser": "vallensbaek", "area": "rehabilitation",
-                   "service": "Genoptræning efter sundhedslovens § 140"}])
+                                           "purchaser, area, service)")
     source: int | None = Field(default=None, ge=1, le=2_147_483_647,
                                description="open it from this case (a BUM agreement from "
                                            "a granted application)")
@@ -73,7 +303,8 @@ class TransitionIn(BaseModel):
     comment: str = ""
 
 
-@router.post("/token", response_model=Token, tags=["auth"])
+@router.post("/token", response_model=Token, tags=["auth"],
+             responses=errors(400, 403, 413, 422, 429))
 def login(request: Request, wf: WfDep,
           form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """Exchange a user name and password for a bearer token (valid 12 hours)."""
@@ -99,7 +330,7 @@ def me(wf: WfDep, user: UserDep) -> dict[str, Any]:
             "municipality": actor.municipality}
 
 
-@router.get("/applications", tags=["applications"])
+@router.get("/applications", tags=["applications"], responses=errors(422))
 def read_applications(wf: WfDep, user: UserDep,
                       state: Annotated[str | None, Query(pattern=NAME)] = None,
                       kind: Annotated[str | None, Query(pattern=NAME)] = None,
@@ -108,7 +339,7 @@ def read_applications(wf: WfDep, user: UserDep,
     return queries.list_applications(wf, user=user, state=state, kind=kind)
 
 
-@router.post("/applications", status_code=201, tags=["applications"])
+@router.post("/applications", status_code=201, tags=["applications"], responses=CHANGE)
 def create_application(wf: WfDep, user: UserDep, body: NewApplication) -> dict[str, Any]:
     """Open an application or a BUM agreement (project leads)."""
     app_id = wf.create(kind=body.kind, round=body.round, title=body.title, user=user,
@@ -116,19 +347,20 @@ def create_application(wf: WfDep, user: UserDep, body: NewApplication) -> dict[s
     return queries.get_application(wf, app_id, user=user)
 
 
-@router.get("/applications/{app_id}", tags=["applications"])
+@router.get("/applications/{app_id}", tags=["applications"], responses=READ)
 def read_application(wf: WfDep, user: UserDep, app_id: Id) -> dict[str, Any]:
     """One application: state, areas, acts, deadlines, links, documents."""
     return queries.get_application(wf, app_id, user=user)
 
 
-@router.get("/applications/{app_id}/triggers", tags=["applications"])
+@router.get("/applications/{app_id}/triggers", tags=["applications"], responses=READ)
 def read_triggers(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """What this user may do now, with the data each trigger takes; for the rest why not."""
     return queries.triggers(wf, app_id, user=user)
 
 
-@router.post("/applications/{app_id}/transitions", tags=["applications"])
+@router.post("/applications/{app_id}/transitions", tags=["applications"],
+             responses=CHANGE)
 def fire_transition(wf: WfDep, user: UserDep, app_id: Id,
                     body: TransitionIn) -> dict[str, Any]:
     """Fire a trigger; 409 if the application is no longer at ``version``."""
@@ -144,28 +376,32 @@ def fire_transition(wf: WfDep, user: UserDep, app_id: Id,
                                          for m in out.documents]}}
 
 
-@router.get("/applications/{app_id}/history", tags=["applications"])
+@router.get("/applications/{app_id}/history", tags=["applications"], responses=READ)
 def read_history(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """Every step, download and reminder of an application."""
     return queries.history(wf, app_id, user=user)
 
 
-@router.get("/applications/{app_id}/documents", tags=["documents"])
+@router.get("/applications/{app_id}/documents", tags=["documents"], responses=READ)
 def read_documents(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """The application's Word drafts with every version and approval check."""
     return queries.documents(wf, app_id, user=user)
 
 
 @router.get("/documents/{document_id}/versions/{number}", tags=["documents"],
-            response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+            response_class=Response, responses={
+                200: {"description": "The version's bytes: Word (``format=docx``, the "
+                                     "default) or PDF (``format=pdf``)",
+                      "content": {DOCX: {"schema": {"type": "string", "format": "binary"}},
+                                  "application/pdf": {"schema": {"type": "string",
+                                                                 "format": "binary"}}}},
+                **READ})
 def download_version(wf: WfDep, user: UserDep, document_id: Id, number: Id,
                      format: Annotated[str, Query(pattern="^(docx|pdf)$")] = "docx",
                      ) -> Response:
     """The exact stored bytes of a version (or a PDF of them); logged."""
     got = wf.download(document_id, user=user, number=number, pdf=format == "pdf")
-    media = "application/pdf" if got.format == "pdf" else \
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    media = "application/pdf" if got.format == "pdf" else DOCX
     return Response(got.content, media_type=media,
                     headers={"Content-Disposition": content_disposition(got.filename),
                              "X-Content-SHA256-Stored": got.sha256})
@@ -178,14 +414,14 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-@router.get("/deadlines", tags=["deadlines"])
+@router.get("/deadlines", tags=["deadlines"], responses=errors(422))
 def read_deadlines(wf: WfDep, user: UserDep, overdue: bool = False,
                    mine: bool = False) -> list[dict[str, Any]]:
     """Open deadlines of the applications this user may see."""
     return queries.deadlines(wf, user=user, overdue=overdue, mine=mine)
 
 
-@router.get("/reminders", tags=["deadlines"])
+@router.get("/reminders", tags=["deadlines"], responses=errors(422))
 def read_reminders(wf: WfDep, user: UserDep,
                    status: Annotated[str | None, Query(
                        pattern="^(pending|sending|sent|failed|cancelled)$")] = None,
@@ -194,7 +430,7 @@ def read_reminders(wf: WfDep, user: UserDep,
     return queries.reminders(wf, user=user, status=status)
 
 
-@router.get("/municipalities/{municipality_id}/bum", tags=["agreements"])
+@router.get("/municipalities/{municipality_id}/bum", tags=["agreements"], responses=READ)
 def read_bum(wf: WfDep, user: UserDep,
              municipality_id: Annotated[str, Path(pattern=NAME)],
              year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ route goes through the engine's own checks (role, municipality, state, version),
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -55,6 +56,21 @@ def _page_error(request: Request, code: int, message: str | None = None) -> Resp
 
     return render(request, "error.html", status=code, code=code,
                   message=message or PAGE_ERRORS[code])
+
+
+def _database_errors() -> list[type[Exception]]:
+    """The errors a database can raise: SQLAlchemy's, and the drivers' own (raised on a
+    driver cursor, see :mod:`workflow.fastpath`)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    found: list[type[Exception]] = [DBAPIError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - installed with workflow
+        return found
+    return [*found, psycopg.Error]
 
 
 def status_for(exc: errors.WorkflowError) -> int:
@@ -148,6 +164,30 @@ def create_app(settings: Settings | None = None, *,
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(error_body(exc), status_code=code, headers=headers)
 
+    # A database that cannot be reached or used now (down, restarting, the connection
+    # lost, the disk full) is a 503 wherever it shows (a read, the token lookup, a page),
+    # judged in one place (store.unavailable); the pool connects anew when it is back.
+    async def database_error(request: Request, exc: Exception) -> Response:
+        from .. import store
+
+        unavailable = store.unavailable(exc)
+        if unavailable is None:
+            raise exc
+        logging.getLogger("workflow.web").warning("database unavailable: %s %s: %s",
+                                                  request.method, request.url.path,
+                                                  store.reason(exc))
+        if request.url.path.startswith("/api"):
+            return await workflow_error(request, unavailable)
+        from .messages import sentence
+        from .pages import render
+
+        # me=False: the page names no user, as looking them up needs the database
+        return render(request, "error.html", status=503, code=503, me=False,
+                      message=sentence(unavailable.da or str(unavailable)))
+
+    for driver_error in _database_errors():
+        app.add_exception_handler(driver_error, database_error)
+
     # A page's URL or form that does not parse (/applications/abc, a POST without its
     # fields) and a path with no page get a Danish page; the API keeps FastAPI's JSON.
     @app.exception_handler(RequestValidationError)
@@ -159,15 +199,18 @@ def create_app(settings: Settings | None = None, *,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Allow: the methods of every route of the path
+            exc.headers = {**(exc.headers or {}), "Allow": ops.allowed_methods(request)}
         if request.url.path.startswith("/api") or exc.status_code not in PAGE_ERRORS:
             return await http_exception_handler(request, exc)
-        return _page_error(request, exc.status_code)
+        page = _page_error(request, exc.status_code)
+        page.headers.update(exc.headers or {})
+        return page
 
     from fastapi.templating import Jinja2Templates
-    from starlette.middleware.sessions import SessionMiddleware
 
     from .. import accounts, store
-    from . import api, pages
+    from . import api, ops, pages, security
     from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
@@ -175,8 +218,10 @@ def create_app(settings: Settings | None = None, *,
         secret = accounts.session_secret(engine)
     finally:
         engine.dispose()
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="workflow_session",
-                       max_age=8 * 3600, same_site="lax", https_only=settings.secure_cookies)
+    # sessions kept on the server (the cookie: a signed id), security headers, no
+    # cross-site form posts, the pages' static files: see security.py
+    security.install(app, settings, secret=secret)
+    ops.install(app, settings)  # /healthz, /readyz, /metrics; request ids, logs, metrics
     app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
     pages.install_filters(app.state.pages)
     app.state.page_cache = PageCache()
