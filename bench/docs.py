@@ -5,7 +5,7 @@ every round, in turn and in its own fresh process (the order rotated each round)
 
   workflow letter             bench/docs_bench.py letter: context, Jinja render and .docx
                               of templates/documents/application_letter.md.j2 on the joint
-                              letterhead, as ``workflow.documents.Drafts`` makes them
+                              letterhead, as ``workflow.documents.drafts.Drafts`` makes them
   workflow letter in a        bench/docs_bench.py fire: ``wf.fire(confirm_areas)`` making
   transition (sqlite)         the letter minus the same step with no drafts, on SQLite
   docxtpl, python-docx +      the peers' bench_docx.py (one round of its own per round of

@@ -39,14 +39,16 @@ from zoneinfo import ZoneInfo
 from benchlib import REPO_DIR, emit_json, fresh_sqlite
 from sqlalchemy import select
 
-from workflow import danish, demo, store
-from workflow import tables as t
+from workflow import danish
 from workflow.config import Settings
-from workflow.definition import load
-from workflow.doccontext import Inputs, build_context, gather, sample_inputs
-from workflow.documents import Drafts
-from workflow.docx_writer import write_docx
-from workflow.engine import Workflow
+from workflow.documents.context import Inputs, build_context, gather, sample_inputs
+from workflow.documents.docx_writer import write_docx
+from workflow.documents.drafts import Drafts
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.process.definition import load
+from workflow.store import database as store
+from workflow.store import tables as t
 
 DRAFT = "application_letter"
 TEMPLATES = REPO_DIR / "templates"

@@ -1,6 +1,6 @@
 """Worker: persisted transitions through the real engine, as a stateless request makes them.
 
-One :class:`~workflow.engine.Workflow` is opened once (as a server process would), then
+One :class:`~workflow.engine.workflow.Workflow` is opened once (as a server process would), then
 every change is one ``wf.fire(app_id, trigger, user=...)``: a transaction that loads the
 user and the application, checks role and municipality, runs the process's
 ``transitions`` machine, updates the row under an optimistic version check, inserts the
@@ -45,12 +45,13 @@ from benchlib import (
 )
 from sqlalchemy import func, select, update
 
-from workflow import demo, store
-from workflow import machine as mc
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.definition import load
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.process import machine as mc
+from workflow.process.definition import load
+from workflow.store import database as store
+from workflow.store import tables as t
 
 ROUND_ONE = "rehabilitation,special_education,nature_environment"
 # (trigger, user, data) from a fresh round-1 dispensation to `closed`: tests/factories.py's

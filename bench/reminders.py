@@ -73,9 +73,9 @@ import time
 wall0, t0 = time.time(), time.perf_counter()
 import json, resource
 from workflow.config import Settings, SmtpSettings
-from workflow.engine import Workflow
-from workflow.mailer import Mailer
-from workflow.scheduler import ReminderService
+from workflow.engine.workflow import Workflow
+from workflow.reminders.mailer import Mailer
+from workflow.reminders.service import ReminderService
 t1 = time.perf_counter()
 settings = Settings.from_env()
 wf = Workflow.open(settings)

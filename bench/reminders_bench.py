@@ -39,15 +39,16 @@ from typing import Any
 from benchlib import BENCH_DIR, REPO_DIR, emit_json, peak_rss_mib, reset_pg_schema
 from sqlalchemy import Engine, Table, func, insert, select, text
 
-from workflow import demo, store
-from workflow import tables as t
+from workflow.calendar.workdays import WorkCalendar
 from workflow.config import Settings, SmtpSettings
-from workflow.definition import Definition, load
-from workflow.engine import Workflow
-from workflow.mailer import Mailer
-from workflow.reminders import due_filter
-from workflow.scheduler import ReminderService
-from workflow.workdays import WorkCalendar
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.process.definition import Definition, load
+from workflow.reminders.ledger import due_filter
+from workflow.reminders.mailer import Mailer
+from workflow.reminders.service import ReminderService
+from workflow.store import database as store
+from workflow.store import tables as t
 
 DEFINITION = BENCH_DIR / "reminders.yaml"
 STEPS_PER_APP = 4

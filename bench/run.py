@@ -191,7 +191,7 @@ def time_cli(runs: int, scratch: Path) -> dict[str, dict[str, Any]]:
         "python -c pass (baseline)": [sys.executable, "-c", "pass"],
         # floors: what any click command costs before it does anything of its own; what
         # reading states.yaml with PyYAML's C parser costs (`check` and `diagram`, which
-        # workflow.console answers without click), and both
+        # workflow.cli.console answers without click), and both
         "python: import click": [sys.executable, "-c", "import click"],
         "python: parse yaml": [
             sys.executable, "-c", "import yaml; "

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from workflow import demo, store
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.store import database as store
 
 PG_BASE_URL = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 
 ROUND_ONE = ["rehabilitation", "special_education", "nature_environment"]
 
@@ -99,7 +99,7 @@ def walk_fire(wf: Workflow, app_id: int, trigger: str, *, user: str,
 
 def late(wf: Workflow, app_id: int) -> int:
     """How many days after the road's first day the case was opened."""
-    from workflow.queries import get_application
+    from workflow.engine.queries import get_application
 
     opened = datetime.fromisoformat(get_application(wf, app_id, user="admin")["created_at"])
     return (wf.local_date(opened) - ROAD_OPENS).days

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from tests.conftest import Clock
-from workflow import store
-from workflow import tables as t
-from workflow.cli import cli
+from workflow.cli.app import cli
 from workflow.config import Settings
+from workflow.store import database as store
+from workflow.store import tables as t
 
 
 def test_a_fresh_installation_has_an_admin_without_password(tmp_path: Path) -> None:

@@ -20,10 +20,9 @@ from sqlalchemy import select
 from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
 from tests.test_reminders import SmtpServer
-from workflow import bum
-from workflow import tables as t
-from workflow.definition import load, loads
-from workflow.engine import Workflow
+from workflow.bum import rules as bum
+from workflow.engine.queries import documents, get_application, history, list_applications
+from workflow.engine.workflow import Workflow
 from workflow.errors import (
     DefinitionError,
     GuardFailed,
@@ -33,10 +32,11 @@ from workflow.errors import (
     PermissionDenied,
     StrandedApplications,
 )
-from workflow.mailer import Mailer
-from workflow.queries import documents, get_application, history, list_applications
-from workflow.reminders import list_reminders
-from workflow.scheduler import ReminderService
+from workflow.process.definition import load, loads
+from workflow.reminders.ledger import list_reminders
+from workflow.reminders.mailer import Mailer
+from workflow.reminders.service import ReminderService
+from workflow.store import tables as t
 
 STATES = Path(__file__).resolve().parent.parent / "states.yaml"
 SERVICE = "Genoptræning efter sundhedslovens § 140 på Ishøj Genoptræningscenter"
@@ -249,7 +249,7 @@ CYCLE_2020 = [  # (state, due in 2020, why)
 @pytest.mark.parametrize(("state", "due", "why"), CYCLE_2020)
 def test_cycle_deadlines_move_past_weekends_and_holidays(wf: Workflow, state: str, due: date,
                                                          why: str) -> None:
-    from workflow import deadlines as dl
+    from workflow.calendar import expressions as dl
 
     spec = wf.definition.processes["bum_agreement"].states[state].deadline
     assert spec is not None

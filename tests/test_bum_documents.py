@@ -36,13 +36,13 @@ from tests.test_documents import (
     styled,
     table_rows,
 )
-from workflow import store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.doccontext import build_context, gather
-from workflow.engine import Workflow
+from workflow.documents.context import build_context, gather
+from workflow.engine.workflow import Workflow
 from workflow.errors import DocumentError
-from workflow.spec import Facts
+from workflow.process.spec import Facts
+from workflow.store import database as store
+from workflow.store import tables as t
 
 SERVICE = ("Genoptræning efter sundhedslovens § 140 for Vallensbæks borgere på Ishøj "
            "Genoptræningscenter – også hjemmetræning & holdtræning")
@@ -295,9 +295,9 @@ def test_an_agreement_is_not_signed_before_its_terms(wf: Workflow, clock: Clock,
     """Refused cleanly, everywhere: nothing is recorded, no AssertionError, no 500."""
     from click.testing import CliRunner
 
-    from workflow.cli import cli
+    from workflow.cli.app import cli
+    from workflow.engine.queries import history
     from workflow.errors import GuardFailed
-    from workflow.queries import history
 
     app = new_agreement(wf, clock)
     with pytest.raises(GuardFailed) as exc:

@@ -15,8 +15,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from workflow.cli import cli
-from workflow.store import HEAD_REVISION
+from workflow.cli.app import cli
+from workflow.store.database import HEAD_REVISION
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 STATES = README.parent / "states.yaml"
@@ -233,8 +233,8 @@ def test_diagram_without_an_application_marks_nothing(tmp_path: Path) -> None:
 def test_the_mermaid_mark_of_the_current_state_leaves_the_label_as_measured() -> None:
     """Mermaid sizes a box to its label; the ``current`` class may repaint the box, but a
     font, size or padding in it would make the label outgrow a box measured without it."""
-    from workflow.definition import load
-    from workflow.diagram import mermaid
+    from workflow.process.definition import load
+    from workflow.process.diagram import mermaid
 
     for process in load(STATES).processes.values():
         for state in process.states:
@@ -259,7 +259,7 @@ def test_the_web_diagram_fits_every_label_in_its_box_whichever_state_is_current(
     """
     import xml.etree.ElementTree as ET
 
-    from workflow.definition import load
+    from workflow.process.definition import load
     from workflow.web import svg
 
     for text, measured in MEASURED.items():  # the estimate is never short of a real font
@@ -286,7 +286,7 @@ def test_the_web_diagram_fits_every_label_in_its_box_whichever_state_is_current(
 
 # ------------------------------------------------------------------- tables
 def test_a_shortened_cell_ends_with_an_ellipsis_and_keeps_its_width() -> None:
-    from workflow.cli import clip, width
+    from workflow.cli.common import clip, width
 
     assert clip("kort titel", 50) == "kort titel"
     assert clip("x" * 50, 50) == "x" * 50
@@ -303,7 +303,7 @@ def test_a_shortened_cell_ends_with_an_ellipsis_and_keeps_its_width() -> None:
 
 
 def test_table_aligns_shortened_and_wide_cells(capsys: pytest.CaptureFixture[str]) -> None:
-    from workflow.cli import table, width
+    from workflow.cli.common import table, width
 
     table([["1", "Å" * 60, "a"], ["22", "kort", "b"], ["3", "漢字", "c"]],
           ["id", "title", "x"], limits={"title": 10})
@@ -624,7 +624,7 @@ def test_show_keeps_the_councils_and_names_the_ministrys_decision(db_url: str) -
     from tests.conftest import Clock
     from tests.factories import make_application, walk_fire
     from workflow.config import Settings
-    from workflow.engine import Workflow
+    from workflow.engine.workflow import Workflow
 
     wf = Workflow.open(Settings(database_url=db_url),
                        clock=Clock(datetime(2018, 1, 8, 9, tzinfo=UTC)))
@@ -657,7 +657,7 @@ def _case_with_hostile_text(db_url: str) -> int:
     from tests.factories import make_application
     from tests.test_web_hostile import _store_raw_json
     from workflow.config import Settings
-    from workflow.engine import Workflow
+    from workflow.engine.workflow import Workflow
 
     wf = Workflow.open(Settings(database_url=db_url),
                        clock=Clock(datetime(2018, 1, 8, 9, tzinfo=UTC)))

@@ -25,9 +25,9 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from tests.factories import make_application
-from workflow import tables as t
-from workflow.engine import Workflow
-from workflow.queries import areas, get_application, history
+from workflow.engine.queries import areas, get_application, history
+from workflow.engine.workflow import Workflow
+from workflow.store import tables as t
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +44,9 @@ Result = tuple[int, str, str, str, Any]
 def _racer(url: str, user: str, jobs: Any, results: Any, barrier: Any) -> None:
     """Open a Workflow once, then run each job the moment every racer is ready for it."""
     from workflow.config import Settings
-    from workflow.definition import load
-    from workflow.engine import Workflow, register_definition, system_clock
+    from workflow.engine.workflow import Workflow, register_definition, system_clock
     from workflow.errors import WorkflowError
+    from workflow.process.definition import load
 
     settings = Settings(database_url=url)
     wf: Workflow | None = None
@@ -58,7 +58,7 @@ def _racer(url: str, user: str, jobs: Any, results: Any, barrier: Any) -> None:
         try:
             if op == "register":
                 # Workflow.open's first step on a database that has not seen this definition
-                from workflow import store
+                from workflow.store import database as store
 
                 definition = load(settings.states_file)
                 engine = store.make_engine(url)

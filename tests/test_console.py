@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from tests.test_cli import subprocess_env
 from workflow import env
-from workflow.cli import cli
+from workflow.cli.app import cli
+from workflow.cli.console import LANGUAGES, QUICK, _parse, quick
 from workflow.config import Settings
-from workflow.console import LANGUAGES, QUICK, _parse, quick
 
 STATES = Path(__file__).resolve().parent.parent / "states.yaml"
 
@@ -179,7 +179,7 @@ def test_the_quick_path_imports_neither_click_nor_the_database() -> None:
     (which brings :mod:`inspect`) or pathlib (:mod:`urllib.parse`, :mod:`ipaddress`), is
     imported on its way."""
     code = ("import sys\n"
-            "from workflow.console import quick\n"
+            "from workflow.cli.console import quick\n"
             "assert quick(['check']) == 0 and quick(['diagram', '--json']) == 0\n"
             "print(*[m for m in ('click', 'sqlalchemy', 'dataclasses', 'inspect', 'pathlib',"
             " 'jinja2', 'transitions') if m in sys.modules])\n")
@@ -221,7 +221,7 @@ def test_a_hostile_states_file_is_one_located_problem_on_both_paths(
 
 def test_the_quick_path_prints_no_control_character(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from workflow.console import echo, emit_json, neutralise
+    from workflow.cli.plain import echo, emit_json, neutralise
 
     hostile = "Titel\x1b]0;ejet\x07\x1b[2J\x9b\r\x7f\ud800 æ\tø"
     assert neutralise(hostile) == ("Titel\\u001b]0;ejet\\u0007\\u001b[2J\\u009b\\u000d"

@@ -18,11 +18,12 @@ from tests.factories import make_application
 from tests.test_web_api import TestClient, prepare
 from tests.test_web_bum import log_in
 from tests.test_web_pages import error_shown, version_of
-from workflow import datebounds, queries
 from workflow.config import Settings
-from workflow.definition import loads
-from workflow.engine import Workflow
+from workflow.engine import queries
+from workflow.engine.workflow import Workflow
 from workflow.errors import DefinitionError, InvalidData
+from workflow.process import datebounds
+from workflow.process.definition import loads
 from workflow.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +131,7 @@ def test_a_request_for_information_is_dated_by_the_ministrys_letter(
 
 # ------------------------------------------------------------- the other doors
 def test_the_command_line_says_it_in_english_with_exit_2(db_url: str) -> None:
-    from workflow.cli import cli
+    from workflow.cli.app import cli
 
     env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_NOW": "2018-01-08T09:00"}
 

@@ -6,10 +6,17 @@ from datetime import date
 
 import pytest
 
+from workflow.calendar.expressions import (
+    DeadlineExpr,
+    DeadlineSyntaxError,
+    Due,
+    Term,
+    evaluate,
+    parse,
+)
+from workflow.calendar.workdays import WorkCalendar
 from workflow.config import Settings
-from workflow.deadlines import DeadlineExpr, DeadlineSyntaxError, Due, Term, evaluate, parse
-from workflow.definition import load
-from workflow.workdays import WorkCalendar
+from workflow.process.definition import load
 
 CAL = WorkCalendar(country="DK", closure_days=[(6, 5), (12, 24), (12, 31)])
 FIELDS = load(Settings().states_file).fields  # the shipped states.yaml

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workflow.cli import cli
-from workflow.definition import Definition, load, loads
+from workflow.cli.app import cli
 from workflow.errors import DefinitionError, Problem
+from workflow.process.definition import Definition, load, loads
 
 SHIPPED = Path(__file__).resolve().parent.parent / "states.yaml"
 TEXT = SHIPPED.read_text(encoding="utf-8")
@@ -548,7 +548,7 @@ def test_deep_nesting_without_the_c_parser_is_one_located_problem(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    from workflow import located
+    from workflow.process import located
 
     monkeypatch.setattr(located, "_LOADER", yaml.SafeLoader)
     for text, line in ((deep(2000, flow=True), 2), (deep(600, flow=False), 2 + 65)):

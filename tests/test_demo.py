@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.test_documents import docs_of, fetch, paragraphs
-from workflow import agreements, demo, queries
-from workflow.engine import Workflow
+from workflow.engine import agreements, queries
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
 
 TZ = ZoneInfo("Europe/Copenhagen")
 

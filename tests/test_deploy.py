@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from workflow import env, metrics
+from workflow import env
 from workflow.config import Settings, SmtpSettings
+from workflow.operations import metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -93,7 +94,7 @@ def settings_read(environ: Mapping[str, str] | None = None) -> set[str]:
 
 
 def test_every_command_runs_the_installed_entry_point_with_valid_options() -> None:
-    from workflow.cli import cli
+    from workflow.cli.app import cli
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert Path(INSTALLED).name in scripts

@@ -22,10 +22,10 @@ from tests.test_documents import (
     paragraphs,
 )
 from workflow.config import Settings
-from workflow.definition import load
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 from workflow.env import DEFAULT_STATES_FILE
 from workflow.errors import DocumentError
+from workflow.process.definition import load
 
 DEFINITION = load(DEFAULT_STATES_FILE)
 SIM, IBM, OEIM = ("Social- og Indenrigsministeriet", "Indenrigs- og Boligministeriet",

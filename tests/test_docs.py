@@ -64,7 +64,7 @@ def test_the_readme_session_is_what_the_program_prints(
     any day it is run."""
     from click.testing import CliRunner
 
-    from workflow.cli import cli
+    from workflow.cli.app import cli
 
     monkeypatch.chdir(tmp_path)
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("WORKFLOW_")}

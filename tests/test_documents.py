@@ -34,13 +34,13 @@ from sqlalchemy import insert, select, update
 from tests.conftest import Clock
 from tests.factories import ROUND_ONE, make_application, walk_fire
 from tests.test_concurrency import no_unexpected_errors, racers
-from workflow import tables as t
-from workflow.cli import cli
+from workflow.cli.app import cli
 from workflow.config import Settings
-from workflow.documents import LIBREOFFICE_HINT
-from workflow.engine import Workflow
+from workflow.documents.drafts import LIBREOFFICE_HINT
+from workflow.engine.queries import documents, get_application, history
+from workflow.engine.workflow import Workflow
 from workflow.errors import DocumentError, InvalidData, NotFound, PermissionDenied, SetupError
-from workflow.queries import documents, get_application, history
+from workflow.store import tables as t
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_DIR / "templates"

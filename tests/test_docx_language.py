@@ -1,6 +1,6 @@
 """Word documents are Danish: language, table rows and e-mail addresses, read back.
 
-Every document :func:`workflow.docx_writer.write_docx` makes says da-DK, on every shipped
+Every document :func:`workflow.documents.docx_writer.write_docx` makes says da-DK, on every shipped
 letterhead and on letterheads a municipality might bring (made in an English Word, or
 saved by LibreOffice): in the document defaults, in every style, run, header, footer,
 list level and footnote that names a language, and in the core properties. The bytes
@@ -38,10 +38,10 @@ from docx.oxml.ns import nsdecls, qn
 from lxml import etree
 
 from tests.conftest import SQLITE_ONLY, Clock
-from workflow.documents import convert_to_pdf
-from workflow.docx_writer import write_docx
-from workflow.engine import Workflow
-from workflow.queries import documents
+from workflow.documents.docx_writer import write_docx
+from workflow.documents.drafts import convert_to_pdf
+from workflow.engine.queries import documents
+from workflow.engine.workflow import Workflow
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "templates" / "reference"
 REFERENCES = sorted(REFERENCE_DIR.glob("*.docx"))

@@ -1,6 +1,6 @@
 """Markdown to Word on the shipped letterheads, read back with python-docx.
 
-Each test lays Markdown out with :func:`workflow.docx_writer.write_docx` on a real
+Each test lays Markdown out with :func:`workflow.documents.docx_writer.write_docx` on a real
 reference document (the ones under ``templates/reference/``, or a copy changed here the
 way a municipality might change it in Word) and reads the bytes back. The language
 (da-DK), table rows and e-mail addresses are covered further in test_docx_language.py.
@@ -22,7 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 from docx.text.paragraph import Paragraph
 
-from workflow.docx_writer import write_docx
+from workflow.documents.docx_writer import write_docx
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "templates" / "reference"
 JOINT = (REFERENCE_DIR / "joint.docx").read_bytes()

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import ROUND_ONE, fire, make_application, walk_fire
-from workflow import tables as t
-from workflow.engine import Workflow
+from workflow.engine.queries import areas as area_list
+from workflow.engine.queries import get_application, history, list_applications, triggers
+from workflow.engine.workflow import Workflow
 from workflow.errors import (
     ConflictError,
     GuardFailed,
@@ -20,8 +21,7 @@ from workflow.errors import (
     NotFound,
     PermissionDenied,
 )
-from workflow.queries import areas as area_list
-from workflow.queries import get_application, history, list_applications, triggers
+from workflow.store import tables as t
 
 COUNCIL_OK = {"decision": "approved", "meeting_date": "2018-04-03", "agenda_ref": "pkt. 7"}
 DECISION = {"reference": "2018-77", "decision_date": "2018-06-01"}
@@ -274,7 +274,7 @@ def test_both_councils_must_accept_conditions(wf: Workflow) -> None:
 
 def test_completed_transition_releases_the_granted_areas(wf: Workflow) -> None:
     app = make_application(wf, state="closed", areas=["social", "rehabilitation"])
-    from workflow.queries import areas
+    from workflow.engine.queries import areas
 
     by_id = {a["id"]: a for a in areas(wf)}
     assert by_id["social"]["released_on"] == "2019-01-01"
@@ -452,8 +452,8 @@ def test_stale_version_names_who_changed_it_first(wf: Workflow) -> None:
 def test_a_failing_effect_leaves_nothing_written(wf: Workflow,
                                                  open_wf: Callable[..., Workflow]) -> None:
     """Effects run after the act, the state update and the claims: all must roll back."""
-    from workflow import rules
-    from workflow.definition import loads
+    from workflow.process.definition import loads
+    from workflow.rules import registry as rules
 
     @rules.effect("explode_for_test")
     def explode(ctx: Any) -> None:

@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import PG_BASE_URL, PG_URL, REQUIRE_PG
 from tests.factories import make_application
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SEED = 17   # the kills' targets follow from it: web workers and schedulers both

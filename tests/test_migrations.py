@@ -19,11 +19,14 @@ from alembic import command
 from sqlalchemy import Engine, insert, inspect, select
 
 from tests.test_ops import fill, pg_schemas, rows_of  # noqa: F401  (pg_schemas: a fixture)
-from workflow import accounts, demo, ops, store
-from workflow import tables as t
+from workflow.accounts import logins as accounts
 from workflow.config import Settings
-from workflow.engine import Workflow
-from workflow.queries import get_application, history, list_applications
+from workflow.engine.queries import get_application, history, list_applications
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.operations import backup as ops
+from workflow.store import database as store
+from workflow.store import tables as t
 
 REVISIONS = ops.known_revisions()
 EARLIER = REVISIONS[:-1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 
 
 def test_areas_are_named_and_listed_unambiguously(wf: Workflow) -> None:

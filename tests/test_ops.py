@@ -29,13 +29,17 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
 from tests.conftest import PG_BASE_URL, SQLITE_ONLY
-from workflow import __version__, accounts, demo, ops, store
-from workflow import tables as t
-from workflow.cli import cli
+from workflow import __version__
+from workflow.accounts import logins as accounts
+from workflow.cli.app import cli
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.queries import get_application, history, list_applications
+from workflow.engine.workflow import Workflow
 from workflow.errors import AuthError
-from workflow.queries import get_application, history, list_applications
+from workflow.installation import demo
+from workflow.operations import backup as ops
+from workflow.store import database as store
+from workflow.store import tables as t
 
 TODAY = date(2027, 3, 3)                          # the examples are dated up to this day
 NOW = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
@@ -365,7 +369,7 @@ WRITER = """
 import sys
 from datetime import UTC, datetime
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 
 url, log = sys.argv[1], sys.argv[2]
 wf = Workflow.open(Settings(database_url=url), clock=lambda: datetime(2027, 3, 3, 9, tzinfo=UTC))

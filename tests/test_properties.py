@@ -34,10 +34,11 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, delete, select, update
 
 from tests.conftest import Clock
-from workflow import demo, store
-from workflow import tables as t
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 from workflow.errors import ConflictError, InvalidTransition, Said, WorkflowError
+from workflow.installation import demo
+from workflow.store import database as store
+from workflow.store import tables as t
 
 T = TypeVar("T")
 

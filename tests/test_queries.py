@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import Clock
 from tests.factories import make_application
-from workflow import queries
-from workflow.engine import Workflow
+from workflow.engine import queries
+from workflow.engine.workflow import Workflow
 from workflow.errors import PermissionDenied
 
 USERS = ["pl-ishoj", "pl-vallensbaek", "sec-ishoj", "sec-vallensbaek", "legal-ishoj",
@@ -114,7 +114,7 @@ def test_the_case_view_refuses_a_non_party(wf: Workflow) -> None:
 def test_council_decisions_and_the_ministrys_stay_after_the_case_moves_on(
         wf: Workflow) -> None:
     from tests.factories import make_application, walk_fire
-    from workflow.queries import get_application
+    from workflow.engine.queries import get_application
 
     app = make_application(wf, state="submitted")
     shown = get_application(wf, app, user="pl-vallensbaek")
@@ -137,7 +137,7 @@ def test_council_decisions_and_the_ministrys_stay_after_the_case_moves_on(
 
 def test_a_rejection_stays_on_record_set_aside(wf: Workflow) -> None:
     from tests.factories import make_application, walk_fire
-    from workflow.queries import get_application
+    from workflow.engine.queries import get_application
 
     app = make_application(wf, state="council_approval")
     walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek", data={

@@ -31,16 +31,16 @@ from icalendar import Calendar
 
 from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
-from workflow import store
-from workflow import tables as t
-from workflow.cli import cli
+from workflow.calendar.workdays import WorkCalendar
+from workflow.cli.app import cli
 from workflow.config import SmtpSettings
-from workflow.engine import Workflow
-from workflow.mailer import Mailer
-from workflow.queries import history
-from workflow.reminders import BACKOFF, MAX_ATTEMPTS, list_reminders
-from workflow.scheduler import ReminderService
-from workflow.workdays import WorkCalendar
+from workflow.engine.queries import history
+from workflow.engine.workflow import Workflow
+from workflow.reminders.ledger import BACKOFF, MAX_ATTEMPTS, list_reminders
+from workflow.reminders.mailer import Mailer
+from workflow.reminders.service import ReminderService
+from workflow.store import database as store
+from workflow.store import tables as t
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_DIR / "templates"

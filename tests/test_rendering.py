@@ -1,8 +1,8 @@
 """Templates to Markdown: escaping, the Danish filters, the sandbox and the template checker.
 
-Everything here runs on the real Jinja2 sandbox of :mod:`workflow.rendering`; what the
+Everything here runs on the real Jinja2 sandbox of :mod:`workflow.documents.rendering`; what the
 Markdown means is read back with markdown-it (the parser the Word writer uses) or, where
-it says so, through :func:`workflow.docx_writer.write_docx` and python-docx.
+it says so, through :func:`workflow.documents.docx_writer.write_docx` and python-docx.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, example, given, settings
 from jinja2.exceptions import SecurityError, UndefinedError
 from markdown_it import MarkdownIt
 
-from workflow import rendering
-from workflow.definition import load
-from workflow.doccontext import build_context, sample_inputs
-from workflow.docx_writer import write_docx
-from workflow.rendering import MISSING, check_template, make_environment, markdown_escape
+from workflow.documents import rendering
+from workflow.documents.context import build_context, sample_inputs
+from workflow.documents.docx_writer import write_docx
+from workflow.documents.rendering import MISSING, check_template, make_environment, markdown_escape
+from workflow.process.definition import load
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 JOINT = (PROJECT_DIR / "templates" / "reference" / "joint.docx").read_bytes()

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from workflow import rules
+from workflow.rules import registry as rules
 
 
 @pytest.mark.parametrize("name", sorted(rules.GUARDS))

@@ -38,12 +38,12 @@ from tests.test_reminders import (
     expected_id,
     ledger,
 )
-from workflow import store
-from workflow import tables as t
-from workflow.definition import loads
-from workflow.engine import Workflow
-from workflow.queries import history
-from workflow.reminders import due_filter
+from workflow.engine.queries import history
+from workflow.engine.workflow import Workflow
+from workflow.process.definition import loads
+from workflow.reminders.ledger import due_filter
+from workflow.store import database as store
+from workflow.store import tables as t
 
 pytestmark = pytest.mark.slow
 
@@ -118,9 +118,9 @@ processes:
 def _service(url: str, yaml_text: str | None, port: int, name: str, batch: int,
              lease: float, clock_iso: str | None) -> Any:
     from workflow.config import Settings, SmtpSettings
-    from workflow.engine import Workflow, system_clock
-    from workflow.mailer import Mailer
-    from workflow.scheduler import ReminderService
+    from workflow.engine.workflow import Workflow, system_clock
+    from workflow.reminders.mailer import Mailer
+    from workflow.reminders.service import ReminderService
 
     clock: Callable[[], datetime] = system_clock
     if clock_iso is not None:

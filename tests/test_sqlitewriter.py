@@ -20,12 +20,12 @@ from sqlalchemy.engine import Connection
 
 from tests.conftest import SQLITE_ONLY
 from tests.factories import make_application
-from workflow import store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 from workflow.errors import SetupError
-from workflow.fastpath import cursor
+from workflow.store import database as store
+from workflow.store import tables as t
+from workflow.store.statements import cursor
 
 
 def _audit_count(engine: Engine) -> int:

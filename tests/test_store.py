@@ -15,13 +15,13 @@ from sqlmodel import SQLModel
 
 from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
-from workflow import store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.definition import load, loads
-from workflow.engine import Workflow
+from workflow.engine.queries import get_application
+from workflow.engine.workflow import Workflow
 from workflow.errors import SetupError, StrandedApplications
-from workflow.queries import get_application
+from workflow.process.definition import load, loads
+from workflow.store import database as store
+from workflow.store import tables as t
 
 STATES = Path(__file__).resolve().parent.parent / "states.yaml"
 
@@ -194,7 +194,7 @@ def test_check_against_the_database_lists_stranded_applications(
         wf: Workflow, db_url: str, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from workflow.cli import cli
+    from workflow.cli.app import cli
 
     app = make_application(wf, state="legal_review")
     new = tmp_path / "states-v2.yaml"

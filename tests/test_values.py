@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from workflow.definition import FieldSpec, Label
-from workflow.values import from_json, parse_value, to_json
+from workflow.process.definition import FieldSpec, Label
+from workflow.process.values import from_json, parse_value, to_json
 
 AREAS = ["social", "employment"]
 MUNICIPALITIES = ["ishoj", "vallensbaek"]
@@ -82,7 +82,7 @@ def test_amounts_come_back_from_json_exact() -> None:
     ("a\x00b", "contains a NUL character"),
 ])
 def test_text_that_is_no_text_is_refused_naming_the_character(raw: str, problem: str) -> None:
-    from workflow.values import text_problem
+    from workflow.process.values import text_problem
 
     assert text_problem(raw) == problem
     assert text_problem(raw, one_line=True) == problem
@@ -93,7 +93,7 @@ def test_text_that_is_no_text_is_refused_naming_the_character(raw: str, problem:
 
 
 def test_a_title_is_one_line_without_control_characters() -> None:
-    from workflow.values import text_problem
+    from workflow.process.values import text_problem
 
     for fine in ("Ansøgning – runde 2 😀", "Glad \U0001F600", "a b"):
         assert text_problem(fine, one_line=True) is None
@@ -110,9 +110,9 @@ def test_a_title_is_one_line_without_control_characters() -> None:
 
 
 def test_an_unknown_key_is_named_visibly() -> None:
-    from workflow.definition import FieldSpec as Spec
     from workflow.errors import InvalidData
-    from workflow.values import parse_data
+    from workflow.process.definition import FieldSpec as Spec
+    from workflow.process.values import parse_data
 
     with pytest.raises(InvalidData) as caught:
         parse_data({"\udcffx\x1b": "v"}, fields={"x": Spec("x", "text", Label("X", "X"))},

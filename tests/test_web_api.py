@@ -26,10 +26,11 @@ from sqlalchemy import delete, update
 
 from tests.conftest import Clock
 from tests.factories import make_application, walk_to
-from workflow import demo, store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.store import database as store
+from workflow.store import tables as t
 from workflow.web.app import create_app
 
 with warnings.catch_warnings():

@@ -27,10 +27,11 @@ from tests.conftest import Clock
 from tests.factories import make_application
 from tests.test_web_api import Api, TestClient, prepare
 from tests.test_web_security import snapshot
-from workflow import accounts, agreements
-from workflow.cli import cli
+from workflow.accounts import logins as accounts
+from workflow.cli.app import cli
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine import agreements
+from workflow.engine.workflow import Workflow
 from workflow.web.app import create_app
 
 # ------------------------------------------------------------------ the agreements

@@ -39,7 +39,7 @@ import pytest
 
 from tests.factories import make_application
 from workflow import danish
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, ViewportSize

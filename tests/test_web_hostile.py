@@ -27,10 +27,10 @@ from tests.test_web_api import Api, TestClient, prepare
 from tests.test_web_bum import log_in
 from tests.test_web_pages import error_shown
 from tests.test_web_security import snapshot
-from workflow import store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
+from workflow.store import database as store
+from workflow.store import tables as t
 from workflow.web.app import create_app
 
 JSON = {"Content-Type": "application/json"}

@@ -36,10 +36,12 @@ from sqlalchemy import event, func, select, text
 from tests.conftest import SQLITE_ONLY, Clock
 from tests.factories import make_application
 from tests.test_web_api import prepare
-from workflow import demo, documents, store
-from workflow import tables as t
 from workflow.config import Settings
+from workflow.documents import drafts as documents
 from workflow.errors import SetupError
+from workflow.installation import demo
+from workflow.store import database as store
+from workflow.store import tables as t
 from workflow.web import ops
 from workflow.web.app import create_app
 

@@ -23,12 +23,12 @@ from tests.factories import make_application
 from tests.test_reminders import TEMPLATES, SmtpServer
 from tests.test_web_api import TestClient, prepare
 from tests.test_web_bum import csrf_of, log_in
-from workflow import store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.engine import Workflow
-from workflow.mailer import Mailer
-from workflow.scheduler import ReminderService
+from workflow.engine.workflow import Workflow
+from workflow.reminders.mailer import Mailer
+from workflow.reminders.service import ReminderService
+from workflow.store import database as store
+from workflow.store import tables as t
 from workflow.web.app import create_app
 from workflow.web.pagecache import PageCache
 

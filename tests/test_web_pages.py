@@ -21,10 +21,11 @@ from tests.factories import make_application
 from tests.test_documents import broken_letter
 from tests.test_web_api import TestClient, prepare
 from tests.test_web_bum import log_in
-from workflow import queries, store
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine import queries
+from workflow.engine.workflow import Workflow
+from workflow.store import database as store
+from workflow.store import tables as t
 from workflow.web import messages
 from workflow.web.app import create_app
 

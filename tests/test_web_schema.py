@@ -52,10 +52,10 @@ from sqlalchemy import delete, select
 
 from tests.conftest import Clock
 from tests.factories import make_application
-from workflow import demo
-from workflow import tables as t
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.store import tables as t
 from workflow.web.app import create_app
 
 with warnings.catch_warnings():

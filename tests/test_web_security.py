@@ -21,10 +21,11 @@ from sqlalchemy import Engine, func, insert, select, update
 from tests.conftest import Clock
 from tests.factories import make_application
 from tests.test_web_api import Api, TestClient, prepare, quick_demo_hash, token
-from workflow import accounts, demo
-from workflow import tables as t
+from workflow.accounts import logins as accounts
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.store import tables as t
 from workflow.web.app import create_app
 
 COUNCIL = {"decision": "approved", "meeting_date": "2018-04-03", "agenda_ref": "pkt. 7"}

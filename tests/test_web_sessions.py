@@ -38,11 +38,12 @@ from tests.test_web_e2e import Server
 from tests.test_web_e2e import browser as browser  # noqa: F401  (Chromium, a fixture)
 from tests.test_web_e2e import server as server  # noqa: F401  (the real server, a fixture)
 from tests.test_web_pagecache import cache_of, state_shown
-from workflow import accounts, queries
-from workflow import tables as t
+from workflow.accounts import logins as accounts
 from workflow.config import Settings
-from workflow.engine import Workflow
+from workflow.engine import queries
+from workflow.engine.workflow import Workflow
 from workflow.errors import AuthError, RateLimited
+from workflow.store import tables as t
 from workflow.web.app import create_app
 
 if TYPE_CHECKING:
@@ -256,8 +257,9 @@ def _guesser(url: str, tries: int, barrier: Any, results: Any) -> None:
     guesser is ready."""
     from datetime import UTC, datetime
 
-    from workflow import accounts, store
+    from workflow.accounts import logins as accounts
     from workflow.errors import RateLimited
+    from workflow.store import database as store
 
     engine = store.make_engine(url)
     store.require_schema(engine)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflow.workdays import WorkCalendar, add_months
+from workflow.calendar.workdays import WorkCalendar, add_months
 
 # The calendar states.yaml configures: 5 June (grundlovsdag), 24 and 31 December.
 CAL = WorkCalendar(country="DK", closure_days=[(6, 5), (12, 24), (12, 31)])

@@ -27,7 +27,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .engine import Workflow
+    from .engine.workflow import Workflow
 
 __all__ = [
     "AuthError",
@@ -49,7 +49,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "Workflow":
-        from .engine import Workflow
+        from .engine.workflow import Workflow
 
         return Workflow
     if name == "Settings":

@@ -1,5 +1,5 @@
 """``python -m workflow`` runs the command line."""
 
-from .console import main
+from .cli.console import main
 
 main()

@@ -1,7 +1,7 @@
 """The ``WORKFLOW_*`` environment, read, and where the project's own files are.
 
 :mod:`workflow.config` builds its settings on this; ``workflow check`` and ``workflow
-diagram`` (:mod:`workflow.console`) need only the states file, and take it from here
+diagram`` (:mod:`workflow.cli.console`) need only the states file, and take it from here
 without importing :mod:`pathlib` (with :mod:`urllib.parse` and :mod:`ipaddress` behind
 it, a tenth of their start-up).
 """

@@ -22,8 +22,10 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Message
 
-from .. import accounts, agreements, queries, values
-from ..engine import Workflow
+from ..accounts import logins as accounts
+from ..engine import agreements, queries
+from ..engine.workflow import Workflow
+from ..process import values
 
 MAX_BODY = 1 << 20  # bytes: an application's title, data and comment fit many times over
 MAX_DEPTH = 32      # levels of JSON nesting: a body of ours has three
@@ -322,7 +324,7 @@ def login(request: Request, wf: WfDep,
 @router.get("/me", tags=["auth"])
 def me(wf: WfDep, user: UserDep) -> dict[str, Any]:
     """The logged-in user."""
-    from .. import store
+    from ..store import database as store
 
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)

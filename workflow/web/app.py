@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors
 from ..config import Settings
-from ..engine import Workflow
+from ..engine.workflow import Workflow
 
 STATUS: list[tuple[type[errors.WorkflowError], int]] = [
     (errors.RateLimited, 429),
@@ -60,7 +60,7 @@ def _page_error(request: Request, code: int, message: str | None = None) -> Resp
 
 def _database_errors() -> list[type[Exception]]:
     """The errors a database can raise: SQLAlchemy's, and the drivers' own (raised on a
-    driver cursor, see :mod:`workflow.fastpath`)."""
+    driver cursor, see :mod:`workflow.store.statements`)."""
     import sqlite3
 
     from sqlalchemy.exc import DBAPIError
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, *,
     # lost, the disk full) is a 503 wherever it shows (a read, the token lookup, a page),
     # judged in one place (store.unavailable); the pool connects anew when it is back.
     async def database_error(request: Request, exc: Exception) -> Response:
-        from .. import store
+        from ..store import database as store
 
         unavailable = store.unavailable(exc)
         if unavailable is None:
@@ -209,7 +209,8 @@ def create_app(settings: Settings | None = None, *,
 
     from fastapi.templating import Jinja2Templates
 
-    from .. import accounts, store
+    from ..accounts import logins as accounts
+    from ..store import database as store
     from . import api, ops, pages, security
     from .pagecache import PageCache
 

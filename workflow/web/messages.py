@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import danish, queries
-from ..engine import Workflow
+from .. import danish
+from ..engine import queries
+from ..engine.workflow import Workflow
 from ..errors import (
     ConflictError,
     DocumentError,

@@ -3,8 +3,8 @@
 ``/healthz`` says the process answers (it touches no database); ``/readyz`` says whether
 the database answers and is at this version's schema (503, saying why, when not). Neither
 needs a login or says anything secret. ``/metrics`` (Prometheus text, see
-:mod:`workflow.metrics`) is for the addresses in ``WORKFLOW_METRICS_ALLOW`` only (default:
-this machine), as uvicorn sees them: behind a proxy on this machine, the client address it
+:mod:`workflow.operations.metrics`) is for the addresses in ``WORKFLOW_METRICS_ALLOW`` only
+(default: this machine), as uvicorn sees them: behind a proxy on this machine, the client address it
 forwards (``X-Forwarded-For``), so the proxy must set it and should keep ``/metrics`` to
 itself too.
 
@@ -33,8 +33,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import documents, metrics, store
+from ..documents import drafts as documents
 from ..errors import PermissionDenied, Said
+from ..operations import metrics
+from ..store import database as store
 from .api import Error
 
 if TYPE_CHECKING:

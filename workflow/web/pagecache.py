@@ -1,7 +1,7 @@
 """The pages' cache: a page once rendered is served again until anything changes.
 
 A page is cached per worker under (path and query, user, the database's change count,
-today's date). The count (:class:`workflow.store.ChangeCount`) moves with every committed
+today's date). The count (:class:`workflow.store.database.ChangeCount`) moves with every committed
 change and is read before the data, so a request never finds a page older than what it
 could have read itself; a change through any worker, the command line or the scheduler
 ends every cached page at once. The date is in the key because "overdue" and "due soon"
@@ -33,7 +33,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from .. import store
+from ..store import database as store
 from . import security
 
 SIZE = 512  # pages per worker: a page is 10-20 KiB

@@ -16,8 +16,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from .. import accounts, agreements, danish, queries, store
-from ..engine import Actor, Workflow
+from .. import danish
+from ..accounts import logins as accounts
+from ..engine import agreements, queries
+from ..engine.workflow import Actor, Workflow
 from ..errors import (
     AuthError,
     NotFound,
@@ -27,6 +29,7 @@ from ..errors import (
     WorkflowError,
     in_danish,
 )
+from ..store import database as store
 from . import messages, pagecache, security
 from .api import Id, content_disposition, get_wf
 from .svg import state_svg
@@ -357,7 +360,7 @@ def _admin_page(request: Request, wf: Workflow,
     this once, in this answer alone: it is kept nowhere but in its hash)."""
     from sqlalchemy import select
 
-    from .. import tables as t
+    from ..store import tables as t
 
     with store.read(wf.engine) as conn:
         users = [dict(r._mapping) for r in conn.execute(

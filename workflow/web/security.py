@@ -3,10 +3,10 @@ security headers and the check that a form comes from this site.
 
 **Sessions.** The session cookie (``workflow_session``: signed, HttpOnly, SameSite=Lax)
 carries only a random session id. A logged-in session is a row of ``web_session`` (under
-the id's sha256: see :mod:`workflow.accounts`), looked up on every request that can use it
+the id's sha256: see :mod:`workflow.accounts.logins`), looked up on every request that can use it
 (expired, ended or unknown: the request is anonymous), so logging out, a password change
 and a deactivation end it on the server, at once, for every copy of the cookie. A session
-lasts :data:`~workflow.accounts.SESSION_TTL` from its login by the real clock, not by the
+lasts :data:`~workflow.accounts.logins.SESSION_TTL` from its login by the real clock, not by the
 cases' (which ``WORKFLOW_NOW`` may stop). What a
 session carries (the messages to show after a form) is kept in that row, never in the
 cookie. A visitor who is not logged in gets an id too (for the login form's CSRF token)
@@ -45,14 +45,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import accounts
+from ..accounts import logins as accounts
 from ..errors import AuthError, Said
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from ..config import Settings
-    from ..engine import Workflow
+    from ..engine.workflow import Workflow
 
 COOKIE = "workflow_session"
 STATIC = "/static"  # the pages' style sheet and script (templates/static)

@@ -16,7 +16,7 @@ import math
 import unicodedata
 from html import escape
 
-from ..spec import ProcessSpec
+from ..process.spec import ProcessSpec
 
 W, H, GAP_X, GAP_Y, PAD = 176, 40, 24, 46, 12  # W: the narrowest a box is drawn
 FONT_SIZE = 12.5

@@ -1,0 +1,361 @@
+"""What a document template sees: the case, gathered from the database into plain values.
+
+:func:`gather` reads everything a draft may use in a few queries; :func:`build_context`
+shapes it into the names listed in ``templates/README.md``. The template checker builds
+its samples with the same function, so what it checks is what the documents get.
+
+A BUM agreement's drafts also get ``agreement``: the parties, the area, the terms and the
+priced years with their a-conto payments and true-ups, as ``Decimal`` amounts and
+``date`` dates (the case's data hold them as exact strings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+
+from ..bum.rules import as_decimal, as_int, year_views
+from ..engine.context import current_acts
+from ..process.spec import Definition, Facts
+from ..store import tables as t
+
+OUTCOME_DA = {"granted": "bevilget", "granted_with_conditions": "bevilget med vilkår",
+              "partly_granted": "delvist bevilget", "refused": "afslag"}
+
+
+@dataclass
+class Inputs:
+    """Everything about one application that any draft may use."""
+
+    case: dict[str, Any]
+    municipalities: list[dict[str, Any]]          # the parties, in order
+    areas: list[dict[str, Any]]                   # with run_by as a municipality id
+    acts: dict[str, dict[str, dict[str, Any]]]    # name -> party -> data (latest, not void)
+    data: dict[str, Any]
+    info_request: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = None
+    all_municipalities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    process: str = "application"
+    area: dict[str, Any] | None = None            # a BUM agreement's area (id, name, law_ref)
+    source: dict[str, Any] | None = None          # the application a BUM agreement follows
+
+
+def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
+    name = str(row["name"])
+    return {"id": row["id"], "name": name, "short": name.removesuffix(" Kommune"),
+            "council": row["council"], "address": row["address"],
+            "contact": {"name": contact["name"] if contact else None,
+                        "email": contact["email"] if contact else None}}
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date) or value is None:
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def current_agreement_year(by_year: Mapping[int, dict[str, Any]], start: date | None,
+                           cycle: int | None, signed: date | None) -> int | None:
+    """The year an agreement's drafts are about: before signing, the start year; once
+    signed, the next year while it is being prepared (volume, price or notice recorded),
+    else the year last signed (the year's agreement, or the start year of the agreement
+    itself), so that a signed version shows the price, volume and a-conto that were signed."""
+    if signed is None or cycle is None:
+        return start.year if start is not None else None
+    if cycle + 1 in by_year:
+        return cycle + 1
+    if by_year.get(cycle, {}).get("signed_on") is not None or start is None:
+        return cycle
+    return start.year
+
+
+def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``agreement`` of a BUM agreement's drafts (see templates/README.md)."""
+    data = inputs.data
+    years = year_views(data)
+    by_year = {y["year"]: y for y in years}
+    start = _date(data.get("start_date"))
+    cycle = as_int(data.get("cycle_year"))
+    signed = _date(data.get("signed_on"))
+    current_year = current_agreement_year(by_year, start, cycle, signed)
+    trued = [y for y in years if y["true_up"] is not None]
+    last = as_int(data.get("last_true_up"))
+    changes = [{"effective_date": _date(c.get("effective_date")),
+                "expected_volume": as_int(c.get("expected_volume")),
+                "service_level": c.get("service_level"),
+                "noticed_on": _date(c.get("noticed_on")),
+                "by": by_id.get(c.get("by") or "")} for c in data.get("changes") or []]
+    budgets = []
+    for m in inputs.municipalities:
+        act = inputs.acts.get("budget", {}).get(m["id"])
+        meeting = _date(act.get("meeting_date")) if act else None
+        if act and meeting is not None and cycle is not None and meeting.year == cycle:
+            budgets.append({"municipality": m, "meeting_date": meeting,
+                            "agenda_ref": act.get("agenda_ref")})
+    return {
+        "provider": by_id.get(str(data.get("provider"))),
+        "purchaser": by_id.get(str(data.get("purchaser"))),
+        "area": inputs.area, "service": data.get("service"),
+        "service_level": data.get("service_level"),
+        "expected_volume": as_int(data.get("expected_volume")),
+        "direct_costs": as_decimal(data.get("direct_costs")),
+        "overhead_rate": as_decimal(data.get("overhead_rate")),
+        "start_date": start, "notice_months": as_int(data.get("notice_months")),
+        "cycle_year": cycle, "signed_on": signed, "end_date": _date(data.get("end_date")),
+        "reason": data.get("reason") if data.get("end_date") else None,
+        "changes": changes, "years": years, "budgets": budgets,
+        "current": by_year.get(current_year) if current_year is not None else None,
+        "last_true_up": by_year.get(last) if last in by_year and by_year[last]["true_up"]
+        else trued[-1] if trued else None,
+        "source": inputs.source,
+    }
+
+
+def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
+                  party: str | None = None) -> dict[str, Any]:
+    """The template context for one draft (and, for per-party drafts, one municipality);
+    ``facts``: the ministry, the law and the populations as on the draft's day."""
+    by_id = {m["id"]: m for m in inputs.municipalities} | {
+        k: v for k, v in inputs.all_municipalities.items() if k not in
+        {m["id"] for m in inputs.municipalities}}
+    areas = [{"id": a["id"], "name": a["name"], "law_ref": a["law_ref"],
+              "run_by": by_id.get(a["run_by"]), "outcome": a.get("outcome")}
+             for a in inputs.areas]
+    councils = []
+    for m in inputs.municipalities:
+        council = inputs.acts.get("council", {}).get(m["id"], {})
+        meeting = inputs.acts.get("meeting", {}).get(m["id"], {})
+        councils.append({
+            "municipality": m,
+            "meeting_date": _date(council.get("meeting_date") or meeting.get("meeting_date")),
+            "agenda_ref": council.get("agenda_ref") or meeting.get("agenda_ref"),
+            "decision": council.get("decision"), "reason": council.get("reason")})
+    data = inputs.data
+    ministry = facts.ministry
+    decision = None
+    if data.get("outcome"):
+        accepted = []
+        for m in inputs.municipalities:
+            act = inputs.acts.get("conditions", {}).get(m["id"])
+            if act:
+                accepted.append({"municipality": m,
+                                 "meeting_date": _date(act.get("meeting_date")),
+                                 "agenda_ref": act.get("agenda_ref")})
+        decision = {"reference": data.get("reference"), "date": _date(data.get("decision_date")),
+                    "outcome": data["outcome"], "outcome_text": OUTCOME_DA[data["outcome"]],
+                    "conditions": data.get("conditions"),
+                    "granted": [a for a in areas if a["outcome"] == "granted"],
+                    "refused": [a for a in areas if a["outcome"] == "refused"],
+                    "accepted": accepted,
+                    "accepted_by_all": bool(accepted) and len(accepted) == len(
+                        inputs.municipalities)}
+    ctx: dict[str, Any] = {
+        "case": inputs.case, "letter_date": letter_date,
+        "ministry": {"name": ministry.name if ministry else None,
+                     "address": ministry.address or None if ministry else None},
+        "law": {"cite": facts.law.cite if facts.law else None},
+        "population": {k: {"inhabitants": f.inhabitants, "on": f.on}
+                       for k, f in facts.population.items()},
+        "municipalities": inputs.municipalities, "areas": areas, "councils": councils,
+        "decision": decision, "effective_date": _date(data.get("effective_date")),
+        "info_request": inputs.info_request, "previous": inputs.previous,
+    }
+    if inputs.process == "bum_agreement":
+        ctx["agreement"] = agreement_view(inputs, by_id)
+    if party is not None:
+        ctx["municipality"] = by_id[party]
+        ctx["other"] = next((m for m in inputs.municipalities if m["id"] != party), None)
+    return ctx
+
+
+# What a council approves is the substance of a draft: not its date, and not the councils'
+# own records (meeting dates, decisions), which the draft reports as the process moves on.
+NOT_APPROVED = ("letter_date", "councils")
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def input_digest(context: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """sha256 of the context's data (not its letter date), sha256 of what a council
+    approves, and the context as JSON."""
+    plain = json.loads(json.dumps(context, default=str, sort_keys=True, ensure_ascii=False))
+    data = _sha({k: v for k, v in plain.items() if k != "letter_date"})
+    substance = _sha({k: v for k, v in plain.items() if k not in NOT_APPROVED})
+    return data, substance, plain
+
+
+def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
+           tz: tzinfo) -> Inputs:
+    """Read what the drafts of ``app`` (an application row as a mapping) may use."""
+    m, u, ar, aa = t.municipality, t.user, t.area, t.application_area
+    munis = {r.id: dict(r._mapping) for r in conn.execute(select(m))}
+    contacts: dict[str, Any] = {}
+    for r in conn.execute(select(u.c.name, u.c.email, u.c.municipality)
+                          .where(u.c.role == "project_lead", u.c.active).order_by(u.c.id)):
+        contacts.setdefault(r.municipality, r._mapping)
+    views = {k: municipality_view(v, contacts.get(k)) for k, v in munis.items()}
+    process = definition.processes[app["process"]]
+    kind = process.kinds[app["kind"]]
+    case = {"id": app["id"], "number": app["case_number"], "title": app["title"],
+            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"]}
+    parties = [views[p] for p in app["parties"] if p in views]
+    acts = current_acts(conn, app["id"], 0)
+    if app["process"] == "bum_agreement":
+        return _gather_agreement(conn, app, case, parties, views, acts)
+    rows = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref, ar.c.run_by, aa.c.outcome)
+                        .join(aa, and_(aa.c.area_id == ar.c.id,
+                                       aa.c.application_id == app["id"]))
+                        .where(aa.c.live | aa.c.outcome.is_not(None))
+                        .order_by(ar.c.position))
+    areas = [{"id": r.id, "name": r.name_da, "law_ref": r.law_ref, "run_by": r.run_by,
+              "outcome": r.outcome} for r in rows]
+    ae = t.audit_entry
+    req = conn.execute(select(ae.c.at, ae.c.data).where(
+        ae.c.application_id == app["id"], ae.c.trigger == "request_info")
+        .order_by(ae.c.version.desc()).limit(1)).first()
+    info = None if req is None else {
+        "reference": req.data.get("reference"), "due_date": _date(req.data.get("due_date")),
+        "date": _date(req.data.get("request_date")), "received": req.at.astimezone(tz).date()}
+    previous = _linked(conn, app["id"], "fallback_for")
+    return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
+                  data=dict(app["data"]), info_request=info, previous=previous,
+                  all_municipalities=views)
+
+
+def _linked(conn: Connection, app_id: int, kind: str) -> dict[str, Any] | None:
+    """The application ``app_id`` links to with a link of ``kind``, if any."""
+    lk, a = t.link, t.application
+    row = conn.execute(select(a.c.case_number, a.c.title, a.c.data)
+                       .join(lk, lk.c.to_id == a.c.id)
+                       .where(lk.c.from_id == app_id, lk.c.kind == kind)).first()
+    if row is None:
+        return None
+    return {"number": row.case_number, "title": row.title,
+            "decision_date": _date(row.data.get("decision_date")),
+            "reference": row.data.get("reference")}
+
+
+def _gather_agreement(conn: Connection, app: Mapping[str, Any], case: dict[str, Any],
+                      parties: list[dict[str, Any]], views: dict[str, dict[str, Any]],
+                      acts: dict[str, dict[str, dict[str, Any]]]) -> Inputs:
+    """A BUM agreement: its area and the application it follows (no application areas,
+    no ministry's requests)."""
+    ar = t.area
+    data = dict(app["data"])
+    row = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref)
+                       .where(ar.c.id == str(data.get("area")))).first()
+    area = None if row is None else {"id": row.id, "name": row.name_da, "law_ref": row.law_ref}
+    return Inputs(case=case, municipalities=parties, areas=[], acts=acts, data=data,
+                  all_municipalities=views, process="bum_agreement", area=area,
+                  source=_linked(conn, app["id"], "agreement_for"))
+
+
+def sample_inputs(full: bool, process: str = "application") -> Inputs:
+    """A case of ``process`` as complete as can be (``full``), or as bare as at its start."""
+    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
+
+    if process == "bum_agreement":
+        return sample_agreement_inputs(full)
+    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
+    munis = [municipality_view(m, contacts.get(m["id"]) if full else None)
+             for m in MUNICIPALITIES if m["cooperation"]]
+    areas = [{"id": a["id"], "name": a["name_da"], "law_ref": a["law_ref"],
+              "run_by": a["run_by"], "outcome": ("granted" if i < 2 else "refused")
+              if full else None} for i, a in enumerate(AREAS[1:4])]
+    case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
+            "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
+            "round": 1}
+    if not full:
+        return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={})
+    acts = {"council": {"ishoj": {"decision": "approved", "meeting_date": "2018-04-03",
+                                  "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
+                        "vallensbaek": {"decision": "rejected", "meeting_date": "2018-04-25",
+                                        "agenda_ref": "Kommunalbestyrelsen 25-04-2018, pkt. 12",
+                                        "reason": "Ønsker flere områder med"}},
+            "conditions": {"ishoj": {"meeting_date": "2018-07-03",
+                                     "agenda_ref": "Byrådet 3. juli 2018, punkt 2"}}}
+    data = {"outcome": "partly_granted", "reference": "2018-4711",
+            "decision_date": "2018-06-15", "conditions": "Overgang senest 1. januar 2019",
+            "effective_date": "2019-01-01"}
+    return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
+                  info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
+                                "date": date(2018, 3, 9), "received": date(2018, 3, 12)},
+                  previous={"number": "00.17.15-G01-3-18", "title": "Hjemtagning af jobcenteret",
+                            "decision_date": date(2018, 4, 13), "reference": "2018-1234"})
+
+
+def _sample_year(year: int, direct: str, rate: str, volume: int, level: str,
+                 quarters: list[date]) -> dict[str, Any]:
+    from ..bum.rules import cost_price, instalments, to_øre
+
+    price = cost_price(Decimal(direct), Decimal(rate))
+    return {"expected_volume": volume, "service_level": level, "direct_costs": direct,
+            "overhead_rate": rate, "overhead": f"{price.overhead:f}",
+            "price": f"{price.total:f}", "unit_price": f"{to_øre(price.total / volume):f}",
+            "a_conto": [{"due": q.isoformat(), "amount": f"{a:f}"} for q, a in
+                        zip(quarters, instalments(price.total, len(quarters)), strict=True)]}
+
+
+def sample_agreement_inputs(full: bool) -> Inputs:
+    """A BUM agreement (Vallensbæk buys rehabilitation from Ishøj): ``full`` is signed and
+    two cycles on, with a true-up, a notice below the price, a change and a termination;
+    otherwise just created, with no terms yet."""
+    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
+
+    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
+    views = {m["id"]: municipality_view(m, contacts.get(m["id"]) if full else None)
+             for m in MUNICIPALITIES}
+    area = next(a for a in AREAS if a["id"] == "rehabilitation")
+    case = {"id": 6, "number": "00.17.15-G02-6-18", "title": "Delaftale om genoptræning",
+            "kind": "bum_agreement", "kind_label": "Delaftale om køb af ydelser (BUM)",
+            "round": None}
+    data: dict[str, Any] = {
+        "provider": "ishoj", "purchaser": "vallensbaek", "area": area["id"],
+        "service": "Genoptræning efter sundhedslovens § 140 for Vallensbæks borgere på "
+                   "Ishøj Genoptræningscenter"}
+    common: dict[str, Any] = {
+        "case": case, "municipalities": [views["ishoj"], views["vallensbaek"]], "areas": [],
+        "all_municipalities": views, "process": "bum_agreement",
+        "area": {"id": area["id"], "name": area["name_da"], "law_ref": area["law_ref"]}}
+    if not full:
+        return Inputs(acts={}, data=data, **common)
+    quarters = [date(2019, m, 1) for m in (1, 4, 7, 10)]
+    first = _sample_year(2019, "1234567.89", "7.5", 420,
+                         "Første træning senest 7 dage efter udskrivning", quarters)
+    first["signed_on"] = "2018-05-29"
+    first["true_up"] = {"actual_direct": "1301234.56", "actual_overhead": "97592.59",
+                        "actual_total": "1398827.15", "paid": first["price"],
+                        "balance": "71666.67", "until": None}
+    second = _sample_year(2020, "1290000.00", "7.5", 440,
+                          "Første træning senest 5 dage efter udskrivning",
+                          [date(2020, m, 1) for m in (1, 4, 7, 10)])
+    second.update(budget_frame="1350000.00", notice_on="2019-10-30", signed_on="2019-11-28")
+    data.update({
+        "service_level": first["service_level"], "expected_volume": 420,
+        "direct_costs": "1234567.89", "overhead_rate": "7.5", "start_date": "2019-01-01",
+        "notice_months": 6, "cycle_year": 2019, "signed_on": "2018-05-29",
+        "end_date": "2021-12-31", "reason": "Vallensbæk Kommune hjemtager genoptræningen",
+        "last_true_up": 2019, "years": {"2019": first, "2020": second},
+        "changes": [{"effective_date": "2019-10-01", "expected_volume": 450,
+                     "service_level": "Første træning senest 5 dage efter udskrivning",
+                     "noticed_on": "2019-06-20", "by": "vallensbaek"}]})
+    acts = {"budget": {"ishoj": {"meeting_date": "2019-10-08",
+                                 "agenda_ref": "Byrådet 8. oktober 2019, punkt 3"},
+                       "vallensbaek": {"meeting_date": "2019-10-09",
+                                       "agenda_ref": "Kommunalbestyrelsen 09-10-2019, pkt. 4"}}}
+    source = {"number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
+              "decision_date": date(2018, 6, 15), "reference": "2018-4711"}
+    return Inputs(acts=acts, data=data, source=source, **common)

@@ -1,0 +1,492 @@
+"""Word drafts: made inside transitions, versioned in the database, listed and downloaded.
+
+A version is never overwritten. Each records its number, the transition and audit entry
+that made it, who and when, and sha256 of the bytes, of the template (with its
+letterhead) and of the input data; the bytes live in the database, so every worker and
+machine shares them. A new version is made only when the input or the template changed;
+the one before it is then marked stale. A council approval records the version it
+approved (its sha256) and the digest of its substance (template, letterhead and input
+without the councils' own records); it shows as no longer matching when a later version
+differs in substance, not when the draft merely reports a council's meeting or decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import string
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from .. import danish
+from ..errors import DocumentError, NotFound, PermissionDenied, Said, SetupError
+from ..operations import metrics
+from ..process.spec import Definition, DraftSpec, Facts, TransitionSpec
+from ..store import database as store
+from ..store import tables as t
+from . import rendering
+from .context import Inputs, build_context, gather, input_digest
+from .docx_writer import write_docx
+
+LIBREOFFICE_HINT = ("LibreOffice is not installed; install it with "
+                    "`apt-get install libreoffice-writer-nogui` (Debian/Ubuntu) to get PDFs")
+
+
+@dataclass(frozen=True)
+class Made:
+    document_id: int
+    name: str
+    party: str
+    number: int
+    sha256: str
+
+
+class Drafts:
+    """Makes the drafts of one definition from the templates in one folder."""
+
+    def __init__(self, definition: Definition, templates_dir: Path, tz: ZoneInfo) -> None:
+        self.definition = definition
+        self.dir = templates_dir
+        self.env = rendering.make_environment(templates_dir / "documents")
+        self.tz = tz
+        self._files: dict[Path, tuple[float, bytes]] = {}
+        # (kind, state) in which some draft is live: kept up to date on every change there
+        self._live = {(kind, state) for d in definition.drafts.values()
+                      for kind in d.applies_to for state in d.live_in}
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            raise DocumentError(f"missing template file {path}") from None
+        cached = self._files.get(path)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, path.read_bytes())
+            self._files[path] = cached
+        return cached[1]
+
+    def sources(self, draft: DraftSpec, party: str | None,
+                data: Mapping[str, Any] | None = None) -> tuple[str, bytes, str]:
+        """Template name, letterhead bytes, and sha256 over both."""
+        name = draft.template_for(party)
+        template = self._read(self.dir / "documents" / name)
+        try:
+            chosen = draft.letterhead_for(party, data)
+        except KeyError as exc:
+            raise DocumentError(
+                f"cannot make {draft.name}: its letterhead {draft.letterhead!r} names the "
+                f"field {exc.args[0]!r}, which this case does not have") from None
+        path = self.dir / "reference" / f"{chosen}.docx"
+        if not path.is_file():
+            raise DocumentError(
+                f"cannot make {draft.name}: there is no letterhead {chosen!r} "
+                f"({draft.letterhead!r} for this case); add {path} (a reference Word "
+                f"document with the municipality's letterhead and styles, see "
+                f"templates/reference/make_references.py)")
+        letterhead = self._read(path)
+        digest = hashlib.sha256(template + b"\0" + letterhead).hexdigest()
+        return name, letterhead, digest
+
+    def applicable(self, kind: str) -> list[DraftSpec]:
+        return [d for d in self.definition.drafts.values() if kind in d.applies_to]
+
+    def check(self) -> list[rendering.TemplateProblem]:
+        """Every problem in every template the definition names (and unused templates).
+
+        Each template is tried on samples of its own process (a dispensation application,
+        a BUM agreement), complete and just created; per-municipality drafts once for each
+        municipality of the cooperation; letterheads named after a case field (the BUM
+        provider's) for every municipality that could fill it.
+        """
+        from ..installation.demo import MUNICIPALITIES
+        from .context import sample_inputs
+
+        parties = [m["id"] for m in MUNICIPALITIES if m["cooperation"]]
+        everyone = [m["id"] for m in MUNICIPALITIES]
+        problems: list[rendering.TemplateProblem] = []
+        seen: set[str] = set()
+        today = datetime.now(self.tz).date()
+        for draft in self.definition.drafts.values():
+            process = self._process_of(draft)
+            for party in (parties if draft.per_party else [None]):
+                name = draft.template_for(party)
+                if name in seen:
+                    continue
+                seen.add(name)
+                if not (self.dir / "documents" / name).is_file():
+                    problems.append(rendering.TemplateProblem(
+                        name, None, f"missing: draft {draft.name!r} needs this template"))
+                    continue
+                for letterhead, why in _letterheads(draft, party, everyone):
+                    if not (self.dir / "reference" / f"{letterhead}.docx").is_file():
+                        problems.append(rendering.TemplateProblem(
+                            name, None, f"missing letterhead {letterhead}.docx{why}"))
+                samples = {label: build_context(
+                    inputs, letter_date=today, facts=self.facts(draft, inputs, today),
+                    party=party) for label, full in (("full", True), ("early", False))
+                    for inputs in [sample_inputs(full, process)]}
+                problems.extend(rendering.check_template(self.env, name, samples))
+        for path in sorted((self.dir / "documents").glob("*.md.j2")):
+            if path.name not in seen:
+                problems.append(rendering.TemplateProblem(
+                    path.name, None, "not used by any draft in the definition"))
+        return problems
+
+    def facts(self, draft: DraftSpec, inputs: Inputs, letter_date: date) -> Facts:
+        """The ministry, law and populations a draft names: as on its ``facts_on`` date
+        (the decision memo: the decision's), else as on the letter's own date."""
+        day = letter_date
+        if draft.facts_on is not None:
+            given = inputs.data.get(draft.facts_on)
+            try:
+                day = date.fromisoformat(str(given)) if given else letter_date
+            except ValueError:
+                pass
+        return self.definition.facts_on(day)
+
+    def _process_of(self, draft: DraftSpec) -> str:
+        """The process whose kinds the draft is for (the first, should there be several)."""
+        for name, process in self.definition.processes.items():
+            if any(kind in process.kinds for kind in draft.applies_to):
+                return name
+        return "application"
+
+    # ------------------------------------------------------------------ making
+    def concern(self, kind: str, state: str, spec: TransitionSpec) -> bool:
+        """Whether a transition by ``spec`` into ``state`` may make or renew a draft."""
+        return bool(spec.documents or spec.approves or (kind, state) in self._live)
+
+    def refresh(self, conn: Connection, app: Mapping[str, Any], spec: TransitionSpec, *,
+                completes: bool, actor: tuple[str, str], now: datetime, version: int,
+                trigger: str) -> list[Made]:
+        """Make the drafts the transition declares and renew live ones whose data changed."""
+        drafts = self.applicable(app["kind"])
+        wanted = {d.name for d in drafts if d.name in spec.documents and completes}
+        live = {d.name for d in drafts if app["state"] in d.live_in}
+        if not wanted and not live and not spec.approves:
+            return []
+        d = t.document
+        existing = {(r.name, r.party): r.id for r in conn.execute(
+            select(d.c.id, d.c.name, d.c.party).where(d.c.application_id == app["id"]))}
+        targets = []
+        for draft in drafts:
+            for party in (app["parties"] if draft.per_party else [None]):
+                key = (draft.name, party or "")
+                if draft.name in wanted or (draft.name in live and key in existing):
+                    targets.append((draft, party, existing.get(key)))
+        made: list[Made] = []
+        inputs: Inputs | None = None
+        for draft, party, doc_id in targets:
+            inputs = inputs or gather(conn, self.definition, app, self.tz)
+            result = self._make(conn, app, draft, party, doc_id, inputs, actor=actor, now=now,
+                                version=version, trigger=trigger,
+                                issued=draft.name in wanted)
+            if result is not None:
+                made.append(result)
+        if spec.approves:
+            self._record_approval(conn, app["id"], spec.approves, version)
+        return made
+
+    def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
+              party: str | None, doc_id: int | None, inputs: Inputs, *,
+              actor: tuple[str, str], now: datetime, version: int, trigger: str,
+              issued: bool = False) -> Made | None:
+        """A new version of one draft, if its data or template changed since the latest
+        one, or if the step ``issued`` it (declared it under ``documents:``) on another day
+        than the latest one's: the application sent is dated the day it is sent."""
+        letter_date = now.astimezone(self.tz).date()
+        facts = self.facts(draft, inputs, letter_date)
+        template, letterhead, template_sha = self.sources(draft, party, app["data"])
+        if facts.ministry is None and b"ministry" in self._read(self.dir / "documents" /
+                                                                 template):
+            first = self.definition.ministries[0].since if self.definition.ministries else None
+            raise DocumentError(
+                f"cannot make {draft.name}: no ministry is declared for {facts.day} in "
+                f"{self.definition.file} (documents: ministries"
+                + (f" begins on {first})" if first else " is empty)"))
+        ctx = build_context(inputs, letter_date=letter_date, facts=facts, party=party)
+        input_sha, substance_sha, plain = input_digest(ctx)
+        approval_sha = hashlib.sha256(f"{template_sha}:{substance_sha}".encode()).hexdigest()
+        dv = t.document_version
+        latest = None if doc_id is None else conn.execute(
+            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256, dv.c.letter_date)
+            .where(dv.c.document_id == doc_id).order_by(dv.c.number.desc()).limit(1)).first()
+        if latest is not None and (latest.input_sha256, latest.template_sha256) == \
+                (input_sha, template_sha) and (not issued or latest.letter_date == letter_date):
+            return None
+        with metrics.timed_render(draft.name):
+            try:
+                markdown = self.env.get_template(template).render(ctx)
+            except Exception as exc:  # a template error blocks the step, saying where
+                problem = rendering._render_problem(exc, template)
+                raise DocumentError(f"cannot make {draft.name}: {problem}") from None
+            content = write_docx(markdown, letterhead, header={
+                "case_number": app["case_number"], "date": danish.long_date(letter_date)},
+                title=f"{draft.label.da} – {app['case_number']}", author=actor[1],
+                created=now)
+        if doc_id is None:
+            doc_id = conn.execute(insert(t.document).values(
+                application_id=app["id"], name=draft.name, party=party or "",
+                created_at=now).returning(t.document.c.id)).scalar_one()
+        else:
+            conn.execute(update(dv).where(dv.c.document_id == doc_id, dv.c.stale.is_(False))
+                         .values(stale=True, stale_at=now))
+        number = latest.number + 1 if latest is not None else 1
+        sha = hashlib.sha256(content).hexdigest()
+        conn.execute(insert(dv).values(
+            document_id=doc_id, number=number, created_at=now, created_by=actor[0],
+            trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
+            template=template, template_sha256=template_sha, input_sha256=input_sha,
+            input=plain, approval_sha256=approval_sha, sha256=sha, size=len(content),
+            content=content, stale=False))
+        return Made(int(doc_id), draft.name, party or "", number, sha)
+
+    def _record_approval(self, conn: Connection, app_id: int, names: Sequence[str],
+                         version: int) -> None:
+        """Write the approved drafts' current versions into the act of this step."""
+        d, dv, pa = t.document, t.document_version, t.party_act
+        approved = [{"document": r.name, "document_id": r.id, "number": r.number,
+                     "sha256": r.sha256, "approval_sha256": r.approval_sha256}
+                    for r in conn.execute(
+            select(d.c.id, d.c.name, dv.c.number, dv.c.sha256, dv.c.approval_sha256)
+            .join(dv, dv.c.document_id == d.c.id)
+            .where(d.c.application_id == app_id, d.c.name.in_(names), dv.c.stale.is_(False)))]
+        act = conn.execute(select(pa.c.id, pa.c.data).where(
+            pa.c.application_id == app_id, pa.c.version == version)).first()
+        if act is not None and approved:
+            conn.execute(update(pa).where(pa.c.id == act.id)
+                         .values(data={**act.data, "approved": approved}))
+
+
+def _letterheads(draft: DraftSpec, party: str | None,
+                 municipalities: Sequence[str]) -> list[tuple[str, str]]:
+    """The letterheads a draft may use, each with why (for one named after a case field,
+    the municipality that would need it)."""
+    fields = sorted({f for _, f, _, _ in string.Formatter().parse(draft.letterhead)
+                     if f and f != "party"})
+    if not fields:
+        return [(draft.letterhead_for(party), "")]
+    out: dict[str, str] = {}
+    for m in municipalities:
+        name = draft.letterhead_for(party, dict.fromkeys(fields, m))
+        out.setdefault(name, f" ({draft.letterhead} when the {' and '.join(fields)} is {m})")
+    return list(out.items())
+
+
+# ------------------------------------------------------------------------ reading
+def list_documents(conn: Connection, definition: Definition, app_id: int) -> list[dict[str, Any]]:
+    """Documents of an application with every version (no bytes) and approval checks."""
+    return documents_of(conn, definition, [app_id])[app_id]
+
+
+def documents_of(conn: Connection, definition: Definition,
+                 app_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """:func:`list_documents` of several applications in three statements, by id."""
+    from ..engine.context import acts_of
+
+    d, dv = t.document, t.document_version
+    docs: dict[int, dict[str, Any]] = {}
+    by_app: dict[int, dict[int, dict[str, Any]]] = {app_id: {} for app_id in app_ids}
+    for r in conn.execute(select(d).where(d.c.application_id.in_(list(app_ids)))
+                          .order_by(d.c.id)):
+        spec = definition.drafts.get(r.name)
+        docs[r.id] = by_app[r.application_id][r.id] = {
+            "id": r.id, "name": r.name, "party": r.party or None,
+            "label": spec.label.da if spec else r.name, "versions": []}
+    if not docs:
+        return {app_id: [] for app_id in app_ids}
+    cols = [c for c in dv.c if c.name not in ("content", "input")]
+    for r in conn.execute(select(*cols).where(dv.c.document_id.in_(list(docs)))
+                          .order_by(dv.c.document_id, dv.c.number)):
+        docs[r.document_id]["versions"].append({
+            "number": r.number, "created_at": r.created_at.isoformat(),
+            "created_by": r.created_by, "trigger": r.trigger, "audit_version": r.audit_version,
+            "state": r.state, "letter_date": r.letter_date.isoformat(), "template": r.template,
+            "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
+            "approval_sha256": r.approval_sha256,
+            "sha256": r.sha256, "size": r.size, "stale": r.stale,
+            "stale_at": r.stale_at.isoformat() if r.stale_at else None})
+    latest = {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
+    for doc_id, doc in docs.items():
+        doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None
+        doc["approvals"] = []
+    council = acts_of(conn, {app_id: 0 for app_id in app_ids if by_app[app_id]}, "council")
+    for app_id, acts in council.items():
+        for party, act in acts.items():
+            for item in act.get("approved", []):
+                approved_doc = by_app[app_id].get(item["document_id"])
+                if approved_doc is not None:
+                    current = latest[approved_doc["id"]]
+                    approved_doc["approvals"].append({
+                        "party": party, "number": item["number"], "sha256": item["sha256"],
+                        "matches": current["approval_sha256"] == item["approval_sha256"],
+                        "same_bytes": current["sha256"] == item["sha256"]})
+    return {app_id: list(found.values()) for app_id, found in by_app.items()}
+
+
+def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, Any]]:
+    from ..engine.context import current_acts
+
+    return dict(current_acts(conn, app_id, 0, "council"))
+
+
+def _may_not_download(definition: Definition, user: Any, draft: str) -> tuple[str, str]:
+    """Who may download ``draft``, said to a user who may not (in English, in Danish)."""
+    spec = definition.drafts.get(draft)
+    extra = spec.readers if spec else ()
+    roles = list(definition.download_roles) + [r for r in extra
+                                               if r not in definition.download_roles]
+    own = " (their own municipality's)" if spec and spec.per_party and extra else ""
+    eget = " (egen kommunes)" if own else ""
+    label = spec.label.da if spec else draft
+    return (f"{user.id} ({user.role}) may not download {draft}; that takes "
+            f"{' or '.join(roles)}{own}",
+            f"»{label}« kan hentes af "
+            f"{danish.join_or(f'»{definition.roles[r].da}«' for r in roles)}{eget}")
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    content: bytes
+    number: int
+    sha256: str
+    format: str
+
+
+def download(engine: Any, definition: Definition, *, document_id: int, user: Any,
+             number: int | None, pdf: bool, now: datetime,
+             check_party: Any) -> Download:
+    """The exact stored bytes of a version (or a PDF of them), logged."""
+    d, dv, a = t.document, t.document_version, t.application
+    with store.read(engine) as conn:
+        doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
+                                  a.c.case_number, a.c.parties)
+                           .join(a, a.c.id == d.c.application_id)
+                           .where(d.c.id == document_id)).first()
+        if doc is None:
+            raise NotFound(Said(f"no document {document_id}",
+                                f"dokument {document_id} findes ikke"))
+        check_party(user, doc.application_id, doc.parties, doc.case_number)
+        if not definition.may_download(user.role, user.municipality, doc.name,
+                                       doc.party or None):
+            en, da = _may_not_download(definition, user, doc.name)
+            raise PermissionDenied(Said(en, da))
+        q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
+            dv.c.document_id == document_id)
+        q = q.where(dv.c.number == number) if number is not None else \
+            q.where(dv.c.number == select(func.max(dv.c.number))
+                    .where(dv.c.document_id == document_id).scalar_subquery())
+        ver = conn.execute(q).first()
+    if ver is None:
+        raise NotFound(Said(f"document {document_id} has no version {number}",
+                            f"dokument {document_id} har ingen version {number}"))
+    content = bytes(ver.content)
+    if hashlib.sha256(content).hexdigest() != ver.sha256:
+        raise DocumentError(f"document {document_id} version {ver.number}: the stored bytes "
+                            f"do not match their sha256; refusing to hand them out")
+    fmt = "pdf" if pdf else "docx"
+    if pdf:
+        content = convert_to_pdf(content)
+    stem = f"{doc.case_number}-{doc.name}{'-' + doc.party if doc.party else ''}-v{ver.number}"
+    with store.write(engine) as conn:
+        conn.execute(insert(t.document_download).values(
+            version_id=ver.id, application_id=doc.application_id, user_id=user.id, at=now,
+            sha256=ver.sha256, format=fmt))
+    return Download(f"{stem}.{fmt}", content, ver.number, ver.sha256, fmt)
+
+
+def downloads(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+    """The download log of an application, as history entries."""
+    dd, dv, d = t.document_download, t.document_version, t.document
+    rows = conn.execute(select(dd.c.user_id, dd.c.at, dd.c.sha256, dd.c.format, dv.c.number,
+                               d.c.id, d.c.name, d.c.party)
+                        .join(dv, dv.c.id == dd.c.version_id).join(d, d.c.id == dv.c.document_id)
+                        .where(dd.c.application_id == app_id).order_by(dd.c.at, dd.c.id))
+    return [{"version": None, "trigger": "download", "from": None, "to": None,
+             "user": r.user_id, "role": None, "municipality": None, "at": r.at.isoformat(),
+             "comment": "", "data": {"document": r.id, "name": r.name,
+                                     "party": r.party or None, "number": r.number,
+                                     "sha256": r.sha256, "format": r.format}} for r in rows]
+
+
+class PdfQueue:
+    """At most ``limit`` LibreOffice conversions at a time in this process; the others wait
+    their turn (a page asking for a PDF waits, every other page goes on). Each LibreOffice
+    takes a core and a few hundred MB: twelve at once slowed every page.
+    ``WORKFLOW_PDF_WORKERS`` sets the limit in the web application (per worker process)."""
+
+    def __init__(self, limit: int = 2) -> None:
+        self.set_limit(limit)
+
+    def set_limit(self, limit: int) -> None:
+        """A new limit, for conversions that start from now on."""
+        if limit < 1:
+            raise SetupError(f"the PDF conversion limit must be at least 1, not {limit}")
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def slot(self, wait: float) -> Iterator[float]:
+        """A free slot, waited for at most ``wait`` seconds; yields the time waited."""
+        slots = self._slots
+        start = time.perf_counter()
+        if not slots.acquire(timeout=wait):
+            raise SetupError(Said(
+                f"LibreOffice is busy with other PDFs (waited {wait:.0f} s); try again "
+                f"shortly", "der laves mange PDF-filer lige nu; prøv igen om lidt"))
+        try:
+            yield time.perf_counter() - start
+        finally:
+            slots.release()
+
+
+PDF_QUEUE = PdfQueue()
+
+
+def convert_to_pdf(docx: bytes, *, timeout: float = 180) -> bytes:
+    """A PDF of a .docx, by LibreOffice headless, once one of :data:`PDF_QUEUE`'s slots is
+    free (waiting at most ``timeout`` for it); a clear SetupError when it is missing."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise SetupError(LIBREOFFICE_HINT)
+    with PDF_QUEUE.slot(wait=timeout) as waited:
+        start = time.perf_counter()
+        ok = False
+        try:
+            pdf = _run_soffice(soffice, docx, timeout)
+            ok = True
+            return pdf
+        finally:
+            metrics.observe_pdf(waited=waited, took=time.perf_counter() - start, ok=ok)
+
+
+def _run_soffice(soffice: str, docx: bytes, timeout: float) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="workflow-pdf-") as tmp:
+        src = Path(tmp) / "document.docx"
+        src.write_bytes(docx)
+        profile = Path(tmp) / "profile"  # one profile per run: parallel runs do not clash
+        try:
+            proc = subprocess.run(
+                [soffice, f"-env:UserInstallation=file://{profile}", "--headless",
+                 "--convert-to", "pdf", "--outdir", tmp, str(src)],
+                capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise DocumentError(f"LibreOffice took longer than {timeout:.0f} s") from None
+        out = Path(tmp) / "document.pdf"
+        if proc.returncode != 0 or not out.exists():
+            detail = (proc.stderr or proc.stdout).decode(errors="replace").strip()
+            raise DocumentError(f"LibreOffice could not convert the document: {detail}")
+        return out.read_bytes()

@@ -1,0 +1,5 @@
+"""The engine: :class:`~workflow.engine.workflow.Workflow` creates cases and fires
+triggers, one transaction each; the transaction context rules see (``context``); the
+deadline rows a transition keeps (``deadlines``); the read side (``queries``, and
+``agreements`` for BUM). Only the faces (cli, web) import it.
+"""

@@ -1,0 +1,550 @@
+"""The engine: create applications and fire triggers, each as one database transaction.
+
+A transition checks, in this order: the application exists and the user's municipality is
+a party to it; the trigger exists from the current state (else the allowed ones are
+named); the user's role; the data's types; the ``when`` branch and the guards (via the
+process's ``transitions`` machine); the branch's required data. It then writes the state
+change with an optimistic version check, the audit entry, the municipality's act, the
+effects, any spawned application and the deadlines, and commits them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import OperationalError
+
+from ..calendar.workdays import WorkCalendar
+from ..config import Settings, system_clock
+from ..danish import join_and, join_or
+from ..documents.drafts import Download, Drafts, Made, download
+from ..errors import (
+    ConflictError,
+    GuardFailed,
+    InvalidData,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    Said,
+    SetupError,
+    in_danish,
+)
+from ..operations.metrics import counts_refusals, counts_transitions
+from ..process import datebounds, values
+from ..process import machine as mc
+from ..process.definition import Definition, KindSpec, ProcessSpec
+from ..process.definition import load as load_definition
+from ..process.names import Names
+from ..process.versions import register_definition
+from ..rules import registry as rules
+from ..store import database as store
+from ..store import tables as t
+from ..store.statements import APP_COLUMNS, HotStatements, cursor
+from .context import TxContext, insert_claims, unavailable_areas
+from .deadlines import DeadlineKeeper
+
+Clock = Callable[[], datetime]
+
+
+class Actor(NamedTuple):
+    id: str
+    name: str
+    role: str
+    municipality: str | None
+
+
+class Outcome(NamedTuple):
+    """What a fired trigger did."""
+
+    application_id: int
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    waiting_for: tuple[str, ...] = ()
+    spawned: tuple[int, ...] = ()
+    documents: tuple[Made, ...] = ()
+    process: str = ""           # the process the case runs (an application, an agreement)
+
+
+class Workflow:
+    """One definition on one database. Thread-safe; open once per process."""
+
+    def __init__(self, definition: Definition, engine: Engine, *, clock: Clock = system_clock,
+                 timezone: str = "Europe/Copenhagen", templates_dir: Path | None = None) -> None:
+        self.definition = definition
+        self.engine = engine
+        self.clock = clock
+        self.tz = ZoneInfo(timezone)
+        self.calendar = WorkCalendar(definition.holidays, definition.closure_days)
+        self.machines = {name: mc.build(p) for name, p in definition.processes.items()}
+        self.hot = HotStatements(engine.dialect)
+        self.sqlite = store.is_sqlite(engine)
+        with store.read(engine) as conn:
+            self.areas: dict[str, RowMapping] = {
+                r.id: r for r in conn.execute(select(t.area).order_by(t.area.c.position))
+                .mappings()}
+            self.municipalities: dict[str, RowMapping] = {
+                r.id: r for r in conn.execute(select(t.municipality)).mappings()}
+        self.names = Names(definition, self.areas, self.municipalities)
+        self.deadlines = DeadlineKeeper(definition, self.calendar, self.tz, self.municipalities)
+        self.drafts = Drafts(definition, templates_dir, self.tz) \
+            if templates_dir is not None and definition.drafts else None
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock | None = None,
+             definition: Definition | None = None) -> Workflow:
+        """The workflow of ``settings``; its clock is ``clock``, else the settings' own
+        (the system clock, or WORKFLOW_NOW's)."""
+        clock = clock or settings.clock()
+        definition = definition or load_definition(settings.states_file)
+        engine = store.make_engine(settings.database_url)
+        try:
+            store.require_schema(engine)
+            register_definition(engine, definition, clock())
+            return cls(definition, engine, clock=clock, timezone=settings.timezone,
+                       templates_dir=settings.templates_dir)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Close the database connections (the object is unusable afterwards)."""
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- helpers
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def actor(self, conn: Connection, user_id: str | None) -> Actor:
+        if not user_id:
+            raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
+        row = conn.execute(select(t.user.c.id, t.user.c.name, t.user.c.role,
+                                  t.user.c.municipality, t.user.c.active)
+                           .where(t.user.c.id == user_id)).first()
+        if row is None or not row.active:
+            raise NotFound.user(user_id)
+        return Actor(row.id, row.name, row.role, row.municipality)
+
+    def check_party(self, actor: Actor, app_id: int, parties: list[str],
+                    case_number: str | None = None) -> None:
+        """Refuse a user whose municipality is not a party to the case (it is named by its
+        case number where the caller has it, else by the id asked for)."""
+        if actor.role == "admin":
+            return
+        if actor.municipality not in parties:
+            case = case_number or str(app_id)
+            raise PermissionDenied(Said(
+                f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party to "
+                f"case {case} ({', '.join(parties)})",
+                f"{self.names.party(actor.municipality)} er ikke part i sag {case} "
+                f"(parterne er {self.names.parties(parties)})"))
+
+    def process_of(self, process: str) -> ProcessSpec:
+        try:
+            return self.definition.processes[process]
+        except KeyError:
+            raise SetupError(f"process {process!r} is not in {self.definition.file}") from None
+
+    # ----------------------------------------------------------------- create
+    @counts_refusals
+    def create(self, *, kind: str, title: str, user: str | None, round: int | None = None,
+               data: Mapping[str, Any] | None = None, source: int | None = None) -> int:
+        """Open a new case in its kind's initial state; returns its id.
+
+        ``data`` is what the kind requires (a BUM agreement's parties, area and service);
+        ``source`` opens it from another case (an agreement from a granted application).
+        """
+        try:
+            process = self.definition.process_for_kind(kind)
+        except KeyError:
+            known = ", ".join(self.definition.kinds)
+            raise InvalidData(Said(f"unknown kind {kind!r}; known: {known}",
+                                   f"ukendt sagstype »{kind}«; kendte: {known}")) from None
+        spec = process.kinds[kind]
+        rounds = " or ".join(map(str, spec.rounds))
+        if spec.rounds and round not in spec.rounds:
+            raise InvalidData(Said(f"a {kind} application needs --round {rounds}",
+                                   f"»{spec.label.da}« skal have runde "
+                                   f"{join_or(map(str, spec.rounds))}"))
+        if not spec.rounds and round is not None:
+            raise InvalidData(Said(f"a {kind} application has no rounds",
+                                   f"»{spec.label.da}« har ingen runder"))
+        vals = values.parse_data(data or {}, fields=self.definition.fields, allowed=spec.fields,
+                                 trigger=f"a new {kind}", areas=self.areas,
+                                 municipalities=self.municipalities)
+        missing = [f for f in spec.requires if f not in vals]
+        if missing:
+            raise InvalidData(Said(f"a new {kind} needs {', '.join(missing)} "
+                                   f"(--data {missing[0]}=…)",
+                                   f"udfyld {self.names.fields(missing)}"))
+        if source is not None and spec.opens_from is None:
+            raise InvalidData(Said(f"a {kind} is not opened from another case",
+                                   f"»{spec.label.da}« oprettes ikke fra en anden "
+                                   f"sag"))
+        title = " ".join((title or "").split())  # one line: a title is also a heading
+        problem = values.text_problem(title, one_line=True)
+        if problem is not None:
+            raise InvalidData(Said(f"the title {problem}", f"titlen {problem.da}"))
+        _check_user(user)
+        if not title or len(title) > 300:
+            raise InvalidData(Said("the title must be 1–300 characters",
+                                   "titlen skal være på 1–300 tegn"))
+        now = self.clock()
+        with self._write() as conn:
+            actor = self.actor(conn, user)
+            if actor.role not in process.create_roles:
+                raise PermissionDenied(Said(
+                    f"{actor.id} ({actor.role}) may not open applications; that takes "
+                    f"{' or '.join(process.create_roles)}",
+                    f"sager oprettes af {self.names.roles(process.create_roles)}; du har "
+                    f"rollen {self.names.role(actor.role)}"))
+            if spec.parties:  # named in the data (a BUM agreement's provider, purchaser)
+                parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
+                if len(parties) < len(spec.parties):
+                    raise InvalidData(Said(
+                        f"{' and '.join(spec.parties)} must be different municipalities",
+                        f"{self.names.fields(spec.parties)} skal være to forskellige "
+                        f"kommuner"))
+                where, hvor = f"a party to this {kind}", "part i aftalen"
+            else:
+                parties, where, hvor = self.parties(), "in the cooperation", "med i samarbejdet"
+            if actor.municipality not in parties:
+                raise PermissionDenied(Said(
+                    f"{actor.id} ({actor.municipality or 'no municipality'}) is not {where} "
+                    f"({', '.join(parties)})",
+                    f"{self.names.party(actor.municipality)} er ikke {hvor} "
+                    f"({self.names.parties(parties)})"))
+            link = None
+            if source is not None:
+                self._check_source(conn, spec, source, vals, actor)
+                link = (source, "agreement_for")
+            return self._insert(conn, process=process, kind=kind, round=round, title=title,
+                                actor_id=actor.id, role=actor.role,
+                                municipality=actor.municipality, now=now, parties=parties,
+                                data=values.to_json(vals), link=link)
+
+    def _check_source(self, conn: Connection, spec: KindSpec, source: int,
+                      vals: Mapping[str, Any], actor: Actor) -> None:
+        """A case may be opened from ``source`` if it is of the kind's source process, in
+        one of its states, and was granted the area named in the new case's data."""
+        assert spec.opens_from is not None
+        process, states, area_field = spec.opens_from
+        a, aa = t.application, t.application_area
+        row = conn.execute(select(a.c.process, a.c.state, a.c.parties, a.c.case_number)
+                           .where(a.c.id == source)).first()
+        if row is None:
+            raise NotFound.application(source)
+        self.check_party(actor, source, list(row.parties), row.case_number)
+        if row.process != process or row.state not in states:
+            raise GuardFailed(Said(
+                f"a {spec.name} is opened from a {process} case in {' or '.join(states)}; "
+                f"{row.case_number} is {row.state}",
+                f"»{spec.label.da}« oprettes fra en sag i "
+                f"{join_or(self.names.state(s) for s in states)}; "
+                f"{row.case_number} er i {self.names.state(row.state)}"))
+        area = vals.get(area_field)
+        granted = conn.execute(select(aa.c.id).where(
+            aa.c.application_id == source, aa.c.area_id == area,
+            aa.c.outcome == "granted")).first()
+        if granted is None:
+            raise GuardFailed(Said(f"{row.case_number} was not granted the area {area!r}",
+                                   f"{row.case_number} fik ikke bevilget området "
+                                   f"{self.names.area(str(area))}"))
+
+    def parties(self) -> list[str]:
+        return [m for m, r in self.municipalities.items() if r.cooperation]
+
+    def _insert(self, conn: Connection, *, process: ProcessSpec, kind: str, round: int | None,
+                title: str, actor_id: str, role: str, municipality: str | None, now: datetime,
+                parties: list[str], data: dict[str, Any],
+                link: tuple[int, str] | None = None) -> int:
+        initial = process.kinds[kind].initial
+        a = t.application
+        app_id = conn.execute(insert(a).values(
+            process=process.name, kind=kind, round=round, title=title, case_number="",
+            state=initial, version=1, entered_version=1, entered_at=now,
+            definition_hash=self.definition.hash, parties=parties, data=data,
+            created_at=now, created_by=actor_id, updated_at=now, updated_by=actor_id,
+        ).returning(a.c.id)).scalar_one()
+        local = self.local_date(now)
+        case = process.case_number.format(id=app_id, yy=f"{local.year % 100:02d}",
+                                          yyyy=local.year)
+        conn.execute(update(a).where(a.c.id == app_id).values(case_number=case))
+        audit: dict[str, Any] = {"kind": kind, "title": title, **data}
+        if round is not None:
+            audit["round"] = round
+        if link:
+            audit["link"] = {"kind": link[1], "application": link[0]}
+            conn.execute(insert(t.link).values(from_id=app_id, to_id=link[0], kind=link[1],
+                                               created_at=now))
+        conn.execute(insert(t.audit_entry).values(
+            application_id=app_id, version=1, trigger="create", from_state=None,
+            to_state=initial, user_id=actor_id, role=role, municipality=municipality, at=now,
+            comment="", data=audit))
+        fixed = process.kinds[kind].areas
+        if fixed:
+            taken = unavailable_areas(conn)
+            clash = [x for x in fixed if x in taken]
+            if clash:
+                raise GuardFailed(Said(
+                    f"cannot open a {kind} application: not available: "
+                    + ", ".join(f"{x} ({taken[x]})" for x in clash),
+                    "sagen kan ikke oprettes, fordi "
+                    + join_and(f"{self.names.area(x)} {in_danish(taken[x])}" for x in clash)))
+            insert_claims(conn, app_id, list(fixed), self.names)
+        row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
+               "data": data, "parties": parties}
+        self.deadlines.sync(conn, process, row, old_state=None, version=1, now=now,
+                            acts_by_party={})
+        return int(app_id)
+
+    def _spawn(self, conn: Connection, kind: str, from_id: int, user_id: str,
+               now: datetime) -> int:
+        process = self.definition.process_for_kind(kind)
+        src = conn.execute(select(t.application.c.case_number, t.application.c.parties)
+                           .where(t.application.c.id == from_id)).one()
+        actor = self.actor(conn, user_id)
+        title = f"{process.kinds[kind].label.da} (efter afslag i sag {src.case_number})"
+        return self._insert(conn, process=process, kind=kind, round=None, title=title,
+                            actor_id=actor.id, role=actor.role, municipality=actor.municipality,
+                            now=now, parties=list(src.parties), data={},
+                            link=(from_id, "fallback_for"))
+
+    # ------------------------------------------------------------------- fire
+    @counts_transitions
+    def fire(self, app_id: int, trigger: str, *, user: str | None,
+             data: Mapping[str, Any] | None = None, comment: str = "",
+             expected_version: int | None = None) -> Outcome:
+        """Fire ``trigger`` on an application; everything it causes commits together."""
+        problem = values.text_problem(comment or "")
+        if problem is not None:
+            raise InvalidData(Said(f"the comment {problem}", f"kommentaren {problem.da}"))
+        _check_user(user)
+        with self._write(app_id) as conn:
+            cur = cursor(conn)
+            actor, row = self._load(cur, conn, app_id, user)
+            now = self.clock()  # once the row is ours: times follow the order of changes
+            self.check_party(actor, app_id, row["parties"], row["case_number"])
+            if expected_version is not None and row["version"] != expected_version:
+                raise self._conflict(conn, app_id, expected_version, row["version"])
+            process = self.process_of(row["process"])
+            info = process.trigger_table.get((row["state"], trigger))
+            if info is None:
+                raise InvalidTransition(
+                    application_id=app_id, state=row["state"], trigger=trigger,
+                    allowed=process.triggers_from(row["state"]),
+                    note=describe_change(last_change(conn, app_id)))
+            if actor.role not in info.roles:
+                raise PermissionDenied(Said(
+                    f"{trigger} needs the role {' or '.join(sorted(info.roles))}; {actor.id} "
+                    f"is {actor.role}",
+                    f"{self.names.action(trigger)} kræver rollen "
+                    f"{self.names.roles(info.roles)}; du har rollen "
+                    f"{self.names.role(actor.role)}"))
+            vals = values.parse_data(data, fields=self.definition.fields,
+                                     allowed=info.fields, trigger=trigger,
+                                     areas=self.areas, municipalities=self.municipalities) \
+                if data else {}
+            missing = [k for k in info.branch_fields if k not in vals] \
+                if info.branch_fields else ()
+            if missing:
+                raise InvalidData(Said.joined([Said(
+                    f"{k}: {trigger} needs it (one of "
+                    f"{', '.join(self.definition.fields[k].choices)})",
+                    f"{self.names.field(k)}: skal udfyldes "
+                    f"({self.names.choices(k, self.definition.fields[k].choices)})")
+                    for k in missing]))
+            party = self._party(actor, vals, info.acts)
+            ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
+                            user_id=actor.id, now=now, spawn=self._spawn)
+            joint = next((c.joint for c in info.candidates
+                          if c.joint and actor.role in c.roles), None)
+            if joint and party in ctx.acts(joint):
+                waiting = [p for p in row["parties"] if p not in ctx.acts(joint)]
+                raise GuardFailed(Said(
+                    f"{party} has already done its part of {trigger}; waiting for "
+                    f"{', '.join(waiting)}",
+                    f"{self.names.party(party)} har allerede gjort sin del af "
+                    f"{self.names.action(trigger)}; afventer {self.names.parties(waiting)}"))
+            step = mc.Step(state=row["state"], ctx=ctx,
+                           attrs={"kind": row["kind"], "round": row["round"],
+                                  "role": actor.role})
+            if not mc.run(self.machines[process.name], step, trigger) or step.chosen is None:
+                reasons = list(dict.fromkeys(step.reasons)) or [Said(
+                    "no branch matches the data", "oplysningerne passer ikke til handlingen")]
+                why = Said.joined(reasons)  # (the pages say which action themselves)
+                raise GuardFailed(Said(f"{trigger} is not possible now: {why}", why.da),
+                                  reasons=reasons)
+            if step.chosen.spec.dates:
+                datebounds.check(vals, step.chosen.spec.dates, ctx.anchor, self.names.field)
+            return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
+                               now)
+
+    @counts_refusals
+    def download(self, document_id: int, *, user: str | None, number: int | None = None,
+                 pdf: bool = False) -> Download:
+        """The exact stored bytes of a document version (or a PDF of them); logged."""
+        with store.read(self.engine) as conn:
+            actor = self.actor(conn, user)
+        return download(self.engine, self.definition, document_id=document_id, user=actor,
+                        number=number, pdf=pdf, now=self.clock(), check_party=self.check_party)
+
+    def _party(self, actor: Actor, vals: dict[str, Any], acts: bool) -> str | None:
+        claimed = vals.pop("municipality", None)
+        if claimed is not None and claimed != actor.municipality:
+            raise PermissionDenied(Said(
+                f"{actor.id} acts for {actor.municipality}, not for {claimed}",
+                f"du handler for {self.names.party(actor.municipality)}, ikke for "
+                f"{self.names.party(claimed)}"))
+        if acts and actor.municipality is None:
+            raise PermissionDenied(Said(f"{actor.id} belongs to no municipality",
+                                        "du hører ikke til nogen kommune"))
+        return actor.municipality
+
+    def _apply(self, conn: Connection, cur: Any, process: ProcessSpec, row: dict[str, Any],
+               actor: Actor, step: mc.Step, trigger: str, vals: dict[str, Any], comment: str,
+               now: datetime) -> Outcome:
+        assert step.chosen is not None
+        spec, ctx = step.chosen.spec, step.ctx
+        old, new = row["state"], step.state
+        version = row["version"] + 1
+        stored = values.to_json(vals) if vals else {}
+        act_name = spec.record or spec.joint
+        if act_name:
+            conn.execute(insert(t.party_act).values(
+                application_id=row["id"], name=act_name, municipality=ctx.party,
+                version=version, void=False, user_id=actor.id, at=now, data=stored))
+        if spec.resets:
+            pa = t.party_act
+            conn.execute(update(pa).where(pa.c.application_id == row["id"],
+                                          pa.c.name.in_(spec.resets)).values(void=True))
+        if not act_name and spec.fields:
+            ctx.app_data.update({f: stored.get(f) for f in spec.fields})
+        # A joint step's effects belong to its moving on: they run with the last party's act.
+        for effect in spec.effects if step.chosen.completes else ():
+            ctx.arg = effect.arg
+            rules.EFFECTS[effect.name].func(ctx)
+        changed = old != new
+        stmt = self.hot.update[changed, ctx.app_data != row["data"]]
+        if stmt.rowcount(cur, {
+                "app_id": row["id"], "old": row["version"], "state": new, "version": version,
+                "data": ctx.app_data, "at": now, "user": actor.id,
+                "definition_hash": self.definition.hash}) != 1:
+            raise self._conflict(conn, row["id"], row["version"], None)
+        audit_data = dict(stored)
+        waiting: tuple[str, ...] = ()
+        if spec.joint and not step.chosen.completes:
+            done = set(ctx.acts(spec.joint)) | {ctx.party}
+            waiting = tuple(p for p in row["parties"] if p not in done)
+            audit_data["waiting_for"] = list(waiting)
+        self.hot.audit.run(cur, {
+            "app_id": row["id"], "version": version, "trigger": trigger, "from_state": old,
+            "to_state": new, "user": actor.id, "role": actor.role,
+            "municipality": actor.municipality, "at": now, "comment": comment or "",
+            "data": audit_data})
+        if process.states[new].deadline or (changed and process.states[old].deadline):
+            row = {**row, "state": new, "data": ctx.app_data}
+            if changed:
+                row.update(entered_version=version, entered_at=now)
+            else:
+                row["entered_at"] = conn.execute(
+                    select(t.application.c.entered_at)
+                    .where(t.application.c.id == row["id"])).scalar_one()
+            self.deadlines.sync(conn, process, row, old_state=old, version=version, now=now)
+        made: list[Made] = []
+        if self.drafts is not None and self.drafts.concern(row["kind"], new, spec):
+            after = {**row, "state": new, "data": ctx.app_data}
+            made = self.drafts.refresh(conn, after, spec, completes=step.chosen.completes,
+                                       actor=(actor.id, actor.name), now=now, version=version,
+                                       trigger=trigger)
+        return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
+                       tuple(made), process.name)
+
+    def _load(self, cur: Any, conn: Connection, app_id: int,
+              user: str | None) -> tuple[Actor, dict[str, Any]]:
+        """The acting user and the application, locked for this transaction."""
+        if not user:
+            raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
+        got = self.hot.load.one(cur, {"app_id": app_id, "user_id": user})
+        if got is None:
+            self.actor(conn, user)  # an unknown user is the first thing to say
+            raise NotFound.application(app_id)
+        name, role, municipality, active = got[len(APP_COLUMNS):]
+        if role is None or not active:
+            raise NotFound.user(user)
+        return Actor(user, name, role, municipality), dict(zip(APP_COLUMNS, got, strict=False))
+
+    def _conflict(self, conn: Connection, app_id: int, had: int,
+                  now_at: int | None) -> ConflictError:
+        e = last_change(conn, app_id)
+        who = describe_change(e) or "someone"
+        current = e.version if e else now_at
+        return ConflictError(
+            f"application {app_id} was changed first by {who}; it is now at version "
+            f"{current}, you had version {had}. Reload it and try again.",
+            application_id=app_id, changed_by=e.user_id if e else None, version=current)
+
+    def _write(self, app_id: int | None = None) -> Any:
+        tx = store.write(self.engine)  # SQLite's writer reports its own errors
+        return tx if self.sqlite else _translate_db_errors(tx, app_id)
+
+
+def _check_user(user: str | None) -> None:
+    """A user name that is no text (a lone surrogate: a byte that is not UTF-8 on the
+    command line) names nobody, and no database could look it up."""
+    problem = values.text_problem(user or "")
+    if problem is not None:
+        raise InvalidData(Said(f"the user name {problem}", f"brugernavnet {problem.da}"))
+
+
+def describe_change(entry: Any) -> str:
+    if entry is None:
+        return ""
+    return (f"{entry.user_id} at {entry.at:%Y-%m-%d %H:%M:%S} UTC "
+            f"({entry.trigger}: {entry.from_state or '—'} → {entry.to_state})")
+
+
+def last_change(conn: Connection, app_id: int) -> Any:
+    ae = t.audit_entry
+    return conn.execute(select(ae).where(ae.c.application_id == app_id)
+                        .order_by(ae.c.version.desc()).limit(1)).first()
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize": the other change won.
+_RACE_SQLSTATES = {"40P01", "40001"}
+
+
+class _translate_db_errors:
+    """Wrap a transaction: a database that is down reads as a SetupError, a lost race
+    as a ConflictError (both after the rollback)."""
+
+    def __init__(self, cm: Any, app_id: int | None) -> None:
+        self.cm = cm
+        self.app_id = app_id
+
+    def __enter__(self) -> Connection:
+        try:
+            return self.cm.__enter__()  # type: ignore[no-any-return]
+        except OperationalError as exc:
+            raise SetupError(f"cannot open the database: {exc.orig}") from None
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self.cm.__exit__(*exc)
+        finally:
+            err = exc[1]
+            if isinstance(err, OperationalError) and \
+                    getattr(err.orig, "sqlstate", None) in _RACE_SQLSTATES:
+                raise ConflictError(
+                    "a simultaneous change to the same data won the race; nothing was "
+                    "changed. Reload and try again.", application_id=self.app_id) from None

@@ -1,0 +1,602 @@
+"""Load and validate ``states.yaml``: the processes, declared, with every problem located.
+
+The YAML is composed into nodes first so that each value keeps its line; validation then
+collects *all* problems (file, line, key, message) before raising one
+:class:`~workflow.errors.DefinitionError`. The result is a tree of immutable records
+(:mod:`workflow.process.spec`) that the engine turns into one ``transitions`` machine per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from datetime import date, time
+from typing import Any
+
+from ..calendar import expressions as deadlines
+from ..errors import DefinitionError, Problem
+from ..rules import registry as rules
+from . import datebounds
+from .located import Checker, LocatedYaml, Path_
+from .spec import (
+    MATCHABLE_ATTRIBUTES,
+    Citation,
+    DeadlineSpec,
+    Definition,
+    DraftSpec,
+    FieldSpec,
+    Figure,
+    KindSpec,
+    Label,
+    Ministry,
+    ProcessSpec,
+    ReminderPolicy,
+    ReminderStep,
+    Rule,
+    StateSpec,
+    TransitionSpec,
+    TriggerInfo,
+    trigger_table,
+)
+
+__all__ = [
+    "DeadlineSpec",
+    "Definition",
+    "FIELD_TYPES",
+    "FieldSpec",
+    "KindSpec",
+    "Label",
+    "Ministry",
+    "DraftSpec",
+    "ProcessSpec",
+    "Rule",
+    "StateSpec",
+    "TransitionSpec",
+    "TriggerInfo",
+    "load",
+    "loads",
+]
+
+FIELD_TYPES = ("text", "date", "choice", "areas", "area", "municipality", "integer", "money",
+               "percent")
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+SAME = "same"   # a transition's dest: it stays in its source state (one per source)
+
+
+# ----------------------------------------------------------------------- loading
+def _label(v: Checker, value: Any, path: Path_) -> Label:
+    return Label(*v.texts(value, path, ("da", "en")))
+
+
+def _rules(v: Checker, value: Any, path: Path_,
+       registry: dict[str, rules.RuleSpec], what: str) -> tuple[Rule, ...]:
+    out = []
+    items = value if isinstance(value, list) else [value]
+    if value is None:
+        return ()
+    for i, item in enumerate(items):
+        p = path + (i,) if isinstance(value, list) else path
+        if isinstance(item, dict) and len(item) == 1:
+            name, arg = next(iter(item.items()))
+        elif isinstance(item, str):
+            name, arg = item, None
+        else:
+            v.error(p, f"expected a {what} name or {{name: argument}}")
+            continue
+        if arg is not None and not isinstance(arg, str | int):
+            v.error(p, f"the argument of {what} {name!r} must be a single name")
+            continue
+        spec = registry.get(name)
+        if spec is None:
+            v.error(p, f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
+            continue
+        if spec.arg and arg is None:
+            v.error(p, f"{what} {name!r} needs an argument: {spec.arg}")
+        elif not spec.arg and arg is not None:
+            v.error(p, f"{what} {name!r} takes no argument")
+        out.append(Rule(name, arg))
+    return tuple(out)
+
+
+def load(path: str | os.PathLike[str]) -> Definition:
+    """Read and validate a definition file; raise DefinitionError listing every problem."""
+    file = os.fspath(path)
+    try:
+        with open(file, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise DefinitionError([Problem(file, None, "(file)", exc.strerror or str(exc))]) \
+            from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError([Problem(file, None, "(file)",
+                                       f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) \
+            from None
+    return loads(text, file=file)
+
+
+def loads(text: str, *, file: str = "states.yaml") -> Definition:
+    doc = LocatedYaml(file, text)
+    v = Checker(doc)
+    root = v.mapping(doc.root, ())
+    v.keys(root, (), {"schema", "calendar", "roles", "fields", "documents", "reminders",
+                      "processes"},
+           {"schema", "roles", "fields", "processes"})
+    if root.get("schema") not in (None, 1):
+        v.error(("schema",), "only schema 1 is known")
+
+    cal = v.mapping(root.get("calendar"), ("calendar",), required=False)
+    v.keys(cal, ("calendar",), {"holidays", "closure_days"})
+    country = str(cal.get("holidays", DEFAULT_COUNTRY))
+    if country != DEFAULT_COUNTRY and country not in _supported_countries():
+        v.error(("calendar", "holidays"), f"no public-holiday calendar for {country!r} "
+                                          f"(a country code such as DK)")
+    closure: list[tuple[int, int]] = []
+    raw_closure = cal.get("closure_days") or []
+    if not isinstance(raw_closure, list):
+        v.error(("calendar", "closure_days"), "expected a list of MM-DD days")
+        raw_closure = []
+    for i, d in enumerate(raw_closure):
+        m = re.match(r"^(\d\d)-(\d\d)$", str(d))
+        try:
+            if not m:
+                raise ValueError
+            date(2024, int(m[1]), int(m[2]))  # a leap year: 02-29 is a possible day
+        except ValueError:
+            v.error(("calendar", "closure_days", i), f"expected MM-DD, got {d!r}")
+            continue
+        closure.append((int(m[1]), int(m[2])))
+
+    roles = {name: _label(v, lbl, ("roles", name))
+             for name, lbl in v.mapping(root.get("roles"), ("roles",)).items()}
+    fields = _fields(v, root.get("fields"))
+
+    docs = v.mapping(root.get("documents"), ("documents",), required=False)
+    v.keys(docs, ("documents",), {"download_roles", "ministries", "law", "population",
+                                  "drafts"})
+    download_roles = v.names(docs.get("download_roles", []), ("documents", "download_roles"))
+    for r in download_roles:
+        if r not in roles:
+            v.error(("documents", "download_roles"), f"unknown role {r!r}")
+    ministries = _ministries(v, docs.get("ministries", []))
+    laws = [Citation(since, str(m.get("cite", ""))) for since, m in
+            _dated(v, docs.get("law", []), ("documents", "law"), "from", {"cite"})]
+    population = {}
+    for muni, raw in v.mapping(docs.get("population", {}), ("documents", "population"),
+                               required=False).items():
+        path: Path_ = ("documents", "population", muni)
+        figures = []
+        for i, (on, entry) in enumerate(_dated(v, raw, path, "on", {"inhabitants"})):
+            count = entry.get("inhabitants")
+            if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+                v.error(path + (i, "inhabitants"), "expected a number of inhabitants")
+                continue
+            figures.append(Figure(on, count))
+        population[str(muni)] = tuple(figures)
+
+    processes = {}
+    for name, body in v.mapping(root.get("processes"), ("processes",)).items():
+        processes[name] = _process(v, name, body, roles, fields)
+    kinds_seen: dict[str, str] = {}
+    for p in processes.values():
+        for k in p.kinds:
+            if k in kinds_seen:
+                v.error(("processes", p.name, "kinds", k),
+                        f"kind {k!r} is already declared by process {kinds_seen[k]!r}")
+            kinds_seen[k] = p.name
+
+    drafts = _drafts(v, docs.get("drafts"), processes, fields, roles)
+    reminders = _reminders(v, root.get("reminders"), roles)
+    for p in processes.values():
+        for s in p.states.values():
+            d = s.deadline
+            for key in (d.remind or ()) if d else ():
+                if reminders is None or key not in reminders.steps:
+                    v.error(("processes", p.name, "states", s.name, "deadline", "remind"),
+                            f"unknown reminder step {key!r}")
+            for r in (d.notify or ()) if d else ():
+                if r not in roles:
+                    v.error(("processes", p.name, "states", s.name, "deadline", "notify"),
+                            f"unknown role {r!r}")
+    for p in processes.values():
+        for t in p.transitions:
+            for key in ("documents", "approves"):
+                for name in getattr(t, key):
+                    if name not in drafts:
+                        v.error(("processes", p.name, "transitions", t.position, key),
+                                f"unknown draft {name!r}; known: {', '.join(drafts) or 'none'}")
+
+    if v.problems:
+        raise DefinitionError(v.problems)
+    return Definition(
+        file=file, source=text, hash=hashlib.sha256(text.encode()).hexdigest(),
+        closure_days=tuple(closure), holidays=country,
+        roles=roles, fields=fields, processes=processes,
+        download_roles=tuple(download_roles), drafts=drafts, ministries=tuple(ministries),
+        reminders=reminders, laws=tuple(laws), population=population)
+
+
+def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy | None:
+    if raw is None:
+        return None
+    path: Path_ = ("reminders",)
+    m = v.mapping(raw, path)
+    v.keys(m, path, {"send_at", "steps", "default"}, {"steps"})
+    try:
+        send_at = time.fromisoformat(str(m.get("send_at", "08:00")))
+    except ValueError:
+        v.error(path + ("send_at",), f"expected a time HH:MM, got {m.get('send_at')!r}")
+        send_at = time(8)
+    steps = {}
+    for key, body in v.mapping(m.get("steps"), path + ("steps",)).items():
+        sp: Path_ = path + ("steps", key)
+        s = v.mapping(body, sp)
+        v.keys(s, sp, {"offset", "da", "en", "to", "escalation"}, {"offset", "da", "en"})
+        offset = s.get("offset")
+        if not isinstance(offset, int) or offset == 0 or abs(offset) > 60:
+            v.error(sp + ("offset",), "expected a number of working days, -60 to 60, not 0")
+            offset = 1
+        to = v.names(s["to"], sp + ("to",)) if "to" in s else None
+        for r in to or ():
+            if r not in roles:
+                v.error(sp + ("to",), f"unknown role {r!r}")
+        steps[key] = ReminderStep(key, offset, _label(v, s, sp), tuple(to) if to else None,
+                                  bool(s.get("escalation", False)))
+    default = v.names(m.get("default", list(steps)), path + ("default",))
+    for key in default:
+        if key not in steps:
+            v.error(path + ("default",), f"unknown reminder step {key!r}")
+    return ReminderPolicy(send_at, steps, tuple(default))
+
+
+def _ministries(v: Checker, raw: Any) -> list[Ministry]:
+    return [Ministry(since, str(m.get("name", "")), str(m.get("address", "")))
+            for since, m in _dated(v, raw, ("documents", "ministries"), "from",
+                                   {"name"}, {"address"})]
+
+
+def _dated(v: Checker, raw: Any, path: Path_, key: str, required: set[str],
+           optional: set[str] | None = None) -> list[tuple[date, dict[str, Any]]]:
+    """A list of entries dated by ``key`` (YYYY-MM-DD), oldest first, no date twice."""
+    if not isinstance(raw, list):
+        v.error(path, f"expected a list of {{{key}: YYYY-MM-DD, {', '.join(sorted(required))}"
+                      f": …}}, oldest first")
+        return []
+    out: list[tuple[date, dict[str, Any]]] = []
+    for i, item in enumerate(raw):
+        m = v.mapping(item, path + (i,))
+        v.keys(m, path + (i,), {key} | required | (optional or set()), {key} | required)
+        try:
+            day = date.fromisoformat(str(m.get(key)))
+        except ValueError:
+            v.error(path + (i, key), f"expected a date YYYY-MM-DD, got {m.get(key)!r}")
+            continue
+        if out and day <= out[-1][0]:
+            v.error(path + (i, key), f"{day} is not after the entry before it "
+                                     f"({out[-1][0]}): the list goes oldest first")
+            continue
+        out.append((day, m))
+    return out
+
+
+def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
+            fields: dict[str, FieldSpec], roles: dict[str, Label]) -> dict[str, DraftSpec]:
+    states = {s for p in processes.values() for s in p.states}
+    kinds = {k for p in processes.values() for k in p.kinds}
+    out = {}
+    for name, body in v.mapping(raw, ("documents", "drafts"), required=False).items():
+        path: Path_ = ("documents", "drafts", name)
+        m = v.mapping(body, path)
+        v.keys(m, path, {"da", "en", "template", "letterhead", "applies_to", "live_in", "per",
+                         "facts_on", "readers"},
+               {"da", "en", "template", "letterhead", "applies_to"})
+        facts_on = m.get("facts_on")
+        if facts_on is not None and (facts_on not in fields or fields[facts_on].type != "date"):
+            v.error(path + ("facts_on",), f"{facts_on!r} is not a date field (the day whose "
+                                          f"ministry and law the draft names)")
+        applies = v.names(m.get("applies_to", []), path + ("applies_to",))
+        for k in applies:
+            if k not in kinds:
+                v.error(path + ("applies_to",), f"unknown kind {k!r}")
+        live = v.names(m.get("live_in", []), path + ("live_in",))
+        for s in live:
+            if s not in states:
+                v.error(path + ("live_in",), f"unknown state {s!r}")
+        per = m.get("per")
+        if per not in (None, "party"):
+            v.error(path + ("per",), "per must be 'party' (one document per municipality)")
+        template, letterhead = str(m.get("template", "")), str(m.get("letterhead", ""))
+        for key, text in (("template", template), ("letterhead", letterhead)):
+            if "{party}" in text and per != "party":
+                v.error(path + (key,), "{party} needs `per: party`")
+            for name_ in re.findall(r"\{([^}]*)\}", text):
+                if name_ != "party" and (key == "template" or name_ not in fields
+                                         or fields[name_].type != "municipality"):
+                    v.error(path + (key,), f"{{{name_}}}: only {{party}}"
+                            + (" or a municipality field" if key == "letterhead" else "")
+                            + " can be filled in here")
+            if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", text) or ".." in text:
+                v.error(path + (key,), "a plain file name is expected")
+        readers = v.names(m.get("readers", []), path + ("readers",))
+        for r in readers:
+            if r not in roles:
+                v.error(path + ("readers",), f"unknown role {r!r}")
+        out[name] = DraftSpec(name, _label(v, m, path), template, letterhead, tuple(applies),
+                              tuple(live), per == "party",
+                              str(facts_on) if facts_on is not None else None,
+                              tuple(readers))
+    return out
+
+
+# Denmark is the calendar this engine is made for (and tested with): checking it needs no
+# look-up, and the look-up (importing ``holidays``, ~40 ms) is what a command that needs no
+# database would otherwise spend most of its start-up on.
+DEFAULT_COUNTRY = "DK"
+
+
+@functools.cache
+def _supported_countries() -> frozenset[str]:
+    from holidays.registry import COUNTRIES  # names only: no country module is imported
+
+    return frozenset(code for names in COUNTRIES.values() for code in names[1:3])
+
+
+def _fields(v: Checker, raw: Any) -> dict[str, FieldSpec]:
+    out = {}
+    for name, body in v.mapping(raw, ("fields",)).items():
+        path: Path_ = ("fields", name)
+        m = v.mapping(body, path)
+        v.keys(m, path, {"type", "choices", "labels", "da", "en"}, {"type", "da", "en"})
+        ftype = m.get("type")
+        if ftype not in FIELD_TYPES:
+            v.error(path + ("type",), f"unknown field type {ftype!r}; "
+                                      f"known: {', '.join(FIELD_TYPES)}")
+        choices = tuple(v.names(m.get("choices", []), path + ("choices",)))
+        if ftype == "choice" and not choices:
+            v.error(path, "a choice field needs choices")
+        labels = v.mapping(m.get("labels", {}), path + ("labels",))
+        for key in labels:
+            if key not in choices:
+                v.error(path + ("labels", key), f"{key!r} is not one of the choices")
+        out[name] = FieldSpec(name, str(ftype), Label(str(m.get("da", "")), str(m.get("en", ""))),
+                              choices, {str(k): str(x) for k, x in labels.items()})
+    return out
+
+
+def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
+             fields: dict[str, FieldSpec]) -> ProcessSpec:
+    base: Path_ = ("processes", name)
+    m = v.mapping(body, base)
+    v.keys(m, base, {"da", "en", "case_number", "create_roles", "kinds", "states",
+                     "transitions"}, {"da", "en", "kinds", "states", "transitions"})
+    create_roles = v.names(m.get("create_roles", []), base + ("create_roles",))
+    for r in create_roles:
+        if r not in roles:
+            v.error(base + ("create_roles",), f"unknown role {r!r}")
+    label = Label(str(m.get("da", "")), str(m.get("en", "")))
+
+    states: dict[str, StateSpec] = {}
+    for sname, sbody in v.mapping(m.get("states"), base + ("states",)).items():
+        sp: Path_ = base + ("states", sname)
+        if not IDENT.match(sname):
+            v.error(sp, "a state id is lower_snake_case")
+        elif sname == SAME:
+            v.error(sp, f"{SAME!r} is reserved: `dest: {SAME}` means a transition stays put")
+        sm = v.mapping(sbody, sp)
+        v.keys(sm, sp, {"da", "en", "final", "deadline"}, {"da", "en"})
+        states[sname] = StateSpec(sname, _label(v, {"da": sm.get("da"), "en": sm.get("en")}, sp),
+                                  bool(sm.get("final", False)),
+                                  _deadline(v, sm.get("deadline"), sp + ("deadline",), fields))
+
+    kinds = {}
+    for kname, kbody in v.mapping(m.get("kinds"), base + ("kinds",)).items():
+        kp: Path_ = base + ("kinds", kname)
+        km = v.mapping(kbody, kp)
+        v.keys(km, kp, {"da", "en", "initial", "rounds", "areas", "parties", "requires",
+                        "optional", "opens_from"}, {"da", "en", "initial"})
+        initial = str(km.get("initial"))
+        if initial not in states:
+            v.error(kp + ("initial",), f"unknown state {initial!r}")
+        rounds = km.get("rounds", [])
+        if not isinstance(rounds, list) or not all(isinstance(r, int) for r in rounds):
+            v.error(kp + ("rounds",), "expected a list of round numbers")
+            rounds = []
+        areas = km.get("areas")
+        kreq = _field_names(v, km, kp, "requires", fields)
+        kopt = _field_names(v, km, kp, "optional", fields)
+        kparties = v.names(km.get("parties", []), kp + ("parties",))
+        for f in kparties:
+            if f not in kreq or f not in fields or fields[f].type != "municipality":
+                v.error(kp + ("parties",), f"{f!r} must be a required municipality field")
+        opens_from = v.mapping(km.get("opens_from", {}), kp + ("opens_from",))
+        v.keys(opens_from, kp + ("opens_from",), {"process", "states", "area"})
+        kinds[kname] = KindSpec(
+            kname, Label(str(km.get("da", "")), str(km.get("en", ""))), initial,
+            tuple(rounds), tuple(v.names(areas, kp + ("areas",))) if areas else None,
+            parties=tuple(kparties), requires=tuple(kreq), optional=tuple(kopt),
+            opens_from=(str(opens_from.get("process", "")),
+                        tuple(v.names(opens_from.get("states", []),
+                                      kp + ("opens_from", "states"))),
+                        str(opens_from.get("area", ""))) if opens_from else None)
+
+    transitions = []
+    raw_ts = m.get("transitions")
+    if not isinstance(raw_ts, list):
+        v.error(base + ("transitions",), "expected a list of transitions")
+        raw_ts = []
+    for i, tbody in enumerate(raw_ts):
+        transitions.extend(_transition(v, base + ("transitions", i), tbody, states, roles,
+                                       fields))
+
+    ts = tuple(transitions)
+    acts = {a for t in ts for a in (t.record, t.joint) if a}
+    date_fields = {f for f, spec in fields.items() if spec.type == "date"}
+    for t in {t.position: t for t in ts}.values():   # one per declared transition
+        for fname, bounds in t.dates.items():
+            for key in ("not_before", "not_after"):
+                for anchor in getattr(bounds, key):
+                    problem = datebounds.anchor_problem(anchor, states=states, acts=acts,
+                                                        date_fields=date_fields)
+                    if problem:
+                        v.error(base + ("transitions", t.position, "dates", fname, key),
+                                problem)
+    spec = ProcessSpec(name, label, str(m.get("case_number", "{id}")), kinds, states, ts,
+                       tuple(create_roles), trigger_table(ts))
+    _check_graph(v, base, spec)
+    return spec
+
+
+def _deadline(v: Checker, raw: Any, path: Path_,
+              fields: dict[str, FieldSpec]) -> DeadlineSpec | None:
+    if raw is None:
+        return None
+    m = raw if isinstance(raw, dict) else {"due": raw}
+    v.keys(m, path, {"due", "per", "for", "met_by", "remind", "notify"}, {"due"})
+    try:
+        expr = deadlines.parse(str(m.get("due") or ""))
+    except deadlines.DeadlineSyntaxError as exc:
+        v.error(path, f"bad deadline expression: {exc}")
+        return None
+    for term in expr.terms:
+        for f in term.fields():
+            wanted = ("date", "integer") if term.month_day else ("date",)
+            if f not in fields or fields[f].type not in wanted:
+                v.error(path, f"deadline refers to {f!r}, which is not a "
+                              f"{' or '.join(wanted)} field")
+    per = m.get("per")
+    if per not in (None, "party"):
+        v.error(path + ("per",), "per must be 'party' (one deadline per municipality)")
+    party_field = m.get("for")
+    if party_field is not None and (per or fields.get(str(party_field)) is None
+                                    or fields[str(party_field)].type != "municipality"):
+        v.error(path + ("for",), "for names a municipality field (the party the deadline "
+                                 "concerns); it cannot be combined with per")
+    remind = tuple(v.names(m["remind"], path + ("remind",))) if "remind" in m else None
+    notify = tuple(v.names(m["notify"], path + ("notify",))) if "notify" in m else None
+    return DeadlineSpec(expr, per == "party", m.get("met_by"), remind, notify,
+                        str(party_field) if party_field else None)
+
+
+def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
+                roles: dict[str, Label], fields: dict[str, FieldSpec]) -> list[TransitionSpec]:
+    m = v.mapping(raw, path)
+    v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
+                     "effects", "requires", "optional", "record", "joint", "resets",
+                     "documents", "approves", "side", "dates"},
+           {"trigger", "source", "dest", "roles"})
+    trigger = str(m.get("trigger", ""))
+    if not IDENT.match(trigger):
+        v.error(path + ("trigger",), "a trigger id is lower_snake_case")
+    sources = v.names(m.get("source", []), path + ("source",))
+    for s in sources:
+        if s not in states:
+            v.error(path + ("source",), f"unknown state {s!r}")
+    dest = str(m.get("dest", ""))
+    if dest not in states and dest != SAME:
+        v.error(path + ("dest",), f"unknown state {dest!r}")
+    troles = v.names(m.get("roles", []), path + ("roles",))
+    for r in troles:
+        if r not in roles:
+            v.error(path + ("roles",), f"unknown role {r!r}; known: {', '.join(roles)}")
+    requires = _field_names(v, m, path, "requires", fields)
+    optional = _field_names(v, m, path, "optional", fields)
+    when = v.mapping(m.get("when", {}), path + ("when",))
+    for k, val in list(when.items()):
+        if not isinstance(val, str | int | bool):
+            v.error(path + ("when", k), "expected a single value")
+            del when[k]
+            continue
+        if k in MATCHABLE_ATTRIBUTES:
+            continue
+        if k not in fields:
+            v.error(path + ("when", k), f"unknown field {k!r}")
+        elif fields[k].choices and val not in fields[k].choices:
+            v.error(path + ("when", k), f"{val!r} is not one of {', '.join(fields[k].choices)}")
+        elif k not in requires:
+            v.error(path + ("when", k), f"a transition that matches on {k!r} must require it")
+    record, joint = m.get("record"), m.get("joint")
+    if record and joint:
+        v.error(path, "use either record or joint, not both")
+    resets = v.names(m.get("resets", []), path + ("resets",))
+    label = (_label(v, {"da": m["da"], "en": m["en"]}, path) if "da" in m or "en" in m
+             else Label(trigger, trigger))
+    guards = _rules(v, m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
+    effects = _rules(v, m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")
+    dates = {}
+    for fname, body in v.mapping(m.get("dates", {}), path + ("dates",)).items():
+        dp: Path_ = path + ("dates", fname)
+        if fname not in requires and fname not in optional:
+            v.error(dp, f"{fname!r} is not a field this transition takes")
+        elif fname not in fields or fields[fname].type != "date":
+            v.error(dp, f"{fname!r} is not a date field")
+        bm = v.mapping(body, dp)
+        v.keys(bm, dp, {"not_before", "not_after"}, set())
+        dates[str(fname)] = datebounds.Bounds(*(
+            tuple(v.names(bm.get(key, []), dp + (key,))) for key in ("not_before", "not_after")))
+    return [TransitionSpec(
+        trigger=trigger, source=s, dest=s if dest == SAME else dest, label=label,
+        roles=tuple(troles),
+        when=tuple(sorted((str(k), val) for k, val in when.items())), guards=guards,
+        effects=effects, requires=tuple(requires), optional=tuple(optional),
+        record=str(record) if record else None, joint=str(joint) if joint else None,
+        resets=tuple(resets), line=v.doc.line(path), position=int(path[-1]),
+        documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
+        approves=tuple(v.names(m.get("approves", []), path + ("approves",))),
+        side=_flag(v, m, path, "side"), dates=dates)
+        for s in sources]
+
+
+def _flag(v: Checker, m: dict[str, Any], path: Path_, key: str) -> bool:
+    """A yes/no key (absent: no)."""
+    value = m.get(key, False)
+    if not isinstance(value, bool):
+        v.error(path + (key,), "expected true or false")
+        return False
+    return value
+
+
+def _field_names(v: Checker, m: dict[str, Any], path: Path_, key: str,
+                 fields: dict[str, FieldSpec]) -> list[str]:
+    """The data field names listed under ``key`` (requires, optional), each declared."""
+    names = v.names(m.get(key, []), path + (key,))
+    for f in names:
+        if f not in fields:
+            v.error(path + (key,), f"unknown field {f!r}")
+    return names
+
+
+def _check_graph(v: Checker, base: Path_, spec: ProcessSpec) -> None:
+    # the same trigger from the same state is one transition more than once only if a
+    # branch tells them apart: its `when`, its guards, who takes it, or a joint step
+    seen: dict[tuple[Any, ...], int] = {}
+    for t in spec.transitions:
+        key = (t.source, t.trigger, t.when, t.guards, frozenset(t.roles), t.joint)
+        i = t.position
+        if key in seen:
+            v.error(base + ("transitions", i, "trigger"),
+                    f"duplicate trigger {t.trigger!r} from state {t.source!r} "
+                    f"(same conditions as transition #{seen[key] + 1})")
+        else:
+            seen[key] = i
+
+    for sname, s in spec.states.items():
+        outgoing = [t for t in spec.transitions if t.source == sname]
+        sp = base + ("states", sname)
+        if s.final and outgoing:
+            v.error(sp, f"final state {sname!r} has outgoing transitions")
+        if not s.final and not outgoing:
+            v.error(sp, f"state {sname!r} is not final but has no way out")
+
+    reachable: set[str] = set()
+    frontier = [k.initial for k in spec.kinds.values() if k.initial in spec.states]
+    while frontier:
+        name = frontier.pop()
+        if name in reachable:
+            continue
+        reachable.add(name)
+        frontier.extend(t.dest for t in spec.transitions if t.source == name)
+    for sname in spec.states:
+        if sname not in reachable:
+            v.error(base + ("states", sname),
+                    f"state {sname!r} is unreachable from any kind's initial state")

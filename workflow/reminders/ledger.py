@@ -1,0 +1,146 @@
+"""The reminder ledger: one row per reminder step of a deadline, kept with the deadline.
+
+Rows are written, moved and cancelled by :class:`~workflow.engine.deadlines.DeadlineKeeper` in the
+transaction of the transition that sets, moves or closes the deadline, so the ledger is
+always what the deadlines say. The scheduler (:mod:`workflow.reminders.service`) only sends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from ..calendar.workdays import WorkCalendar
+from ..process.spec import ProcessSpec, ReminderPolicy, ReminderStep
+from ..store import tables as t
+
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+           timedelta(hours=1))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+class ReminderLedger:
+    def __init__(self, policy: ReminderPolicy, calendar: WorkCalendar, tz: ZoneInfo) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self.tz = tz
+
+    def send_time(self, due: date, step: ReminderStep) -> datetime:
+        day = self.calendar.add_working_days(due, step.offset)
+        return datetime.combine(day, self.policy.send_at, self.tz).astimezone(ZoneInfo("UTC"))
+
+    def steps_for(self, process: ProcessSpec, state: str) -> list[ReminderStep]:
+        spec = process.states[state].deadline
+        keys = spec.remind if spec is not None and spec.remind is not None \
+            else self.policy.default
+        return [self.policy.steps[k] for k in keys]
+
+    def recipients(self, conn: Connection, process: ProcessSpec, state: str, step: ReminderStep,
+                   municipalities: Iterable[str]) -> list[dict[str, Any]]:
+        roles = step.to or process.responsible_roles(state)
+        u = t.user
+        rows = conn.execute(select(u.c.id, u.c.name, u.c.email, u.c.role, u.c.municipality)
+                            .where(u.c.role.in_(roles), u.c.municipality.in_(list(municipalities)),
+                                   u.c.active).order_by(u.c.municipality, u.c.id))
+        return [dict(r._mapping) for r in rows]
+
+    def plan(self, conn: Connection, process: ProcessSpec, *, app_id: int, deadline_id: int,
+             state: str, due: date, party: str | None, parties: list[str],
+             now: datetime) -> None:
+        """Make the deadline's pending steps what they should be (create, move, cancel)."""
+        r = t.reminder
+        existing = {row.step: row for row in conn.execute(
+            select(r.c.id, r.c.step, r.c.status, r.c.due_at).where(r.c.deadline_id == deadline_id))}
+        for step in self.steps_for(process, state):
+            when = self.send_time(due, step)
+            old = existing.get(step.key)
+            if old is not None and old.status not in ("pending", "cancelled"):
+                continue  # sent, being sent or failed: history, not to be touched
+            if when <= now:
+                if old is not None and old.status == "pending":
+                    conn.execute(update(r).where(r.c.id == old.id).values(
+                        status="cancelled", last_error="the deadline moved past this step",
+                        updated_at=now))
+                continue
+            whom = [party] if party and not step.escalation else parties
+            people = self.recipients(conn, process, state, step, whom)
+            if old is None:
+                conn.execute(insert(r).values(
+                    application_id=app_id, deadline_id=deadline_id, step=step.key,
+                    escalation=step.escalation, due_at=when, recipients=people,
+                    status="pending", attempts=0, next_attempt_at=when, created_at=now,
+                    updated_at=now))
+            else:
+                conn.execute(update(r).where(r.c.id == old.id).values(
+                    due_at=when, next_attempt_at=when, recipients=people, status="pending",
+                    attempts=0, last_error=None, updated_at=now))
+
+    def cancel(self, conn: Connection, *, app_id: int, deadline_ids: Iterable[int] | None,
+               now: datetime, reason: str) -> None:
+        """Cancel the steps of closed deadlines (all of the case's, if None) that are not
+        sent yet — also one being sent right now: if its send fails it is not retried."""
+        r = t.reminder
+        q = update(r).where(r.c.application_id == app_id,
+                            r.c.status.in_(("pending", "sending")))
+        if deadline_ids is not None:
+            q = q.where(r.c.deadline_id.in_(list(deadline_ids)))
+        conn.execute(q.values(status="cancelled", last_error=reason, updated_at=now))
+
+
+def list_reminders(conn: Connection, *, app_ids: Iterable[int] | None = None,
+                   status: str | None = None) -> list[dict[str, Any]]:
+    r, d, a = t.reminder, t.deadline, t.application
+    q = (select(r, d.c.due, d.c.state, d.c.party, d.c.derivation, a.c.case_number, a.c.title)
+         .join(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
+         .order_by(r.c.due_at, r.c.id))
+    if app_ids is not None:
+        q = q.where(r.c.application_id.in_(list(app_ids)))
+    if status is not None:
+        q = q.where(r.c.status == status)
+    return [_view(row._mapping) for row in conn.execute(q)]
+
+
+def _view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    def iso(v: Any) -> Any:
+        return v.isoformat() if v is not None else None
+
+    return {"id": row["id"], "application": row["application_id"],
+            "case_number": row["case_number"], "title": row["title"],
+            "deadline": row["deadline_id"], "state": row["state"], "party": row["party"],
+            "deadline_due": iso(row["due"]), "derivation": row["derivation"],
+            "step": row["step"], "escalation": row["escalation"], "due_at": iso(row["due_at"]),
+            "status": row["status"], "attempts": row["attempts"],
+            "next_attempt_at": iso(row["next_attempt_at"]), "last_error": row["last_error"],
+            "sent_at": iso(row["sent_at"]), "late": row["late"],
+            "message_id": row["message_id"] or None,
+            "recipients": [{"id": p["id"], "name": p["name"]} for p in row["recipients"]]}
+
+
+def sent_for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+    """Sent reminders as history entries."""
+    r, d = t.reminder, t.deadline
+    rows = conn.execute(select(r.c.step, r.c.sent_at, r.c.late, r.c.message_id, r.c.recipients,
+                               r.c.escalation, d.c.due, d.c.state, d.c.party)
+                        .join(d, d.c.id == r.c.deadline_id)
+                        .where(r.c.application_id == app_id, r.c.status == "sent")
+                        .order_by(r.c.sent_at))
+    return [{"version": None, "trigger": "reminder", "from": None, "to": None,
+             "user": "scheduler", "role": None, "municipality": r.party,
+             "at": r.sent_at.isoformat(), "comment": "",
+             "data": {"step": r.step, "deadline": r.due.isoformat(), "state": r.state,
+                      "escalation": r.escalation, "late": r.late, "message_id": r.message_id,
+                      "to": [p["name"] for p in r.recipients]}} for r in rows]
+
+
+def due_filter(now: datetime) -> Any:
+    """Rows the scheduler may take now: due and pending, or a claim that has lapsed —
+    and only while their deadline is still open."""
+    r, d = t.reminder, t.deadline
+    open_deadline = select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists()
+    return and_(or_(and_(r.c.status == "pending", r.c.next_attempt_at <= now),
+                    and_(r.c.status == "sending", r.c.claimed_until < now)), open_deadline)

@@ -1,0 +1,8 @@
+"""The store: the tables (SQLModel and Core), the database engine, write transactions,
+the schema's migrations (Alembic, ``migrations/``), SQLite's one writer connection and the
+hot statements of a transition. It imports nothing above it: every other room uses it.
+
+Modules: ``models`` (SQLModel tables), ``tables`` (their Core tables), ``database`` (engine,
+``read``/``write`` transactions, the change count, ``migrate``), ``sqlitewriter``,
+``statements`` (a transition's statements, compiled once per database).
+"""

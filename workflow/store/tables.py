@@ -1,0 +1,35 @@
+"""The SQLModel tables as SQLAlchemy Core ``Table`` objects, for the hot paths.
+
+A transition is a handful of Core statements on one connection: this is what keeps it
+within a small factor of raw SQL (see ``bench/``), while the schema stays defined once,
+in :mod:`workflow.store.models`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlmodel import SQLModel
+
+from . import models  # noqa: F401  (registers the tables on the metadata)
+
+_t = SQLModel.metadata.tables
+
+municipality: Table = _t["municipality"]
+area: Table = _t["area"]
+user: Table = _t["user"]
+definition: Table = _t["definition"]
+application: Table = _t["application"]
+application_area: Table = _t["application_area"]
+link: Table = _t["link"]
+audit_entry: Table = _t["audit_entry"]
+party_act: Table = _t["party_act"]
+deadline: Table = _t["deadline"]
+document: Table = _t["document"]
+document_version: Table = _t["document_version"]
+document_download: Table = _t["document_download"]
+reminder: Table = _t["reminder"]
+api_token: Table = _t["api_token"]
+login_attempt: Table = _t["login_attempt"]
+web_session: Table = _t["web_session"]
+setting: Table = _t["setting"]
+change_counter: Table = _t["change_counter"]
