@@ -118,7 +118,7 @@ def serve(host: str, port: int, workers: int) -> None:
 @json_option
 def rules_(as_json: bool) -> None:
     """The guards and effects that states.yaml may name."""
-    from ..rules.registry import catalogue as rules_catalogue
+    from ..process.rulesets import catalogue as rules_catalogue
 
     catalogue = rules_catalogue()
     if as_json:

@@ -23,7 +23,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from ..bum.rules import as_decimal, as_int, year_views
-from ..engine.context import current_acts
+from ..process.acts import current_acts
 from ..process.spec import Definition, Facts
 from ..store import tables as t
 

@@ -294,7 +294,7 @@ def list_documents(conn: Connection, definition: Definition, app_id: int) -> lis
 def documents_of(conn: Connection, definition: Definition,
                  app_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """:func:`list_documents` of several applications in three statements, by id."""
-    from ..engine.context import acts_of
+    from ..process.acts import acts_of
 
     d, dv = t.document, t.document_version
     docs: dict[int, dict[str, Any]] = {}
@@ -337,7 +337,7 @@ def documents_of(conn: Connection, definition: Definition,
 
 
 def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, Any]]:
-    from ..engine.context import current_acts
+    from ..process.acts import current_acts
 
     return dict(current_acts(conn, app_id, 0, "council"))
 

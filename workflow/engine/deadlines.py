@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection, RowMapping
 from ..calendar import expressions as dl
 from ..calendar.workdays import WorkCalendar
 from ..process import values
+from ..process.acts import current_acts
 from ..process.spec import Definition, ProcessSpec
 from ..reminders.ledger import ReminderLedger
 from ..store import tables as t
-from .context import current_acts
 
 
 class DeadlineKeeper:

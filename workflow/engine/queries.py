@@ -18,10 +18,11 @@ from ..documents.drafts import documents_of, list_documents
 from ..documents.drafts import downloads as document_downloads
 from ..errors import NotFound, Said
 from ..process import machine as mc
+from ..process.acts import acts_of, unavailable_areas
 from ..reminders.ledger import list_reminders, sent_for_history
 from ..store import database as store
 from ..store import tables as t
-from .context import TxContext, acts_of, unavailable_areas
+from .context import TxContext
 from .workflow import Actor, Workflow
 
 

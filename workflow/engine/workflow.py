@@ -38,6 +38,7 @@ from ..errors import (
 from ..operations.metrics import counts_refusals, counts_transitions
 from ..process import datebounds, values
 from ..process import machine as mc
+from ..process.acts import insert_claims, unavailable_areas
 from ..process.definition import Definition, KindSpec, ProcessSpec
 from ..process.definition import load as load_definition
 from ..process.names import Names
@@ -46,7 +47,7 @@ from ..rules import registry as rules
 from ..store import database as store
 from ..store import tables as t
 from ..store.statements import APP_COLUMNS, HotStatements, cursor
-from .context import TxContext, insert_claims, unavailable_areas
+from .context import TxContext
 from .deadlines import DeadlineKeeper
 
 Clock = Callable[[], datetime]

@@ -18,7 +18,10 @@ from typing import Any
 from ..calendar import expressions as deadlines
 from ..errors import DefinitionError, Problem
 from ..rules import registry as rules
-from . import datebounds
+from . import (
+    datebounds,
+    rulesets,  # noqa: F401  (registers every rule set before a definition names one)
+)
 from .located import Checker, LocatedYaml, Path_
 from .spec import (
     MATCHABLE_ATTRIBUTES,

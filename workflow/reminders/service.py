@@ -24,16 +24,18 @@ from email.message import Message
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
 from ..documents.rendering import make_text_environment
-from ..engine.workflow import Workflow
 from ..store import database as store
 from ..store import tables as t
 from .ledger import BACKOFF, MAX_ATTEMPTS, due_filter
 from .mailer import Mailer
+
+if TYPE_CHECKING:
+    from ..engine.workflow import Workflow
 
 log = logging.getLogger("workflow.scheduler")
 

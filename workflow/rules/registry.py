@@ -1,4 +1,6 @@
-"""Guards and effects: the named business rules that ``states.yaml`` refers to.
+"""The rule registry: what a guard or an effect is, and the decorators that name one.
+
+Guards and effects are the named business rules that ``states.yaml`` refers to.
 
 A guard returns ``None`` when the transition may happen, or a short reason why not, in
 English and Danish (a :class:`~workflow.errors.Said`: the pages show the Danish). A
@@ -7,6 +9,10 @@ now" is asked without data, and a missing required value is refused before any g
 An effect changes data inside the transition's database transaction. Both receive a
 :class:`Context`, which the engine implements over the open transaction; this module
 imports nothing heavy, so ``workflow check`` can validate names without a database.
+
+The registry imports no rule set: each registers itself when imported
+(:mod:`workflow.rules.dispensation`, :mod:`workflow.bum.rules`), and
+:mod:`workflow.process.rulesets` imports them all.
 """
 
 from __future__ import annotations
@@ -15,8 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ..danish import join_and
-from ..errors import Said, in_danish
+from ..errors import Said
 
 if TYPE_CHECKING:
     from ..process.names import Names
@@ -76,158 +81,6 @@ def effect(name: str, *, arg: str | None = None) -> Callable[[Rule], Rule]:
         EFFECTS[name] = RuleSpec(func, arg)
         return func
     return register
-
-
-def _fmt(areas: list[str] | set[str]) -> str:
-    return ", ".join(sorted(areas)) or "none"
-
-
-# ----------------------------------------------------------------------------- guards
-@guard("areas_fit_application")
-def areas_fit_application(ctx: Context) -> Said | None:
-    """Round 1: 2–3 areas; round 2: exactly the remaining ones; fixed kinds: their areas."""
-    if "areas" not in ctx.data:
-        return None  # nothing chosen yet (listing what is possible): judged on submission
-    areas = list(ctx.data.get("areas") or [])
-    fixed = ctx.kind_areas()
-    if fixed is not None:
-        if sorted(areas) != sorted(fixed):
-            return Said(f"a {ctx.kind} application covers exactly: {_fmt(fixed)}",
-                        f"ansøgningen skal omfatte netop {ctx.names.areas(fixed)}")
-        return None
-    if ctx.round == 1 and not 2 <= len(areas) <= 3:
-        return Said(f"round 1 must have 2–3 areas, got {len(areas)} ({_fmt(areas)})",
-                    f"runde 1 skal have 2–3 områder, ikke {len(areas)} "
-                    f"({ctx.names.areas(areas)})")
-    if ctx.round == 2:
-        if not ctx.has_round_one():
-            return Said("round 2 needs a round 1 application first",
-                        "runde 2 kræver, at der først er en ansøgning i runde 1")
-        taken = ctx.unavailable_areas()
-        remaining = [a for a in ctx.area_ids() if a not in taken]
-        if sorted(areas) != sorted(remaining):
-            return Said(f"round 2 must have exactly the remaining areas: {_fmt(remaining)}",
-                        f"runde 2 skal have netop de resterende områder: "
-                        f"{ctx.names.areas(remaining)}")
-    return None
-
-
-@guard("areas_available")
-def areas_available(ctx: Context) -> Said | None:
-    """No area may be released already or be in another live application."""
-    taken = ctx.unavailable_areas()
-    clash = [a for a in ctx.data.get("areas") or [] if a in taken]
-    if not clash:
-        return None
-    return Said(f"not available: {', '.join(f'{a} ({taken[a]})' for a in clash)}",
-                join_and(f"{ctx.names.area(a)} {in_danish(taken[a])}" for a in clash))
-
-
-@guard("matches_proposal")
-def matches_proposal(ctx: Context) -> Said | None:
-    """A confirmation confirms the current proposal (and says so, if it names areas)."""
-    proposal = ctx.claimed_areas()
-    if not proposal:
-        return Said("no areas have been proposed yet", "der er endnu ikke foreslået områder")
-    given = ctx.data.get("areas")
-    if given is not None and sorted(given) != sorted(proposal):
-        return Said(f"the proposal is {_fmt(proposal)}, not {_fmt(given)}",
-                    f"forslaget er {ctx.names.areas(proposal)}, ikke "
-                    f"{ctx.names.areas(given)}")
-    return None
-
-
-@guard("all_parties", arg="the name of a recorded step, e.g. council")
-def all_parties(ctx: Context) -> Said | None:
-    """Every party has recorded the step, approving it where it carries a decision."""
-    acts = ctx.acts(ctx.arg)
-    missing = [p for p in ctx.parties
-               if p not in acts or acts[p].get("decision", "approved") != "approved"]
-    if not missing:
-        return None
-    return Said(f"{ctx.arg}: not yet approved by {', '.join(missing)}",
-                f"endnu ikke godkendt af {ctx.names.parties(missing)}")
-
-
-@guard("decision_areas_valid")
-def decision_areas_valid(ctx: Context) -> Said | None:
-    """A partial grant names a non-empty, proper subset of the application's areas."""
-    areas = set(ctx.claimed_areas())
-    granted = set(ctx.data.get("granted_areas") or [])
-    outcome = ctx.data.get("outcome")
-    if outcome == "partly_granted":
-        if not granted or not granted < areas:
-            return Said(f"a partial grant names some but not all of the areas "
-                        f"({_fmt(areas)}) in granted_areas",
-                        f"en delvis bevilling omfatter nogle, men ikke alle, af områderne "
-                        f"({ctx.names.areas(sorted(areas))})")
-    elif granted and outcome == "refused":
-        return Said("a refusal grants no areas", "et afslag bevilger ingen områder")
-    elif granted and granted != areas:
-        return Said(f"a full grant covers all the areas ({_fmt(areas)})",
-                    f"en bevilling omfatter alle områderne ({ctx.names.areas(sorted(areas))})")
-    return None
-
-
-@guard("only_party_so_far")
-def only_party_so_far(ctx: Context) -> Said | None:
-    """No other municipality has taken a step in the case yet (then one may act alone)."""
-    others = ctx.others_who_acted()
-    if not others:
-        return None
-    return Said(f"{', '.join(others)} has taken part in the case; it is withdrawn by both "
-                f"project leads or by the steering group",
-                f"{ctx.names.parties(others)} har deltaget i sagen, så den trækkes tilbage af "
-                f"begge projektledere eller af styregruppen")
-
-
-# ---------------------------------------------------------------------------- effects
-@effect("claim_areas")
-def claim_areas(ctx: Context) -> None:
-    """The proposed areas are held by this application (and by no other live one)."""
-    ctx.claim_areas(list(ctx.data.get("areas") or []))
-
-
-@effect("record_ministry_decision")
-def record_ministry_decision(ctx: Context) -> None:
-    """Outcome per area: granted areas stay claimed, refused ones become available."""
-    areas = ctx.claimed_areas()
-    outcome = ctx.data["outcome"]
-    if outcome == "refused":
-        granted: list[str] = []
-    elif outcome == "partly_granted":
-        granted = list(ctx.data["granted_areas"])
-    else:
-        granted = list(areas)
-    refused = [a for a in areas if a not in granted]
-    ctx.app_data["granted_areas"] = sorted(granted)
-    ctx.app_data["refused_areas"] = sorted(refused)
-    ctx.set_area_outcomes(granted, refused)
-
-
-@effect("release_claims")
-def release_claims(ctx: Context) -> None:
-    """The application's areas become available to other applications again."""
-    ctx.release_claims()
-
-
-@effect("release_granted_areas")
-def release_granted_areas(ctx: Context) -> None:
-    """The granted areas leave the mandatory cooperation on the effective date."""
-    raw = ctx.app_data.get("effective_date")
-    on = date.fromisoformat(raw) if isinstance(raw, str) else date.today()
-    ctx.release_granted_areas(on)
-
-
-@effect("spawn", arg="the kind of application to open, linked to this one")
-def spawn(ctx: Context) -> None:
-    """Open a linked application of the named kind, in the same transaction."""
-    new_id = ctx.spawn(str(ctx.arg))
-    ctx.app_data.setdefault("spawned", []).append(new_id)
-
-
-# The BUM agreement's rules live in their own module; importing it registers them.
-from ..bum import rules as _bum  # noqa: E402,F401
 
 
 def catalogue() -> dict[str, dict[str, str]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -23,7 +22,10 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from ..errors import Said, SetupError
+from ..errors import SetupError
+from .faults import RACE_SQLSTATES as RACE_SQLSTATES
+from .faults import reason as reason
+from .faults import unavailable as unavailable
 from .sqlitewriter import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -261,52 +263,6 @@ def _missing_file(engine: Engine) -> Path | None:
         return None
     path = Path(url.database)
     return None if path.exists() else path
-
-
-def unavailable(exc: BaseException) -> SetupError | None:
-    """The SetupError to answer for ``exc`` when it says the database cannot be reached
-    or used now (server down or restarting, connection lost, disk full, locked too long),
-    else None: the one judgement of it, for the web layer's 503 and SQLite's writer.
-
-    A lost race on PostgreSQL (deadlock, serialisation) is not unavailability: the
-    engine says it as a conflict.
-    """
-    from sqlalchemy.exc import DBAPIError, InterfaceError
-
-    orig: BaseException = exc
-    if isinstance(exc, DBAPIError):
-        if not (exc.connection_invalidated
-                or isinstance(exc, OperationalError | InterfaceError)):
-            return None
-        orig = exc.orig or exc
-    elif not _is_driver_unavailable(exc):
-        return None
-    if getattr(orig, "sqlstate", None) in RACE_SQLSTATES:
-        return None
-    return SetupError(Said("the database is not available right now; try again shortly",
-                           "databasen kan ikke nås lige nu; prøv igen om lidt"))
-
-
-def reason(exc: BaseException) -> str:
-    """The first line of what the driver said of ``exc`` (for a log, an operator)."""
-    orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-
-
-def _is_driver_unavailable(exc: BaseException) -> bool:
-    """An error of a driver's own (raised on a driver cursor, see :mod:`.fastpath`) that
-    says the database cannot be reached or used now."""
-    import sqlite3
-
-    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
-        return True
-    psycopg = sys.modules.get("psycopg")
-    return psycopg is not None and isinstance(exc, psycopg.OperationalError
-                                              | psycopg.InterfaceError)
-
-
-# PostgreSQL's "deadlock detected" and "could not serialize": the other change won.
-RACE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def alembic_config(url: str) -> Any:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..errors import SetupError
+from .faults import reason, unavailable
 
 
 class SqliteWriter:
@@ -61,8 +62,6 @@ class SqliteWriter:
         try:
             if kind is not None:
                 self._abort(conn, raw)
-                from .database import reason, unavailable  # (store imports this module)
-
                 if exc is not None and unavailable(exc) is not None:
                     raise SetupError(f"cannot write to the database: {reason(exc)}") \
                         from None

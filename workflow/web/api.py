@@ -161,7 +161,7 @@ def _replayed(request: Request, body: bytes) -> Request:
 
 
 class Error(BaseModel):
-    """The application's own error (``error_body`` in app.py): ``detail`` in English,
+    """The application's own error (``error_body`` in answers.py): ``detail`` in English,
     ``detail_da`` in Danish where it was worded in both, and the error's own fields."""
 
     detail: str

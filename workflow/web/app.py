@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
@@ -25,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import errors
 from ..config import Settings
 from ..engine.workflow import Workflow
+from .answers import error_body
 
 STATUS: list[tuple[type[errors.WorkflowError], int]] = [
     (errors.RateLimited, 429),
@@ -50,9 +50,16 @@ PAGE_ERRORS = {
 }
 
 
+
+# /docs with its script, style and favicon served from here, not a CDN: the app runs on
+# intranets without internet. The files come with the fastapi-offline package. There is no
+# /redoc: ReDoc's bundle always loads its logo from cdn.redoc.ly, which no intranet reaches.
+DOCS_ASSETS = "/docs/assets"
+
+
 def _page_error(request: Request, code: int, message: str | None = None) -> Response:
     """The Danish error page: the message given, or the status's own."""
-    from .pages import render
+    from .pagekit import render
 
     return render(request, "error.html", status=code, code=code,
                   message=message or PAGE_ERRORS[code])
@@ -75,28 +82,6 @@ def _database_errors() -> list[type[Exception]]:
 
 def status_for(exc: errors.WorkflowError) -> int:
     return next(code for cls, code in STATUS if isinstance(exc, cls))
-
-
-def error_body(exc: errors.WorkflowError) -> dict[str, Any]:
-    """The error as JSON: ``detail`` in English, ``detail_da`` (and ``reasons_da``) in
-    Danish where the error was worded in both, and the error's own fields."""
-    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
-    if exc.da:
-        body["detail_da"] = exc.da
-    if isinstance(exc, errors.InvalidTransition):
-        body.update(state=exc.state, trigger=exc.trigger, allowed=exc.allowed)
-    if isinstance(exc, errors.ConflictError):
-        body.update(changed_by=exc.changed_by, version=exc.version)
-    if isinstance(exc, errors.GuardFailed):
-        body.update(reasons=[str(r) for r in exc.reasons],
-                    reasons_da=[errors.in_danish(r) for r in exc.reasons])
-    return body
-
-
-# /docs with its script, style and favicon served from here, not a CDN: the app runs on
-# intranets without internet. The files come with the fastapi-offline package. There is no
-# /redoc: ReDoc's bundle always loads its logo from cdn.redoc.ly, which no intranet reaches.
-DOCS_ASSETS = "/docs/assets"
 
 
 def _install_docs(app: FastAPI) -> None:
@@ -138,7 +123,7 @@ def create_app(settings: Settings | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.wf = Workflow.open(settings, clock=clock)
-        pages.warm_up(app.state.pages)
+        pagekit.warm_up(app.state.pages)
         try:
             yield
         finally:
@@ -179,7 +164,7 @@ def create_app(settings: Settings | None = None, *,
         if request.url.path.startswith("/api"):
             return await workflow_error(request, unavailable)
         from .messages import sentence
-        from .pages import render
+        from .pagekit import render
 
         # me=False: the page names no user, as looking them up needs the database
         return render(request, "error.html", status=503, code=503, me=False,
@@ -211,7 +196,7 @@ def create_app(settings: Settings | None = None, *,
 
     from ..accounts import logins as accounts
     from ..store import database as store
-    from . import api, ops, pages, security
+    from . import admin_pages, api, ops, pagekit, pages, security
     from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
@@ -224,8 +209,9 @@ def create_app(settings: Settings | None = None, *,
     security.install(app, settings, secret=secret)
     ops.install(app, settings)  # /healthz, /readyz, /metrics; request ids, logs, metrics
     app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
-    pages.install_filters(app.state.pages)
+    pagekit.install_filters(app.state.pages)
     app.state.page_cache = PageCache()
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(admin_pages.router)
     return app

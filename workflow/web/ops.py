@@ -37,6 +37,7 @@ from ..documents import drafts as documents
 from ..errors import PermissionDenied, Said
 from ..operations import metrics
 from ..store import database as store
+from .answers import error_body
 from .api import Error
 
 if TYPE_CHECKING:
@@ -113,8 +114,6 @@ def read_metrics(request: Request) -> Response:
     """Prometheus metrics, for the addresses in ``WORKFLOW_METRICS_ALLOW`` only."""
     client = request.client.host if request.client else ""
     if not allowed(client, request.app.state.metrics_allow):
-        from .app import error_body
-
         logging.getLogger("workflow.web").warning("/metrics refused to %s", client or "?")
         refused = PermissionDenied(Said(
             f"/metrics is not open to {client or 'this client'}; see WORKFLOW_METRICS_ALLOW",

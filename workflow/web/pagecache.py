@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ..store import database as store
-from . import security
+from . import sessions
 
 SIZE = 512  # pages per worker: a page is 10-20 KiB
 
@@ -85,7 +85,7 @@ class PageCache:
 async def serve(request: Request, user: str, csrf: Callable[[Request], str],
                 render: Callable[[], Response]) -> Response:
     """The page ``render`` makes for ``user``, from the cache when nothing has changed."""
-    if security.session_user(request) != user:  # (the routes have checked it already)
+    if sessions.session_user(request) != user:  # (the routes have checked it already)
         raise RuntimeError(f"a page for {user!r} asked for by another session")
     cache: PageCache = request.app.state.page_cache
     wf = request.app.state.wf

@@ -1,4 +1,5 @@
-"""The pages: login, dashboard, an application, administration — in Danish, from templates.
+"""The pages: login, the dashboard, an application and the BUM agreements, in Danish,
+from templates.
 
 Pages use a session kept on the server, its id in a signed cookie (HttpOnly,
 SameSite=Lax: see :mod:`.security`); every form carries the session's CSRF token, checked
@@ -8,84 +9,28 @@ the same queries and engine calls as the API and the CLI.
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 
-from .. import danish
 from ..accounts import logins as accounts
 from ..engine import agreements, queries
 from ..engine.workflow import Actor, Workflow
 from ..errors import (
     AuthError,
-    NotFound,
-    PermissionDenied,
     RateLimited,
-    Said,
     WorkflowError,
     in_danish,
 )
 from ..store import database as store
-from . import messages, pagecache, security
+from . import messages, pagecache, sessions
 from .api import Id, content_disposition, get_wf
+from .pagekit import back, check_csrf, csrf_token, flash, render, session_user
 from .svg import state_svg
 
 router = APIRouter(include_in_schema=False)
 WfDep = Annotated[Workflow, Depends(get_wf)]
-
-
-def templates(request: Request) -> Jinja2Templates:
-    t: Jinja2Templates = request.app.state.pages
-    return t
-
-
-def csrf_token(request: Request) -> str:
-    return security.csrf_token(request)
-
-
-def check_csrf(request: Request, token: str) -> None:
-    # A visitor without a session yet accepts no form: an empty token matches nothing.
-    if not security.csrf_ok(request, token or ""):
-        raise PermissionDenied(Said(
-            "the form is out of date or not from this site (CSRF); reload the page and try "
-            "again", "formularen er forældet eller ikke fra dette websted; hent siden igen, "
-            "og prøv så igen"))
-
-
-def session_user(request: Request) -> str:
-    """The user of the request's live session (looked up on the server this request)."""
-    return security.session_user(request)
-
-
-def flash(request: Request, kind: str, text: str) -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "text": text})
-
-
-def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    wf: Workflow = request.app.state.wf
-    me = ctx.pop("me", None)  # a page that has looked the user up already passes it
-    if me is None and request.session.get("user"):
-        try:
-            with store.read(wf.engine) as conn:
-                me = wf.actor(conn, request.session["user"])
-        except NotFound:  # deactivated since logging in: the session ends here
-            request.session.clear()
-    flashes = request.session.pop("flash", [])
-    # a page for the cache carries a marker where the session's token goes (pagecache)
-    csrf = getattr(request.state, "csrf_marker", None) or csrf_token(request)
-    return templates(request).TemplateResponse(
-        request, name, {"me": me, "csrf": csrf, "messages": flashes,
-                        "today": wf.today(), "roles": wf.definition.roles,
-                        "municipality_names": {k: m.name for k, m in wf.municipalities.items()},
-                        "trigger_labels": messages.trigger_labels(wf), **ctx}, status_code=status)
-
-
-def back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 # ------------------------------------------------------------------------ login
@@ -116,7 +61,7 @@ def login(request: Request, wf: WfDep, username: Annotated[str, Form()],
         return render(request, "login.html", status=401, username=username.strip(),
                       messages=[{"kind": "error",
                                  "text": "Forkert brugernavn eller adgangskode."}])
-    security.begin_session(request, user, client=client)
+    sessions.begin_session(request, user, client=client)
     return back("/")
 
 
@@ -124,7 +69,7 @@ def login(request: Request, wf: WfDep, username: Annotated[str, Form()],
 def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
     """Log out: the session ends on the server, so no copy of its cookie works again."""
     check_csrf(request, csrf)
-    security.end_session(request)
+    sessions.end_session(request)
     return back("/login")
 
 
@@ -336,139 +281,3 @@ def _bum(request: Request, wf: Workflow, user: str, municipality: str,
         if chosen else None
     return render(request, "bum.html", view=view, chosen=chosen,
                   municipalities=wf.municipalities, is_admin=actor.role == "admin")
-
-
-# ------------------------------------------------------------------------ admin
-def _admin(request: Request, wf: Workflow) -> str:
-    user = session_user(request)
-    with store.read(wf.engine) as conn:
-        if wf.actor(conn, user).role != "admin":
-            raise PermissionDenied(Said("only an administrator may see this page",
-                                        "kun en administrator kan se denne side"))
-    return user
-
-
-@router.get("/admin", response_class=HTMLResponse)
-def admin(request: Request, wf: WfDep) -> HTMLResponse:
-    _admin(request, wf)
-    return _admin_page(request, wf)
-
-
-def _admin_page(request: Request, wf: Workflow,
-                new_token: dict[str, str] | None = None) -> HTMLResponse:
-    """The administration page; right after a token is issued, with the token (shown
-    this once, in this answer alone: it is kept nowhere but in its hash)."""
-    from sqlalchemy import select
-
-    from ..store import tables as t
-
-    with store.read(wf.engine) as conn:
-        users = [dict(r._mapping) for r in conn.execute(
-            select(t.user.c.id, t.user.c.name, t.user.c.role, t.user.c.municipality,
-                   t.user.c.email, t.user.c.active,
-                   (t.user.c.password_hash.is_not(None)).label("has_password"))
-            .order_by(t.user.c.municipality, t.user.c.role, t.user.c.id))]
-    return render(request, "admin.html", users=users, tokens=accounts.list_tokens(wf.engine),
-                  roles=wf.definition.roles, new_token=new_token,
-                  people={u["id"]: u["name"] for u in users})
-
-
-@router.post("/admin/users/{user_id}/password")
-def admin_password(request: Request, wf: WfDep, user_id: str,
-                   password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
-    check_csrf(request, csrf)
-    admin_id = _admin(request, wf)
-    try:  # the user's sessions end and tokens go; an admin's own session here stays
-        ended = accounts.set_password(
-            wf.engine, user_id, password, now=wf.clock(),
-            keep_session=security.session_id(request) if user_id == admin_id else None)
-        flash(request, "ok", f"Ny adgangskode for {user_id} er gemt. "
-                             f"{_count(ended.sessions, 'session', 'sessioner')} er afsluttet, "
-                             f"og {_count(ended.tokens, 'API-nøgle', 'API-nøgler')} er spærret.")
-    except WorkflowError as exc:
-        flash(request, "error", messages.refusal(wf, exc))
-    return back("/admin")
-
-
-@router.post("/admin/tokens")
-def admin_issue_token(request: Request, wf: WfDep, user_id: Annotated[str, Form()],
-                      csrf: Annotated[str, Form()], label: Annotated[str, Form()] = "",
-                      ) -> Response:
-    check_csrf(request, csrf)
-    admin_id = _admin(request, wf)
-    try:
-        issued = accounts.issue_token(wf.engine, user_id, created_by=admin_id, now=wf.clock(),
-                                      label=label.strip())
-    except WorkflowError as exc:
-        flash(request, "error", messages.refusal(wf, exc))
-        return back("/admin")
-    # the token is in this answer only (not in the session, not in a redirect), and the
-    # browser is told to keep no copy of it
-    page = _admin_page(request, wf, new_token={"user": user_id, "token": issued.token})
-    page.headers["Cache-Control"] = "no-store"
-    return page
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-@router.post("/admin/tokens/{token_id}/revoke")
-def admin_revoke_token(request: Request, wf: WfDep, token_id: Id,
-                       csrf: Annotated[str, Form()]) -> Response:
-    check_csrf(request, csrf)
-    _admin(request, wf)
-    try:
-        accounts.revoke_token(wf.engine, token_id, now=wf.clock())
-        flash(request, "ok", f"Nøgle {token_id} er spærret.")
-    except WorkflowError as exc:
-        flash(request, "error", messages.refusal(wf, exc))
-    return back("/admin")
-
-
-def warm_up(t: Jinja2Templates) -> None:
-    """Compile every page template now, at the worker's start, not in its first requests
-    (a page's first compile takes tens of milliseconds, and the requests queue behind it)."""
-    for name in t.env.list_templates():
-        t.env.get_template(name)
-
-
-def install_filters(t: Jinja2Templates) -> None:
-    env = t.env
-    env.filters["long_date"] = lambda v: danish.long_date(
-        v if isinstance(v, date) else date.fromisoformat(str(v)[:10])) if v else ""
-    env.filters["local_time"] = lambda v: _local(v)
-    env.filters["amount"] = _amount
-    env.filters["number"] = _number
-    env.filters["da"] = in_danish  # a reason given in English and Danish: the Danish
-
-
-def _amount(value: Any) -> str:
-    """``1.234.567,50 kr.``; nothing known: a dash."""
-    if value is None or value == "":
-        return "–"
-    try:
-        return danish.amount(Decimal(str(value)))
-    except (ArithmeticError, ValueError):  # not a number (InvalidOperation): shown as it is
-        return str(value)
-
-
-def _number(value: Any) -> str:
-    """A number as a Dane writes it, decimals as given: ``1.234.567,5``, ``7,5``, ``420``."""
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError:
-        return str(value)
-    return danish.number(number, decimals=None) if number.is_finite() else str(value)
-
-
-def _local(value: Any) -> str:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(str(value)).astimezone(ZoneInfo("Europe/Copenhagen"))
-    return f"{danish.long_date(moment.date())} kl. {moment:%H.%M}"

@@ -1,0 +1,99 @@
+"""A case's acts and area claims, read and written on the open connection: what each
+party did in the current state, and which areas are claimed or released.
+
+Low enough for every room that reads a case (the documents, the deadline keeper, the read
+side) and for the transaction context (:mod:`workflow.engine.context`) to share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
+
+from ..danish import join_and, long_date
+from ..errors import GuardFailed, Said, in_danish
+from ..store import tables as t
+
+if TYPE_CHECKING:
+    from .names import Names
+
+
+def insert_claims(conn: Connection, app_id: int, areas: list[str], names: Names) -> None:
+    """Claim areas for an application; a claim another transaction won is a GuardFailed.
+
+    Claims are inserted in a fixed (sorted) order, so two transactions claiming
+    overlapping areas wait for each other instead of deadlocking.
+    """
+    if not areas:
+        return
+    aa = t.application_area
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(aa), [{"application_id": app_id, "area_id": a, "live": True,
+                                       "outcome": None} for a in sorted(areas)])
+    except IntegrityError:
+        taken = unavailable_areas(conn, exclude=app_id)
+        raise GuardFailed(Said(
+            "another application claimed the same area at the same time: "
+            + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas),
+            "en anden ansøgning har netop fået samme område: "
+            + join_and(f"{names.area(a)} {in_danish(taken[a])}" for a in areas if a in taken)
+            )) from None
+
+
+def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, Said]:
+    """Areas that cannot go into a new application, and why."""
+    out = {r.id: Said(f"released on {r.released_on.isoformat()}",
+                      f"er frigivet den {long_date(r.released_on)}")
+           for r in conn.execute(select(t.area.c.id, t.area.c.released_on)
+                                 .where(t.area.c.released_on.is_not(None)))}
+    aa, a = t.application_area, t.application
+    q = (select(aa.c.area_id, a.c.case_number).join(a, a.c.id == aa.c.application_id)
+         .where(aa.c.live))
+    if exclude is not None:
+        q = q.where(aa.c.application_id != exclude)
+    for area_id, case_number in conn.execute(q):   # a case is named by its case number
+        out.setdefault(area_id, Said(f"in case {case_number}",
+                                     f"indgår i sag {case_number}"))
+    return out
+
+
+def current_acts(conn: Connection, app_id: int, entered_version: int,
+                 name: str | None = None) -> dict[str, Any]:
+    """Non-void acts recorded since the state was entered: {municipality: data}, or with
+    ``name=None`` {name: {municipality: data}}; the latest act wins."""
+    return acts_of(conn, {app_id: entered_version}, name)[app_id]
+
+
+def acts_of(conn: Connection, entered: Mapping[int, int],
+            name: str | None = None, *, voided: bool = False) -> dict[int, dict[str, Any]]:
+    """:func:`current_acts` of several applications in one statement, by application id
+    (``entered``: each one's version on entering its state). With ``voided`` the acts
+    that a later step set aside count too, each marked ``"void"``: what a case page shows
+    of what happened, as opposed to what still holds."""
+    pa = t.party_act
+    conds: list[ColumnElement[bool]] = [pa.c.application_id.in_(list(entered))]
+    if not voided:
+        conds.append(pa.c.void.is_(False))
+    if name is not None:
+        conds.append(pa.c.name == name)
+    rows = conn.execute(select(pa.c.application_id, pa.c.name, pa.c.municipality, pa.c.data,
+                               pa.c.user_id, pa.c.at, pa.c.version, pa.c.void)
+                        .where(and_(*conds)).order_by(pa.c.version))
+    out: dict[int, dict[str, dict[str, Any]]] = {app_id: {} for app_id in entered}
+    for r in rows:
+        if r.version <= entered[r.application_id]:
+            continue
+        entry = {**(r.data or {}), "user": r.user_id, "at": r.at.isoformat(),
+                 "version": r.version}
+        if voided:
+            entry["void"] = bool(r.void)
+        out[r.application_id].setdefault(r.name, {})[r.municipality] = entry
+    if name is not None:
+        return {app_id: acts.get(name, {}) for app_id, acts in out.items()}
+    return dict(out)
