@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.test_documents import docs_of, fetch, paragraphs
-from workflow.engine import agreements, queries
+from workflow.engine import agreements, queries, tasks
 from workflow.engine.workflow import Workflow
 from workflow.installation import demo
 
@@ -57,7 +57,7 @@ def test_the_examples_stand_ready_on_any_day(open_wf: Callable[..., Workflow],
     # two areas free for a new application (the second application may propose them)
     free = [a["id"] for a in queries.areas(wf) if a["available"]]
     assert free == ["social", "nature_environment"]
-    triggers = {t["trigger"]: t for t in queries.triggers(wf, 5, user="pl-vallensbaek")}
+    triggers = {t["trigger"]: t for t in tasks.triggers(wf, 5, user="pl-vallensbaek")}
     assert triggers["propose_areas"]["allowed"]
 
     # the BUM page opens on the current year, with its price

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from tests.factories import ROUND_ONE, fire, make_application, walk_fire
 from workflow.engine.queries import areas as area_list
-from workflow.engine.queries import get_application, history, list_applications, triggers
+from workflow.engine.queries import get_application, history, list_applications
+from workflow.engine.tasks import triggers
 from workflow.engine.workflow import Workflow
 from workflow.errors import (
     ConflictError,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Clock
 from tests.factories import make_application
-from workflow.engine import queries
+from workflow.engine import queries, tasks
 from workflow.engine.workflow import Workflow
 from workflow.errors import PermissionDenied
 
@@ -18,7 +18,7 @@ USERS = ["pl-ishoj", "pl-vallensbaek", "sec-ishoj", "sec-vallensbaek", "legal-is
 
 def tasks_of(wf: Workflow, user: str) -> list[tuple[int, list[str], str | None]]:
     """(case, awaited triggers, nearest due date) of each of ``user``'s tasks, in order."""
-    got = queries.tasks(wf, queries.list_applications(wf, user=user), user=user)
+    got = tasks.tasks(wf, queries.list_applications(wf, user=user), user=user)
     assert len({x["app"]["id"] for x in got}) == len(got)  # each case once
     return [(x["app"]["id"], [a["trigger"] for a in x["actions"]],
              x["deadline"]["due"] if x["deadline"] else None) for x in got]
@@ -66,7 +66,7 @@ def test_a_task_is_a_deadline_of_mine_or_a_joint_step_waiting_for_me(
     council, drafting, joint = three_cases(wf)
     clock.at("2018-02-06T09:00")  # past the drafting deadline, not the councils'
     mine = queries.deadlines(wf, user=user, mine=True)
-    got = queries.tasks(wf, queries.list_applications(wf, user=user), user=user)
+    got = tasks.tasks(wf, queries.list_applications(wf, user=user), user=user)
     with_deadline = [x for x in got if x["deadline"]]
     assert [x["app"]["id"] for x in with_deadline] == list(
         dict.fromkeys(d["application"] for d in mine))
@@ -88,17 +88,17 @@ def test_a_final_case_and_no_cases_are_no_tasks(wf: Workflow) -> None:
     app_id = make_application(wf, state="withdrawn")
     apps = queries.list_applications(wf, user="pl-ishoj")
     assert [a["id"] for a in apps] == [app_id]
-    assert queries.tasks(wf, apps, user="pl-ishoj") == []
-    assert queries.tasks(wf, [], user="pl-ishoj") == []
+    assert tasks.tasks(wf, apps, user="pl-ishoj") == []
+    assert tasks.tasks(wf, [], user="pl-ishoj") == []
 
 
 @pytest.mark.parametrize("user", ["pl-ishoj", "legal-ishoj", "admin"])
 def test_the_case_view_is_the_four_reads_in_one(wf: Workflow, user: str) -> None:
     app_id = make_application(wf, state="council_approval")
-    view = queries.case_view(wf, app_id, user=user)
+    view = tasks.case_view(wf, app_id, user=user)
     assert view["actor"].id == user
     assert view["application"] == queries.get_application(wf, app_id, user=user)
-    assert view["triggers"] == queries.triggers(wf, app_id, user=user)
+    assert view["triggers"] == tasks.triggers(wf, app_id, user=user)
     assert view["history"] == queries.history(wf, app_id, user=user)
     assert view["documents"] == queries.documents(wf, app_id, user=user)
     assert view["history"] and view["documents"] and view["triggers"]
@@ -107,7 +107,7 @@ def test_the_case_view_is_the_four_reads_in_one(wf: Workflow, user: str) -> None
 def test_the_case_view_refuses_a_non_party(wf: Workflow) -> None:
     app_id = make_application(wf, state="drafting")
     with pytest.raises(PermissionDenied):
-        queries.case_view(wf, app_id, user="pl-brondby")
+        tasks.case_view(wf, app_id, user="pl-brondby")
 
 
 # ------------------------------------------------------------ what happened stays
@@ -158,7 +158,7 @@ def test_sending_is_a_task_once_both_councils_have_approved(wf: Workflow) -> Non
         walk_fire(wf, app, "record_council_decision", user=user, data={
             "decision": "approved", "meeting_date": meeting, "agenda_ref": "pkt. 1"})
     apps = queries.list_applications(wf, user="pl-ishoj")
-    task, = queries.tasks(wf, apps, user="pl-ishoj")
+    task, = tasks.tasks(wf, apps, user="pl-ishoj")
     assert (task["app"]["id"], [a["trigger"] for a in task["actions"]]) == (
         app, ["send_to_ministry"])
-    assert queries.tasks(wf, apps, user="sec-ishoj") == []   # nothing more is hers
+    assert tasks.tasks(wf, apps, user="sec-ishoj") == []   # nothing more is hers

@@ -149,7 +149,7 @@ def history(app_id: int, user: str | None, as_json: bool) -> None:
 @json_option
 def triggers(app_id: int, user: str | None, as_json: bool) -> None:
     """What this user may do now with an application, and for the rest why not."""
-    from ..engine.queries import triggers as get_triggers
+    from ..engine.tasks import triggers as get_triggers
 
     items = get_triggers(open_workflow(), app_id, user=user)
     if as_json:

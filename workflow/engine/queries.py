@@ -16,13 +16,11 @@ from sqlalchemy.engine import Connection
 
 from ..documents.drafts import documents_of, list_documents
 from ..documents.drafts import downloads as document_downloads
-from ..errors import NotFound, Said
-from ..process import machine as mc
+from ..errors import NotFound
 from ..process.acts import acts_of, unavailable_areas
 from ..reminders.ledger import list_reminders, sent_for_history
 from ..store import database as store
 from ..store import tables as t
-from .context import TxContext
 from .workflow import Actor, Workflow
 
 
@@ -159,20 +157,6 @@ def _history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
                             sent_for_history(conn, app_id), key=lambda e: e["at"]))
 
 
-def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
-    """Everything an application's page shows, in one read: the acting user (``actor``),
-    the application as :func:`get_application` gives it, and its ``triggers``,
-    ``history`` and ``documents`` as the functions of those names give them."""
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
-        return {"actor": actor, "application": _describe(wf, conn, [row])[0],
-                "triggers": _triggers(wf, conn, row, actor),
-                "history": _history(conn, app_id),
-                "documents": list_documents(conn, wf.definition, app_id)}
-
-
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
     """The application's drafts, every version, and whether council approvals still match."""
     with store.read(wf.engine) as conn:
@@ -180,90 +164,6 @@ def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, 
         row = _load(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return list_documents(conn, wf.definition, app_id)
-
-
-def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
-    """Every trigger from the current state: whether this user may fire it now, or why not."""
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
-        return _triggers(wf, conn, row, actor)
-
-
-def tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
-          ) -> list[dict[str, Any]]:
-    """What is awaited from ``user`` on the open ones of ``apps`` (as
-    :func:`list_applications` describes them), in one read, each case once.
-
-    A case is the user's task when it has an active deadline the user answers for (the
-    rule of :func:`deadlines` with ``mine``: the user's role is among the state's
-    responsible roles and a deadline per party is her municipality's), or when a joint step
-    waits for her municipality (another party has done its part, hers has not, and she has
-    the role). Each is ``{"app", "actions", "deadline"}``: the awaited actions
-    (``{"trigger", "label"}``, never a ``side`` one) and the nearest of the user's
-    deadlines (as :func:`deadlines` gives it) or None; the soonest deadline first, then
-    the cases without one, each group in the apps' order."""
-    return _tasks(wf, apps, user=user)
-
-
-def _triggers(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
-              ) -> list[dict[str, Any]]:
-    process = wf.process_of(row["process"])
-    out = []
-    for trig in process.triggers_from(row["state"]):
-        cands = process.candidates(row["state"], trig)
-        out.append({"trigger": trig, "label": cands[0].label.da,
-                    "dests": sorted({c.dest for c in cands}),
-                    "roles": sorted({r for c in cands for r in c.roles}),
-                    "fields": _fields(wf, cands),
-                    **_why_not(wf, conn, row, actor, cands)})
-    return out
-
-
-def _fields(wf: Workflow, cands: list[Any]) -> list[dict[str, Any]]:
-    names = list(dict.fromkeys(f for c in cands for f in c.fields))
-    always = set.intersection(*(set(c.requires) for c in cands))
-    out = []
-    for n in names:
-        spec = wf.definition.fields[n]
-        when = [dict(c.when) for c in cands if n in c.requires and n not in always]
-        out.append({"name": n, "type": spec.type, "label": spec.label.da,
-                    "required": n in always, "choices": list(spec.choices),
-                    "choice_labels": dict(spec.choice_labels),
-                    "required_when": when})
-    return out
-
-
-def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
-             cands: list[Any]) -> dict[str, Any]:
-    roles = sorted({r for c in cands for r in c.roles})
-    names = wf.names
-    if actor.role not in roles:
-        return {"allowed": False, "reason": Said(f"needs the role {' or '.join(roles)}",
-                                                 f"kræver rollen {names.roles(roles)}")}
-    if actor.municipality not in row["parties"]:
-        return {"allowed": False,
-                "reason": Said(f"{actor.municipality} is not a party",
-                               f"{names.party(actor.municipality)} er ikke part i sagen")}
-    ctx = TxContext(wf=wf, conn=conn, row=row, data={}, party=actor.municipality,
-                    user_id=actor.id, now=wf.clock(), spawn=lambda *a: 0)
-    cands = [c for c in cands if actor.role in c.roles]   # the branches for this role
-    joint = next((c.joint for c in cands if c.joint), None)
-    if joint and actor.municipality in ctx.acts(joint):
-        waiting = [p for p in row["parties"] if p not in ctx.acts(joint)]
-        return {"allowed": False,
-                "reason": Said(f"{actor.municipality} has done its part; waiting for "
-                               f"{', '.join(waiting)}",
-                               f"{names.party(actor.municipality)} har gjort sin del; "
-                               f"afventer {names.parties(waiting)}")}
-    reasons: list[str] = []
-    for c in cands:
-        step = mc.Step(state=row["state"], ctx=ctx, attrs={"role": actor.role})
-        if step.guards_pass(c):
-            return {"allowed": True, "reason": None}
-        reasons.extend(step.reasons)
-    return {"allowed": False, "reason": Said.joined(list(dict.fromkeys(reasons)))}
 
 
 def areas(wf: Workflow) -> list[dict[str, Any]]:
@@ -326,93 +226,6 @@ def reminders(wf: Workflow, *, user: str | None, status: str | None = None,
         actor = wf.actor(conn, user)
         return list_reminders(conn, app_ids=visible_ids(wf, conn, actor, application),
                               status=status)
-
-
-# ------------------------------------------------------------- tasks and names (pages)
-def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
-           ) -> list[dict[str, Any]]:
-    wanted = [a["id"] for a in apps if not a["final"]]
-    if not wanted:
-        return []
-    a, d = t.application, t.deadline
-    today = wf.today()
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        rows = {r["id"]: r for r in _visible(wf, actor, (
-            dict(r) for r in conn.execute(select(a).where(a.c.id.in_(wanted))).mappings()))}
-        if not rows:
-            return []
-        mine: dict[int, list[dict[str, Any]]] = {}
-        for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
-                              .order_by(d.c.due, d.c.id)):
-            process = wf.definition.processes.get(rows[r.application_id]["process"])
-            if process is None or r.state not in process.states:
-                continue
-            if actor.role in process.responsible_roles(r.state) \
-                    and (not r.party or r.party == actor.municipality):
-                mine.setdefault(r.application_id, []).append(
-                    {**_deadline(r, today), "id": r.id, "application": r.application_id})
-        acts = acts_of(conn, {i: row["entered_version"] for i, row in rows.items()})
-        found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
-        for position, app in enumerate(apps):
-            row = rows.get(app["id"])
-            if row is None or row["process"] not in wf.definition.processes \
-                    or row["state"] not in wf.definition.processes[row["process"]].states:
-                continue
-            actions, waiting = _awaited(wf, row, actor, acts[row["id"]])
-            due = mine.get(row["id"])
-            if not due and not waiting:
-                # no deadline of mine and no joint step waiting for me: still mine when I
-                # may move the case on now (both councils approved: send it)
-                waiting = _may_move_on(wf, conn, row, actor)
-                if not waiting:
-                    continue
-            found.append(((0, due[0]["due"], position) if due else (1, "", position),
-                          {"app": app, "deadline": due[0] if due else None,
-                           "actions": actions if due else [x for x in actions
-                                                           if x["trigger"] in waiting]}))
-    return [task for _, task in sorted(found, key=lambda x: x[0])]
-
-
-def _may_move_on(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
-                 ) -> set[str]:
-    """The triggers that move the case to another state whatever the data, and that the
-    user may take now (their guards pass); never a side action, nor a branch a value picks
-    (a council's rejection sends a case back, but is not awaited)."""
-    process = wf.definition.processes[row["process"]]
-    out = set()
-    for trig in process.triggers_from(row["state"]):
-        cands = [c for c in process.candidates(row["state"], trig)
-                 if not c.side and c.dest != row["state"] and actor.role in c.roles
-                 and all(k in ("kind", "round") for k, _ in c.when)]  # not a branch of data
-        if cands and _why_not(wf, conn, row, actor, cands)["allowed"]:
-            out.add(trig)
-    return out
-
-
-def _awaited(wf: Workflow, row: dict[str, Any], actor: Actor,
-             acts: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
-    """The actions from the case's state that the user's role takes (never a side one,
-    nor a joint step her municipality has done its part of), and the joint steps among
-    them that wait for her municipality (another party has done its part, hers has not)."""
-    process = wf.definition.processes[row["process"]]
-    actions: list[dict[str, Any]] = []
-    waiting: set[str] = set()
-    for trig in process.triggers_from(row["state"]):
-        mine = [c for c in process.candidates(row["state"], trig) if actor.role in c.roles]
-        joint = next((c.joint for c in mine if c.joint), None)
-        done = acts.get(joint, {}) if joint else {}
-        # a side action is never awaited, unless another party has begun it jointly (a
-        # withdrawal one project lead asked for waits for the other)
-        cands = [c for c in mine if not c.side or (c.joint and done)]
-        if not cands:
-            continue
-        if actor.municipality in done:
-            continue
-        if done and actor.municipality in (row["parties"] or []):
-            waiting.add(trig)
-        actions.append({"trigger": trig, "label": cands[0].label.da})
-    return actions, waiting
 
 
 def user_names(wf: Workflow, ids: Iterable[str | None]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Message
 
 from ..accounts import logins as accounts
-from ..engine import agreements, queries
+from ..engine import agreements, queries, tasks
 from ..engine.workflow import Workflow
 from ..process import values
 
@@ -358,7 +358,7 @@ def read_application(wf: WfDep, user: UserDep, app_id: Id) -> dict[str, Any]:
 @router.get("/applications/{app_id}/triggers", tags=["applications"], responses=READ)
 def read_triggers(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
     """What this user may do now, with the data each trigger takes; for the rest why not."""
-    return queries.triggers(wf, app_id, user=user)
+    return tasks.triggers(wf, app_id, user=user)
 
 
 @router.post("/applications/{app_id}/transitions", tags=["applications"],

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..accounts import logins as accounts
 from ..engine import agreements, queries
+from ..engine import tasks as what_now
 from ..engine.workflow import Actor, Workflow
 from ..errors import (
     AuthError,
@@ -86,7 +87,7 @@ def _dashboard(request: Request, wf: Workflow, user: str, *,
     """The dashboard; after a refused "Opret sag", with the form as it was typed
     (``form``) and the refusal (``create_error``)."""
     apps = queries.list_applications(wf, user=user)
-    tasks = queries.tasks(wf, apps, user=user)
+    tasks = what_now.tasks(wf, apps, user=user)
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
     processes = wf.definition.processes
@@ -156,7 +157,7 @@ async def application(request: Request, wf: WfDep, app_id: Id) -> Response:
 
 
 def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTMLResponse:
-    view = queries.case_view(wf, app_id, user=user)
+    view = what_now.case_view(wf, app_id, user=user)
     app, actor = view["application"], view["actor"]
     process = wf.definition.processes[app["process"]]
     linked = agreements.linked_cases(wf, (x["application"] for x in app["links"]), user=user)
