@@ -20,6 +20,7 @@ from sqlalchemy import select
 from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
 from tests.test_reminders import SmtpServer
+from workflow.bum import pricing
 from workflow.bum import rules as bum
 from workflow.engine.queries import documents, get_application, history, list_applications
 from workflow.engine.workflow import Workflow
@@ -481,12 +482,12 @@ def test_the_purchaser_ends_it_with_the_agreed_notice(wf: Workflow, clock: Clock
 
 # ---------------------------------------------------------------- money
 def test_cost_price_rounds_half_up_to_the_øre_where_floating_point_does_not() -> None:
-    price = bum.cost_price(Decimal("100.05"), Decimal("50"))
+    price = pricing.cost_price(Decimal("100.05"), Decimal("50"))
     assert price.overhead == Decimal("50.03") and price.total == Decimal("150.08")
     assert round(100.05 * 50 / 100, 2) == 50.02  # what float arithmetic would have booked
     # three a-conto payments of a price that does not divide: the last one takes the øre
-    assert bum.instalments(Decimal("100.00"), 3) == [Decimal("33.33")] * 2 + [Decimal("33.34")]
-    up = bum.true_up(Decimal("0.10"), Decimal("200"), Decimal("0.30"))
+    assert pricing.instalments(Decimal("100.00"), 3) == [Decimal("33.33")] * 2 + [Decimal("33.34")]
+    up = pricing.true_up(Decimal("0.10"), Decimal("200"), Decimal("0.30"))
     assert (up.actual.total, up.balance) == (Decimal("0.30"), Decimal("0.00"))
     assert 0.1 + 0.1 * 200 / 100 != 0.3  # ... which floats get wrong
 
@@ -524,7 +525,7 @@ def test_the_true_up_in_the_database_is_exact(wf: Workflow, clock: Clock) -> Non
 @given(total=st.decimals(min_value=0, max_value=10**9, places=2),
        count=st.integers(min_value=1, max_value=12))
 def test_instalments_always_add_up(total: Decimal, count: int) -> None:
-    parts = bum.instalments(total, count)
+    parts = pricing.instalments(total, count)
     assert sum(parts) == total and len(parts) == count
     assert all(p.as_tuple().exponent >= -2 for p in parts)
     assert max(parts) - min(parts) < Decimal("0.01") * count

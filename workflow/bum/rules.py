@@ -15,68 +15,16 @@ documents, the pages, the API and the command line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from decimal import Decimal
+from typing import Any
 
 from ..calendar.workdays import add_months
 from ..danish import long_date
 from ..errors import GuardFailed, Said
 from ..rules.registry import Context, effect, guard
-
-ØRE = Decimal("0.01")
-QUARTERS = 4
-
-
-def to_øre(value: Decimal) -> Decimal:
-    return value.quantize(ØRE, rounding=ROUND_HALF_UP)
-
-
-class Price(NamedTuple):
-    direct: Decimal
-    rate: Decimal           # overhead, in per cent of the direct costs
-    overhead: Decimal
-    total: Decimal
-
-
-def cost_price(direct: Decimal, rate: Decimal) -> Price:
-    """Direct costs plus overhead, the overhead rounded half up to the øre."""
-    overhead = to_øre(direct * rate / 100)
-    return Price(direct, rate, overhead, direct + overhead)
-
-
-def instalments(total: Decimal, count: int) -> list[Decimal]:
-    """``count`` a-conto payments that add up to ``total`` exactly (the last takes the rest)."""
-    if count < 1:
-        raise ValueError("at least one instalment")
-    each = (total / count).quantize(ØRE, rounding=ROUND_DOWN)
-    return [each] * (count - 1) + [total - each * (count - 1)]
-
-
-def payment_dates(year: int, start: date | None = None) -> list[date]:
-    """When the a-conto payments of ``year`` fall due: the first day of each quarter, and
-    in the first year the start day and the quarters after it."""
-    quarters = [date(year, m, 1) for m in (1, 4, 7, 10)]
-    if start is not None and start.year == year:
-        quarters = [start] + [q for q in quarters if q > start]
-    return quarters
-
-
-def months_in_force(year: int, start: date | None = None) -> int:
-    """The months of ``year`` the agreement covers (a month begun counts in full)."""
-    return 12 - start.month + 1 if start is not None and start.year == year else 12
-
-
-class TrueUp(NamedTuple):
-    actual: Price
-    paid: Decimal
-    balance: Decimal        # > 0: the purchaser pays more; < 0: the provider pays back
-
-
-def true_up(actual_direct: Decimal, rate: Decimal, paid: Decimal) -> TrueUp:
-    actual = cost_price(actual_direct, rate)
-    return TrueUp(actual, paid, actual.total - paid)
+from .pricing import cost_price, instalments, months_in_force, payment_dates, to_øre, true_up
+from .views import as_date
 
 
 # ------------------------------------------------------------------ the year records
@@ -348,64 +296,3 @@ def settle_next_year(ctx: Context) -> None:
     assert end is not None
     year = unsettled_years(ctx)[0]
     settle_year(ctx, year, until=end if year == end.year else None)
-
-
-# ------------------------------------------------------------ reading the year records
-def as_date(value: Any) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def as_decimal(value: Any) -> Decimal | None:
-    """A stored amount ("1234.50") as Decimal; None for nothing or nonsense."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        out = Decimal(str(value))
-    except ArithmeticError:
-        return None
-    return out if out.is_finite() else None
-
-
-def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
-
-
-YEAR_AMOUNTS = ("direct_costs", "overhead_rate", "overhead", "price", "unit_price",
-                "budget_frame")
-TRUE_UP_AMOUNTS = ("actual_direct", "actual_overhead", "actual_total", "paid", "balance")
-
-
-def year_view(year: str | int, entry: Mapping[str, Any]) -> dict[str, Any]:
-    """One year of an agreement: volume, level, amounts as Decimal (with the a-conto
-    payments numbered and totalled), dates as date, and its true-up if made."""
-    a_conto = [{"number": i, "due": as_date(a.get("due")), "amount": as_decimal(a.get("amount"))}
-               for i, a in enumerate(entry.get("a_conto") or [], 1) if isinstance(a, Mapping)]
-    amounts = [a["amount"] for a in a_conto if a["amount"] is not None]
-    raw = entry.get("true_up")
-    return {
-        "year": int(year), "expected_volume": as_int(entry.get("expected_volume")),
-        "service_level": entry.get("service_level"),
-        **{k: as_decimal(entry.get(k)) for k in YEAR_AMOUNTS},
-        "a_conto": a_conto, "a_conto_total": sum(amounts, Decimal("0.00")) if amounts else None,
-        "notice_on": as_date(entry.get("notice_on")), "signed_on": as_date(entry.get("signed_on")),
-        "true_up": {**{k: as_decimal(raw.get(k)) for k in TRUE_UP_AMOUNTS},
-                    "until": as_date(raw.get("until"))} if isinstance(raw, Mapping) else None}
-
-
-def year_views(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The agreement's years (``data["years"]``), oldest first."""
-    raw = data.get("years")
-    if not isinstance(raw, Mapping):
-        return []
-    return sorted((year_view(y, e) for y, e in raw.items()
-                   if str(y).isdigit() and isinstance(e, Mapping)), key=lambda r: r["year"])

@@ -59,7 +59,7 @@ def bum(municipality: str | None, year: int | None, user: str | None, as_json: b
 
 def show_agreement(data: dict[str, Any]) -> None:
     """A BUM agreement's parties, terms and years, amounts in Danish."""
-    from ..bum.rules import year_views
+    from ..bum.views import year_views
     from ..danish import amount
 
     click.echo(f"  udfører: {data.get('provider')}   bestiller: {data.get('purchaser')}   "

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from ..bum.rules import as_decimal, as_int, year_views
+from ..bum.views import as_decimal, as_int, year_views
 from ..process.acts import current_acts
 from ..process.spec import Definition, Facts
 from ..store import tables as t
@@ -299,7 +299,7 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
 
 def _sample_year(year: int, direct: str, rate: str, volume: int, level: str,
                  quarters: list[date]) -> dict[str, Any]:
-    from ..bum.rules import cost_price, instalments, to_øre
+    from ..bum.pricing import cost_price, instalments, to_øre
 
     price = cost_price(Decimal(direct), Decimal(rate))
     return {"expected_volume": volume, "service_level": level, "direct_costs": direct,

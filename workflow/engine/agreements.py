@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..bum.rules import as_date, as_decimal, as_int, year_views
+from ..bum.views import as_date, as_decimal, as_int, year_views
 from ..errors import NotFound, PermissionDenied, Said
 from ..store import database as store
 from ..store import tables as t
