@@ -18,11 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import OperationalError
 
 from ..calendar.workdays import WorkCalendar
 from ..config import Settings, system_clock
-from ..danish import join_and, join_or
 from ..documents.drafts import Download, Drafts, Made, download
 from ..errors import (
     ConflictError,
@@ -33,13 +31,11 @@ from ..errors import (
     PermissionDenied,
     Said,
     SetupError,
-    in_danish,
 )
 from ..operations.metrics import counts_refusals, counts_transitions
 from ..process import datebounds, values
 from ..process import machine as mc
-from ..process.acts import insert_claims, unavailable_areas
-from ..process.definition import Definition, KindSpec, ProcessSpec
+from ..process.definition import Definition, ProcessSpec
 from ..process.definition import load as load_definition
 from ..process.names import Names
 from ..process.versions import register_definition
@@ -47,8 +43,10 @@ from ..rules import registry as rules
 from ..store import database as store
 from ..store import tables as t
 from ..store.statements import APP_COLUMNS, HotStatements, cursor
+from .changes import describe_change, last_change, translate_db_errors
 from .context import TxContext
 from .deadlines import DeadlineKeeper
+from .opening import check_new, check_source, check_user, insert_case
 
 Clock = Callable[[], datetime]
 
@@ -165,41 +163,8 @@ class Workflow:
         ``data`` is what the kind requires (a BUM agreement's parties, area and service);
         ``source`` opens it from another case (an agreement from a granted application).
         """
-        try:
-            process = self.definition.process_for_kind(kind)
-        except KeyError:
-            known = ", ".join(self.definition.kinds)
-            raise InvalidData(Said(f"unknown kind {kind!r}; known: {known}",
-                                   f"ukendt sagstype »{kind}«; kendte: {known}")) from None
-        spec = process.kinds[kind]
-        rounds = " or ".join(map(str, spec.rounds))
-        if spec.rounds and round not in spec.rounds:
-            raise InvalidData(Said(f"a {kind} application needs --round {rounds}",
-                                   f"»{spec.label.da}« skal have runde "
-                                   f"{join_or(map(str, spec.rounds))}"))
-        if not spec.rounds and round is not None:
-            raise InvalidData(Said(f"a {kind} application has no rounds",
-                                   f"»{spec.label.da}« har ingen runder"))
-        vals = values.parse_data(data or {}, fields=self.definition.fields, allowed=spec.fields,
-                                 trigger=f"a new {kind}", areas=self.areas,
-                                 municipalities=self.municipalities)
-        missing = [f for f in spec.requires if f not in vals]
-        if missing:
-            raise InvalidData(Said(f"a new {kind} needs {', '.join(missing)} "
-                                   f"(--data {missing[0]}=…)",
-                                   f"udfyld {self.names.fields(missing)}"))
-        if source is not None and spec.opens_from is None:
-            raise InvalidData(Said(f"a {kind} is not opened from another case",
-                                   f"»{spec.label.da}« oprettes ikke fra en anden "
-                                   f"sag"))
-        title = " ".join((title or "").split())  # one line: a title is also a heading
-        problem = values.text_problem(title, one_line=True)
-        if problem is not None:
-            raise InvalidData(Said(f"the title {problem}", f"titlen {problem.da}"))
-        _check_user(user)
-        if not title or len(title) > 300:
-            raise InvalidData(Said("the title must be 1–300 characters",
-                                   "titlen skal være på 1–300 tegn"))
+        process, spec, vals, title = check_new(self, kind=kind, title=title, round=round,
+                                               data=data, source=source, user=user)
         now = self.clock()
         with self._write() as conn:
             actor = self.actor(conn, user)
@@ -227,87 +192,15 @@ class Workflow:
                     f"({self.names.parties(parties)})"))
             link = None
             if source is not None:
-                self._check_source(conn, spec, source, vals, actor)
+                check_source(self, conn, spec, source, vals, actor)
                 link = (source, "agreement_for")
-            return self._insert(conn, process=process, kind=kind, round=round, title=title,
+            return insert_case(self, conn, process=process, kind=kind, round=round, title=title,
                                 actor_id=actor.id, role=actor.role,
                                 municipality=actor.municipality, now=now, parties=parties,
                                 data=values.to_json(vals), link=link)
 
-    def _check_source(self, conn: Connection, spec: KindSpec, source: int,
-                      vals: Mapping[str, Any], actor: Actor) -> None:
-        """A case may be opened from ``source`` if it is of the kind's source process, in
-        one of its states, and was granted the area named in the new case's data."""
-        assert spec.opens_from is not None
-        process, states, area_field = spec.opens_from
-        a, aa = t.application, t.application_area
-        row = conn.execute(select(a.c.process, a.c.state, a.c.parties, a.c.case_number)
-                           .where(a.c.id == source)).first()
-        if row is None:
-            raise NotFound.application(source)
-        self.check_party(actor, source, list(row.parties), row.case_number)
-        if row.process != process or row.state not in states:
-            raise GuardFailed(Said(
-                f"a {spec.name} is opened from a {process} case in {' or '.join(states)}; "
-                f"{row.case_number} is {row.state}",
-                f"»{spec.label.da}« oprettes fra en sag i "
-                f"{join_or(self.names.state(s) for s in states)}; "
-                f"{row.case_number} er i {self.names.state(row.state)}"))
-        area = vals.get(area_field)
-        granted = conn.execute(select(aa.c.id).where(
-            aa.c.application_id == source, aa.c.area_id == area,
-            aa.c.outcome == "granted")).first()
-        if granted is None:
-            raise GuardFailed(Said(f"{row.case_number} was not granted the area {area!r}",
-                                   f"{row.case_number} fik ikke bevilget området "
-                                   f"{self.names.area(str(area))}"))
-
     def parties(self) -> list[str]:
         return [m for m, r in self.municipalities.items() if r.cooperation]
-
-    def _insert(self, conn: Connection, *, process: ProcessSpec, kind: str, round: int | None,
-                title: str, actor_id: str, role: str, municipality: str | None, now: datetime,
-                parties: list[str], data: dict[str, Any],
-                link: tuple[int, str] | None = None) -> int:
-        initial = process.kinds[kind].initial
-        a = t.application
-        app_id = conn.execute(insert(a).values(
-            process=process.name, kind=kind, round=round, title=title, case_number="",
-            state=initial, version=1, entered_version=1, entered_at=now,
-            definition_hash=self.definition.hash, parties=parties, data=data,
-            created_at=now, created_by=actor_id, updated_at=now, updated_by=actor_id,
-        ).returning(a.c.id)).scalar_one()
-        local = self.local_date(now)
-        case = process.case_number.format(id=app_id, yy=f"{local.year % 100:02d}",
-                                          yyyy=local.year)
-        conn.execute(update(a).where(a.c.id == app_id).values(case_number=case))
-        audit: dict[str, Any] = {"kind": kind, "title": title, **data}
-        if round is not None:
-            audit["round"] = round
-        if link:
-            audit["link"] = {"kind": link[1], "application": link[0]}
-            conn.execute(insert(t.link).values(from_id=app_id, to_id=link[0], kind=link[1],
-                                               created_at=now))
-        conn.execute(insert(t.audit_entry).values(
-            application_id=app_id, version=1, trigger="create", from_state=None,
-            to_state=initial, user_id=actor_id, role=role, municipality=municipality, at=now,
-            comment="", data=audit))
-        fixed = process.kinds[kind].areas
-        if fixed:
-            taken = unavailable_areas(conn)
-            clash = [x for x in fixed if x in taken]
-            if clash:
-                raise GuardFailed(Said(
-                    f"cannot open a {kind} application: not available: "
-                    + ", ".join(f"{x} ({taken[x]})" for x in clash),
-                    "sagen kan ikke oprettes, fordi "
-                    + join_and(f"{self.names.area(x)} {in_danish(taken[x])}" for x in clash)))
-            insert_claims(conn, app_id, list(fixed), self.names)
-        row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
-               "data": data, "parties": parties}
-        self.deadlines.sync(conn, process, row, old_state=None, version=1, now=now,
-                            acts_by_party={})
-        return int(app_id)
 
     def _spawn(self, conn: Connection, kind: str, from_id: int, user_id: str,
                now: datetime) -> int:
@@ -316,7 +209,7 @@ class Workflow:
                            .where(t.application.c.id == from_id)).one()
         actor = self.actor(conn, user_id)
         title = f"{process.kinds[kind].label.da} (efter afslag i sag {src.case_number})"
-        return self._insert(conn, process=process, kind=kind, round=None, title=title,
+        return insert_case(self, conn, process=process, kind=kind, round=None, title=title,
                             actor_id=actor.id, role=actor.role, municipality=actor.municipality,
                             now=now, parties=list(src.parties), data={},
                             link=(from_id, "fallback_for"))
@@ -330,7 +223,7 @@ class Workflow:
         problem = values.text_problem(comment or "")
         if problem is not None:
             raise InvalidData(Said(f"the comment {problem}", f"kommentaren {problem.da}"))
-        _check_user(user)
+        check_user(user)
         with self._write(app_id) as conn:
             cur = cursor(conn)
             actor, row = self._load(cur, conn, app_id, user)
@@ -497,55 +390,4 @@ class Workflow:
 
     def _write(self, app_id: int | None = None) -> Any:
         tx = store.write(self.engine)  # SQLite's writer reports its own errors
-        return tx if self.sqlite else _translate_db_errors(tx, app_id)
-
-
-def _check_user(user: str | None) -> None:
-    """A user name that is no text (a lone surrogate: a byte that is not UTF-8 on the
-    command line) names nobody, and no database could look it up."""
-    problem = values.text_problem(user or "")
-    if problem is not None:
-        raise InvalidData(Said(f"the user name {problem}", f"brugernavnet {problem.da}"))
-
-
-def describe_change(entry: Any) -> str:
-    if entry is None:
-        return ""
-    return (f"{entry.user_id} at {entry.at:%Y-%m-%d %H:%M:%S} UTC "
-            f"({entry.trigger}: {entry.from_state or '—'} → {entry.to_state})")
-
-
-def last_change(conn: Connection, app_id: int) -> Any:
-    ae = t.audit_entry
-    return conn.execute(select(ae).where(ae.c.application_id == app_id)
-                        .order_by(ae.c.version.desc()).limit(1)).first()
-
-
-# PostgreSQL's "deadlock detected" and "could not serialize": the other change won.
-_RACE_SQLSTATES = {"40P01", "40001"}
-
-
-class _translate_db_errors:
-    """Wrap a transaction: a database that is down reads as a SetupError, a lost race
-    as a ConflictError (both after the rollback)."""
-
-    def __init__(self, cm: Any, app_id: int | None) -> None:
-        self.cm = cm
-        self.app_id = app_id
-
-    def __enter__(self) -> Connection:
-        try:
-            return self.cm.__enter__()  # type: ignore[no-any-return]
-        except OperationalError as exc:
-            raise SetupError(f"cannot open the database: {exc.orig}") from None
-
-    def __exit__(self, *exc: Any) -> Any:
-        try:
-            return self.cm.__exit__(*exc)
-        finally:
-            err = exc[1]
-            if isinstance(err, OperationalError) and \
-                    getattr(err.orig, "sqlstate", None) in _RACE_SQLSTATES:
-                raise ConflictError(
-                    "a simultaneous change to the same data won the race; nothing was "
-                    "changed. Reload and try again.", application_id=self.app_id) from None
+        return tx if self.sqlite else translate_db_errors(tx, app_id)
