@@ -24,11 +24,11 @@ from workflow.config import Settings
 from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
 from workflow.installation import demo
-from workflow.operations import backup as ops
+from workflow.operations import checks, export
 from workflow.store import database as store
 from workflow.store import tables as t
 
-REVISIONS = ops.known_revisions()
+REVISIONS = checks.known_revisions()
 EARLIER = REVISIONS[:-1]
 NOW = datetime(2027, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -56,7 +56,7 @@ def newest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str,
     fill(url)
     return {name: [dict(zip([c.name for c in table.columns], row, strict=True))
                    for row in rows_of(url)[name]]
-            for name, table in ((tb.name, tb) for tb in ops.our_tables())}
+            for name, table in ((tb.name, tb) for tb in checks.our_tables())}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -74,7 +74,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def present_tables(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
         names = set(inspect(conn).get_table_names())
-    return [tb for tb in ops.our_tables() if tb.name in names]
+    return [tb for tb in checks.our_tables() if tb.name in names]
 
 
 @pytest.mark.parametrize("revision", EARLIER)
@@ -86,7 +86,7 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
         migrate_to(engine, revision)
         assert store.current_revision(engine) == revision
         then = present_tables(engine)
-        assert 0 < len(then) < len(ops.our_tables())
+        assert 0 < len(then) < len(checks.our_tables())
         with engine.begin() as conn:  # (not store.write: no change counter before 0005)
             for table in then:
                 columns = {c["name"] for c in inspect(conn).get_columns(table.name)}
@@ -94,7 +94,7 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
                 if table is not t.change_counter and newest[table.name]:
                     conn.execute(insert(table), newest[table.name])
             if not store.is_sqlite(engine):  # as if the rows had been made one by one
-                ops.reset_sequences(conn, then)
+                export.reset_sequences(conn, then)
         names = {tb.name for tb in then}
         before = read(engine, then)
         for table in then:
@@ -103,10 +103,10 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
 
         store.migrate(engine)
         assert store.current_revision(engine) == store.HEAD_REVISION
-        after = read(engine, ops.our_tables())
+        after = read(engine, checks.our_tables())
         for table in then:
             assert after[table.name] == before[table.name], table.name
-        added = {tb.name for tb in ops.our_tables()} - names - {"change_counter"}
+        added = {tb.name for tb in checks.our_tables()} - names - {"change_counter"}
         assert added and all(after[name] == [] for name in added)
         assert len(after["change_counter"]) == 1
     finally:

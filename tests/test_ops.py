@@ -37,7 +37,7 @@ from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
 from workflow.errors import AuthError
 from workflow.installation import demo
-from workflow.operations import backup as ops
+from workflow.operations import checks, export, postgres
 from workflow.store import database as store
 from workflow.store import tables as t
 
@@ -95,10 +95,10 @@ def rows_of(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, as Python values, in primary-key order."""
     engine = store.make_engine(url)
     try:
-        with ops.snapshot(engine) as conn:
+        with export.snapshot(engine) as conn:
             return {table.name: [tuple(r) for r in conn.execute(
                 select(table).order_by(*table.primary_key.columns))]
-                for table in ops.our_tables()}
+                for table in checks.our_tables()}
     finally:
         engine.dispose()
 
@@ -106,8 +106,8 @@ def rows_of(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def digests(url: str) -> dict[str, dict[str, Any]]:
     engine = store.make_engine(url)
     try:
-        with ops.snapshot(engine) as conn:
-            return ops.table_digests(conn)
+        with export.snapshot(engine) as conn:
+            return export.table_digests(conn)
     finally:
         engine.dispose()
 
@@ -314,7 +314,7 @@ def at_revision(url: str, revision: str) -> None:
     try:
         if not store.is_sqlite(engine):
             with engine.begin() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {ops._Pg.of(engine).schema}")
+                conn.exec_driver_sql(f"CREATE SCHEMA {postgres._Pg.of(engine).schema}")
         cfg = store.alembic_config(engine.url.render_as_string(hide_password=False))
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -341,7 +341,7 @@ def test_a_restore_checks_the_schema_revision(two_empty: tuple[str, str],
     if not source.startswith("sqlite"):  # its schema may not be in use elsewhere
         engine = store.make_engine(source)
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {ops._Pg.of(engine).schema} CASCADE")
+            conn.exec_driver_sql(f"DROP SCHEMA {postgres._Pg.of(engine).schema} CASCADE")
         engine.dispose()
     said = ok(target, "restore", str(out))
     assert said.endswith(": 0 cases, schema 0005; run `workflow init` to upgrade it to 0007 "
@@ -464,7 +464,7 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
         names = sorted(zf.namelist())
     assert manifest["schema_revision"] == "0007" and manifest["format"] == "workflow-export"
     assert names == sorted(["manifest.json"] + [f"tables/{tb.name}.jsonl"
-                                                for tb in ops.our_tables()])
+                                                for tb in checks.our_tables()])
     assert {n: d["rows"] for n, d in manifest["tables"].items()} == \
         {n: len(r) for n, r in source.items()}
     for name in ("document_version", "reminder", "web_session", "api_token",
@@ -516,7 +516,7 @@ def test_import_refuses_another_revision_a_damaged_file_and_a_backup(
     assert said.endswith("nothing was imported")
     engine = store.make_engine(target)  # rolled back: an empty database, which imports
     with store.read(engine) as conn:
-        assert ops.holdings(conn) == {}
+        assert checks.holdings(conn) == {}
     engine.dispose()
     ok(target, "import", str(out))
     assert rows_of(target) == rows_of(filled)
@@ -532,10 +532,10 @@ def test_import_refuses_another_revision_a_damaged_file_and_a_backup(
 
 
 def test_the_search_path_names_the_schema() -> None:
-    assert ops.search_path_schema("-csearch_path=wf_test_1") == "wf_test_1"
-    assert ops.search_path_schema("-c search_path=Wf,public") == "wf"
-    assert ops.search_path_schema('-c search_path="$user","Mixed\\ Case"') == "Mixed Case"
-    assert ops.search_path_schema('-c search_path="Mixed\\ Case"') == "Mixed Case"
-    assert ops.search_path_schema("--search_path=a -c statement_timeout=5") == "a"
-    assert ops.search_path_schema("-c statement_timeout=5") == "public"
-    assert ops.search_path_schema("") == "public"
+    assert postgres.search_path_schema("-csearch_path=wf_test_1") == "wf_test_1"
+    assert postgres.search_path_schema("-c search_path=Wf,public") == "wf"
+    assert postgres.search_path_schema('-c search_path="$user","Mixed\\ Case"') == "Mixed Case"
+    assert postgres.search_path_schema('-c search_path="Mixed\\ Case"') == "Mixed Case"
+    assert postgres.search_path_schema("--search_path=a -c statement_timeout=5") == "a"
+    assert postgres.search_path_schema("-c statement_timeout=5") == "public"
+    assert postgres.search_path_schema("") == "public"

@@ -13,7 +13,7 @@ from .common import json_option
 from .plain import emit_json
 
 if TYPE_CHECKING:
-    from ..operations.backup import Report
+    from ..operations.checks import Report
 
 
 def _database_url() -> str:
@@ -72,12 +72,12 @@ def export_(out: Path, everything: bool, force: bool, as_json: bool) -> None:
     A zip of JSON lines per table with a manifest (schema revision, rows and sha256 per
     table), to import on SQLite or PostgreSQL."""
     from ..config import Settings
-    from ..operations import backup as ops
+    from ..operations import export
 
     if not everything:
         raise click.UsageError("say --all: an export is of the whole installation")
     settings = Settings.from_env()
-    _say(ops.export_all(settings.database_url, out, now=settings.clock()(), force=force),
+    _say(export.export_all(settings.database_url, out, now=settings.clock()(), force=force),
          as_json)
 
 
@@ -88,9 +88,9 @@ def import_(source: Path, as_json: bool) -> None:
     """Import an export made by `workflow export --all` into an empty database.
 
     SQLite or PostgreSQL; every table is checked against the export's sha256."""
-    from ..operations import backup as ops
+    from ..operations import export
 
-    _say(ops.import_all(_database_url(), source), as_json)
+    _say(export.import_all(_database_url(), source), as_json)
 
 
 COMMANDS = (backup, restore, export_, import_)
