@@ -36,7 +36,7 @@ from tests.factories import ROUND_ONE, make_application, walk_fire
 from tests.test_concurrency import no_unexpected_errors, racers
 from workflow.cli.app import cli
 from workflow.config import Settings
-from workflow.documents.drafts import LIBREOFFICE_HINT
+from workflow.documents.pdf import LIBREOFFICE_HINT
 from workflow.engine.queries import documents, get_application, history
 from workflow.engine.workflow import Workflow
 from workflow.errors import DocumentError, InvalidData, NotFound, PermissionDenied, SetupError

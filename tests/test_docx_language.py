@@ -39,7 +39,7 @@ from lxml import etree
 
 from tests.conftest import SQLITE_ONLY, Clock
 from workflow.documents.docx_writer import write_docx
-from workflow.documents.drafts import convert_to_pdf
+from workflow.documents.pdf import convert_to_pdf
 from workflow.engine.queries import documents
 from workflow.engine.workflow import Workflow
 

@@ -37,7 +37,7 @@ from tests.conftest import SQLITE_ONLY, Clock
 from tests.factories import make_application
 from tests.test_web_api import prepare
 from workflow.config import Settings
-from workflow.documents import drafts as documents
+from workflow.documents import pdf
 from workflow.errors import SetupError
 from workflow.installation import demo
 from workflow.store import database as store
@@ -401,7 +401,7 @@ def test_pdf_conversions_wait_for_a_free_slot(app_settings: Settings, clock: Clo
                     thread.join()
             after = scrape(client)
     finally:
-        documents.PDF_QUEUE.set_limit(Settings().pdf_workers)
+        pdf.PDF_QUEUE.set_limit(Settings().pdf_workers)
     assert [(a.status_code, a.headers["content-type"], a.content[:5]) for a in answers] == \
         [(200, "application/pdf", b"%PDF-")] * 2
     assert len(watch.seen) == 2, "both conversions were seen running"

@@ -1,4 +1,5 @@
-"""Word drafts: made inside a transition, versioned and downloaded (``drafts``), what a
-template sees (``context``), sandboxed Jinja rendering and the template checker
-(``rendering``), and Markdown to .docx (``docx_writer``).
+"""Word drafts: made inside a transition and versioned (``drafts``), listed and downloaded
+(``listing``), what a template sees (``context``), sandboxed Jinja rendering and the
+template checker (``rendering``), Markdown to .docx (``docx_writer``, with ``inline`` and
+``docx_columns``), and PDF by LibreOffice (``pdf``).
 """

@@ -13,35 +13,25 @@ differs in substance, not when the draft merely reports a council's meeting or d
 from __future__ import annotations
 
 import hashlib
-import shutil
 import string
-import subprocess
-import tempfile
-import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from .. import danish
-from ..errors import DocumentError, NotFound, PermissionDenied, Said, SetupError
+from ..errors import DocumentError
 from ..operations import metrics
 from ..process.spec import Definition, DraftSpec, Facts, TransitionSpec
-from ..store import database as store
 from ..store import tables as t
 from . import rendering
 from .context import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
-
-LIBREOFFICE_HINT = ("LibreOffice is not installed; install it with "
-                    "`apt-get install libreoffice-writer-nogui` (Debian/Ubuntu) to get PDFs")
 
 
 @dataclass(frozen=True)
@@ -283,210 +273,3 @@ def _letterheads(draft: DraftSpec, party: str | None,
         name = draft.letterhead_for(party, dict.fromkeys(fields, m))
         out.setdefault(name, f" ({draft.letterhead} when the {' and '.join(fields)} is {m})")
     return list(out.items())
-
-
-# ------------------------------------------------------------------------ reading
-def list_documents(conn: Connection, definition: Definition, app_id: int) -> list[dict[str, Any]]:
-    """Documents of an application with every version (no bytes) and approval checks."""
-    return documents_of(conn, definition, [app_id])[app_id]
-
-
-def documents_of(conn: Connection, definition: Definition,
-                 app_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """:func:`list_documents` of several applications in three statements, by id."""
-    from ..process.acts import acts_of
-
-    d, dv = t.document, t.document_version
-    docs: dict[int, dict[str, Any]] = {}
-    by_app: dict[int, dict[int, dict[str, Any]]] = {app_id: {} for app_id in app_ids}
-    for r in conn.execute(select(d).where(d.c.application_id.in_(list(app_ids)))
-                          .order_by(d.c.id)):
-        spec = definition.drafts.get(r.name)
-        docs[r.id] = by_app[r.application_id][r.id] = {
-            "id": r.id, "name": r.name, "party": r.party or None,
-            "label": spec.label.da if spec else r.name, "versions": []}
-    if not docs:
-        return {app_id: [] for app_id in app_ids}
-    cols = [c for c in dv.c if c.name not in ("content", "input")]
-    for r in conn.execute(select(*cols).where(dv.c.document_id.in_(list(docs)))
-                          .order_by(dv.c.document_id, dv.c.number)):
-        docs[r.document_id]["versions"].append({
-            "number": r.number, "created_at": r.created_at.isoformat(),
-            "created_by": r.created_by, "trigger": r.trigger, "audit_version": r.audit_version,
-            "state": r.state, "letter_date": r.letter_date.isoformat(), "template": r.template,
-            "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
-            "approval_sha256": r.approval_sha256,
-            "sha256": r.sha256, "size": r.size, "stale": r.stale,
-            "stale_at": r.stale_at.isoformat() if r.stale_at else None})
-    latest = {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
-    for doc_id, doc in docs.items():
-        doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None
-        doc["approvals"] = []
-    council = acts_of(conn, {app_id: 0 for app_id in app_ids if by_app[app_id]}, "council")
-    for app_id, acts in council.items():
-        for party, act in acts.items():
-            for item in act.get("approved", []):
-                approved_doc = by_app[app_id].get(item["document_id"])
-                if approved_doc is not None:
-                    current = latest[approved_doc["id"]]
-                    approved_doc["approvals"].append({
-                        "party": party, "number": item["number"], "sha256": item["sha256"],
-                        "matches": current["approval_sha256"] == item["approval_sha256"],
-                        "same_bytes": current["sha256"] == item["sha256"]})
-    return {app_id: list(found.values()) for app_id, found in by_app.items()}
-
-
-def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, Any]]:
-    from ..process.acts import current_acts
-
-    return dict(current_acts(conn, app_id, 0, "council"))
-
-
-def _may_not_download(definition: Definition, user: Any, draft: str) -> tuple[str, str]:
-    """Who may download ``draft``, said to a user who may not (in English, in Danish)."""
-    spec = definition.drafts.get(draft)
-    extra = spec.readers if spec else ()
-    roles = list(definition.download_roles) + [r for r in extra
-                                               if r not in definition.download_roles]
-    own = " (their own municipality's)" if spec and spec.per_party and extra else ""
-    eget = " (egen kommunes)" if own else ""
-    label = spec.label.da if spec else draft
-    return (f"{user.id} ({user.role}) may not download {draft}; that takes "
-            f"{' or '.join(roles)}{own}",
-            f"»{label}« kan hentes af "
-            f"{danish.join_or(f'»{definition.roles[r].da}«' for r in roles)}{eget}")
-
-
-@dataclass(frozen=True)
-class Download:
-    filename: str
-    content: bytes
-    number: int
-    sha256: str
-    format: str
-
-
-def download(engine: Any, definition: Definition, *, document_id: int, user: Any,
-             number: int | None, pdf: bool, now: datetime,
-             check_party: Any) -> Download:
-    """The exact stored bytes of a version (or a PDF of them), logged."""
-    d, dv, a = t.document, t.document_version, t.application
-    with store.read(engine) as conn:
-        doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
-                                  a.c.case_number, a.c.parties)
-                           .join(a, a.c.id == d.c.application_id)
-                           .where(d.c.id == document_id)).first()
-        if doc is None:
-            raise NotFound(Said(f"no document {document_id}",
-                                f"dokument {document_id} findes ikke"))
-        check_party(user, doc.application_id, doc.parties, doc.case_number)
-        if not definition.may_download(user.role, user.municipality, doc.name,
-                                       doc.party or None):
-            en, da = _may_not_download(definition, user, doc.name)
-            raise PermissionDenied(Said(en, da))
-        q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
-            dv.c.document_id == document_id)
-        q = q.where(dv.c.number == number) if number is not None else \
-            q.where(dv.c.number == select(func.max(dv.c.number))
-                    .where(dv.c.document_id == document_id).scalar_subquery())
-        ver = conn.execute(q).first()
-    if ver is None:
-        raise NotFound(Said(f"document {document_id} has no version {number}",
-                            f"dokument {document_id} har ingen version {number}"))
-    content = bytes(ver.content)
-    if hashlib.sha256(content).hexdigest() != ver.sha256:
-        raise DocumentError(f"document {document_id} version {ver.number}: the stored bytes "
-                            f"do not match their sha256; refusing to hand them out")
-    fmt = "pdf" if pdf else "docx"
-    if pdf:
-        content = convert_to_pdf(content)
-    stem = f"{doc.case_number}-{doc.name}{'-' + doc.party if doc.party else ''}-v{ver.number}"
-    with store.write(engine) as conn:
-        conn.execute(insert(t.document_download).values(
-            version_id=ver.id, application_id=doc.application_id, user_id=user.id, at=now,
-            sha256=ver.sha256, format=fmt))
-    return Download(f"{stem}.{fmt}", content, ver.number, ver.sha256, fmt)
-
-
-def downloads(conn: Connection, app_id: int) -> list[dict[str, Any]]:
-    """The download log of an application, as history entries."""
-    dd, dv, d = t.document_download, t.document_version, t.document
-    rows = conn.execute(select(dd.c.user_id, dd.c.at, dd.c.sha256, dd.c.format, dv.c.number,
-                               d.c.id, d.c.name, d.c.party)
-                        .join(dv, dv.c.id == dd.c.version_id).join(d, d.c.id == dv.c.document_id)
-                        .where(dd.c.application_id == app_id).order_by(dd.c.at, dd.c.id))
-    return [{"version": None, "trigger": "download", "from": None, "to": None,
-             "user": r.user_id, "role": None, "municipality": None, "at": r.at.isoformat(),
-             "comment": "", "data": {"document": r.id, "name": r.name,
-                                     "party": r.party or None, "number": r.number,
-                                     "sha256": r.sha256, "format": r.format}} for r in rows]
-
-
-class PdfQueue:
-    """At most ``limit`` LibreOffice conversions at a time in this process; the others wait
-    their turn (a page asking for a PDF waits, every other page goes on). Each LibreOffice
-    takes a core and a few hundred MB: twelve at once slowed every page.
-    ``WORKFLOW_PDF_WORKERS`` sets the limit in the web application (per worker process)."""
-
-    def __init__(self, limit: int = 2) -> None:
-        self.set_limit(limit)
-
-    def set_limit(self, limit: int) -> None:
-        """A new limit, for conversions that start from now on."""
-        if limit < 1:
-            raise SetupError(f"the PDF conversion limit must be at least 1, not {limit}")
-        self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
-
-    @contextmanager
-    def slot(self, wait: float) -> Iterator[float]:
-        """A free slot, waited for at most ``wait`` seconds; yields the time waited."""
-        slots = self._slots
-        start = time.perf_counter()
-        if not slots.acquire(timeout=wait):
-            raise SetupError(Said(
-                f"LibreOffice is busy with other PDFs (waited {wait:.0f} s); try again "
-                f"shortly", "der laves mange PDF-filer lige nu; prøv igen om lidt"))
-        try:
-            yield time.perf_counter() - start
-        finally:
-            slots.release()
-
-
-PDF_QUEUE = PdfQueue()
-
-
-def convert_to_pdf(docx: bytes, *, timeout: float = 180) -> bytes:
-    """A PDF of a .docx, by LibreOffice headless, once one of :data:`PDF_QUEUE`'s slots is
-    free (waiting at most ``timeout`` for it); a clear SetupError when it is missing."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        raise SetupError(LIBREOFFICE_HINT)
-    with PDF_QUEUE.slot(wait=timeout) as waited:
-        start = time.perf_counter()
-        ok = False
-        try:
-            pdf = _run_soffice(soffice, docx, timeout)
-            ok = True
-            return pdf
-        finally:
-            metrics.observe_pdf(waited=waited, took=time.perf_counter() - start, ok=ok)
-
-
-def _run_soffice(soffice: str, docx: bytes, timeout: float) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="workflow-pdf-") as tmp:
-        src = Path(tmp) / "document.docx"
-        src.write_bytes(docx)
-        profile = Path(tmp) / "profile"  # one profile per run: parallel runs do not clash
-        try:
-            proc = subprocess.run(
-                [soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                 "--convert-to", "pdf", "--outdir", tmp, str(src)],
-                capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise DocumentError(f"LibreOffice took longer than {timeout:.0f} s") from None
-        out = Path(tmp) / "document.pdf"
-        if proc.returncode != 0 or not out.exists():
-            detail = (proc.stderr or proc.stdout).decode(errors="replace").strip()
-            raise DocumentError(f"LibreOffice could not convert the document: {detail}")
-        return out.read_bytes()

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from ..documents.drafts import documents_of, list_documents
-from ..documents.drafts import downloads as document_downloads
+from ..documents.listing import documents_of, list_documents
+from ..documents.listing import downloads as document_downloads
 from ..errors import NotFound
 from ..process.acts import acts_of, unavailable_areas
 from ..reminders.ledger import list_reminders, sent_for_history

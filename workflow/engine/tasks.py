@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..documents.drafts import list_documents
+from ..documents.listing import list_documents
 from ..errors import Said
 from ..process import machine as mc
 from ..process.acts import acts_of

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from ..calendar.workdays import WorkCalendar
 from ..config import Settings, system_clock
-from ..documents.drafts import Download, Drafts, Made, download
+from ..documents.drafts import Drafts, Made
+from ..documents.listing import Download, download
 from ..errors import (
     ConflictError,
     GuardFailed,

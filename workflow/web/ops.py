@@ -33,7 +33,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..documents import drafts as documents
+from ..documents import pdf
 from ..errors import PermissionDenied, Said
 from ..operations import metrics
 from ..store import database as store
@@ -265,7 +265,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """The operations routes, metrics on, the PDF limit, and :class:`RequestLog`
     outermost (added last: it times and logs everything the other middleware does)."""
     metrics.enable()
-    documents.PDF_QUEUE.set_limit(settings.pdf_workers)
+    pdf.PDF_QUEUE.set_limit(settings.pdf_workers)
     app.state.metrics_allow = [ipaddress.ip_network(n) for n in settings.metrics_allow]
     app.include_router(router)
     app.add_middleware(RequestLog)
