@@ -8,7 +8,7 @@ answers them itself, with the same functions the click commands call.
 Anything else -- any other command, ``--help``, ``--against-database``, ``--application``,
 an option it does not know, a mistake -- goes to the click command line in
 :mod:`workflow.cli.app`, which stays the one definition of the interface and its messages.
-``tests/test_console.py`` holds the two paths to the same output.
+``tests/cli/test_console.py`` holds the two paths to the same output.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Tests of workflow/accounts/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/bum/ (shared fixtures: tests/conftest.py)."""

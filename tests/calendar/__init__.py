@@ -1,0 +1,1 @@
+"""Tests of workflow/calendar/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/cli/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/documents/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/engine/ (shared fixtures: tests/conftest.py)."""

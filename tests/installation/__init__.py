@@ -1,0 +1,1 @@
+"""Tests of workflow/installation/ (shared fixtures: tests/conftest.py)."""

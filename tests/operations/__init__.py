@@ -1,0 +1,1 @@
+"""Tests of workflow/operations/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/process/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/reminders/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/rules/ (shared fixtures: tests/conftest.py)."""

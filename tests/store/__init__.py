@@ -1,0 +1,1 @@
+"""Tests of workflow/store/ (shared fixtures: tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of workflow/web/ (shared fixtures: tests/conftest.py)."""
