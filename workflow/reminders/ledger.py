@@ -1,8 +1,8 @@
 """The reminder ledger: one row per reminder step of a deadline, kept with the deadline.
 
-Rows are written, moved and cancelled by :class:`~workflow.engine.deadlines.DeadlineKeeper` in the
+Rows are written, moved and cancelled by :class:`~workflow.schedule.DeadlineKeeper` in the
 transaction of the transition that sets, moves or closes the deadline, so the ledger is
-always what the deadlines say. The scheduler (:mod:`workflow.reminders.service`) only sends them.
+always what the deadlines say. The scheduler (:mod:`workflow.scheduler`) only sends them.
 """
 
 from __future__ import annotations
