@@ -314,7 +314,7 @@ def at_revision(url: str, revision: str) -> None:
     try:
         if not store.is_sqlite(engine):
             with engine.begin() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {postgres._Pg.of(engine).schema}")
+                conn.exec_driver_sql(f"CREATE SCHEMA {postgres.PgTools.of(engine).schema}")
         cfg = store.alembic_config(engine.url.render_as_string(hide_password=False))
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -341,7 +341,7 @@ def test_a_restore_checks_the_schema_revision(two_empty: tuple[str, str],
     if not source.startswith("sqlite"):  # its schema may not be in use elsewhere
         engine = store.make_engine(source)
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {postgres._Pg.of(engine).schema} CASCADE")
+            conn.exec_driver_sql(f"DROP SCHEMA {postgres.PgTools.of(engine).schema} CASCADE")
         engine.dispose()
     said = ok(target, "restore", str(out))
     assert said.endswith(": 0 cases, schema 0005; run `workflow init` to upgrade it to 0007 "

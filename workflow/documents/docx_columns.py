@@ -15,7 +15,7 @@ from docx.shared import Twips
 from docx.table import Table
 from markdown_it.token import Token
 
-from .inline import _EMAIL, _pieces
+from .inline import EMAIL, inline_pieces
 
 # --------------------------------------------------------------------- column widths
 # Advance widths (1/1000 em) of Arial, the letterheads' font (Liberation Sans, which
@@ -65,7 +65,7 @@ def _line_widths(inline: Token | None, bold: bool) -> tuple[float, float]:
     """(widest word, widest line) of a cell's text, in 1/1000 em. A line breaks at
     spaces and after hyphens, never inside an e-mail address (see :func:`.docx_writer._text`)."""
     lines: list[list[tuple[str, bool]]] = [[]]
-    for text, b, _ in _pieces(inline, bold=bold):
+    for text, b, _ in inline_pieces(inline, bold=bold):
         if text is None:
             lines.append([])
         else:
@@ -73,7 +73,7 @@ def _line_widths(inline: Token | None, bold: bool) -> tuple[float, float]:
     word = line = 0.0
     for chars in lines:
         text = "".join(ch for ch, _ in chars)
-        fixed = {i for m in _EMAIL.finditer(text) for i in range(m.start(), m.end())}
+        fixed = {i for m in EMAIL.finditer(text) for i in range(m.start(), m.end())}
         current = total = 0.0
         for i, (ch, b) in enumerate(chars):
             if ch.isspace() and ch not in _NO_BREAK_SPACES:
@@ -143,7 +143,7 @@ def _cap(needs: list[int], available: int) -> float:
     return float(max(needs))
 
 
-def _fit_columns(doc: DocxDocument, table: Table, rows: list[list[Token | None]],
+def fit_columns(doc: DocxDocument, table: Table, rows: list[list[Token | None]],
                  style_id: str | None) -> None:
     """Column widths that fit the content, the way Word's AutoFit and a browser share out
     a table: every column as wide as its longest line if they all fit; else every column

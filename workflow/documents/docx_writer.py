@@ -31,8 +31,8 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .docx_columns import _fit_columns
-from .inline import _EMAIL, _pieces
+from .docx_columns import fit_columns
+from .inline import EMAIL, inline_pieces
 
 # No code blocks: an indented line in a letter is text, not code.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["code", "fence"])
@@ -65,7 +65,7 @@ def _paragraph(style_id: str | None, num: tuple[int, int] | None = None) -> CT_P
 
 def _runs(p: Any, inline: Token | None, *, bold: bool = False) -> None:
     """The inline tokens as runs of ``p``."""
-    for text, b, i in _pieces(inline, bold=bold):
+    for text, b, i in inline_pieces(inline, bold=bold):
         if text is None:
             _el("w:br", _el("w:r", p))
             continue
@@ -84,7 +84,7 @@ def _text(r: Any, text: str) -> None:
     any hyphen, but within an e-mail address they break nowhere else (not at '.' or
     '@'); so its hyphens become non-breaking hyphens (``w:noBreakHyphen``, which both
     show, print and put into a PDF as a plain '-') and the address stays on one line."""
-    cuts = [i for m in _EMAIL.finditer(text) for i in range(m.start(), m.end())
+    cuts = [i for m in EMAIL.finditer(text) for i in range(m.start(), m.end())
             if text[i] == "-"] if "@" in text and "-" in text else []
     start = 0
     for end in [*cuts, len(text)]:
@@ -357,5 +357,5 @@ def _table(doc: DocxDocument, rows: list[list[Token | None]], style_id: str | No
         _el("w:cantSplit", tr_pr)       # a row is never split over two pages
         if r == 0:
             _el("w:tblHeader", tr_pr)   # and the header row starts every page again
-    _fit_columns(doc, table, rows, style_id)
+    fit_columns(doc, table, rows, style_id)
     return table

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from markdown_it.token import Token
 
 
-def _pieces(inline: Token | None, *, bold: bool = False) -> Iterator[tuple[str | None, bool,
+def inline_pieces(inline: Token | None, *, bold: bool = False) -> Iterator[tuple[str | None, bool,
                                                                            bool]]:
     """The text of the inline tokens as (text, bold, italic), one per run; text is None
     for a line break."""
@@ -31,4 +31,4 @@ def _pieces(inline: Token | None, *, bold: bool = False) -> Iterator[tuple[str |
 
 
 # An e-mail address, as it is written in a letter (no quoted local parts, no IP domains).
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")

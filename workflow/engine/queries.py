@@ -24,7 +24,7 @@ from ..store import tables as t
 from .workflow import Actor, Workflow
 
 
-def _load(conn: Connection, app_id: int) -> dict[str, Any]:
+def load_case(conn: Connection, app_id: int) -> dict[str, Any]:
     row = conn.execute(select(t.application).where(t.application.c.id == app_id)) \
         .mappings().first()
     if row is None:
@@ -32,16 +32,17 @@ def _load(conn: Connection, app_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def _visible(wf: Workflow, actor: Actor, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def visible_rows(wf: Workflow, actor: Actor,
+                 rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if actor.role == "admin" or actor.municipality in r["parties"]]
 
 
 def get_application(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
+        row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
-        return _describe(wf, conn, [row])[0]
+        return describe_rows(wf, conn, [row])[0]
 
 
 def list_applications(wf: Workflow, *, user: str | None, state: str | None = None,
@@ -54,11 +55,12 @@ def list_applications(wf: Workflow, *, user: str | None, state: str | None = Non
             q = q.where(a.c.state == state)
         if kind:
             q = q.where(a.c.kind == kind)
-        rows = _visible(wf, actor, (dict(r) for r in conn.execute(q).mappings()))
-        return _describe(wf, conn, rows)
+        rows = visible_rows(wf, actor, (dict(r) for r in conn.execute(q).mappings()))
+        return describe_rows(wf, conn, rows)
 
 
-def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def describe_rows(wf: Workflow, conn: Connection,
+                  rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
         return []
     ids = [r["id"] for r in rows]
@@ -74,7 +76,7 @@ def _describe(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]) -> lis
     today = wf.today()
     for r in conn.execute(select(d).where(d.c.application_id.in_(ids))
                           .order_by(d.c.active.desc(), d.c.due, d.c.id)):
-        deadlines.setdefault(r.application_id, []).append(_deadline(r, today))
+        deadlines.setdefault(r.application_id, []).append(deadline_view(r, today))
     links: dict[int, list[dict[str, Any]]] = {}
     for r in conn.execute(select(lk).where(or_(lk.c.from_id.in_(ids), lk.c.to_id.in_(ids)))):
         links.setdefault(r.from_id, []).append({"rel": r.kind, "application": r.to_id})
@@ -128,7 +130,7 @@ def ministry_decision(wf: Workflow, data: dict[str, Any]) -> dict[str, Any] | No
             "effective_date": data.get("effective_date")}
 
 
-def _deadline(r: Any, today: date) -> dict[str, Any]:
+def deadline_view(r: Any, today: date) -> dict[str, Any]:
     return {"state": r.state, "party": r.party, "due": r.due.isoformat(),
             "derivation": r.derivation, "active": r.active,
             "met_at": r.met_at.isoformat() if r.met_at else None,
@@ -139,12 +141,12 @@ def _deadline(r: Any, today: date) -> dict[str, Any]:
 def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
+        row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
-        return _history(conn, app_id)
+        return history_entries(conn, app_id)
 
 
-def _history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+def history_entries(conn: Connection, app_id: int) -> list[dict[str, Any]]:
     ae = t.audit_entry
     entries = [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
                 "to": r.to_state, "user": r.user_id, "role": r.role,
@@ -161,7 +163,7 @@ def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, 
     """The application's drafts, every version, and whether council approvals still match."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
+        row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return list_documents(conn, wf.definition, app_id)
 
@@ -214,7 +216,7 @@ def deadlines(wf: Workflow, *, user: str | None, overdue: bool = False,
             if mine and (actor.role not in process.responsible_roles(r.state)
                          or (r.party and r.party != actor.municipality)):
                 continue
-            out.append({**_deadline(r, today), "id": r.id, "application": r.application_id,
+            out.append({**deadline_view(r, today), "id": r.id, "application": r.application_id,
                         "case_number": r.case_number, "title": r.title,
                         "state_label": state.label.da if state else r.state})
         return out

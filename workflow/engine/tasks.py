@@ -16,11 +16,11 @@ from ..store import database as store
 from ..store import tables as t
 from .context import TxContext
 from .queries import (
-    _deadline,
-    _describe,
-    _history,
-    _load,
-    _visible,
+    deadline_view,
+    describe_rows,
+    history_entries,
+    load_case,
+    visible_rows,
 )
 from .workflow import Actor, Workflow
 
@@ -31,11 +31,11 @@ def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
     ``history`` and ``documents`` as the functions of those names give them."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
+        row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
-        return {"actor": actor, "application": _describe(wf, conn, [row])[0],
+        return {"actor": actor, "application": describe_rows(wf, conn, [row])[0],
                 "triggers": _triggers(wf, conn, row, actor),
-                "history": _history(conn, app_id),
+                "history": history_entries(conn, app_id),
                 "documents": list_documents(conn, wf.definition, app_id)}
 
 
@@ -43,7 +43,7 @@ def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, A
     """Every trigger from the current state: whether this user may fire it now, or why not."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        row = _load(conn, app_id)
+        row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
         return _triggers(wf, conn, row, actor)
 
@@ -133,7 +133,7 @@ def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
     today = wf.today()
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        rows = {r["id"]: r for r in _visible(wf, actor, (
+        rows = {r["id"]: r for r in visible_rows(wf, actor, (
             dict(r) for r in conn.execute(select(a).where(a.c.id.in_(wanted))).mappings()))}
         if not rows:
             return []
@@ -146,7 +146,7 @@ def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
             if actor.role in process.responsible_roles(r.state) \
                     and (not r.party or r.party == actor.municipality):
                 mine.setdefault(r.application_id, []).append(
-                    {**_deadline(r, today), "id": r.id, "application": r.application_id})
+                    {**deadline_view(r, today), "id": r.id, "application": r.application_id})
         acts = acts_of(conn, {i: row["entered_version"] for i, row in rows.items()})
         found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
         for position, app in enumerate(apps):

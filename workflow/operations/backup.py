@@ -29,19 +29,19 @@ from ..errors import InvalidData, SetupError
 from ..store import database as store
 from .checks import (
     Report,
-    _check_revision,
-    _count_cases,
-    _new_file,
-    _refuse_data,
-    _shown,
-    _sniff,
-    _sqlite_file,
-    _unknown_note,
-    _upgrade_note,
+    check_revision,
+    count_cases,
     holdings,
+    new_file,
     our_tables,
+    refuse_data,
+    shown_db,
+    sniff,
+    sqlite_file,
+    unknown_note,
+    upgrade_note,
 )
-from .postgres import _Pg, _quoted, _run, _tool
+from .postgres import PgTools, pg_tool, run_pg_tool, sql_name
 
 
 # ---------------------------------------------------------------------- backup
@@ -57,13 +57,13 @@ def backup(url: str, out: Path, *, force: bool = False) -> Report:
 
 
 def _backup_sqlite(engine: Engine, out: Path, force: bool) -> Report:
-    db = _sqlite_file(engine)
+    db = sqlite_file(engine)
     if not db.is_file():
         raise SetupError(f"there is no database {db} to back up")
     if out.exists() and out.resolve() == db.resolve():
         raise SetupError(f"{out} is the database itself; write the backup elsewhere")
-    _check_revision(store.current_revision(engine), f"the database {db}", known_only=False)
-    with _new_file(out, force=force) as tmp:
+    check_revision(store.current_revision(engine), f"the database {db}", known_only=False)
+    with new_file(out, force=force) as tmp:
         src = sqlite3.connect(db, timeout=30)
         dst = sqlite3.connect(tmp)
         try:
@@ -74,8 +74,8 @@ def _backup_sqlite(engine: Engine, out: Path, force: bool) -> Report:
             dst.close()
             src.close()
         size = tmp.stat().st_size
-    return Report("backup", str(out), _shown(engine), "SQLite copy", size, cases, rev,
-                  note=_unknown_note(rev, "integrity ok"))
+    return Report("backup", str(out), shown_db(engine), "SQLite copy", size, cases, rev,
+                  note=unknown_note(rev, "integrity ok"))
 
 
 def _check_sqlite_copy(conn: sqlite3.Connection, what: str, *,
@@ -92,13 +92,13 @@ def _check_sqlite_copy(conn: sqlite3.Connection, what: str, *,
         cases = conn.execute("SELECT count(*) FROM application").fetchone()[0]
     except sqlite3.DatabaseError:
         raise InvalidData(f"{what} is not a workflow database") from None
-    return int(cases), _check_revision(rev, what, known_only=known_only)
+    return int(cases), check_revision(rev, what, known_only=known_only)
 
 
 def _backup_pg(engine: Engine, out: Path, force: bool) -> Report:
-    pg = _Pg.of(engine)
-    pg_dump = _tool("pg_dump")
-    with _new_file(out, force=force) as tmp, pg.connect() as conn:
+    pg = PgTools.of(engine)
+    pg_dump = pg_tool("pg_dump")
+    with new_file(out, force=force) as tmp, pg.connect() as conn:
         # The dump runs in this transaction's snapshot: what is counted is what is dumped.
         conn.autocommit = False
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -107,23 +107,23 @@ def _backup_pg(engine: Engine, out: Path, force: bool) -> Report:
             rev = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
             cases = conn.execute("SELECT count(*) FROM application").fetchone()[0]
         except Exception as exc:  # psycopg's UndefinedTable and the like
-            raise SetupError(f"the database {_shown(engine)} is not set up in schema "
+            raise SetupError(f"the database {shown_db(engine)} is not set up in schema "
                              f"{pg.schema}: {store.reason(exc)}") from None
-        _check_revision(rev, f"the database {_shown(engine)}", known_only=False)
-        _run([pg_dump, "--format=custom", f"--snapshot={snapshot}",
-              f"--schema={_quoted(pg.schema)}", f"--file={tmp}", f"--dbname={pg.conninfo()}"],
+        check_revision(rev, f"the database {shown_db(engine)}", known_only=False)
+        run_pg_tool([pg_dump, "--format=custom", f"--snapshot={snapshot}",
+              f"--schema={sql_name(pg.schema)}", f"--file={tmp}", f"--dbname={pg.conninfo()}"],
              pg)
         conn.rollback()
         size = tmp.stat().st_size
-    return Report("backup", str(out), _shown(engine), f"pg_dump archive of schema {pg.schema}",
-                  size, int(cases), str(rev), note=_unknown_note(str(rev)))
+    return Report("backup", str(out), shown_db(engine), f"pg_dump archive of schema {pg.schema}",
+                  size, int(cases), str(rev), note=unknown_note(str(rev)))
 
 
 # --------------------------------------------------------------------- restore
 def restore(url: str, source: Path, *, force: bool = False) -> Report:
     """Restore the backup ``source`` into the database at ``url``: into an empty one, or
     over one that holds data when ``force``."""
-    kind = _sniff(source)
+    kind = sniff(source)
     engine = store.make_engine(url)
     try:
         sqlite = store.is_sqlite(engine)
@@ -131,7 +131,7 @@ def restore(url: str, source: Path, *, force: bool = False) -> Report:
             raise InvalidData(f"{source} is an export, not a backup: use `workflow import`")
         if sqlite != (kind == "sqlite"):
             have = "a SQLite backup" if kind == "sqlite" else "a PostgreSQL (pg_dump) backup"
-            raise InvalidData(f"{source} is {have}, and the database {_shown(engine)} is "
+            raise InvalidData(f"{source} is {have}, and the database {shown_db(engine)} is "
                               f"not of that kind; move between SQLite and PostgreSQL with "
                               f"`workflow export --all` and `workflow import`")
         report = _restore_sqlite(engine, source, force) if sqlite \
@@ -140,17 +140,17 @@ def restore(url: str, source: Path, *, force: bool = False) -> Report:
         engine.dispose()
     check = store.make_engine(url)
     try:  # what the restored database says of itself, not what the file said
-        rev = _check_revision(store.current_revision(check), f"the restored {_shown(check)}")
+        rev = check_revision(store.current_revision(check), f"the restored {shown_db(check)}")
         with store.read(check) as conn:
-            cases = _count_cases(conn)
+            cases = count_cases(conn)
     finally:
         check.dispose()
     return Report("restore", str(source), report.database, report.kind, report.size, cases,
-                  rev, note=_upgrade_note(rev))
+                  rev, note=upgrade_note(rev))
 
 
 def _restore_sqlite(engine: Engine, source: Path, force: bool) -> Report:
-    db = _sqlite_file(engine)
+    db = sqlite_file(engine)
     if not db.parent.is_dir():
         raise SetupError(f"cannot restore into {db}: there is no folder {db.parent}")
     if db.exists() and db.resolve() == source.resolve():
@@ -163,7 +163,7 @@ def _restore_sqlite(engine: Engine, source: Path, force: bool) -> Report:
                 counts = holdings(conn)
             engine.dispose()
             if not force:
-                _refuse_data(counts, engine, "restore into an empty database, or pass "
+                refuse_data(counts, engine, "restore into an empty database, or pass "
                                              "--force to replace what it holds")
         dst = sqlite3.connect(db, timeout=30)
         try:
@@ -173,7 +173,7 @@ def _restore_sqlite(engine: Engine, source: Path, force: bool) -> Report:
             dst.close()
     finally:
         src.close()
-    return Report("restore", str(source), _shown(engine), "SQLite copy",
+    return Report("restore", str(source), shown_db(engine), "SQLite copy",
                   source.stat().st_size, 0, "")
 
 
@@ -183,19 +183,19 @@ _SCHEMA_ENTRY = re.compile(r"^\d+; \d+ \d+ SCHEMA - (.+) \S+$")
 _SCHEMA_ITEM = re.compile(r"^\d+; \d+ \d+ (SCHEMA|COMMENT - SCHEMA|ACL - SCHEMA) ")
 
 
-def _archive(pg_restore: str, source: Path, pg: _Pg) -> tuple[str, list[str], str]:
+def _archive(pg_restore: str, source: Path, pg: PgTools) -> tuple[str, list[str], str]:
     """The schema a pg_dump archive holds, its table of contents without the schema's own
     entries (the restore makes the schema itself), and its schema revision."""
-    listing = _run([pg_restore, "--list", str(source)], pg).splitlines()
+    listing = run_pg_tool([pg_restore, "--list", str(source)], pg).splitlines()
     schemas = [m[1] for line in listing if (m := _SCHEMA_ENTRY.match(line))]
     if len(schemas) != 1:
         raise InvalidData(f"{source} is not a workflow backup: a pg_dump archive of one "
                           f"schema (it holds {len(schemas)})")
-    rows = _run([pg_restore, "--data-only", "--table=alembic_version", "--file=-",
+    rows = run_pg_tool([pg_restore, "--data-only", "--table=alembic_version", "--file=-",
                  str(source)], pg).splitlines()
     copy = next((i for i, line in enumerate(rows) if line.startswith("COPY ")), None)
     rev = rows[copy + 1] if copy is not None and copy + 1 < len(rows) else None
-    rev = _check_revision(None if rev in (None, "\\.") else rev, f"the backup {source}")
+    rev = check_revision(None if rev in (None, "\\.") else rev, f"the backup {source}")
     return schemas[0], [line for line in listing if not _SCHEMA_ITEM.match(line)], rev
 
 
@@ -205,8 +205,8 @@ def _schema_exists(conn: Any, schema: str) -> bool:
 
 
 def _restore_pg(engine: Engine, source: Path, force: bool) -> Report:
-    pg = _Pg.of(engine)
-    pg_restore = _tool("pg_restore")
+    pg = PgTools.of(engine)
+    pg_restore = pg_tool("pg_restore")
     dumped, toc, _rev = _archive(pg_restore, source, pg)
     target = pg.schema
     with store.read(engine) as conn:
@@ -218,7 +218,7 @@ def _restore_pg(engine: Engine, source: Path, force: bool) -> Report:
         raise SetupError(f"the schema {target} holds tables that are not workflow's "
                          f"({', '.join(foreign)}); restore into a schema of workflow's own")
     if not force:
-        _refuse_data(counts, engine, "restore into an empty database, or pass --force to "
+        refuse_data(counts, engine, "restore into an empty database, or pass --force to "
                                      "replace what it holds")
     with pg.connect() as conn:
         if dumped != target and _schema_exists(conn, dumped):
@@ -230,38 +230,38 @@ def _restore_pg(engine: Engine, source: Path, force: bool) -> Report:
         had = _schema_exists(conn, target)
         with conn.transaction():  # the old schema moves aside until the new one is whole
             if had:
-                conn.execute(f"ALTER SCHEMA {_quoted(target)} RENAME TO {_quoted(aside)}")
-            conn.execute(f"CREATE SCHEMA {_quoted(dumped)}")
+                conn.execute(f"ALTER SCHEMA {sql_name(target)} RENAME TO {sql_name(aside)}")
+            conn.execute(f"CREATE SCHEMA {sql_name(dumped)}")
         try:
             with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as lst:
                 lst.write("\n".join(toc) + "\n")
                 lst.flush()
-                _run([pg_restore, "--no-owner", "--no-privileges", "--single-transaction",
+                run_pg_tool([pg_restore, "--no-owner", "--no-privileges", "--single-transaction",
                       "--exit-on-error", f"--use-list={lst.name}", f"--dbname={pg.conninfo()}",
                       str(source)], pg)
             if dumped != target:
-                conn.execute(f"ALTER SCHEMA {_quoted(dumped)} RENAME TO {_quoted(target)}")
+                conn.execute(f"ALTER SCHEMA {sql_name(dumped)} RENAME TO {sql_name(target)}")
         except BaseException:
             with conn.transaction():
-                conn.execute(f"DROP SCHEMA IF EXISTS {_quoted(dumped)} CASCADE")
+                conn.execute(f"DROP SCHEMA IF EXISTS {sql_name(dumped)} CASCADE")
                 if had:
-                    conn.execute(f"ALTER SCHEMA {_quoted(aside)} RENAME TO {_quoted(target)}")
+                    conn.execute(f"ALTER SCHEMA {sql_name(aside)} RENAME TO {sql_name(target)}")
             raise
         with conn.transaction():
             if had:
-                conn.execute(f"DROP SCHEMA {_quoted(aside)} CASCADE")
+                conn.execute(f"DROP SCHEMA {sql_name(aside)} CASCADE")
             # past any count a web worker may have cached pages under (see store.ChangeCount)
             if _counter(conn, target) is not None:
-                conn.execute(f"UPDATE {_quoted(target)}.change_counter "
+                conn.execute(f"UPDATE {sql_name(target)}.change_counter "
                              f"SET n = GREATEST(n, %s) + 1", (before or 0,))
-    return Report("restore", str(source), _shown(engine),
+    return Report("restore", str(source), shown_db(engine),
                   f"pg_dump archive of schema {dumped}", source.stat().st_size, 0, "")
 
 
 def _counter(conn: Any, schema: str) -> int | None:
-    row = conn.execute("SELECT to_regclass(%s)", (f"{_quoted(schema)}.change_counter",)
+    row = conn.execute("SELECT to_regclass(%s)", (f"{sql_name(schema)}.change_counter",)
                        ).fetchone()
     if row is None or row[0] is None:
         return None
-    value = conn.execute(f"SELECT max(n) FROM {_quoted(schema)}.change_counter").fetchone()
+    value = conn.execute(f"SELECT max(n) FROM {sql_name(schema)}.change_counter").fetchone()
     return int(value[0] or 0)

@@ -80,7 +80,7 @@ def known_revisions() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def _check_revision(rev: str | None, what: str, *, known_only: bool = True) -> str:
+def check_revision(rev: str | None, what: str, *, known_only: bool = True) -> str:
     """``rev`` if this version knows it (or, not ``known_only``, if it is there at all),
     else an error naming what ``what`` holds."""
     known = known_revisions()
@@ -93,27 +93,27 @@ def _check_revision(rev: str | None, what: str, *, known_only: bool = True) -> s
     return rev
 
 
-def _unknown_note(rev: str, *notes: str) -> str:
+def unknown_note(rev: str, *notes: str) -> str:
     """A backup's notes, and a word when its schema is one this version does not know."""
     unknown = () if rev in known_revisions() else (
         f"schema {rev} is unknown to this version ({__version__})",)
     return "; ".join((*notes, *unknown))
 
 
-def _upgrade_note(rev: str) -> str:
+def upgrade_note(rev: str) -> str:
     return "" if rev == store.HEAD_REVISION else \
         f"run `workflow init` to upgrade it to {store.HEAD_REVISION} before use"
 
 
-def _shown(engine: Engine) -> str:
+def shown_db(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _sqlite_file(engine: Engine) -> Path:
+def sqlite_file(engine: Engine) -> Path:
     return Path(engine.url.database or "")
 
 
-def _sniff(path: Path) -> str:
+def sniff(path: Path) -> str:
     """What ``path`` is: "sqlite", "pg_dump", "export"; InvalidData for anything else."""
     try:
         with path.open("rb") as f:
@@ -131,7 +131,7 @@ def _sniff(path: Path) -> str:
 
 
 @contextmanager
-def _new_file(out: Path, *, force: bool) -> Iterator[Path]:
+def new_file(out: Path, *, force: bool) -> Iterator[Path]:
     """A temporary path beside ``out``, moved to ``out`` once the block succeeds (so a
     failed or interrupted run leaves no half file under the real name)."""
     folder = out.parent
@@ -166,13 +166,13 @@ def holdings(conn: Connection) -> dict[str, int]:
     return counts
 
 
-def _refuse_data(counts: dict[str, int], engine: Engine, hint: str) -> None:
+def refuse_data(counts: dict[str, int], engine: Engine, hint: str) -> None:
     if counts:
         said = ", ".join(f"{name}: {n}" for name, n in counts.items())
-        raise SetupError(f"the database {_shown(engine)} is not empty ({said}); {hint}")
+        raise SetupError(f"the database {shown_db(engine)} is not empty ({said}); {hint}")
 
 
-def _count_cases(conn: Connection) -> int:
+def count_cases(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t.application)).scalar_one())
 
 

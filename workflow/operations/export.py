@@ -25,16 +25,16 @@ from .checks import (
     FORMAT,
     FORMAT_VERSION,
     Report,
-    _new_file,
-    _refuse_data,
-    _shown,
-    _sniff,
-    _sqlite_file,
     holdings,
+    new_file,
     our_tables,
+    refuse_data,
+    shown_db,
     snapshot,
+    sniff,
+    sqlite_file,
 )
-from .postgres import _Pg, _quoted
+from .postgres import PgTools, sql_name
 
 
 # ---------------------------------------------------------------- export/import
@@ -100,7 +100,7 @@ def export_all(url: str, out: Path, *, now: datetime, force: bool = False) -> Re
     engine = store.make_engine(url)
     try:
         store.require_schema(engine)
-        with _new_file(out, force=force) as tmp, snapshot(engine) as conn, \
+        with new_file(out, force=force) as tmp, snapshot(engine) as conn, \
                 zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             listed: dict[str, Any] = {}
             for table in our_tables():
@@ -122,7 +122,7 @@ def export_all(url: str, out: Path, *, now: datetime, force: bool = False) -> Re
         size = out.stat().st_size
     finally:
         engine.dispose()
-    return Report("export", str(out), _shown(engine), "export (zip of JSON lines)", size,
+    return Report("export", str(out), shown_db(engine), "export (zip of JSON lines)", size,
                   cases, store.HEAD_REVISION, rows={k: v["rows"] for k, v in listed.items()})
 
 
@@ -162,7 +162,7 @@ def read_manifest(zf: zipfile.ZipFile, source: Path) -> dict[str, Any]:
 
 def import_all(url: str, source: Path) -> Report:
     """Load the export ``source`` into the empty database at ``url`` (made if need be)."""
-    if _sniff(source) != "export":
+    if sniff(source) != "export":
         raise InvalidData(f"{source} is not an export (a zip made by `workflow export`); "
                           f"a backup is restored with `workflow restore`")
     with zipfile.ZipFile(source) as zf:
@@ -186,7 +186,7 @@ def import_all(url: str, source: Path) -> Report:
         finally:
             engine.dispose()
     rows = {name: d["rows"] for name, d in read_back.items()}
-    return Report("import", str(source), _shown(engine),
+    return Report("import", str(source), shown_db(engine),
                   f"export of {manifest.get('source', '?')} made {manifest.get('exported_at')}",
                   source.stat().st_size, rows["application"], store.HEAD_REVISION, rows=rows,
                   note="every table's sha256 matches")
@@ -195,24 +195,24 @@ def import_all(url: str, source: Path) -> Report:
 def _prepare_import_target(engine: Engine) -> None:
     """Refuse a target that is not empty; migrate an empty one to the newest schema."""
     if store.is_sqlite(engine):
-        db = _sqlite_file(engine)
+        db = sqlite_file(engine)
         if not db.parent.is_dir():
             raise SetupError(f"cannot make {db}: there is no folder {db.parent}")
     else:  # the schema named in the URL, made if it is not there yet
-        pg = _Pg.of(engine)
+        pg = PgTools.of(engine)
         with pg.connect() as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(pg.schema)}")
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {sql_name(pg.schema)}")
     rev = store.current_revision(engine)
     with store.read(engine) as conn:
         counts = holdings(conn)
         present = set(inspect(conn).get_table_names())
-    _refuse_data(counts, engine, "import into an empty database: a new SQLite file or an "
+    refuse_data(counts, engine, "import into an empty database: a new SQLite file or an "
                                  "empty PostgreSQL schema (without `workflow init`)")
     if rev is None and present & {tb.name for tb in our_tables()}:
-        raise SetupError(f"the database {_shown(engine)} holds workflow's tables without a "
+        raise SetupError(f"the database {shown_db(engine)} holds workflow's tables without a "
                          f"schema revision; import into an empty database")
     if rev is not None and rev != store.HEAD_REVISION:
-        raise SetupError(f"the database {_shown(engine)} is at schema {rev}; run "
+        raise SetupError(f"the database {shown_db(engine)} is at schema {rev}; run "
                          f"`workflow init` to upgrade it, or import into a new database")
     store.migrate(engine)
 

@@ -17,14 +17,14 @@ from ..errors import SetupError
 
 
 @dataclass(frozen=True)
-class _Pg:
+class PgTools:
     """How the PostgreSQL tools reach the installation: libpq parameters and its schema."""
 
     params: dict[str, Any]
     schema: str
 
     @classmethod
-    def of(cls, engine: Engine) -> _Pg:
+    def of(cls, engine: Engine) -> PgTools:
         url = engine.url
         params: dict[str, Any] = {k: v for k, v in (
             ("host", url.host), ("port", url.port), ("dbname", url.database),
@@ -67,7 +67,7 @@ def search_path_schema(options: str) -> str:
     return "public"
 
 
-def _tool(name: str) -> str:
+def pg_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise SetupError(f"{name} is not installed or not on PATH: install the PostgreSQL "
@@ -76,7 +76,7 @@ def _tool(name: str) -> str:
     return path
 
 
-def _run(argv: list[str], pg: _Pg) -> str:
+def run_pg_tool(argv: list[str], pg: PgTools) -> str:
     proc = subprocess.run(argv, env=pg.env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         said = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -85,5 +85,5 @@ def _run(argv: list[str], pg: _Pg) -> str:
     return proc.stdout
 
 
-def _quoted(name: str) -> str:
+def sql_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'

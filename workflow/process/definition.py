@@ -20,7 +20,7 @@ from . import (
     rulesets,  # noqa: F401  (registers every rule set before a definition names one)
 )
 from .located import Checker, LocatedYaml, Path_
-from .processes import _label, _process
+from .processes import read_label, read_process
 from .spec import (
     Citation,
     DeadlineSpec,
@@ -111,7 +111,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
             continue
         closure.append((int(m[1]), int(m[2])))
 
-    roles = {name: _label(v, lbl, ("roles", name))
+    roles = {name: read_label(v, lbl, ("roles", name))
              for name, lbl in v.mapping(root.get("roles"), ("roles",)).items()}
     fields = _fields(v, root.get("fields"))
 
@@ -140,7 +140,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
 
     processes = {}
     for name, body in v.mapping(root.get("processes"), ("processes",)).items():
-        processes[name] = _process(v, name, body, roles, fields)
+        processes[name] = read_process(v, name, body, roles, fields)
     kinds_seen: dict[str, str] = {}
     for p in processes.values():
         for k in p.kinds:
@@ -204,7 +204,7 @@ def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy 
         for r in to or ():
             if r not in roles:
                 v.error(sp + ("to",), f"unknown role {r!r}")
-        steps[key] = ReminderStep(key, offset, _label(v, s, sp), tuple(to) if to else None,
+        steps[key] = ReminderStep(key, offset, read_label(v, s, sp), tuple(to) if to else None,
                                   bool(s.get("escalation", False)))
     default = v.names(m.get("default", list(steps)), path + ("default",))
     for key in default:
@@ -285,7 +285,7 @@ def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
         for r in readers:
             if r not in roles:
                 v.error(path + ("readers",), f"unknown role {r!r}")
-        out[name] = DraftSpec(name, _label(v, m, path), template, letterhead, tuple(applies),
+        out[name] = DraftSpec(name, read_label(v, m, path), template, letterhead, tuple(applies),
                               tuple(live), per == "party",
                               str(facts_on) if facts_on is not None else None,
                               tuple(readers))

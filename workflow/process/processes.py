@@ -34,7 +34,7 @@ SAME = "same"   # a transition's dest: it stays in its source state (one per sou
 
 
 # ----------------------------------------------------------------------- loading
-def _label(v: Checker, value: Any, path: Path_) -> Label:
+def read_label(v: Checker, value: Any, path: Path_) -> Label:
     return Label(*v.texts(value, path, ("da", "en")))
 
 
@@ -68,7 +68,7 @@ def _rules(v: Checker, value: Any, path: Path_,
     return tuple(out)
 
 
-def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
+def read_process(v: Checker, name: str, body: Any, roles: dict[str, Label],
              fields: dict[str, FieldSpec]) -> ProcessSpec:
     base: Path_ = ("processes", name)
     m = v.mapping(body, base)
@@ -89,7 +89,8 @@ def _process(v: Checker, name: str, body: Any, roles: dict[str, Label],
             v.error(sp, f"{SAME!r} is reserved: `dest: {SAME}` means a transition stays put")
         sm = v.mapping(sbody, sp)
         v.keys(sm, sp, {"da", "en", "final", "deadline"}, {"da", "en"})
-        states[sname] = StateSpec(sname, _label(v, {"da": sm.get("da"), "en": sm.get("en")}, sp),
+        state_label = read_label(v, {"da": sm.get("da"), "en": sm.get("en")}, sp)
+        states[sname] = StateSpec(sname, state_label,
                                   bool(sm.get("final", False)),
                                   _deadline(v, sm.get("deadline"), sp + ("deadline",), fields))
 
@@ -223,7 +224,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
     if record and joint:
         v.error(path, "use either record or joint, not both")
     resets = v.names(m.get("resets", []), path + ("resets",))
-    label = (_label(v, {"da": m["da"], "en": m["en"]}, path) if "da" in m or "en" in m
+    label = (read_label(v, {"da": m["da"], "en": m["en"]}, path) if "da" in m or "en" in m
              else Label(trigger, trigger))
     guards = _rules(v, m.get("guards"), path + ("guards",), rules.GUARDS, "guard")
     effects = _rules(v, m.get("effects"), path + ("effects",), rules.EFFECTS, "effect")

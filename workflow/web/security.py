@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
 
-from .sessions import STATIC, Sessions, _relative
+from .sessions import STATIC, Sessions, relative_path
 
 # paths that never use a session: no lookup, no cookie
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -107,7 +107,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = _relative(scope)
+        path = relative_path(scope)
         if scope["method"] not in SAFE_METHODS and not same_origin(Headers(scope=scope)):
             refusal = _refusal(scope, receive, path)
             await refusal(scope, receive, self._headed(send, path, CSP))

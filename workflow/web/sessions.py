@@ -183,7 +183,7 @@ class Sessions:
         app = scope.get("app")
         wf: Workflow | None = getattr(app.state, "wf", None) if app is not None else None
         clock = session_clock(app)
-        path = _relative(scope)
+        path = relative_path(scope)
         if incoming is not None and wf is not None and not (
                 path.startswith(SESSIONLESS) or path in ("/docs", "/openapi.json")):
             try:
@@ -249,6 +249,6 @@ def _cookies(headers: Headers) -> dict[str, str]:
     return found
 
 
-def _relative(scope: Scope) -> str:
+def relative_path(scope: Scope) -> str:
     path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
     return (path[len(root):] or "/") if root and path.startswith(root) else path
