@@ -177,8 +177,9 @@ def reminders_(failed: bool, status: str | None, app_id: int | None, user: str |
 @click.option("--poll", type=float, default=60, show_default=True,
               help="Seconds between checks of the ledger.")
 def scheduler(once: bool, poll: float) -> None:
-    """Run the reminder service: e-mail each due reminder exactly once."""
+    """Run the reminder service: hand each due reminder to the SMTP server once."""
     import logging
+    from datetime import timedelta
 
     from .config import Settings, SmtpSettings
     from .mailer import Mailer
@@ -187,7 +188,8 @@ def scheduler(once: bool, poll: float) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
     service = ReminderService(open_workflow(), Mailer(SmtpSettings.from_env()),
-                              templates_dir=settings.templates_dir)
+                              templates_dir=settings.templates_dir,
+                              lease=timedelta(seconds=settings.reminder_lease))
     if once:
         done = service.tick()
         click.echo(f"Sent {done.sent} reminder(s) ({done.late} late); {done.retried} to "
