@@ -86,13 +86,14 @@ def scheduler_env(db_url: str, smtp: SmtpServer, tmp_path: Path, **extra: str) -
 
 
 class Scheduler:
-    """A `workflow scheduler --poll 0.5` process; its log in a file."""
+    """A `workflow scheduler --poll 0.5` process (claims of ``batch``); its log in a file."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, batch: int = 20) -> None:
         self.path = log
         self.out: IO[str] = log.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workflow", "scheduler", "--poll", "0.5"], env=env,
+            [sys.executable, "-m", "workflow", "scheduler", "--poll", "0.5",
+             "--batch", str(batch)], env=env,
             cwd=PROJECT_DIR, stdout=self.out, stderr=subprocess.STDOUT)
 
     @property
@@ -119,12 +120,13 @@ class Scheduler:
 
 
 @contextmanager
-def schedulers(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[str], Scheduler]]:
+def schedulers(env: dict[str, str], tmp_path: Path,
+               batch: int = 20) -> Iterator[Callable[[str], Scheduler]]:
     """Start schedulers by name; whatever happens, none outlives the test."""
     started: list[Scheduler] = []
 
     def start(name: str) -> Scheduler:
-        s = Scheduler(env, tmp_path / f"{name}.log")
+        s = Scheduler(env, tmp_path / f"{name}.log", batch)
         started.append(s)
         return s
 
@@ -338,7 +340,7 @@ def test_two_schedulers_and_a_slow_smtp_server_send_no_copies(
     try:
         wf, want = burst(open_wf, 3)                    # 12 reminders: batches of 5, 5, 2
         env = scheduler_env(db_url, smtp, tmp_path, WORKFLOW_REMINDER_LEASE="2")
-        with schedulers(env, tmp_path) as start:
+        with schedulers(env, tmp_path, batch=5) as start:
             procs = [start("first"), start("second")]
             wait_for(lambda: all_sent(wf), "every reminder marked sent")
             time.sleep(1.0)

@@ -78,7 +78,7 @@ class TickResult:
 
 class ReminderService:
     def __init__(self, wf: Workflow, mailer: Mailer, *, templates_dir: Path,
-                 name: str | None = None, batch: int = 5,
+                 name: str | None = None, batch: int = 20,
                  lease: timedelta = timedelta(minutes=5),
                  grace: timedelta = timedelta(minutes=10)) -> None:
         self.wf = wf
