@@ -277,7 +277,7 @@ def measure(peers: Path, peers_py: Path | None, scratch: Path, env: Mapping[str,
             dbs: Sequence[str], pending: int = PENDING, burst: int = BURST,
             rounds: int = ROUNDS, start_runs: int = START_RUNS,
             pg_engine_apps: int = PG_ENGINE_APPS, peer_jobs: int | None = None,
-            peer_default_jobs: int = PEER_DEFAULT_JOBS, batch: int = 250) -> dict[str, Any]:
+            peer_default_jobs: int = PEER_DEFAULT_JOBS, batch: int = 20) -> dict[str, Any]:
     """Every figure; SQLite files, logs and the peers' files go to ``scratch``."""
     apps = pending // STEPS_PER_APP
     if pending % STEPS_PER_APP or apps % burst:

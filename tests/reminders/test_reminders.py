@@ -36,7 +36,7 @@ from workflow.cli.app import cli
 from workflow.config import SmtpSettings
 from workflow.engine.queries import history
 from workflow.engine.workflow import Workflow
-from workflow.reminders.ledger import BACKOFF, MAX_ATTEMPTS, list_reminders
+from workflow.reminders.ledger import BACKOFF, MAX_ATTEMPTS, OUTAGE_BACKOFF, list_reminders
 from workflow.reminders.mailer import Mailer
 from workflow.reminders.service import ReminderService
 from workflow.store import database as store
@@ -636,39 +636,52 @@ def test_restart_after_downtime_sends_what_fell_due_once_in_due_order(
 
 def test_smtp_down_then_up(wf: Workflow, clock: Clock, smtp: SmtpServer,
                            service: Callable[..., ReminderService]) -> None:
+    """An SMTP outage costs no attempt: the reminder stays pending however long it lasts,
+    tried again after 2, 5, 15, 30 s and then every minute, and goes out once it is over."""
     app = drafting_case(wf, clock, "2018-03-20T09:00")
     row = steps(wf, app)["before_5"]
     smtp.stop()                                      # the port is closed
     svc = service()
     clock.at("2018-04-13T06:00")
-    done = svc.tick()
-    assert (done.sent, done.retried, done.failed) == (0, 1, 0)
-    row = steps(wf, app)["before_5"]
-    assert row["status"] == "pending" and row["attempts"] == 1
-    assert row["next_attempt_at"] == (clock() + timedelta(minutes=1)).isoformat()
-    assert row["last_error"].startswith(f"cannot reach 127.0.0.1:{smtp.port}")
-    assert row["sent_at"] is None and row["message_id"] is None
-    assert raw_rows(wf, app)[row["id"]].claimed_until is None
-    assert svc.tick().retried == 0                   # not again before the backoff
+    assert OUTAGE_BACKOFF[-1] == timedelta(minutes=1)
+    waits = [*OUTAGE_BACKOFF, timedelta(minutes=1), timedelta(minutes=1)]
+    for n, wait in enumerate(waits):                 # longer than BACKOFF would allow
+        done = svc.tick()
+        assert (done.sent, done.retried, done.failed) == (0, 1, 0), n
+        row = steps(wf, app)["before_5"]
+        assert (row["status"], row["attempts"]) == ("pending", 0), n
+        assert row["next_attempt_at"] == (clock() + wait).isoformat(), n
+        assert row["last_error"].startswith(f"cannot reach 127.0.0.1:{smtp.port}")
+        assert row["sent_at"] is None and row["message_id"] is None
+        assert raw_rows(wf, app)[row["id"]].claimed_until is None
+        clock.advance(seconds=wait.total_seconds() - 1)
+        assert svc.tick().retried == 0               # not again before the wait is over
+        clock.advance(seconds=1)
+    assert len(waits) > MAX_ATTEMPTS
     smtp.start()
-    clock.advance(seconds=59)
-    assert svc.tick().sent == 0
-    assert smtp.inbox.mails() == []
-    clock.advance(seconds=1)
     done = svc.tick()
     assert (done.sent, done.late, done.ids) == (1, 0, [row["id"]])
     row = steps(wf, app)["before_5"]
-    assert row["status"] == "sent" and row["attempts"] == 2 and row["last_error"] is None
+    assert row["status"] == "sent" and row["attempts"] == 1 and row["last_error"] is None
     assert [m.message_id for m in smtp.inbox.mails()] == [expected_id(row)]
     clock.advance(hours=1)
     assert svc.tick().sent == 0 and len(smtp.inbox.mails()) == 1
+    # the next outage starts again from the shortest wait
+    smtp.stop()
+    clock.at("2018-04-19T06:00")
+    assert svc.tick().retried == 1
+    assert steps(wf, app)["before_1"]["next_attempt_at"] == \
+        (clock() + OUTAGE_BACKOFF[0]).isoformat()
 
 
 def test_after_max_attempts_a_reminder_is_failed_and_listed(
         wf: Workflow, clock: Clock, db_url: str, smtp: SmtpServer,
         service: Callable[..., ReminderService]) -> None:
+    """A message the server refuses is tried again with backoff, then shown as failed."""
     app = drafting_case(wf, clock, "2018-03-20T09:00")
-    smtp.stop()
+    victim = expected_id(steps(wf, app)["before_5"])
+    smtp.inbox.on_data = lambda m: "554 5.7.1 message content rejected" \
+        if m.message_id == victim else None
     svc = service()
     clock.at("2018-04-13T06:00")
     assert MAX_ATTEMPTS == len(BACKOFF) + 1 == 5
@@ -686,11 +699,11 @@ def test_after_max_attempts_a_reminder_is_failed_and_listed(
     assert (done.sent, done.retried, done.failed) == (0, 0, 1)
     row = steps(wf, app)["before_5"]
     assert (row["status"], row["attempts"]) == ("failed", MAX_ATTEMPTS)
-    assert "cannot reach 127.0.0.1" in row["last_error"] and "refused" in row["last_error"]
-    smtp.start()
+    assert "554" in row["last_error"] and "content rejected" in row["last_error"]
+    assert len(smtp.inbox.refused) == MAX_ATTEMPTS and smtp.inbox.mails() == []
     clock.at("2018-04-19T06:00")
     assert svc.tick().ids == [steps(wf, app)["before_1"]["id"]]  # before_1 goes; not this
-    assert expected_id(row) not in smtp.inbox.by_id()
+    assert victim not in smtp.inbox.by_id()
     assert steps(wf, app)["before_5"]["status"] == "failed"
 
     env = cli_env(db_url)
@@ -700,7 +713,7 @@ def test_after_max_attempts_a_reminder_is_failed_and_listed(
     assert failed[0]["last_error"] == row["last_error"]
     text = run_cli(env, "reminders", "--failed", "--as", "pl-ishoj")
     line, = [x for x in text.splitlines() if x.startswith(str(row["id"]) + " ")]
-    assert "before_5" in line and "failed" in line and "cannot reach" in line
+    assert "before_5" in line and "failed" in line and "554" in line
     assert "2018-04-13 08:00" in line                   # Danish time in the table
 
 
@@ -830,6 +843,71 @@ def test_a_resend_after_a_lost_reply_has_the_same_message_id(
     assert first.message_id == again.message_id == expected_id(row)
     assert (first.subject, first.to, first.body) == (again.subject, again.to, again.body)
     assert steps(wf, app)["before_5"]["message_id"] == expected_id(row)
+
+
+def test_each_outcome_is_recorded_before_the_next_message_goes(
+        wf: Workflow, clock: Clock, smtp: SmtpServer,
+        service: Callable[..., ReminderService]) -> None:
+    """A crash (or a database blip) can cost at most the message in hand: when the server
+    takes a message, every earlier one is already marked sent or retried in the ledger."""
+    a = drafting_case(wf, clock, "2018-03-20T09:00")
+    b = drafting_case(wf, clock, "2018-03-20T09:00", areas=AREAS_B, title="Socialområdet")
+    rows = sorted([*steps(wf, a).values(), *steps(wf, b).values()],
+                  key=lambda r: (r["due_at"], r["id"]))
+    refused = expected_id(rows[2])
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def look(mail: Mail) -> str | None:
+        seen.append((mail.message_id, {expected_id(r): r["status"] for r in ledger(wf)}))
+        return "550 5.7.1 not this one" if mail.message_id == refused else None
+
+    smtp.inbox.on_data = look
+    clock.at("2018-04-26T09:00")                        # all 8 long due
+    done = service(batch=3).tick()
+    assert (done.sent, done.retried) == (7, 1)
+    order = [expected_id(r) for r in rows]
+    assert [mid for mid, _ in seen] == order
+    for n, (mid, status) in enumerate(seen):
+        assert [status[x] for x in order[:n]] == [
+            "pending" if x == refused else "sent" for x in order[:n]], n
+        assert status[mid] == "sending"
+
+
+def test_a_stopped_service_hands_the_rest_of_its_batch_back(
+        wf: Workflow, clock: Clock, smtp: SmtpServer,
+        service: Callable[..., ReminderService]) -> None:
+    """stop() (SIGTERM): the message in hand is finished and recorded; the rest of the
+    batch goes back to pending at once, without costing an attempt, for anyone to send."""
+    app = drafting_case(wf, clock, "2018-03-20T09:00")
+    svc = service(batch=5)
+    smtp.inbox.on_data = lambda mail: svc.stop()
+    clock.at("2018-04-26T09:00")                        # all 4 due
+    done = svc.tick()
+    assert (done.sent, done.retried) == (1, 0)
+    rows = sorted(steps(wf, app).values(), key=lambda r: (r["due_at"], r["id"]))
+    assert [(r["status"], r["attempts"]) for r in rows] == [
+        ("sent", 1), ("pending", 0), ("pending", 0), ("pending", 0)]
+    assert {r["next_attempt_at"] for r in rows[1:]} == {clock().isoformat()}
+    assert all(raw_rows(wf, app)[r["id"]].claimed_until is None for r in rows)
+    smtp.inbox.on_data = None
+    assert service(name="next").tick().sent == 3
+    assert len(smtp.inbox.by_id()) == 4 and len(smtp.inbox.mails()) == 4
+
+
+def test_rows_claimed_by_a_commit_the_service_never_heard_of_are_its_own_at_once(
+        wf: Workflow, clock: Clock, smtp: SmtpServer,
+        service: Callable[..., ReminderService]) -> None:
+    """A claim whose commit reply was lost (the connection dropped) leaves rows claimed by
+    this service that it never sent: it takes them again at once; no other service may
+    before the lease ends."""
+    app = drafting_case(wf, clock, "2018-03-20T09:00")
+    clock.at("2018-04-26T09:00")
+    svc, other = service(name="blip"), service(name="other")
+    assert len(svc._claim(clock())) == 4                # ... and the answer never came
+    assert other.tick().sent == 0
+    done = svc.tick()
+    assert done.sent == 4 and len(smtp.inbox.mails()) == 4
+    assert {(r["status"], r["attempts"]) for r in steps(wf, app).values()} == {("sent", 2)}
 
 
 def test_next_due(wf: Workflow, clock: Clock, service: Callable[..., ReminderService]) -> None:

@@ -176,9 +176,12 @@ def reminders_(failed: bool, status: str | None, app_id: int | None, user: str |
 @click.option("--once", is_flag=True, help="Send what is due now, then stop.")
 @click.option("--poll", type=float, default=60, show_default=True,
               help="Seconds between checks of the ledger.")
-def scheduler(once: bool, poll: float) -> None:
-    """Run the reminder service: e-mail each due reminder exactly once."""
+@click.option("--batch", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="Reminders claimed at a time (a killed service's wait their lease).")
+def scheduler(once: bool, poll: float, batch: int) -> None:
+    """Run the reminder service: hand each due reminder to the SMTP server once."""
     import logging
+    from datetime import timedelta
 
     from ..config import Settings, SmtpSettings
     from ..reminders.mailer import Mailer
@@ -187,7 +190,8 @@ def scheduler(once: bool, poll: float) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
     service = ReminderService(open_workflow(), Mailer(SmtpSettings.from_env()),
-                              templates_dir=settings.templates_dir)
+                              templates_dir=settings.templates_dir, batch=batch,
+                              lease=timedelta(seconds=settings.reminder_lease))
     if once:
         done = service.tick()
         click.echo(f"Sent {done.sent} reminder(s) ({done.late} late); {done.retried} to "

@@ -1,3 +1,4 @@
 """Reminders: the ledger of e-mails a deadline is due to send (``ledger``), the service that
-sends them (``service``) and SMTP (``mailer``).
+claims and sends them (``service``), its lease on the rows it holds (``lease``), the
+process that runs it (``runner``) and SMTP (``mailer``).
 """

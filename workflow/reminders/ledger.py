@@ -19,9 +19,14 @@ from ..calendar.workdays import WorkCalendar
 from ..process.spec import ProcessSpec, ReminderPolicy, ReminderStep
 from ..store import tables as t
 
+# A message the server refused (or that could not be made) is tried again after these, and
+# then marked failed; an SMTP outage costs no attempt: the service waits OUTAGE_BACKOFF
+# (then the last of it, again and again) and the reminder stays pending.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(hours=1))
 MAX_ATTEMPTS = len(BACKOFF) + 1
+OUTAGE_BACKOFF = (timedelta(seconds=2), timedelta(seconds=5), timedelta(seconds=15),
+                  timedelta(seconds=30), timedelta(minutes=1))
 
 
 class ReminderLedger:
@@ -137,10 +142,13 @@ def sent_for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
                       "to": [p["name"] for p in r.recipients]}} for r in rows]
 
 
-def due_filter(now: datetime) -> Any:
-    """Rows the scheduler may take now: due and pending, or a claim that has lapsed —
+def due_filter(now: datetime, *, mine: str | None = None) -> Any:
+    """Rows the scheduler may take now: due and pending, or a claim that has lapsed (or is
+    the service ``mine``'s own, left over from a claim whose commit it never heard of) —
     and only while their deadline is still open."""
     r, d = t.reminder, t.deadline
     open_deadline = select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists()
+    lapsed = r.c.claimed_until < now if mine is None \
+        else or_(r.c.claimed_until < now, r.c.claimed_by == mine)
     return and_(or_(and_(r.c.status == "pending", r.c.next_attempt_at <= now),
-                    and_(r.c.status == "sending", r.c.claimed_until < now)), open_deadline)
+                    and_(r.c.status == "sending", lapsed)), open_deadline)
