@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,13 @@ def report_goals(verdicts: Sequence[Verdict], out: str | None, data: Mapping[str
         path.write_text(json.dumps({**data, "goals": [
             {"goal": w, "figure": f, "met": ok} for w, f, ok in verdicts]}, indent=1))
         print(f"\nWrote {path}")
+
+
+class Clock:
+    """The engine's clock, set by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, REPO_DIR, emit_json, peak_rss_mib, reset_pg_schema
+from benchlib import BENCH_DIR, REPO_DIR, Clock, emit_json, peak_rss_mib, reset_pg_schema
 from sqlalchemy import Engine, Table, func, insert, select, text
 
 from workflow.calendar.workdays import WorkCalendar
@@ -55,16 +55,6 @@ STEPS_PER_APP = 4
 COPIED = (t.application, t.audit_entry, t.deadline, t.reminder)   # what wf.create writes
 CHUNK = 5000
 SENDER = "paamindelser@bench.example"
-
-
-class Clock:
-    """The engine's clock, set by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 # --------------------------------------------------------------------- populate
