@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import shutil
-import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -33,11 +32,11 @@ def _audit_count(engine: Engine) -> int:
         return conn.execute(select(func.count()).select_from(t.audit_entry)).scalar_one()
 
 
-def _insert_audit(conn: Connection, app_id: int, version: int) -> None:
+def _insert_audit(conn: Connection, app_id: int, version: int, comment: str = "") -> None:
     conn.execute(insert(t.audit_entry).values(
         application_id=app_id, version=version, trigger="note", from_state="drafting",
         to_state="drafting", user_id="pl-ishoj", role="project_lead", municipality="ishoj",
-        at=datetime(2018, 5, 3, tzinfo=UTC), comment="", data={}))
+        at=datetime(2018, 5, 3, tzinfo=UTC), comment=comment, data={}))
 
 
 def test_writes_of_many_threads_all_commit_on_sqlite_taking_turns_on_one_connection(
@@ -185,22 +184,25 @@ def test_a_full_disk_is_a_setup_error_and_writes_succeed_once_space_is_freed(
         wf.close()
 
 
-@SQLITE_ONLY
-def test_a_failed_commit_leaves_no_transaction_behind(wf: Workflow,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    app_id = make_application(wf)
-    before = _audit_count(wf.engine)
-    writer = store._WRITERS[wf.engine]
-
-    def full(_dbapi_connection: Any) -> None:  # as SQLite says it at COMMIT
-        raise sqlite3.OperationalError("database or disk is full")
-
-    with pytest.raises(SetupError, match="disk is full"), store.write(wf.engine) as conn:
-        _insert_audit(conn, app_id, 4000)  # on SQLAlchemy's side: it commits
-        monkeypatch.setattr(wf.engine.dialect, "do_commit", full)
-    monkeypatch.undo()
-    for version in (4001, 4002):
-        with store.write(wf.engine) as conn:
-            _insert_audit(conn, app_id, version)
-    assert _audit_count(wf.engine) == before + 2
-    assert writer.conn is None or writer.conn.get_transaction() is None
+def test_a_failed_commit_leaves_no_transaction_behind(
+        tiny_disk: TinyDisk, sqlite_template: Path, clock: Any) -> None:
+    """A write the full disk refuses (a real one: a 1 MiB row, which SQLite's page cache
+    holds until the commit writes it to the WAL): the writer is left in no transaction,
+    and the next writes commit once there is space."""
+    wf = Workflow.open(Settings(database_url=sqlite_on(tiny_disk, sqlite_template)),
+                       clock=clock)
+    try:
+        app_id = make_application(wf)
+        before = _audit_count(wf.engine)
+        writer = store._WRITERS[wf.engine]
+        tiny_disk.fill()
+        with pytest.raises(SetupError, match="disk is full"), store.write(wf.engine) as conn:
+            _insert_audit(conn, app_id, 4000, comment="x" * (1 << 20))
+        assert writer.conn is None or writer.conn.get_transaction() is None
+        tiny_disk.free()
+        for version in (4001, 4002):
+            with store.write(wf.engine) as conn:
+                _insert_audit(conn, app_id, version)
+        assert _audit_count(wf.engine) == before + 2
+    finally:
+        wf.close()

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import SQLITE_ONLY, Clock
 from tests.web.test_api import TestClient, prepare
-from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Server, _missing
+from tests.web.test_e2e import CHROMIUM_ARGS, VIEWPORT, Server, launched
 from tests.web.test_e2e import server as server  # noqa: F401  (the real server, a fixture)
 from workflow.config import Settings
 from workflow.web.app import create_app
@@ -85,17 +85,7 @@ def test_no_redoc_no_missing_asset_and_the_api_schema_leaves_the_docs_out(
 # ------------------------------------------------------------------ in a browser
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI requires it)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=OFFLINE_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched(OFFLINE_ARGS)
 
 
 def loopback(url: str) -> bool:

@@ -81,8 +81,8 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
+def launched(args: list[str]) -> Iterator[Browser]:
+    """Debian's Chromium, headless, with ``args``; a failure under CI when it is missing."""
     reason = _missing()
     if reason:
         if os.environ.get("CI"):
@@ -91,9 +91,14 @@ def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=args)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    yield from launched(CHROMIUM_ARGS)
 
 
 @dataclass
