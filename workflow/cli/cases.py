@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from . import plain
-from .common import as_option, clip, json_option, local, open_workflow, pairs_text, table
+from .common import as_option, case_view, clip, json_option, local, open_workflow, pairs_text, table
 from .plain import LANGUAGES, emit_json
 
 
@@ -69,10 +69,7 @@ def list_(state: str | None, kind: str | None, user: str | None, as_json: bool) 
           limits={"title": 50})
 
 
-@click.command()
-@click.argument("app_id", type=int, metavar="ID")
-@as_option
-@json_option
+@case_view
 def show(app_id: int, user: str | None, as_json: bool) -> None:
     """Show one application: state, areas, council decisions, deadlines, links."""
     from ..engine.queries import get_application
@@ -124,10 +121,7 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
         click.echo(f"  document {doc['id']}: {doc['name']}{party} v{doc['latest']}{note}")
 
 
-@click.command()
-@click.argument("app_id", type=int, metavar="ID")
-@as_option
-@json_option
+@case_view
 def history(app_id: int, user: str | None, as_json: bool) -> None:
     """Show every recorded step of an application."""
     from ..engine.queries import history as get_history
@@ -143,10 +137,7 @@ def history(app_id: int, user: str | None, as_json: bool) -> None:
     table(rows, ["v", "at", "user", "trigger", "state", "data"])
 
 
-@click.command()
-@click.argument("app_id", type=int, metavar="ID")
-@as_option
-@json_option
+@case_view
 def triggers(app_id: int, user: str | None, as_json: bool) -> None:
     """What this user may do now with an application, and for the rest why not."""
     from ..engine.tasks import triggers as get_triggers

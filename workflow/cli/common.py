@@ -73,6 +73,12 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 
+def case_view(f: Callable[..., Any]) -> click.Command:
+    """A command that shows one case: ``ID``, ``--as`` and ``--json``."""
+    return click.command()(click.argument("app_id", type=int, metavar="ID")(
+        as_option(json_option(f))))
+
+
 def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
     from ..config import Settings
     from ..engine.workflow import Workflow

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from .common import as_option, clip, json_option, local, open_workflow, table
+from .common import as_option, case_view, clip, json_option, local, open_workflow, table
 from .plain import emit_json
 
 
@@ -37,10 +37,7 @@ def write_file(path: str, content: bytes) -> None:
         raise click.FileError(path, exc.strerror or str(exc)) from None
 
 
-@click.command()
-@click.argument("app_id", type=int, metavar="ID")
-@as_option
-@json_option
+@case_view
 def documents(app_id: int, user: str | None, as_json: bool) -> None:
     """List an application's Word drafts and their versions."""
     from ..engine.queries import documents as get_documents
