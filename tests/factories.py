@@ -28,8 +28,10 @@ ROAD: list[tuple[str, str, str, dict[str, Any]]] = [
     ("submitted", "send_to_ministry", "pl-ishoj", {}),
 ]
 AFTER_SUBMITTED: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "info_requested": [("request_info", "pl-ishoj", {"reference": "2018-77",
-                                                     "request_date": "2018-05-01"})],
+    "info_requested": [
+        ("request_info", "pl-ishoj", {"reference": "2018-77", "request_date": "2018-05-01",
+                                      "questions": "Hvor mange medarbejdere berøres?"}),
+        ("answer_question", "pl-ishoj", {"question_no": 1, "answer": "Omkring 200."})],
     "granted": [("record_decision", "pl-ishoj", {"outcome": "granted", "reference": "2018-77",
                                                   "decision_date": "2018-06-01"})],
     "granted_with_conditions": [("record_decision", "pl-ishoj", {

@@ -594,7 +594,7 @@ def test_templates_check_is_clean_and_tries_agreements_on_agreement_samples(
         tmp_path: Path) -> None:
     result = run_cli({}, "templates", "check")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("0 problem(s) in the templates of 8 drafts")
+    assert result.stdout.startswith("0 problem(s) in the templates of 10 drafts")
     assert "brondby" not in result.output     # per-municipality drafts: the cooperation only
     # a BUM template is checked against the agreement's names, with file and line ...
     templates = copy_templates(tmp_path)

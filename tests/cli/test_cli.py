@@ -440,7 +440,7 @@ ERRORS: list[tuple[str, list[str], list[str]]] = [
      ["a dispensation application needs --round 1 or 2"]),
     ("unknown-data-key", ["advance", "2", "withdraw", "--data", "reason=x", "--data",
                           "colour=blue", "--as", "pl-ishoj"],
-     ["colour: withdraw does not take this key (it takes: reason)"]),
+     ["colour: withdraw does not take this key (it takes: reason, happened_on)"]),
     ("stale-version", ["advance", "2", "withdraw", "--data", "reason=x", "--expect-version",
                        "1", "--as", "pl-ishoj"],
      ["application 2 was changed first by sec-vallensbaek", "you had version 1"]),

@@ -205,7 +205,10 @@ JOBCENTRE_ROAD: list[tuple[str, str, str, dict[str, str]]] = [
       "agenda_ref": "Kommunalbestyrelsen 14-02-2018, punkt 9"}),
     ("2018-02-16T11:00", "send_to_ministry", "pl-ishoj", {}),
     ("2018-03-12T10:00", "request_info", "pl-ishoj",
-     {"reference": "2018-1234", "request_date": "2018-03-09", "due_date": "2018-03-26"}),
+     {"reference": "2018-1234", "request_date": "2018-03-09", "due_date": "2018-03-26",
+      "questions": "Hvor mange medarbejdere berøres?"}),
+    ("2018-03-20T15:00", "answer_question", "pl-ishoj",
+     {"question_no": 1, "answer": "Cirka 200 medarbejdere."}),
     ("2018-03-22T15:00", "answer_info", "pl-ishoj", {}),
     ("2018-04-16T10:00", "record_decision", "pl-ishoj",
      {"outcome": "refused", "reference": "2018-1234", "decision_date": "2018-04-13"}),
@@ -285,8 +288,8 @@ def test_the_application_letter(sqlite_wf: Workflow, clock: Clock) -> None:
         "Vallensbæk Kommunalbestyrelse: behandles på mødet onsdag den 25. april 2018."]
     clock.at("2018-04-26T08:00")
     walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek", data=VALLENSBAEK_OK)
-    doc = fetch(wf, app, "application_letter")
-    assert_letterhead(doc, case, "26. april 2018", "Ishøj Kommune  ·  Vallensbæk Kommune")
+    doc = fetch(wf, app, "application_letter")   # dated the day of the meeting it records
+    assert_letterhead(doc, case, "25. april 2018", "Ishøj Kommune  ·  Vallensbæk Kommune")
     assert "Ansøgningen sendes på grundlag af beslutninger i Ishøj Byråd den 3. april 2018 og " \
            "Vallensbæk Kommunalbestyrelse den 25. april 2018. Begge kommunalbestyrelser har " \
            "godkendt ansøgningen og bemyndiget borgmestrene til at underskrive den." \
@@ -368,8 +371,8 @@ def test_jobcentre_answer_decision_memo_and_satellite(sqlite_wf: Workflow, clock
            "og Vallensbæk Kommunalbestyrelse den 14. februar 2018." in " ".join(
                paragraphs(letter))
 
-    answer = fetch(wf, job, "info_answer")
-    assert_letterhead(answer, case, "12. marts 2018", "Ishøj Kommune  ·  Vallensbæk Kommune")
+    answer = fetch(wf, job, "info_answer")   # dated the day it was sent
+    assert_letterhead(answer, case, "22. marts 2018", "Ishøj Kommune  ·  Vallensbæk Kommune")
     assert paragraphs(answer)[0] == MINISTRY_2018
     assert styled(answer, "Heading 1") == [
         "Svar på anmodning om supplerende oplysninger – j.nr. 2018-1234"]
@@ -382,8 +385,12 @@ def test_jobcentre_answer_decision_memo_and_satellite(sqlite_wf: Workflow, clock
         "bemyndiget og varetager opgaverne på vegne af Ishøj Kommune."]
     assert [len(items) for items in numbered_lists(answer)] == [5]
     assert styled(answer, "Heading 2") == [
+        "Ministeriets spørgsmål og kommunernes svar", "Baggrund",
         "Opgaverne og den nuværende opgavefordeling", "Overgangsplan", "Personale", "Økonomi",
         "Kontaktpersoner"]
+    assert styled(answer, "Heading 3") == ["Spørgsmål 1"]   # the questions one by one
+    assert "Hvor mange medarbejdere berøres?" in paragraphs(answer)
+    assert "Cirka 200 medarbejdere." in paragraphs(answer)
     assert table_rows(answer)[0] == ["Kommune", "Kontaktperson", "E-mail"]
     assert_bold_header_row(answer)
 
@@ -564,7 +571,8 @@ def test_the_answer_names_the_date_on_the_ministrys_letter(sqlite_wf: Workflow,
     app = make_application(wf, state="submitted")     # sent on 27 April 2018
     clock.at("2018-05-13T22:30")   # 14 May 00:30 in Copenhagen
     wf.fire(app, "request_info", user="pl-ishoj",
-            data={"reference": "2018-1234", "request_date": "2018-05-09"})
+            data={"reference": "2018-1234", "request_date": "2018-05-09",
+                  "questions": "Hvor mange medarbejdere berøres?"})
     answer = fetch(wf, app, "info_answer")
     assert_letterhead(answer, case_number(wf, app), "14. maj 2018",
                       "Ishøj Kommune  ·  Vallensbæk Kommune")
@@ -603,8 +611,7 @@ def test_versions_record_what_made_them(wf: Workflow, clock: Clock) -> None:
             assert (v["trigger"], v["created_by"], v["state"]) == \
                 (step["trigger"], step["user"], step["to"])
             assert v["created_at"] == step["at"]
-            assert v["letter_date"] == datetime.fromisoformat(step["at"]).astimezone(
-                COPENHAGEN).date().isoformat()
+            assert v["letter_date"] == step["happened_on"]   # the day the step happened
             assert v["template"] == (f"agenda_item_{party}.md.j2" if party else
                                      f"{name}.md.j2")
             assert v["template_sha256"] == template_sha(TEMPLATES, v["template"],
@@ -844,7 +851,7 @@ def test_the_shipped_templates_pass_the_check() -> None:
     result = run_cli({}, "templates", "check")
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    assert result.stdout.startswith("0 problem(s) in the templates of 8 drafts")
+    assert result.stdout.startswith("0 problem(s) in the templates of 10 drafts")
     as_json = run_cli({}, "templates", "check", "--json")
     assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
 
@@ -883,7 +890,8 @@ def break_templates(breakage: str, d: Path) -> list[str]:
                 "template"]
     if breakage == "missing letterhead":
         (d / "reference" / "ishoj.docx").unlink()
-        return ["agenda_item_ishoj.md.j2:?: missing letterhead ishoj.docx"] + [
+        return ["agenda_item_ishoj.md.j2:?: missing letterhead ishoj.docx",
+                "conditions_agenda_item.md.j2:?: missing letterhead ishoj.docx"] + [
             f"{name}.md.j2:?: missing letterhead ishoj.docx ({{provider}} when the provider "
             f"is ishoj)" for name in ("bum_agreement", "price_notice", "true_up_statement")]
     if breakage == "unused template":
@@ -910,7 +918,7 @@ def test_templates_check_names_file_and_line(breakage: str, tmp_path: Path) -> N
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output and "<class" not in result.output
     problems = result.stderr.splitlines()
-    assert problems[-1].startswith(f"{len(problems) - 1} problem(s) in the templates of 8 "
+    assert problems[-1].startswith(f"{len(problems) - 1} problem(s) in the templates of 10 "
                                    "drafts")
     for start in expected:   # each named with its file and line ...
         assert any(line.startswith(start) for line in problems[:-1]), (start, problems)

@@ -445,7 +445,8 @@ def test_every_version_of_a_whole_application_life_is_danish(wf: Workflow,
          meeting_date=at(36), agenda_ref="KB pkt. 12")
     step(38, "send_to_ministry", "pl-ishoj")
     step(60, "request_info", "pl-ishoj", reference="2018-77", request_date=at(60),
-         due_date=at(74))
+         due_date=at(74), questions="Hvor mange medarbejdere berøres?")
+    step(65, "answer_question", "pl-ishoj", question_no=1, answer="Cirka 200 medarbejdere.")
     step(70, "answer_info", "pl-ishoj")
     step(100, "record_decision", "pl-ishoj", outcome="granted_with_conditions",
          reference="2018-77", decision_date=at(100), conditions="Overgang senest om et år")

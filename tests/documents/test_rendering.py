@@ -327,11 +327,12 @@ def test_shipped_templates_pass_the_checker_with_the_real_samples() -> None:
     facts = load(PROJECT_DIR / "states.yaml").facts_on(today)
     assert facts.ministry is not None and facts.ministry.name == "Økonomi- og Indenrigsministeriet"
     names = sorted(p.name for p in (PROJECT_DIR / "templates" / "documents").glob("*.md.j2"))
-    assert len(names) == 9
+    assert len(names) == 11
     agreements = {"bum_agreement.md.j2", "price_notice.md.j2", "true_up_statement.md.j2"}
     for name in names:
         party = name.removeprefix("agenda_item_").removesuffix(".md.j2") \
-            if name.startswith("agenda_item_") else None
+            if name.startswith("agenda_item_") else \
+            "vallensbaek" if name == "conditions_agenda_item.md.j2" else None   # per party
         process = "bum_agreement" if name in agreements else "application"
         samples = {label: build_context(sample_inputs(full, process), letter_date=today,
                                         facts=facts, party=party) for label, full in

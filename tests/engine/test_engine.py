@@ -53,7 +53,9 @@ ALLOWED: list[tuple[str, str, str, dict[str, Any], str]] = [
      {**COUNCIL_OK, "decision": "rejected", "reason": "Ønsker flere områder med"}, "drafting"),
     ("council_approval", "withdraw", "dir-ishoj", {"reason": "x"}, "withdrawn"),
     ("submitted", "request_info", "pl-ishoj", {"reference": "2018-77",
-                                               "request_date": "2018-05-14"}, "info_requested"),
+                                               "request_date": "2018-05-14",
+                                               "questions": "Hvor mange berøres?"},
+     "info_requested"),
     ("submitted", "record_decision", "pl-ishoj", {**DECISION, "outcome": "granted"},
      "granted"),
     ("submitted", "record_decision", "pl-vallensbaek",
@@ -119,7 +121,8 @@ def test_forbidden_transitions_name_the_allowed_ones(wf: Workflow, start: str,
 
 def test_unknown_trigger_and_application(wf: Workflow) -> None:
     app = make_application(wf)
-    with pytest.raises(InvalidTransition, match="allowed: propose_areas, confirm_areas"):
+    with pytest.raises(InvalidTransition,
+                       match="allowed: propose_areas, update_details, confirm_areas"):
         wf.fire(app, "fly_to_the_moon", user="pl-ishoj")
     with pytest.raises(NotFound, match="no application 999"):
         wf.fire(999, "propose_areas", user="pl-ishoj")
@@ -269,8 +272,14 @@ def test_both_councils_must_accept_conditions(wf: Workflow) -> None:
     data = {"meeting_date": "2018-06-05", "agenda_ref": "pkt. 3"}
     assert walk_fire(wf, app, "accept_conditions", user="sec-vallensbaek", data=data).to_state == \
         "granted_with_conditions"
+    with pytest.raises(GuardFailed, match="not yet accepted by ishoj"):
+        walk_fire(wf, app, "start_transition", user="pl-ishoj",
+                  data={"effective_date": "2019-01-01"})
+    # accepted after the decision: the case stays granted with conditions, and may go on
     assert walk_fire(wf, app, "accept_conditions", user="sec-ishoj",
-                     data=data).to_state == "granted"
+                     data=data).to_state == "granted_with_conditions"
+    assert walk_fire(wf, app, "start_transition", user="pl-ishoj",
+                     data={"effective_date": "2019-01-01"}).to_state == "transition_period"
 
 
 def test_completed_transition_releases_the_granted_areas(wf: Workflow) -> None:
@@ -415,7 +424,8 @@ def test_one_rejection_sends_it_back_with_the_reason_and_voids_approvals(wf: Wor
     # back in council approval, Ishøj's old approval does not count
     wf.fire(app, "submit_for_review", user="pl-ishoj")
     wf.fire(app, "approve_draft", user="legal-ishoj")
-    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek", data=COUNCIL_OK)
+    walk_fire(wf, app, "record_council_decision", user="sec-vallensbaek",
+              data={**COUNCIL_OK, "meeting_date": "2018-05-02"})   # a meeting after it
     with pytest.raises(GuardFailed, match="not yet approved by ishoj"):
         wf.fire(app, "send_to_ministry", user="pl-ishoj")
 

@@ -119,10 +119,10 @@ def test_a_request_for_information_is_dated_by_the_ministrys_letter(
     app = make_application(wf, state="submitted")                  # sent 26 April 2018
     clock.at("2018-05-14T09:00")
     exc = refused(wf, app, "request_info", "pl-ishoj", reference="2018-5",
-                  request_date="2018-05-15")
+                  request_date="2018-05-15", questions="Hvornår?")
     assert "not after 2018-05-14 (today)" in str(exc)
     exc = refused(wf, app, "request_info", "pl-ishoj", reference="2018-5",
-                  request_date="2018-05-09", due_date="2018-05-08")
+                  request_date="2018-05-09", due_date="2018-05-08", questions="Hvornår?")
     assert str(exc) == ("due_date: 2018-05-08 is outside the allowed range: not before "
                         "2018-05-09 (request_date)")
     with pytest.raises(InvalidData, match="needs request_date"):

@@ -73,7 +73,8 @@ def test_the_shipped_file_loads() -> None:
     assert d.kinds == ["dispensation", "jobcentre", "satellite", "bum_agreement"]
     app = d.processes["application"]
     assert app.final_states == ["closed", "withdrawn"]
-    assert app.triggers_from("area_selection") == ["propose_areas", "confirm_areas", "withdraw"]
+    assert app.triggers_from("area_selection") == ["propose_areas", "update_details",
+                                                   "confirm_areas", "withdraw"]
     # a transition with several sources becomes one spec per source, all from one list item
     withdraws = [t for t in app.transitions if t.trigger == "withdraw"]
     assert [t.source for t in withdraws] == ["area_selection", "drafting", "legal_review",
@@ -227,13 +228,13 @@ CASES: list[tuple[str, str, str, str, str, str, bool]] = [
      P + ".states.legal_review.deadline",
      "deadline refers to 'meeting_dat', which is not a date field",
      "due: 5 working days before meeting_dat", True),
-    ("deadline-per-must-be-party", "{due: 30 days, per: party, met_by: conditions,",
-     "{due: 30 days, per: team, met_by: conditions,",
-     P + ".states.granted_with_conditions.deadline.per", "per must be 'party'",
+    ("deadline-per-must-be-party", "{due: due_date or 30 days, per: party, met_by: conditions,",
+     "{due: due_date or 30 days, per: team, met_by: conditions,",
+     P + ".states.conditions_announced.deadline.per", "per must be 'party'",
      "per: team", True),
-    ("unknown-field-in-requires", "requires: [reference, request_date]",
-     "requires: [referense, request_date]", P + ".transitions.{t}.requires",
-     "unknown field 'referense'", "requires: [referense, request_date]", True),
+    ("unknown-field-in-requires", "requires: [reference, request_date, questions]",
+     "requires: [referense, request_date, questions]", P + ".transitions.{t}.requires",
+     "unknown field 'referense'", "requires: [referense, request_date, questions]", True),
     ("when-value-not-a-choice", "when: {decision: rejected}", "when: {decision: rejectd}",
      P + ".transitions.{t}.when.decision", "'rejectd' is not one of approved, rejected",
      "when: {decision: rejectd}", True),
@@ -346,8 +347,8 @@ def test_several_problems_are_reported_at_once() -> None:
                      ("guards: [matches_proposal]", "guards: [matches_proposl]"),
                      ("roles: [legal]", "roles: [lawyer]"),
                      ("effects: [claim_areas]", "effects: [claim_area]"),
-                     ("requires: [reference, request_date]",
-                      "requires: [referense, request_date]")]:
+                     ("requires: [reference, request_date, questions]",
+                      "requires: [referense, request_date, questions]")]:
         text = mutate(old, new, text)
     problems = problems_of(text)
     found = {(p.key, p.line) for p in problems}

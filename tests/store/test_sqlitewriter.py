@@ -71,7 +71,7 @@ def test_sqlite_writer_rolls_back_driver_and_sqlalchemy_statements_alike(
             wf.hot.audit.run(cursor(conn), {  # on the driver: no SQLAlchemy transaction yet
                 "app_id": app_id, "version": 2000, "trigger": "note", "from_state": "a",
                 "to_state": "b", "user": "pl-ishoj", "role": "project_lead",
-                "municipality": "ishoj", "at": datetime(2018, 5, 3, tzinfo=UTC),
+                "municipality": "ishoj", "at": datetime(2018, 5, 3, tzinfo=UTC), "on": None,
                 "comment": "", "data": {}})
             if via_sqlalchemy:  # joins the open transaction
                 _insert_audit(conn, app_id, 2001)

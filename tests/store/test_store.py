@@ -158,13 +158,15 @@ def test_info_request_uses_the_ministrys_deadline_or_ten_working_days(
     app = make_application(wf, state="submitted")      # sent on 27 April 2018
     clock.at("2018-05-14T09:00")
     wf.fire(app, "request_info", user="pl-ishoj", data={
-        "reference": "2018-1", "request_date": "2018-05-11", "due_date": "2018-05-28"})
+        "reference": "2018-1", "request_date": "2018-05-11", "due_date": "2018-05-28",
+        "questions": "Hvornår?"})
     [d] = [d for d in deadlines(wf, app) if d["active"]]
     assert (d["due"], d["derivation"]) == ("2018-05-28",
                                            "Ministeriets frist 28. maj 2018")
+    wf.fire(app, "answer_question", user="pl-ishoj", data={"question_no": 1, "answer": "Nu."})
     wf.fire(app, "answer_info", user="pl-ishoj")
     wf.fire(app, "request_info", user="pl-ishoj",
-            data={"reference": "2018-2", "request_date": "2018-05-14"})
+            data={"reference": "2018-2", "request_date": "2018-05-14", "questions": "Og?"})
     [d] = [d for d in deadlines(wf, app) if d["active"]]
     # no deadline given this time: 10 working days from 14 May, skipping 2. pinsedag
     assert d["derivation"] == "10 arbejdsdage fra 14. maj 2018"

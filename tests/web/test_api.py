@@ -231,7 +231,7 @@ def test_read_routes_have_their_shapes(client: TestClient, wf: Workflow) -> None
     assert hist[0]["trigger"] == "create" and hist[-1]["to"] == "council_approval"
     for e in hist:
         assert set(e) == {"version", "trigger", "from", "to", "user", "role",
-                          "municipality", "at", "comment", "data"}
+                          "municipality", "at", "happened_on", "comment", "data"}
 
     triggers = {x["trigger"]: x for x in pl.get(f"/api/applications/{app_id}/triggers")}
     assert set(triggers) == {"schedule_council_meeting", "record_council_decision",

@@ -387,7 +387,7 @@ def test_a_trigger_not_allowed_in_the_state_is_409_naming_the_allowed(
         body = pl.fire(app_id, trigger, before[1], 409)
         assert body["error"] == "InvalidTransition" and body["state"] == "drafting"
         assert body["trigger"] == trigger
-        assert body["allowed"] == ["submit_for_review", "withdraw"]
+        assert body["allowed"] == ["update_details", "submit_for_review", "withdraw"]
     assert snapshot(wf.engine, app_id) == before
 
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 import click
 
 from . import plain
-from .common import as_option, case_view, clip, json_option, local, open_workflow, pairs_text, table
+from .common import (
+    as_option,
+    case_view,
+    clip,
+    happened,
+    json_option,
+    local,
+    open_workflow,
+    pairs_text,
+    table,
+)
 from .plain import LANGUAGES, emit_json
 
 
@@ -130,11 +140,11 @@ def history(app_id: int, user: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(entries)
         return
-    rows = [[str(e["version"]), local(e["at"]), e["user"], e["trigger"],
+    rows = [[str(e["version"]), local(e["at"]), happened(e), e["user"], e["trigger"],
              f"{e['from'] or '-'} -> {e['to']}" if e["to"] else "",
              clip(pairs_text(e["data"]), 70) + (f" «{e['comment']}»" if e["comment"] else "")]
             for e in entries]
-    table(rows, ["v", "at", "user", "trigger", "state", "data"])
+    table(rows, ["v", "recorded", "happened", "user", "trigger", "state", "data"])
 
 
 @case_view

@@ -145,6 +145,12 @@ def pairs_text(data: dict[str, Any]) -> str:
                      for k, v in data.items())
 
 
+def happened(entry: dict[str, Any]) -> str:
+    """The day a history entry happened, where it is not the day it was recorded."""
+    on = entry.get("happened_on")
+    return on if on and on != local(entry["at"])[:10] else ""
+
+
 def local(iso: str) -> str:
     from zoneinfo import ZoneInfo
 

@@ -1,5 +1,6 @@
 """Word drafts: made inside a transition and versioned (``drafts``), listed and downloaded
-(``listing``), what a template sees (``context``), sandboxed Jinja rendering and the
+(``listing``), what a template sees (``context``, and of the ministry's letters
+``ministry``), sandboxed Jinja rendering and the
 template checker (``rendering``), Markdown to .docx (``docx_writer``, with ``inline`` and
 ``docx_columns``), and PDF by LibreOffice (``pdf``).
 """

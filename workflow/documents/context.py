@@ -25,7 +25,9 @@ from sqlalchemy.engine import Connection
 from ..bum.views import as_decimal, as_int, year_views
 from ..process.acts import current_acts
 from ..process.spec import Definition, Facts
+from ..process.values import as_date
 from ..store import tables as t
+from .ministry import acceptances_view, conditions_view, questions_view
 
 OUTCOME_DA = {"granted": "bevilget", "granted_with_conditions": "bevilget med vilkår",
               "partly_granted": "delvist bevilget", "refused": "afslag"}
@@ -46,6 +48,7 @@ class Inputs:
     process: str = "application"
     area: dict[str, Any] | None = None            # a BUM agreement's area (id, name, law_ref)
     source: dict[str, Any] | None = None          # the application a BUM agreement follows
+    announced: dict[str, Any] | None = None       # the ministry's announced conditions
 
 
 def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -54,15 +57,6 @@ def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None)
             "council": row["council"], "address": row["address"],
             "contact": {"name": contact["name"] if contact else None,
                         "email": contact["email"] if contact else None}}
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 def current_agreement_year(by_year: Mapping[int, dict[str, Any]], start: date | None,
@@ -85,21 +79,21 @@ def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[
     data = inputs.data
     years = year_views(data)
     by_year = {y["year"]: y for y in years}
-    start = _date(data.get("start_date"))
+    start = as_date(data.get("start_date"))
     cycle = as_int(data.get("cycle_year"))
-    signed = _date(data.get("signed_on"))
+    signed = as_date(data.get("signed_on"))
     current_year = current_agreement_year(by_year, start, cycle, signed)
     trued = [y for y in years if y["true_up"] is not None]
     last = as_int(data.get("last_true_up"))
-    changes = [{"effective_date": _date(c.get("effective_date")),
+    changes = [{"effective_date": as_date(c.get("effective_date")),
                 "expected_volume": as_int(c.get("expected_volume")),
                 "service_level": c.get("service_level"),
-                "noticed_on": _date(c.get("noticed_on")),
+                "noticed_on": as_date(c.get("noticed_on")),
                 "by": by_id.get(c.get("by") or "")} for c in data.get("changes") or []]
     budgets = []
     for m in inputs.municipalities:
         act = inputs.acts.get("budget", {}).get(m["id"])
-        meeting = _date(act.get("meeting_date")) if act else None
+        meeting = as_date(act.get("meeting_date")) if act else None
         if act and meeting is not None and cycle is not None and meeting.year == cycle:
             budgets.append({"municipality": m, "meeting_date": meeting,
                             "agenda_ref": act.get("agenda_ref")})
@@ -112,7 +106,7 @@ def agreement_view(inputs: Inputs, by_id: Mapping[str, dict[str, Any]]) -> dict[
         "direct_costs": as_decimal(data.get("direct_costs")),
         "overhead_rate": as_decimal(data.get("overhead_rate")),
         "start_date": start, "notice_months": as_int(data.get("notice_months")),
-        "cycle_year": cycle, "signed_on": signed, "end_date": _date(data.get("end_date")),
+        "cycle_year": cycle, "signed_on": signed, "end_date": as_date(data.get("end_date")),
         "reason": data.get("reason") if data.get("end_date") else None,
         "changes": changes, "years": years, "budgets": budgets,
         "current": by_year.get(current_year) if current_year is not None else None,
@@ -138,7 +132,7 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
         meeting = inputs.acts.get("meeting", {}).get(m["id"], {})
         councils.append({
             "municipality": m,
-            "meeting_date": _date(council.get("meeting_date") or meeting.get("meeting_date")),
+            "meeting_date": as_date(council.get("meeting_date") or meeting.get("meeting_date")),
             "agenda_ref": council.get("agenda_ref") or meeting.get("agenda_ref"),
             "decision": council.get("decision"), "reason": council.get("reason")})
     data = inputs.data
@@ -150,9 +144,9 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
             act = inputs.acts.get("conditions", {}).get(m["id"])
             if act:
                 accepted.append({"municipality": m,
-                                 "meeting_date": _date(act.get("meeting_date")),
+                                 "meeting_date": as_date(act.get("meeting_date")),
                                  "agenda_ref": act.get("agenda_ref")})
-        decision = {"reference": data.get("reference"), "date": _date(data.get("decision_date")),
+        decision = {"reference": data.get("reference"), "date": as_date(data.get("decision_date")),
                     "outcome": data["outcome"], "outcome_text": OUTCOME_DA[data["outcome"]],
                     "conditions": data.get("conditions"),
                     "granted": [a for a in areas if a["outcome"] == "granted"],
@@ -168,7 +162,9 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
         "population": {k: {"inhabitants": f.inhabitants, "on": f.on}
                        for k, f in facts.population.items()},
         "municipalities": inputs.municipalities, "areas": areas, "councils": councils,
-        "decision": decision, "effective_date": _date(data.get("effective_date")),
+        "decision": decision, "effective_date": as_date(data.get("effective_date")),
+        "requested_effective_date": as_date(data.get("requested_effective_date")),
+        "conditions": conditions_view(inputs, areas), "acceptances": acceptances_view(inputs),
         "info_request": inputs.info_request, "previous": inputs.previous,
     }
     if inputs.process == "bum_agreement":
@@ -181,7 +177,7 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
 
 # What a council approves is the substance of a draft: not its date, and not the councils'
 # own records (meeting dates, decisions), which the draft reports as the process moves on.
-NOT_APPROVED = ("letter_date", "councils")
+NOT_APPROVED = ("letter_date", "councils", "acceptances")
 
 
 def _sha(obj: Any) -> str:
@@ -210,7 +206,8 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     process = definition.processes[app["process"]]
     kind = process.kinds[app["kind"]]
     case = {"id": app["id"], "number": app["case_number"], "title": app["title"],
-            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"]}
+            "kind": app["kind"], "kind_label": kind.label.da, "round": app["round"],
+            "satellite_fallback": (app["data"] or {}).get("satellite_fallback", "yes") == "yes"}
     parties = [views[p] for p in app["parties"] if p in views]
     acts = current_acts(conn, app["id"], 0)
     if app["process"] == "bum_agreement":
@@ -227,12 +224,21 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
         ae.c.application_id == app["id"], ae.c.trigger == "request_info")
         .order_by(ae.c.version.desc()).limit(1)).first()
     info = None if req is None else {
-        "reference": req.data.get("reference"), "due_date": _date(req.data.get("due_date")),
-        "date": _date(req.data.get("request_date")), "received": req.at.astimezone(tz).date()}
+        "reference": req.data.get("reference"), "due_date": as_date(req.data.get("due_date")),
+        "date": as_date(req.data.get("request_date")), "received": req.at.astimezone(tz).date(),
+        "questions": questions_view(app["data"] or {})}
+    ann = conn.execute(select(ae.c.data).where(
+        ae.c.application_id == app["id"], ae.c.trigger == "announce_conditions")
+        .order_by(ae.c.version.desc()).limit(1)).first()
+    announced = None if ann is None else {
+        "reference": ann.data.get("reference"), "date": as_date(ann.data.get("request_date")),
+        "due_date": as_date(ann.data.get("due_date")),
+        "conditions": list(ann.data.get("announced_conditions") or []),
+        "granted_areas": list(ann.data.get("granted_areas") or [])}
     previous = _linked(conn, app["id"], "fallback_for")
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
-                  all_municipalities=views)
+                  all_municipalities=views, announced=announced)
 
 
 def _linked(conn: Connection, app_id: int, kind: str) -> dict[str, Any] | None:
@@ -244,7 +250,7 @@ def _linked(conn: Connection, app_id: int, kind: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"number": row.case_number, "title": row.title,
-            "decision_date": _date(row.data.get("decision_date")),
+            "decision_date": as_date(row.data.get("decision_date")),
             "reference": row.data.get("reference")}
 
 
@@ -277,7 +283,7 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
               if full else None} for i, a in enumerate(AREAS[1:4])]
     case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
             "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
-            "round": 1}
+            "round": 1, "satellite_fallback": True}
     if not full:
         return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={})
     acts = {"council": {"ishoj": {"decision": "approved", "meeting_date": "2018-04-03",
@@ -289,10 +295,21 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
                                      "agenda_ref": "Byrådet 3. juli 2018, punkt 2"}}}
     data = {"outcome": "partly_granted", "reference": "2018-4711",
             "decision_date": "2018-06-15", "conditions": "Overgang senest 1. januar 2019",
-            "effective_date": "2019-01-01"}
+            "effective_date": "2019-01-01", "requested_effective_date": "2019-01-01"}
+    announced = {"reference": "2018-4711", "date": date(2018, 5, 28), "due_date": date(2018, 7, 6),
+                 "conditions": ["Overdragelsen af personale sker efter reglerne om "
+                                "virksomhedsoverdragelse.",
+                                "Ændringen har virkning fra 1. januar 2019."],
+                 "granted_areas": [a["id"] for a in areas[:2]]}
     return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
+                  announced=announced,
                   info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
-                                "date": date(2018, 3, 9), "received": date(2018, 3, 12)},
+                                "date": date(2018, 3, 9), "received": date(2018, 3, 12),
+                                "questions": [
+                                    {"number": 1, "text": "Hvor mange medarbejdere berøres?",
+                                     "answer": "Cirka 200 medarbejdere."},
+                                    {"number": 2, "text": "Hvordan sikres borgerne i "
+                                     "overgangen?", "answer": None}]},
                   previous={"number": "00.17.15-G01-3-18", "title": "Hjemtagning af jobcenteret",
                             "decision_date": date(2018, 4, 13), "reference": "2018-1234"})
 

@@ -160,8 +160,9 @@ class Drafts:
 
     def refresh(self, conn: Connection, app: Mapping[str, Any], spec: TransitionSpec, *,
                 completes: bool, actor: tuple[str, str], now: datetime, version: int,
-                trigger: str) -> list[Made]:
-        """Make the drafts the transition declares and renew live ones whose data changed."""
+                trigger: str, day: date | None = None) -> list[Made]:
+        """Make the drafts the transition declares and renew live ones whose data changed;
+        they are dated ``day``, the day the step happened (by default ``now``'s)."""
         drafts = self.applicable(app["kind"])
         wanted = {d.name for d in drafts if d.name in spec.documents and completes}
         live = {d.name for d in drafts if app["state"] in d.live_in}
@@ -181,7 +182,7 @@ class Drafts:
         for draft, party, doc_id in targets:
             inputs = inputs or gather(conn, self.definition, app, self.tz)
             result = self._make(conn, app, draft, party, doc_id, inputs, actor=actor, now=now,
-                                version=version, trigger=trigger,
+                                version=version, trigger=trigger, day=day,
                                 issued=draft.name in wanted)
             if result is not None:
                 made.append(result)
@@ -192,11 +193,11 @@ class Drafts:
     def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
               party: str | None, doc_id: int | None, inputs: Inputs, *,
               actor: tuple[str, str], now: datetime, version: int, trigger: str,
-              issued: bool = False) -> Made | None:
+              day: date | None = None, issued: bool = False) -> Made | None:
         """A new version of one draft, if its data or template changed since the latest
         one, or if the step ``issued`` it (declared it under ``documents:``) on another day
         than the latest one's: the application sent is dated the day it is sent."""
-        letter_date = now.astimezone(self.tz).date()
+        letter_date = day or now.astimezone(self.tz).date()
         facts = self.facts(draft, inputs, letter_date)
         template, letterhead, template_sha = self.sources(draft, party, app["data"])
         if facts.ministry is None and b"ministry" in self._read(self.dir / "documents" /

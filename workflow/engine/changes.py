@@ -52,3 +52,14 @@ class translate_db_errors:
                 raise ConflictError(
                     "a simultaneous change to the same data won the race; nothing was "
                     "changed. Reload and try again.", application_id=self.app_id) from None
+
+
+def conflict(conn: Connection, app_id: int, had: int, now_at: int | None) -> ConflictError:
+    """The error for a case changed by someone else first, naming who and when."""
+    e = last_change(conn, app_id)
+    who = describe_change(e) or "someone"
+    current = e.version if e else now_at
+    return ConflictError(
+        f"application {app_id} was changed first by {who}; it is now at version "
+        f"{current}, you had version {had}. Reload it and try again.",
+        application_id=app_id, changed_by=e.user_id if e else None, version=current)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import Said
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 class TxContext:
     def __init__(self, *, wf: Workflow, conn: Connection, row: Mapping[str, Any],
                  data: Mapping[str, Any], party: str | None, user_id: str, now: datetime,
-                 spawn: Callable[[Connection, str, int, str, datetime], int]) -> None:
+                 spawn: Callable[[Connection, str, int, str, datetime, date], int],
+                 day: date | None = None, day_given: bool = False) -> None:
         self.wf = wf
         self.names = wf.names
         self.conn = conn
@@ -42,6 +43,8 @@ class TxContext:
         self.arg: Any = None
         self.user_id = user_id
         self.now = now
+        self.day = day or wf.local_date(now)   # the day the step happened
+        self.day_given = day_given             # given as happened_on (not its own field)
         self._spawn = spawn
         self._claimed: list[str] | None = None
         self._acts: dict[str, dict[str, dict[str, Any]]] = {}
@@ -81,9 +84,14 @@ class TxContext:
             self._acts[name] = current_acts(self.conn, self.app_id, self.entered_version, name)
         return self._acts[name]
 
+    def acts_in_case(self, name: str) -> dict[str, dict[str, Any]]:
+        """The acts under ``name`` in any state of the case (not set aside), latest per
+        municipality: conditions accepted before the decision still hold after it."""
+        return current_acts(self.conn, self.app_id, 0, name)
+
     def today(self) -> date:
-        """The transition's day, in Danish time."""
-        return self.wf.local_date(self.now)
+        """The day the step happened (by default the day it is recorded), Danish time."""
+        return self.day
 
     def others_who_acted(self) -> list[str]:
         """The other parties that have taken a step in the case (in the audit trail)."""
@@ -97,27 +105,30 @@ class TxContext:
         case has no such day yet."""
         a, ae, pa = t.application, t.audit_entry, t.party_act
         if name == "today":
-            return Anchor(self.today(), Said("today", "i dag"))
+            if self.day_given:  # the step was back-dated: nothing of it may be later
+                return Anchor(self.day, Said("the day of this step", "dagen for dette skridt"))
+            return Anchor(self.wf.local_date(self.now), Said("today", "i dag"))
         if name == "opened":
-            at = self.conn.execute(select(a.c.created_at).where(a.c.id == self.app_id)) \
-                .scalar_one()
-            return Anchor(self.wf.local_date(at), Said("the case was opened",
-                                                       "da sagen blev oprettet"))
+            opened = self.conn.execute(select(a.c.opened_on, a.c.created_at)
+                                       .where(a.c.id == self.app_id)).one()
+            return Anchor(self._day(opened), Said("the case was opened",
+                                                  "da sagen blev oprettet"))
         if name.startswith("entered:"):
             state = name.removeprefix("entered:")
-            at = self.conn.execute(select(func.min(ae.c.at)).where(
+            got = self.conn.execute(select(ae.c.happened_on, ae.c.at).where(
                 ae.c.application_id == self.app_id, ae.c.to_state == state,
-                ae.c.from_state.is_distinct_from(state))).scalar()
+                ae.c.from_state.is_distinct_from(state)).order_by(ae.c.version).limit(1)).first()
             label = self.names.state(state)
-            return None if at is None else Anchor(self.wf.local_date(at), Said(
+            return None if got is None else Anchor(self._day(got), Said(
                 f"the case entered {state}", f"da sagen kom i tilstanden {label}"))
         if name.startswith("act:"):
             act = name.removeprefix("act:")
-            at = self.conn.execute(select(func.max(pa.c.at)).where(
+            got = self.conn.execute(select(pa.c.happened_on, pa.c.at).where(
                 pa.c.application_id == self.app_id, pa.c.name == act,
-                pa.c.municipality == self.party, pa.c.void.is_(False))).scalar()
+                pa.c.municipality == self.party, pa.c.void.is_(False))
+                .order_by(pa.c.version.desc()).limit(1)).first()
             trigger = self.names.act_trigger(act)
-            return None if at is None else Anchor(self.wf.local_date(at), Said(
+            return None if got is None else Anchor(self._day(got), Said(
                 f"{trigger} was recorded", f"da {self.names.action(trigger)} blev registreret"))
         value = self.data.get(name, self.app_data.get(name))
         if isinstance(value, str):
@@ -128,6 +139,10 @@ class TxContext:
         if not isinstance(value, date):
             return None
         return Anchor(value, Said(name, self.names.field(name).lower()))
+
+    def _day(self, got: Any) -> date:
+        """A row's (happened_on, recorded moment) as the day it happened."""
+        return got[0] or self.wf.local_date(got[1])
 
     def deadline_due(self) -> tuple[date, str] | None:
         """The current state's open deadline for the acting party (or the case): due, why."""
@@ -174,6 +189,6 @@ class TxContext:
         self.release_claims()
 
     def spawn(self, kind: str) -> int:
-        new_id = self._spawn(self.conn, kind, self.app_id, self.user_id, self.now)
+        new_id = self._spawn(self.conn, kind, self.app_id, self.user_id, self.now, self.day)
         self.spawned.append(new_id)
         return new_id

@@ -52,7 +52,7 @@ class DeadlineKeeper:
         if spec is None:
             return
         base = values.from_json(row["data"] or {}, self.definition.fields)
-        entered = row["entered_at"].astimezone(self.tz).date()
+        entered = row.get("entered_on") or row["entered_at"].astimezone(self.tz).date()
         parties: list[str | None] = list(row["parties"]) if spec.per_party else [None]
         if spec.party_field:  # the deadline concerns one party, named in the data
             parties = [str(base[spec.party_field])] if base.get(spec.party_field) else [None]

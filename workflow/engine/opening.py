@@ -5,7 +5,7 @@ deadlines), written in the caller's transaction."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -15,7 +15,7 @@ from ..danish import join_and, join_or
 from ..errors import GuardFailed, InvalidData, NotFound, Said, in_danish
 from ..process import values
 from ..process.acts import insert_claims, unavailable_areas
-from ..process.spec import KindSpec, ProcessSpec
+from ..process.spec import HAPPENED, KindSpec, ProcessSpec
 from ..store import tables as t
 
 if TYPE_CHECKING:
@@ -53,19 +53,19 @@ def check_source(wf: Workflow, conn: Connection, spec: KindSpec, source: int,
 
 def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: str,
                 round: int | None, title: str, actor_id: str, role: str,
-                municipality: str | None, now: datetime, parties: list[str],
+                municipality: str | None, now: datetime, day: date, parties: list[str],
                 data: dict[str, Any], link: tuple[int, str] | None = None) -> int:
+    """Insert a case opened at ``now`` (recorded) on ``day`` (as it happened); its case
+    number carries the year of ``day``."""
     initial = process.kinds[kind].initial
     a = t.application
     app_id = conn.execute(insert(a).values(
         process=process.name, kind=kind, round=round, title=title, case_number="",
-        state=initial, version=1, entered_version=1, entered_at=now,
-        definition_hash=wf.definition.hash, parties=parties, data=data,
+        state=initial, version=1, entered_version=1, entered_at=now, entered_on=day,
+        opened_on=day, definition_hash=wf.definition.hash, parties=parties, data=data,
         created_at=now, created_by=actor_id, updated_at=now, updated_by=actor_id,
     ).returning(a.c.id)).scalar_one()
-    local = wf.local_date(now)
-    case = process.case_number.format(id=app_id, yy=f"{local.year % 100:02d}",
-                                      yyyy=local.year)
+    case = process.case_number.format(id=app_id, yy=f"{day.year % 100:02d}", yyyy=day.year)
     conn.execute(update(a).where(a.c.id == app_id).values(case_number=case))
     audit: dict[str, Any] = {"kind": kind, "title": title, **data}
     if round is not None:
@@ -77,7 +77,7 @@ def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: s
     conn.execute(insert(t.audit_entry).values(
         application_id=app_id, version=1, trigger="create", from_state=None,
         to_state=initial, user_id=actor_id, role=role, municipality=municipality, at=now,
-        comment="", data=audit))
+        happened_on=day, comment="", data=audit))
     fixed = process.kinds[kind].areas
     if fixed:
         taken = unavailable_areas(conn)
@@ -90,7 +90,7 @@ def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: s
                 + join_and(f"{wf.names.area(x)} {in_danish(taken[x])}" for x in clash)))
         insert_claims(conn, app_id, list(fixed), wf.names)
     row = {"id": app_id, "state": initial, "entered_version": 1, "entered_at": now,
-           "data": data, "parties": parties}
+           "entered_on": day, "data": data, "parties": parties}
     wf.deadlines.sync(conn, process, row, old_state=None, version=1, now=now,
                         acts_by_party={})
     return int(app_id)
@@ -116,7 +116,8 @@ def check_new(wf: Workflow, *, kind: str, title: str, round: int | None,
     if not spec.rounds and round is not None:
         raise InvalidData(Said(f"a {kind} application has no rounds",
                                f"»{spec.label.da}« har ingen runder"))
-    vals = values.parse_data(data or {}, fields=wf.definition.fields, allowed=spec.fields,
+    vals = values.parse_data(data or {}, fields=wf.definition.fields,
+                             allowed=(*spec.fields, HAPPENED),
                              trigger=f"a new {kind}", areas=wf.areas,
                              municipalities=wf.municipalities)
     missing = [f for f in spec.requires if f not in vals]

@@ -151,6 +151,7 @@ def history_entries(conn: Connection, app_id: int) -> list[dict[str, Any]]:
     entries = [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
                 "to": r.to_state, "user": r.user_id, "role": r.role,
                 "municipality": r.municipality, "at": r.at.isoformat(),
+                "happened_on": r.happened_on.isoformat() if r.happened_on else None,
                 "comment": r.comment, "data": r.data}
                for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
                                      .order_by(ae.c.version))]

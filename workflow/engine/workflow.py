@@ -24,7 +24,6 @@ from ..config import Settings, system_clock
 from ..documents.drafts import Drafts, Made
 from ..documents.listing import Download, download
 from ..errors import (
-    ConflictError,
     GuardFailed,
     InvalidData,
     InvalidTransition,
@@ -39,15 +38,17 @@ from ..process import machine as mc
 from ..process.definition import Definition, ProcessSpec
 from ..process.definition import load as load_definition
 from ..process.names import Names
+from ..process.spec import HAPPENED
 from ..process.versions import register_definition
 from ..rules import registry as rules
 from ..store import database as store
 from ..store import tables as t
 from ..store.statements import APP_COLUMNS, HotStatements, cursor
-from .changes import describe_change, last_change, translate_db_errors
+from .changes import conflict, describe_change, last_change, translate_db_errors
 from .context import TxContext
 from .deadlines import DeadlineKeeper
 from .opening import check_new, check_source, check_user, insert_case
+from .when import check_day, opened_day, step_day
 
 Clock = Callable[[], datetime]
 
@@ -120,7 +121,7 @@ class Workflow:
 
     # ---------------------------------------------------------------- helpers
     def today(self) -> date:
-        return self.clock().astimezone(self.tz).date()
+        return self.local_date(self.clock())
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
@@ -128,9 +129,9 @@ class Workflow:
     def actor(self, conn: Connection, user_id: str | None) -> Actor:
         if not user_id:
             raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
-        row = conn.execute(select(t.user.c.id, t.user.c.name, t.user.c.role,
-                                  t.user.c.municipality, t.user.c.active)
-                           .where(t.user.c.id == user_id)).first()
+        u = t.user
+        row = conn.execute(select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.active)
+                           .where(u.c.id == user_id)).first()
         if row is None or not row.active:
             raise NotFound.user(user_id)
         return Actor(row.id, row.name, row.role, row.municipality)
@@ -167,6 +168,7 @@ class Workflow:
         process, spec, vals, title = check_new(self, kind=kind, title=title, round=round,
                                                data=data, source=source, user=user)
         now = self.clock()
+        day = opened_day(self, vals, now)
         with self._write() as conn:
             actor = self.actor(conn, user)
             if actor.role not in process.create_roles:
@@ -197,14 +199,14 @@ class Workflow:
                 link = (source, "agreement_for")
             return insert_case(self, conn, process=process, kind=kind, round=round, title=title,
                                 actor_id=actor.id, role=actor.role,
-                                municipality=actor.municipality, now=now, parties=parties,
-                                data=values.to_json(vals), link=link)
+                                municipality=actor.municipality, now=now, day=day,
+                                parties=parties, data=values.to_json(vals), link=link)
 
     def parties(self) -> list[str]:
         return [m for m, r in self.municipalities.items() if r.cooperation]
 
     def _spawn(self, conn: Connection, kind: str, from_id: int, user_id: str,
-               now: datetime) -> int:
+               now: datetime, day: date) -> int:
         process = self.definition.process_for_kind(kind)
         src = conn.execute(select(t.application.c.case_number, t.application.c.parties)
                            .where(t.application.c.id == from_id)).one()
@@ -212,7 +214,7 @@ class Workflow:
         title = f"{process.kinds[kind].label.da} (efter afslag i sag {src.case_number})"
         return insert_case(self, conn, process=process, kind=kind, round=None, title=title,
                             actor_id=actor.id, role=actor.role, municipality=actor.municipality,
-                            now=now, parties=list(src.parties), data={},
+                            now=now, day=day, parties=list(src.parties), data={},
                             link=(from_id, "fallback_for"))
 
     # ------------------------------------------------------------------- fire
@@ -231,7 +233,7 @@ class Workflow:
             now = self.clock()  # once the row is ours: times follow the order of changes
             self.check_party(actor, app_id, row["parties"], row["case_number"])
             if expected_version is not None and row["version"] != expected_version:
-                raise self._conflict(conn, app_id, expected_version, row["version"])
+                raise conflict(conn, app_id, expected_version, row["version"])
             process = self.process_of(row["process"])
             info = process.trigger_table.get((row["state"], trigger))
             if info is None:
@@ -260,8 +262,10 @@ class Workflow:
                     f"({self.names.choices(k, self.definition.fields[k].choices)})")
                     for k in missing]))
             party = self._party(actor, vals, info.acts)
+            day, day_field = step_day(info, vals, self.local_date(now))
             ctx = TxContext(wf=self, conn=conn, row=row, data=vals, party=party,
-                            user_id=actor.id, now=now, spawn=self._spawn)
+                            user_id=actor.id, now=now, spawn=self._spawn, day=day,
+                            day_given=day_field == HAPPENED and day != self.local_date(now))
             joint = next((c.joint for c in info.candidates
                           if c.joint and actor.role in c.roles), None)
             if joint and party in ctx.acts(joint):
@@ -282,8 +286,9 @@ class Workflow:
                                   reasons=reasons)
             if step.chosen.spec.dates:
                 datebounds.check(vals, step.chosen.spec.dates, ctx.anchor, self.names.field)
+            check_day(self, conn, row, day, day_field, now, party)
             return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
-                               now)
+                               now, day)
 
     @counts_refusals
     def download(self, document_id: int, *, user: str | None, number: int | None = None,
@@ -308,7 +313,7 @@ class Workflow:
 
     def _apply(self, conn: Connection, cur: Any, process: ProcessSpec, row: dict[str, Any],
                actor: Actor, step: mc.Step, trigger: str, vals: dict[str, Any], comment: str,
-               now: datetime) -> Outcome:
+               now: datetime, day: date) -> Outcome:
         assert step.chosen is not None
         spec, ctx = step.chosen.spec, step.ctx
         old, new = row["state"], step.state
@@ -318,13 +323,15 @@ class Workflow:
         if act_name:
             conn.execute(insert(t.party_act).values(
                 application_id=row["id"], name=act_name, municipality=ctx.party,
-                version=version, void=False, user_id=actor.id, at=now, data=stored))
+                version=version, void=False, user_id=actor.id, at=now, happened_on=day,
+                data=stored))
         if spec.resets:
             pa = t.party_act
             conn.execute(update(pa).where(pa.c.application_id == row["id"],
                                           pa.c.name.in_(spec.resets)).values(void=True))
         if not act_name and spec.fields:
-            ctx.app_data.update({f: stored.get(f) for f in spec.fields})
+            ctx.app_data.update({f: stored.get(f) for f in spec.fields
+                                 if f in stored or not spec.patch})
         # A joint step's effects belong to its moving on: they run with the last party's act.
         for effect in spec.effects if step.chosen.completes else ():
             ctx.arg = effect.arg
@@ -333,9 +340,9 @@ class Workflow:
         stmt = self.hot.update[changed, ctx.app_data != row["data"]]
         if stmt.rowcount(cur, {
                 "app_id": row["id"], "old": row["version"], "state": new, "version": version,
-                "data": ctx.app_data, "at": now, "user": actor.id,
+                "data": ctx.app_data, "at": now, "on": day, "user": actor.id,
                 "definition_hash": self.definition.hash}) != 1:
-            raise self._conflict(conn, row["id"], row["version"], None)
+            raise conflict(conn, row["id"], row["version"], None)
         audit_data = dict(stored)
         waiting: tuple[str, ...] = ()
         if spec.joint and not step.chosen.completes:
@@ -345,23 +352,24 @@ class Workflow:
         self.hot.audit.run(cur, {
             "app_id": row["id"], "version": version, "trigger": trigger, "from_state": old,
             "to_state": new, "user": actor.id, "role": actor.role,
-            "municipality": actor.municipality, "at": now, "comment": comment or "",
-            "data": audit_data})
+            "municipality": actor.municipality, "at": now, "on": day,
+            "comment": comment or "", "data": audit_data})
         if process.states[new].deadline or (changed and process.states[old].deadline):
             row = {**row, "state": new, "data": ctx.app_data}
             if changed:
-                row.update(entered_version=version, entered_at=now)
+                row.update(entered_version=version, entered_on=day)
             else:
-                row["entered_at"] = conn.execute(
-                    select(t.application.c.entered_at)
-                    .where(t.application.c.id == row["id"])).scalar_one()
+                a = t.application
+                got = conn.execute(select(a.c.entered_on, a.c.entered_at)
+                                   .where(a.c.id == row["id"])).one()
+                row["entered_on"] = got.entered_on or self.local_date(got.entered_at)
             self.deadlines.sync(conn, process, row, old_state=old, version=version, now=now)
         made: list[Made] = []
         if self.drafts is not None and self.drafts.concern(row["kind"], new, spec):
-            after = {**row, "state": new, "data": ctx.app_data}
-            made = self.drafts.refresh(conn, after, spec, completes=step.chosen.completes,
-                                       actor=(actor.id, actor.name), now=now, version=version,
-                                       trigger=trigger)
+            made = self.drafts.refresh(
+                conn, {**row, "state": new, "data": ctx.app_data}, spec, day=day, now=now,
+                completes=step.chosen.completes, actor=(actor.id, actor.name), version=version,
+                trigger=trigger)
         return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
                        tuple(made), process.name)
 
@@ -378,16 +386,6 @@ class Workflow:
         if role is None or not active:
             raise NotFound.user(user)
         return Actor(user, name, role, municipality), dict(zip(APP_COLUMNS, got, strict=False))
-
-    def _conflict(self, conn: Connection, app_id: int, had: int,
-                  now_at: int | None) -> ConflictError:
-        e = last_change(conn, app_id)
-        who = describe_change(e) or "someone"
-        current = e.version if e else now_at
-        return ConflictError(
-            f"application {app_id} was changed first by {who}; it is now at version "
-            f"{current}, you had version {had}. Reload it and try again.",
-            application_id=app_id, changed_by=e.user_id if e else None, version=current)
 
     def _write(self, app_id: int | None = None) -> Any:
         tx = store.write(self.engine)  # SQLite's writer reports its own errors

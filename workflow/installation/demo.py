@@ -215,7 +215,15 @@ def load_examples(open_workflow: Callable[[Callable[[], datetime]], Any], *,
     go(sent, "11:00", 3, "send_to_ministry", "pl-ishoj")
     go(sent + timedelta(days=20), "10:00", 3, "request_info", "pl-ishoj",
        reference=f"{sent.year}-1234", request_date=(sent + timedelta(days=18)).isoformat(),
-       due_date=(sent + timedelta(days=34)).isoformat())
+       due_date=(sent + timedelta(days=34)).isoformat(),
+       questions="Hvor mange medarbejdere overføres, og hvornår?\n"
+                 "Hvordan sikres de borgere, der har en sag i gang ved overgangen?")
+    go(sent + timedelta(days=27), "10:00", 3, "answer_question", "pl-ishoj", question_no="1",
+       answer="Omkring 200 medarbejdere overføres pr. 1. januar efter reglerne om "
+              "virksomhedsoverdragelse.")
+    go(sent + timedelta(days=28), "10:00", 3, "answer_question", "pl-ishoj", question_no="2",
+       answer="Verserende sager afsluttes af den kommune, der har dem, efter en fælles "
+              "overgangsplan, og borgerne får skriftlig besked.")
     go(sent + timedelta(days=30), "15:00", 3, "answer_info", "pl-ishoj")
     go(sent + timedelta(days=55), "10:00", 3, "record_decision", "pl-ishoj",
        outcome="refused", reference=f"{sent.year}-1234",

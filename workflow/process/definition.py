@@ -22,6 +22,8 @@ from . import (
 from .located import Checker, LocatedYaml, Path_
 from .processes import read_label, read_process
 from .spec import (
+    HAPPENED,
+    HAPPENED_FIELD_LABEL,
     Citation,
     DeadlineSpec,
     Definition,
@@ -59,8 +61,8 @@ __all__ = [
 ]
 
 
-FIELD_TYPES = ("text", "date", "choice", "areas", "area", "municipality", "integer", "money",
-               "percent")
+FIELD_TYPES = ("text", "texts", "date", "choice", "areas", "area", "municipality", "integer",
+               "money", "percent")
 
 
 def load(path: str | os.PathLike[str]) -> Definition:
@@ -324,4 +326,8 @@ def _fields(v: Checker, raw: Any) -> dict[str, FieldSpec]:
                 v.error(path + ("labels", key), f"{key!r} is not one of the choices")
         out[name] = FieldSpec(name, str(ftype), Label(str(m.get("da", "")), str(m.get("en", ""))),
                               choices, {str(k): str(x) for k, x in labels.items()})
+    if HAPPENED in out:
+        v.error(("fields", HAPPENED), f"{HAPPENED!r} is built in (the day a step happened); "
+                                      "name the field otherwise")
+    out[HAPPENED] = FieldSpec(HAPPENED, "date", Label(*HAPPENED_FIELD_LABEL))
     return out

@@ -188,7 +188,7 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
     m = v.mapping(raw, path)
     v.keys(m, path, {"trigger", "source", "dest", "da", "en", "roles", "when", "guards",
                      "effects", "requires", "optional", "record", "joint", "resets",
-                     "documents", "approves", "side", "dates"},
+                     "documents", "approves", "side", "dates", "on", "patch"},
            {"trigger", "source", "dest", "roles"})
     trigger = str(m.get("trigger", ""))
     if not IDENT.match(trigger):
@@ -239,6 +239,12 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         v.keys(bm, dp, {"not_before", "not_after"}, set())
         dates[str(fname)] = datebounds.Bounds(*(
             tuple(v.names(bm.get(key, []), dp + (key,))) for key in ("not_before", "not_after")))
+    on = m.get("on")
+    if on is not None:
+        if on not in requires:
+            v.error(path + ("on",), f"{on!r} must be a field this transition requires")
+        elif fields[str(on)].type != "date":
+            v.error(path + ("on",), f"{on!r} is not a date field")
     return [TransitionSpec(
         trigger=trigger, source=s, dest=s if dest == SAME else dest, label=label,
         roles=tuple(troles),
@@ -248,7 +254,8 @@ def _transition(v: Checker, path: Path_, raw: Any, states: dict[str, StateSpec],
         resets=tuple(resets), line=v.doc.line(path), position=int(path[-1]),
         documents=tuple(v.names(m.get("documents", []), path + ("documents",))),
         approves=tuple(v.names(m.get("approves", []), path + ("approves",))),
-        side=_flag(v, m, path, "side"), dates=dates)
+        side=_flag(v, m, path, "side"), dates=dates, on=str(on) if on else None,
+        patch=_flag(v, m, path, "patch"))
         for s in sources]
 
 

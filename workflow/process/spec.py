@@ -24,6 +24,11 @@ from .datebounds import Bounds
 # Application attributes a transition may match on, besides data fields.
 MATCHABLE_ATTRIBUTES = ("kind", "round")
 
+# The day a step happened, when it is not today and the step has no date of its own
+# (``on:``): every step takes it. It is stored beside the moment the step was recorded.
+HAPPENED = "happened_on"
+HAPPENED_FIELD_LABEL = ("Dato for hændelsen", "The day it happened")
+
 EMPTY: Mapping[str, Any] = MappingProxyType({})  # the default of the mapping fields
 
 
@@ -98,6 +103,8 @@ class TransitionSpec(NamedTuple):
     approves: tuple[str, ...] = ()   # drafts whose current version this act approves
     side: bool = False               # always possible, never awaited (not a task: withdraw)
     dates: Mapping[str, Bounds] = EMPTY  # date field -> the range it must lie in
+    on: str | None = None            # the date field that is the day the step happened
+    patch: bool = False              # only the fields given change (others keep their value)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -306,7 +313,8 @@ def trigger_table(transitions: tuple[TransitionSpec, ...]
         cands = tuple(c for c in transitions if (c.source, c.trigger) == key)
         out[key] = TriggerInfo(
             candidates=cands, roles=frozenset(r for c in cands for r in c.roles),
-            fields=tuple(dict.fromkeys(f for c in cands for f in c.fields)),
+            fields=tuple(dict.fromkeys(f for c in cands for f in c.fields))
+            + (() if any(c.on for c in cands) else (HAPPENED,)),
             branch_fields=tuple(dict.fromkeys(
                 k for c in cands for k, _ in c.when if k not in MATCHABLE_ATTRIBUTES)),
             joint=next((c.joint for c in cands if c.joint), None),

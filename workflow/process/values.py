@@ -23,6 +23,7 @@ from ..errors import InvalidData, Said, in_danish
 from .definition import FieldSpec
 
 MAX_TEXT = 4000
+MAX_ITEMS = 50          # texts in a list field (conditions, questions)
 MAX_AMOUNT = Decimal("1e12")          # kroner: beyond any municipal budget
 MAX_INTEGER = 10**9
 _DANISH_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")   # 1.234.567,89
@@ -163,6 +164,20 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
             raise _bad(f"unknown municipality {raw!r}; known: {known}",
                        f"ukendt kommune »{raw}«; kendte: {known}")
         return raw
+    if spec.type == "texts":  # one text per item: a list, or one item per line
+        items = raw if isinstance(raw, list) else str(raw).splitlines()
+        out = [_text(str(x) if isinstance(x, str) else x) for x in items
+               if not isinstance(x, str) or x.strip()]
+        if not out:
+            raise _bad("expected at least one text (one per line)",
+                       "skal udfyldes (én pr. linje)")
+        if len(out) > MAX_ITEMS:
+            raise _bad(f"more than {MAX_ITEMS} items", f"mere end {MAX_ITEMS} punkter")
+        return out
+    return _text(raw)
+
+
+def _text(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise _bad("expected a non-empty text", "skal udfyldes")
     problem = text_problem(raw)
@@ -198,6 +213,16 @@ def parse_data(raw: Mapping[str, Any], *, fields: Mapping[str, FieldSpec],
     if problems:
         raise InvalidData(Said.joined(problems))
     return out
+
+
+def as_date(value: Any) -> date | None:
+    """A stored date (ISO text or a date) as a date; None for nothing or no date."""
+    if isinstance(value, date) or value is None:
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
 
 
 def to_json(values: Mapping[str, Any]) -> dict[str, Any]:

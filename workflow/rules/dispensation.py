@@ -82,9 +82,71 @@ def all_parties(ctx: Context) -> Said | None:
                 f"endnu ikke godkendt af {ctx.names.parties(missing)}")
 
 
+@guard("conditions_accepted")
+def conditions_accepted(ctx: Context) -> Said | None:
+    """Every party has accepted the ministry's conditions: when they were announced, or
+    after a decision that set them."""
+    acts = ctx.acts_in_case("conditions")
+    missing = [p for p in ctx.parties if p not in acts]
+    if not missing:
+        return None
+    return Said(f"the conditions are not yet accepted by {', '.join(missing)}",
+                f"vilkårene er endnu ikke accepteret af {ctx.names.parties(missing)}")
+
+
+@guard("satellite_wanted")
+def satellite_wanted(ctx: Context) -> Said | None:
+    """The take-back application asks for a jobcentre satellite if it is refused (the
+    default, as the strategy has it)."""
+    if ctx.app_data.get("satellite_fallback", "yes") == "yes":
+        return None
+    return Said("the application did not ask for a satellite as fallback",
+                "ansøgningen bad ikke om en jobcentersatellit ved afslag")
+
+
+def _questions(ctx: Context) -> list[str]:
+    return [str(q) for q in ctx.app_data.get("questions") or []]
+
+
+@guard("question_exists")
+def question_exists(ctx: Context) -> Said | None:
+    """The question answered is one of the ministry's (numbered from 1)."""
+    n, count = ctx.data.get("question_no"), len(_questions(ctx))
+    if isinstance(n, int) and 1 <= n <= count:
+        return None
+    return Said(f"question_no: the ministry asked {count} question(s); {n} is not one of them",
+                f"ministeriet stillede {count} spørgsmål; nr. {n} er ikke et af dem")
+
+
+@guard("questions_answered")
+def questions_answered(ctx: Context) -> Said | None:
+    """Every question of the ministry's request has an answer."""
+    answers = ctx.app_data.get("answers") or {}
+    missing = [str(i) for i in range(1, len(_questions(ctx)) + 1) if str(i) not in answers]
+    if not missing:
+        return None
+    return Said(f"question(s) {', '.join(missing)} have no answer yet",
+                f"spørgsmål {', '.join(missing)} er endnu ikke besvaret")
+
+
+@effect("new_questions")
+def new_questions(ctx: Context) -> None:
+    """A new request from the ministry: its questions have no answers yet."""
+    ctx.app_data["answers"] = {}
+
+
+@effect("record_answer")
+def record_answer(ctx: Context) -> None:
+    """The answer to one question, kept by its number (a new answer replaces the old)."""
+    no = ctx.app_data.pop("question_no")
+    answer = ctx.app_data.pop("answer")
+    ctx.app_data["answers"] = {**(ctx.app_data.get("answers") or {}), str(no): answer}
+
+
 @guard("decision_areas_valid")
 def decision_areas_valid(ctx: Context) -> Said | None:
-    """A partial grant names a non-empty, proper subset of the application's areas."""
+    """A partial grant names a non-empty, proper subset of the application's areas; a full
+    grant all of them; announced conditions any of them."""
     areas = set(ctx.claimed_areas())
     granted = set(ctx.data.get("granted_areas") or [])
     outcome = ctx.data.get("outcome")
@@ -93,6 +155,11 @@ def decision_areas_valid(ctx: Context) -> Said | None:
             return Said(f"a partial grant names some but not all of the areas "
                         f"({_fmt(areas)}) in granted_areas",
                         f"en delvis bevilling omfatter nogle, men ikke alle, af områderne "
+                        f"({ctx.names.areas(sorted(areas))})")
+    elif outcome is None:  # announced conditions: all the areas, or some of them
+        if granted and not granted <= areas:
+            return Said(f"the areas granted must be among the application's ({_fmt(areas)})",
+                        f"de bevilgede områder skal være blandt ansøgningens "
                         f"({ctx.names.areas(sorted(areas))})")
     elif granted and outcome == "refused":
         return Said("a refusal grants no areas", "et afslag bevilger ingen områder")
@@ -148,7 +215,7 @@ def release_claims(ctx: Context) -> None:
 def release_granted_areas(ctx: Context) -> None:
     """The granted areas leave the mandatory cooperation on the effective date."""
     raw = ctx.app_data.get("effective_date")
-    on = date.fromisoformat(raw) if isinstance(raw, str) else date.today()
+    on = date.fromisoformat(raw) if isinstance(raw, str) else ctx.today()
     ctx.release_granted_areas(on)
 
 

@@ -64,10 +64,14 @@ class Application(SQLModel, table=True):
     version: int = Field(default=1, description="optimistic lock; = last audit entry's version")
     entered_version: int = Field(default=1, description="version at which `state` was entered")
     entered_at: datetime
+    entered_on: date | None = Field(default=None, description="the day the state was entered, "
+                                    "as it happened (None: entered_at's day)")
     definition_hash: str = Field(max_length=64, foreign_key="definition.hash")
     parties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime
+    opened_on: date | None = Field(default=None, description="the day the case was opened, "
+                                   "as it happened (None: created_at's day)")
     created_by: str = Field(max_length=80)
     updated_at: datetime
     updated_by: str = Field(max_length=80)
@@ -118,6 +122,8 @@ class AuditEntry(SQLModel, table=True):
     role: str = Field(max_length=40)
     municipality: str | None = Field(default=None, max_length=40)
     at: datetime
+    happened_on: date | None = Field(default=None, description="the day the step happened "
+                                     "(None: at's day); `at` is when it was recorded")
     comment: str = ""
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -135,6 +141,7 @@ class PartyAct(SQLModel, table=True):
     void: bool = False
     user_id: str = Field(max_length=80)
     at: datetime
+    happened_on: date | None = Field(default=None, description="the day it happened")
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

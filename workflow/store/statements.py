@@ -120,7 +120,8 @@ class HotStatements:
                 .values(state=bindparam("state"), version=bindparam("version"),
                         updated_at=bindparam("at"), updated_by=bindparam("user"),
                         definition_hash=bindparam("definition_hash")))
-        move = stay.values(entered_version=bindparam("version"), entered_at=bindparam("at"))
+        move = stay.values(entered_version=bindparam("version"), entered_at=bindparam("at"),
+                           entered_on=bindparam("on"))
         # (state entered anew, data changed): the data column is written only when changed
         self.update = {
             (moves, writes): Prepared(base.values(data=bindparam("data")) if writes else base,
@@ -131,4 +132,5 @@ class HotStatements:
             trigger=bindparam("trigger"), from_state=bindparam("from_state"),
             to_state=bindparam("to_state"), user_id=bindparam("user"), role=bindparam("role"),
             municipality=bindparam("municipality"), at=bindparam("at"),
-            comment=bindparam("comment"), data=bindparam("data")), dialect, shared=shared)
+            happened_on=bindparam("on"), comment=bindparam("comment"),
+            data=bindparam("data")), dialect, shared=shared)

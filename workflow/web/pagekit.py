@@ -86,6 +86,7 @@ def install_filters(t: Jinja2Templates) -> None:
     env.filters["long_date"] = lambda v: danish.long_date(
         v if isinstance(v, date) else date.fromisoformat(str(v)[:10])) if v else ""
     env.filters["local_time"] = lambda v: _local(v)
+    env.filters["local_day"] = lambda v: _local(v).split(" kl. ")[0]
     env.filters["amount"] = _amount
     env.filters["number"] = _number
     env.filters["da"] = in_danish  # a reason given in English and Danish: the Danish
