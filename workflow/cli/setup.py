@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 @click.option("--demo", is_flag=True, help="Load the Ishøj–Vallensbæk demo setup.")
 @click.option("--examples", is_flag=True,
               help="Also add example cases dated up to today (implies --demo).")
-def init(demo: bool, examples: bool) -> None:
+@click.option("--history", is_flag=True,
+              help="Also replay the true history of 2020–22 (implies --demo).")
+def init(demo: bool, examples: bool, history: bool) -> None:
     """Create or upgrade the database at WORKFLOW_DATABASE_URL."""
+    if history and examples:
+        raise click.UsageError(
+            "--history and --examples tell of the same cooperation at different times: the "
+            "history ends it on 1 January 2022, leaving the examples no area to apply for. "
+            "Choose one.")
     from ..config import Settings
     from ..installation import demo as demo_data
     from ..process.definition import load
@@ -33,7 +40,7 @@ def init(demo: bool, examples: bool) -> None:
     store.migrate(engine)
     url = engine.url.render_as_string(hide_password=True)
     click.echo(f"Database {url}: schema {before or 'none'} -> {store.HEAD_REVISION}.")
-    if demo or examples:
+    if demo or examples or history:
         added = demo_data.load_setup(engine)
         click.echo("Loaded the Ishøj–Vallensbæk demo setup: municipalities "
                    + ", ".join(m["id"] for m in demo_data.MUNICIPALITIES)
@@ -51,6 +58,12 @@ def init(demo: bool, examples: bool) -> None:
         ids = demo_data.load_examples(open_workflow, today=today, timezone=settings.timezone)
         click.echo(f"Added the examples {ids[0]}–{ids[-1]}: applications 1–5 and BUM "
                    f"agreements 6–7, dated up to today ({today.isoformat()}).")
+    if history:
+        from ..installation.history import load_history
+
+        case = load_history(open_workflow, timezone=settings.timezone)
+        click.echo(f"Replayed the history of 2020–22 as case {case}: from the choice of "
+                   "areas to the split on 1 January 2022.")
 
 
 @click.command()

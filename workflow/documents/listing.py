@@ -58,9 +58,10 @@ def documents_of(conn: Connection, definition: Definition,
     for doc_id, doc in docs.items():
         doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None
         doc["approvals"] = []
-    council = acts_of(conn, {app_id: 0 for app_id in app_ids if by_app[app_id]}, "council")
-    for app_id, acts in council.items():
-        for party, act in acts.items():
+    # the acts that approve drafts: a council's decision, its acceptance of conditions
+    every = acts_of(conn, {app_id: 0 for app_id in app_ids if by_app[app_id]})
+    for app_id, named in every.items():
+        for party, act in ((p, a) for acts in named.values() for p, a in acts.items()):
             for item in act.get("approved", []):
                 approved_doc = by_app[app_id].get(item["document_id"])
                 if approved_doc is not None:

@@ -1,5 +1,6 @@
 """An installation's data: today the Ishøj–Vallensbæk demo (municipalities, areas, users and
-example cases). Its constants are low enough for the documents' samples to read.
+example cases dated relative to today) and the true history of 2020–22, replayed through
+the engine. Its constants are low enough for the documents' samples to read.
 
-Modules: ``demo``.
+Modules: ``demo``, ``history``.
 """
