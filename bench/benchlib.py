@@ -1,10 +1,10 @@
-"""Helpers shared by the benchmark drivers (``run.py``, ``docs.py``) and their workers.
+"""What the runner, the workloads and the workers share, once.
 
 The state-change workload is the peers' (``../shared/peers/common.py``): N applications,
 each making 8 state changes along a chain of 8 working states; every 10th application is
-rejected at its last step instead of closed. Workers print one ``RESULT {json}`` line, as
-the peers do; drivers run them with :func:`run_result`. The peers run in their own
-virtualenv (:func:`ensure_peers_venv`).
+rejected at its last step instead of closed. Workers (``workers/``) print one ``RESULT
+{json}`` line, as the peers do; workloads run them with :func:`run_result` on a command
+from :func:`worker`. The peers run in their own virtualenv (:func:`ensure_peers_venv`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -29,6 +30,7 @@ WORK_STATES = ["received", "registered", "screening", "hearing",
                "assessment", "drafting", "approval", "decision"]
 CHANGES_PER_APP = 8
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+T = TypeVar("T")
 
 
 def plan(app_index: int) -> list[tuple[str, str, str]]:
@@ -52,11 +54,15 @@ def scratch_dir() -> Path:
     return path
 
 
-def fresh_sqlite(name: str) -> Path:
-    path = scratch_dir() / name
+def remove_sqlite(path: Path) -> Path:
+    """``path`` with no SQLite database left there (nor its journal files)."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return path
+
+
+def fresh_sqlite(name: str) -> Path:
+    return remove_sqlite(scratch_dir() / name)
 
 
 def pg_url() -> str:
@@ -120,7 +126,26 @@ def emit_json(res: Mapping[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at the moment."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 # ------------------------------------------------------------------ driver side
+def worker(name: str, *args: str) -> list[str]:
+    """The command that runs ``workers/<name>.py`` with this Python."""
+    return [sys.executable, str(BENCH_DIR / "workers" / f"{name}.py"), *args]
+
+
+def rotated(items: Sequence[T], r: int) -> list[T]:
+    """``items`` in round ``r``'s order: rotated by one more each round."""
+    k = r % len(items)
+    return [*items[k:], *items[:k]]
+
+
 def peers_dir() -> Path:
     return Path(os.environ.get("WORKFLOW_BENCH_PEERS") or REPO_DIR.parent / "shared" / "peers")
 
@@ -207,6 +232,18 @@ def workflow_script() -> str:
     if not found:
         raise SystemExit("no `workflow` console script next to this Python or on PATH")
     return found
+
+
+def revision() -> str:
+    """The commit measured, and whether the code under test has uncommitted changes."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(REPO_DIR), *args], capture_output=True,
+                              text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "workflow", "templates")
+    return head + (" + uncommitted changes in workflow/ or templates/" if dirty else "")
 
 
 def report_goals(verdicts: Sequence[Verdict], out: str | None, data: Mapping[str, Any]) -> None:

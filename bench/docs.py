@@ -3,10 +3,10 @@
 One command, ``python bench/docs.py`` (or as part of ``python bench/run.py``), runs in
 every round, in turn and in its own fresh process (the order rotated each round):
 
-  workflow letter             bench/docs_bench.py letter: context, Jinja render and .docx
+  workflow letter             workers/documents.py letter: context, Jinja render and .docx
                               of templates/documents/application_letter.md.j2 on the joint
                               letterhead, as ``workflow.documents.drafts.Drafts`` makes them
-  workflow letter in a        bench/docs_bench.py fire: ``wf.fire(confirm_areas)`` making
+  workflow letter in a        workers/documents.py fire: ``wf.fire(confirm_areas)`` making
   transition (sqlite)         the letter minus the same step with no drafts, on SQLite
   docxtpl, python-docx +      the peers' bench_docx.py (one round of its own per round of
   jinja2, zip/XML floor       ours): an equivalent ~2-page Danish letter
@@ -47,6 +47,7 @@ from benchlib import (  # noqa: E402
     peers_dir,
     report_goals,
     run_result,
+    worker,
 )
 
 GOAL = 0.5              # our letter in at most this times docxtpl's time per document
@@ -95,7 +96,7 @@ def stage_peer(peers: Path, scratch: Path) -> Path:
 def jobs(peers_py: Path, peer: Path, scratch: Path, docs: int
          ) -> dict[str, tuple[list[str], Path]]:
     """Each worker's command and working folder, by the name its RESULT goes under."""
-    ours = [sys.executable, str(BENCH_DIR / "docs_bench.py")]
+    ours = worker("documents")
     return {
         "letter": ([*ours, "letter", "--docs", str(docs),
                     "--sample", str(scratch / ROWS[0].sample)], REPO_DIR),

@@ -6,7 +6,7 @@ usage: python bench/faults.py [--seconds 120] [--clients 12] [--kill-every 4] [-
             127.0.0.1:5432 (``--pg-url``), ``workflow init --demo`` into it; the schema is
             dropped at the end (``--keep`` keeps it and the logs)
   processes 4 ``workflow serve --port P`` (one process each, killable alone), 2 ``workflow
-            scheduler --poll 1`` and ``bench/smtp_sink.py``, an SMTP server that logs
+            scheduler --poll 1`` and ``bench/workers/smtp_sink.py``, an SMTP server that logs
             every Message-ID it accepted before it answers 250
   load      --clients threads (httpx) play the demo's users of Ishøj, Vallensbæk and
             Brøndby on the JSON API: open dispensation applications, jobcentre cases and
@@ -67,7 +67,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from benchlib import bench_env, libpq_url, pg_schema_url, workflow_script  # noqa: E402
+from benchlib import bench_env, libpq_url, pg_schema_url, worker, workflow_script  # noqa: E402
 from invariants import check_database, sink_counts, tally_reminders  # noqa: E402
 
 DEFAULT_PG = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
@@ -251,9 +251,8 @@ class Cluster:
                          logs / f"web-{p}.log", stats.now) for p in self.ports]
         self.smtp_port = free_port()
         self.sink_log = logs / "sink-messages.log"
-        self.sink = Proc("smtp-sink", [sys.executable, str(BENCH_DIR / "smtp_sink.py"),
-                                       "--log", str(self.sink_log),
-                                       "--port", str(self.smtp_port)], base,
+        self.sink = Proc("smtp-sink", worker("smtp_sink", "--log", str(self.sink_log),
+                                              "--port", str(self.smtp_port)), base,
                          logs / "smtp-sink.log", stats.now)
         # a day behind the real time, whole minutes: steps move it on, never past now
         real = datetime.now(UTC).replace(second=0, microsecond=0)

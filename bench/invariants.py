@@ -122,7 +122,7 @@ class ReminderTally:
 
 
 def sink_counts(log: Path) -> Counter[str]:
-    """Message-ID -> how many times the sink accepted it (``bench/smtp_sink.py``'s log)."""
+    """Message-ID -> how many times the sink accepted it (``bench/workers/smtp_sink.py``'s log)."""
     counts: Counter[str] = Counter()
     if log.exists():
         for line in log.read_text(encoding="ascii", errors="replace").splitlines():

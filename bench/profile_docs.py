@@ -17,8 +17,8 @@ import pstats
 import time
 from typing import Any
 
-from docs_bench import LetterMaker, varied_inputs
 from profile_fire import shorten
+from workers.documents import LetterMaker, varied_inputs
 
 
 def top(stats: pstats.Stats, where: str, letters: int, limit: int) -> None:

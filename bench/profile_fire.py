@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from benchlib import BENCH_DIR, plan
-from engine_bench import open_fresh
+from workers.engine import open_fresh
 
 
 def shorten(filename: str) -> str:

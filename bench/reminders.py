@@ -3,17 +3,17 @@
 One command, ``python bench/reminders.py`` (or ``python bench/run.py --workload
 reminders``), runs in one go, every measurement in its own fresh process:
 
-  set-up      bench/reminders_bench.py populate: 25,000 applications through ``wf.create``
+  set-up      workers/reminders.py populate: 25,000 applications through ``wf.create``
               on bench/reminders.yaml (a deadline and 4 pending reminders each), on SQLite
               and on PostgreSQL, timed: reminder rows per second written by the engine
   start       ``python -c``: open the Workflow, construct the ReminderService, compute
               ``next_due()`` (what ``workflow scheduler`` does before it waits), from
               process start, with peak RSS; and ``workflow scheduler --once`` end to end
               with nothing due; both repeated, SQLite and PostgreSQL interleaved
-  burst       bench/reminders_bench.py burst: 1,000 reminders due at once (the clock one
+  burst       workers/reminders.py burst: 1,000 reminders due at once (the clock one
               second after the first cohort's send time), ``service.tick()`` timed until
               it returns, every Message-ID checked in the log of a local SMTP server that
-              runs in its own process (bench/smtp_sink.py): delivered, lost, doubled
+              runs in its own process (workers/smtp_sink.py): delivered, lost, doubled
   peers       ../shared/peers/bench_apscheduler.py, APScheduler 3's SQLAlchemy job store
               on SQLite holding one job per reminder: ``add`` + ``start`` with SQLite's
               defaults and in WAL mode, and ``fire`` (1,000 jobs due within 1 s) with the
@@ -54,6 +54,7 @@ from benchlib import (  # noqa: E402
     report_goals,
     run_result,
 )
+from benchlib import worker as benchlib_worker  # noqa: E402
 
 START_GOAL_S = 1.0          # scheduler start with 100,000 pending
 RATE_GOAL = 200.0           # e-mails per second in a burst
@@ -114,12 +115,12 @@ FIRES = (
 
 # ---------------------------------------------------------------------- helpers
 class SmtpSink:
-    """bench/smtp_sink.py in its own process, logging a line per accepted message."""
+    """workers/smtp_sink.py in its own process, logging a line per accepted message."""
 
     def __init__(self, log: Path) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, str(BENCH_DIR / "smtp_sink.py"),
-                                      "--log", str(log)], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(benchlib_worker("smtp_sink", "--log", str(log)),
+                                     stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
         if line[:1] != ["READY"]:
@@ -133,7 +134,7 @@ class SmtpSink:
 
 
 def worker(*args: str) -> list[str]:
-    return [sys.executable, str(BENCH_DIR / "reminders_bench.py"), *args]
+    return benchlib_worker("reminders", *args)
 
 
 def sqlite_url(path: Path) -> str:

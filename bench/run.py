@@ -17,11 +17,11 @@ State-change rows
   workflow sqlite / postgresql   our engine, wf.fire() per change on bench/chain.yaml
   workflow lifecycle ...         our engine on the shipped states.yaml: the whole life of
                                  a round-1 dispensation (guards, party acts, deadlines)
-  bound sqlite / postgresql      engine_bench.py bound: only the engine's statements on the
+  bound sqlite / postgresql      workers/engine.py bound: only the engine's statements on the
                                  bare driver plus the transitions machine (what the design
                                  costs at the least, on our schema)
   raw sqlite (floor)             peers: stdlib sqlite3, UPDATE + INSERT per transaction
-  raw postgresql (floor)         bench/pg_floor.py: the same with psycopg
+  raw postgresql (floor)         workers/pg_floor.py: the same with psycopg
   spiff, spiff_req               peers: SpiffWorkflow 3 kept in memory / reloaded per step
   sqlmodel_req                   peers: transitions + SQLModel, naive, per request
 
@@ -84,6 +84,7 @@ from benchlib import (  # noqa: E402
     pg_url,
     report_goals,
     run_result,
+    worker,
     workflow_script,
 )
 
@@ -104,7 +105,7 @@ class Variant:
 # ----------------------------------------------------------------------- set-up
 def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
              with_sqlmodel: bool, with_lifecycle: bool = True) -> list[Variant]:
-    ours = (sys.executable, str(BENCH_DIR / "engine_bench.py"))
+    ours = tuple(worker("engine"))
     peer = (str(peers_py), str(peers / "bench_statechange.py"))
     out: list[Variant] = []
     for db in dbs:
@@ -118,7 +119,7 @@ def variants(dbs: Sequence[str], peers: Path, peers_py: Path,
                            "floor"))
     if "postgresql" in dbs:
         out.append(Variant("raw postgresql (floor)",
-                           (sys.executable, str(BENCH_DIR / "pg_floor.py")), "postgresql",
+                           tuple(worker("pg_floor")), "postgresql",
                            "floor"))
     out.append(Variant("spiff", (*peer, "spiff"), "sqlite", "peer"))
     out.append(Variant("spiff_req", (*peer, "spiff_req"), "sqlite", "peer"))

@@ -21,19 +21,32 @@ Workloads
              checks, no rules, no error handling). What this design costs at the least,
              on our schema; the distance from the floor to it is not the engine's code.
 
-usage: python bench/engine_bench.py chain|lifecycle|bound --db sqlite|postgresql [--n 300]
+usage: python bench/workers/engine.py chain|lifecycle|bound --db sqlite|postgresql [--n 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from benchlib import (
+from sqlalchemy import func, select, update
+
+from workflow.config import Settings
+from workflow.engine.workflow import Workflow
+from workflow.installation import demo
+from workflow.process import machine as mc
+from workflow.process.definition import load
+from workflow.store import database as store
+from workflow.store import tables as t
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import (  # noqa: E402
     BENCH_DIR,
     CHANGES_PER_APP,
     REPO_DIR,
@@ -45,15 +58,6 @@ from benchlib import (
     reset_pg_schema,
     result,
 )
-from sqlalchemy import func, select, update
-
-from workflow.config import Settings
-from workflow.engine.workflow import Workflow
-from workflow.installation import demo
-from workflow.process import machine as mc
-from workflow.process.definition import load
-from workflow.store import database as store
-from workflow.store import tables as t
 
 ROUND_ONE = "rehabilitation,special_education,nature_environment"
 # (trigger, user, data) from a fresh round-1 dispensation to `closed`: tests/factories.py's

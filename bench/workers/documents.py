@@ -22,7 +22,7 @@ Workloads
 Both print one ``RESULT {json}`` line with per-document medians in milliseconds; with
 ``--sample FILE`` the first document's bytes are written there for the driver's checks.
 
-usage: python bench/docs_bench.py letter|fire [--docs 30] [--sample FILE]
+usage: python bench/workers/documents.py letter|fire [--docs 30] [--sample FILE]
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
+import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchlib import REPO_DIR, emit_json, fresh_sqlite
 from sqlalchemy import select
 
 from workflow import danish
@@ -49,6 +49,9 @@ from workflow.installation import demo
 from workflow.process.definition import load
 from workflow.store import database as store
 from workflow.store import tables as t
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import REPO_DIR, emit_json, fresh_sqlite  # noqa: E402
 
 DRAFT = "application_letter"
 TEMPLATES = REPO_DIR / "templates"

@@ -21,14 +21,17 @@ Subcommands (each prints one ``RESULT {json}`` line):
   burst --url URL --smtp-port P --smtp-log FILE --expect 1000 [--batch 20]
         the clock set one second after the first pending reminder is due (exactly
         ``--expect`` rows due, or it stops), then ``ReminderService.tick()`` timed until it
-        returns; every message's arrival is checked in the SMTP server's log (bench/smtp_sink.py)
-        and against the Message-IDs the ledger recorded.
+        returns; every message's arrival is checked in the SMTP server's log
+        (bench/workers/smtp_sink.py) and against the Message-IDs the ledger recorded.
+
+usage: python bench/workers/reminders.py populate|burst --url URL [options]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,7 +39,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, REPO_DIR, Clock, emit_json, peak_rss_mib, reset_pg_schema
 from sqlalchemy import Engine, Table, func, insert, select, text
 
 from workflow.calendar.workdays import WorkCalendar
@@ -49,6 +51,17 @@ from workflow.reminders.mailer import Mailer
 from workflow.reminders.service import ReminderService
 from workflow.store import database as store
 from workflow.store import tables as t
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import (  # noqa: E402
+    BENCH_DIR,
+    REPO_DIR,
+    Clock,
+    emit_json,
+    peak_rss_mib,
+    remove_sqlite,
+    reset_pg_schema,
+)
 
 DEFINITION = BENCH_DIR / "reminders.yaml"
 STEPS_PER_APP = 4
@@ -65,9 +78,7 @@ def default_base(calendar: WorkCalendar) -> date:
 
 def fresh_database(url: str, schema: str) -> None:
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        remove_sqlite(Path(url.removeprefix("sqlite:///")))
     else:
         reset_pg_schema(url, schema)
     engine = store.make_engine(url)
@@ -270,7 +281,7 @@ def main() -> None:
     ap.add_argument("--engine-apps", type=int, default=1000,
                     help="populate --from: applications created through the engine first")
     ap.add_argument("--smtp-port", type=int)
-    ap.add_argument("--smtp-log", help="burst: the SMTP server's log (bench/smtp_sink.py)")
+    ap.add_argument("--smtp-log", help="burst: the SMTP server's log (workers/smtp_sink.py)")
     ap.add_argument("--expect", type=int, default=1000, help="burst: reminders due at once")
     ap.add_argument("--batch", type=int, default=20, help="burst: the service's claim")
     a = ap.parse_args()
