@@ -9,6 +9,7 @@ from :func:`worker`. The peers run in their own virtualenv (:func:`ensure_peers_
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,7 +82,7 @@ def reset_pg_schema(url: str, schema: str = "public") -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
 
@@ -214,7 +216,38 @@ def fmt_ratio(r: Mapping[str, float] | None) -> str:
 
 
 # ------------------------------------------------------------- shared by the workloads
-Verdict = tuple[str, str, bool]
+Verdict = tuple[str, str, bool]             # (goal, figure, met)
+Options = argparse._ActionsContainer        # where a workload adds its options: a group
+
+
+@dataclass
+class Context:
+    """What the runner sets up once for the workloads it runs."""
+
+    dbs: list[str]          # the rows' databases: --only, less PostgreSQL when it is down
+    scratch: Path           # this run's temporary folder, removed at the end unless kept
+    env: dict[str, str]     # the workers' environment (bench_env, PEERS_TMP, ...)
+    keep: bool = False      # a workload asks to keep the scratch folder (its logs)
+    python: Path | None = field(default=None, repr=False)   # the peers', once made
+
+    def folder(self, name: str) -> Path:
+        """A workload's own folder in the scratch folder."""
+        path = self.scratch / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def peer_script(self, name: str) -> Path:
+        """A script of the peers' (``../shared/peers``); stops the run if it is not there."""
+        path = peers_dir() / name
+        if not path.exists():
+            raise SystemExit(f"the peers are not at {path.parent}; set WORKFLOW_BENCH_PEERS")
+        return path
+
+    def peers_python(self) -> Path:
+        """The peers' Python, their virtualenv made on first use."""
+        if self.python is None:
+            self.python = ensure_peers_venv(peers_dir())
+        return self.python
 
 
 def bench_env() -> dict[str, str]:

@@ -36,7 +36,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from web import APP_ID, PAGE_USER, PASSWORD, fresh_database, workflow_script  # noqa: E402
+from benchlib import workflow_script  # noqa: E402
+from workloads.web import APP_ID, PAGE_USER, PASSWORD, fresh_database  # noqa: E402
 
 PATHS = {"dashboard": "_dashboard", "application": "_application"}  # their renderers
 URLS = {"dashboard": "/", "application": f"/applications/{APP_ID}"}

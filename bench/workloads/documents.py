@@ -1,7 +1,6 @@
-"""Benchmark: Word drafts per second, the application letter beside docxtpl in the same run.
+"""Workload: Word drafts per second, the application letter beside docxtpl in the same run.
 
-One command, ``python bench/docs.py`` (or as part of ``python bench/run.py``), runs in
-every round, in turn and in its own fresh process (the order rotated each round):
+Every round runs, in turn and each in its own fresh process (the order rotated each round):
 
   workflow letter             workers/documents.py letter: context, Jinja render and .docx
                               of templates/documents/application_letter.md.j2 on the joint
@@ -27,29 +26,25 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-sys.path.insert(0, str(BENCH_DIR))
-
-from benchlib import (  # noqa: E402
-    bench_env,
-    ensure_peers_venv,
+from benchlib import (
+    REPO_DIR,
+    Context,
+    Options,
+    Verdict,
     fmt_ratio,
     med_range,
-    peers_dir,
-    report_goals,
+    rotated,
     run_result,
     worker,
 )
 
+DATABASES = False
 GOAL = 0.5              # our letter in at most this times docxtpl's time per document
 ROUNDS = 5
 DOCS = 30               # timed documents per round and variant
@@ -115,12 +110,10 @@ def figures(res: Mapping[str, dict[str, Any]]) -> dict[str, float]:
 
 def run_rounds(todo: Mapping[str, tuple[list[str], Path]], rounds: int,
                env: Mapping[str, str]) -> list[dict[str, dict[str, Any]]]:
-    names = list(todo)
     out = []
     for r in range(rounds):
-        k = r % len(names)
         res: dict[str, dict[str, Any]] = {}
-        for name in names[k:] + names[:k]:      # rotate the order every round
+        for name in rotated(list(todo), r):
             cmd, cwd = todo[name]
             res[name] = run_result(f"documents {name}", cmd, env, cwd)
         out.append(res)
@@ -204,10 +197,11 @@ def summarize(rounds: list[dict[str, dict[str, Any]]], facts: Mapping[str, dict[
     return summary
 
 
-def print_report(summary: Mapping[str, dict[str, Any]], rounds: int, docs: int,
-                 wall: float) -> None:
-    print(f"\nDocuments: {rounds} rounds x {docs} documents per variant, {wall:.0f} s; "
-          f"medians over rounds, ratios per round then their median (min-max)\n")
+def print_report(report: Mapping[str, Any]) -> None:
+    summary = report["summary"]
+    print(f"\nDocuments: {len(report['rounds'])} rounds x {report['docs']} documents per "
+          f"variant, {report['wall_s']:.0f} s; medians over rounds, ratios per round then "
+          f"their median (min-max)\n")
     head = (f"{'variant':<32} {'ms/doc':>6} {'(min-max)':>11} {'docs/s':>6} {'words':>5} "
             f"{'pages':>5} {'ms/1k words':>11}  {'x docxtpl time':<18} "
             f"{'x docxtpl per word':<18} {'x floor time'}")
@@ -235,7 +229,8 @@ def print_report(summary: Mapping[str, dict[str, Any]], rounds: int, docs: int,
           f"word over docxtpl's, our letter being the longer one")
 
 
-def goals(summary: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
+def goals(report: Mapping[str, Any]) -> list[Verdict]:
+    summary = report["summary"]
     ours = summary[ROWS[0].name]
     x, per_word = ours["vs_docxtpl"]["median"], ours["vs_docxtpl_per_word"]["median"]
     return [(f"workflow letter in at most {GOAL}x docxtpl's time per document",
@@ -244,41 +239,22 @@ def goals(summary: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
 
 
 # -------------------------------------------------------------------------- run
-def measure(peers: Path, peers_py: Path, scratch: Path, env: Mapping[str, str], *,
-            rounds: int, docs: int) -> dict[str, Any]:
-    """Run the rounds in ``scratch`` (which the caller removes); every figure."""
-    if not (peers / "bench_docx.py").exists():
-        raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
-    scratch.mkdir(parents=True, exist_ok=True)
+def add_arguments(ap: Options) -> None:
+    ap.add_argument("--doc-rounds", type=int, default=ROUNDS, help="rounds of documents")
+    ap.add_argument("--docs", type=int, default=DOCS, help="documents per round and variant")
+
+
+def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """Every figure; the documents and the peer's copy go to the scratch folder."""
+    peers = ctx.peer_script("bench_docx.py").parent
+    scratch = ctx.folder("documents")
     peer = stage_peer(peers, scratch)
-    env = {**env, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch)}
-    print(f"Documents: {rounds} rounds x {docs} documents; scratch {scratch}", flush=True)
+    env = {**ctx.env, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch)}
+    print(f"Documents: {a.doc_rounds} rounds x {a.docs} documents; scratch {scratch}",
+          flush=True)
     t0 = time.time()
-    results = run_rounds(jobs(peers_py, peer, scratch, docs), rounds, env)
+    results = run_rounds(jobs(ctx.peers_python(), peer, scratch, a.docs), a.doc_rounds, env)
     wall = time.time() - t0
     facts = inspect(scratch, results[-1])
     return {"rounds": results, "summary": summarize(results, facts), "wall_s": wall,
-            "docs": docs}
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=ROUNDS)
-    ap.add_argument("--docs", type=int, default=DOCS, help="documents per round and variant")
-    ap.add_argument("--out", help="also write every figure to this JSON file")
-    a = ap.parse_args()
-    peers = peers_dir()
-    peers_py = ensure_peers_venv(peers)
-    scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-docs-"))
-    env = bench_env()
-    try:
-        report = measure(peers, peers_py, scratch, env, rounds=a.rounds, docs=a.docs)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    print_report(report["summary"], a.rounds, a.docs, report["wall_s"])
-    verdicts = goals(report["summary"])
-    report_goals(verdicts, a.out, {"args": vars(a), **report})
-
-
-if __name__ == "__main__":
-    main()
+            "docs": a.docs}
