@@ -35,7 +35,7 @@ Routes (pages before the POST, which adds to application 2's history and so to i
 Goal: p99 under 50 ms for both pages at 50 connections, on each database (the first two
 routes; the two after them are reported beside them, to show what the pages' cache does
 and does not cover). When a page
-misses it, ``profile_web.py`` profiles that page in-process (cProfile through TestClient).
+misses it, ``profiler.py web`` profiles that page in-process (cProfile through TestClient).
 """
 
 from __future__ import annotations
@@ -248,17 +248,23 @@ class Credentials:
     version: int    # application APP_ID's version before the load
 
 
+def form_log_in(c: httpx.Client) -> None:
+    """Log ``c`` in through the /login form as PAGE_USER (``c`` keeps the session cookie);
+    also used by ``profiler.py web`` on FastAPI's TestClient."""
+    page = c.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    if page.status_code != 200 or not found:
+        raise SystemExit(f"GET /login: {page.status_code}, no csrf field")
+    r = c.post("/login", data={"username": PAGE_USER, "password": PASSWORD,
+                               "csrf": found.group(1)}, follow_redirects=False)
+    if r.status_code != 303 or r.headers.get("location") != "/":
+        raise SystemExit(f"POST /login as {PAGE_USER}: {r.status_code} "
+                         f"{r.headers.get('location')}")
+
+
 def log_in(base: str) -> Credentials:
     with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as c:
-        page = c.get("/login")
-        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        if page.status_code != 200 or not found:
-            raise SystemExit(f"GET /login: {page.status_code}, no csrf field")
-        r = c.post("/login", data={"username": PAGE_USER, "password": PASSWORD,
-                                   "csrf": found.group(1)})
-        if r.status_code != 303 or r.headers.get("location") != "/":
-            raise SystemExit(f"POST /login as {PAGE_USER}: {r.status_code} "
-                             f"{r.headers.get('location')}")
+        form_log_in(c)
         for route in ROUTES:  # every page answers, and the session now holds its CSRF value
             if route.page and (got := c.get(route.path)).status_code != 200:
                 raise SystemExit(f"GET {route.path} with the session: {got.status_code}")
@@ -408,15 +414,15 @@ def writes_note(x: Mapping[str, Any]) -> str:
 
 def profile_pages(routes: Sequence[str], db: str, scratch: Path, env: Mapping[str, str],
                   n: int) -> str:
-    """``profile_web.py`` on a fresh database: its printed report."""
-    cmd = [sys.executable, str(BENCH_DIR / "profile_web.py"), "--n", str(n), "--db", db,
+    """``profiler.py web`` on a fresh database: its printed report."""
+    cmd = [sys.executable, str(BENCH_DIR / "profiler.py"), "web", "--n", str(n), "--db", db,
            "--scratch", str(scratch / "profile")]
     for name in routes:
         cmd += ["--route", "dashboard" if name == "dashboard" else "application"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(env), cwd=REPO_DIR,
                           timeout=600)
     if proc.returncode != 0:
-        raise SystemExit(f"profile_web.py failed:\n{proc.stdout}{proc.stderr}")
+        raise SystemExit(f"profiler.py web failed:\n{proc.stdout}{proc.stderr}")
     return proc.stdout
 
 
