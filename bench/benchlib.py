@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,15 +56,8 @@ def scratch_dir() -> Path:
     return path
 
 
-def remove_sqlite(path: Path) -> Path:
-    """``path`` with no SQLite database left there (nor its journal files)."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
-
-
-def fresh_sqlite(name: str) -> Path:
-    return remove_sqlite(scratch_dir() / name)
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
 
 
 def pg_url() -> str:
@@ -90,6 +83,31 @@ def reset_pg_schema(url: str, schema: str = "public") -> None:
 def pg_schema_url(url: str, schema: str) -> str:
     """``url`` with ``schema`` first on the search path: a workload's own tables."""
     return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def empty_database(url: str, schema: str = "public") -> str:
+    """``url``, with nothing there: the SQLite file (and its journals) removed, or the
+    PostgreSQL ``schema`` dropped and made again (the benchmark's databases only)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        reset_pg_schema(url, schema)
+    return url
+
+
+def demo_database(url: str, schema: str = "public") -> str:
+    """``url``, a fresh database migrated and holding the demo's set-up (municipalities,
+    users, areas), as the workers start from."""
+    from workflow.installation import demo
+    from workflow.store import database as store
+
+    engine = store.make_engine(empty_database(url, schema))
+    store.migrate(engine)
+    demo.load_setup(engine)
+    engine.dispose()
+    return url
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -148,6 +166,30 @@ def rotated(items: Sequence[T], r: int) -> list[T]:
     return [*items[k:], *items[:k]]
 
 
+Job = tuple[str, Sequence[str], Path]       # a worker's name, its command, its folder
+Results = dict[str, dict[str, Any]]         # one round's RESULTs by job name
+
+
+def run_rounds(jobs: Sequence[Job], rounds: int, env: Mapping[str, str], *,
+               timeout: float = 1800,
+               job_done: Callable[[int, str, dict[str, Any]], None] | None = None,
+               round_done: Callable[[int, Results], None] | None = None) -> list[Results]:
+    """Every job once a round, each in its own fresh process, the order rotated each round
+    (``rotated``); ``job_done(r, name, result)`` and ``round_done(r, results)`` print the
+    progress."""
+    out: list[Results] = []
+    for r in range(rounds):
+        res: Results = {}
+        for name, cmd, cwd in rotated(jobs, r):
+            res[name] = run_result(name, cmd, env, cwd, timeout=timeout)
+            if job_done:
+                job_done(r, name, res[name])
+        if round_done:
+            round_done(r, res)
+        out.append(res)
+    return out
+
+
 def peers_dir() -> Path:
     return Path(os.environ.get("WORKFLOW_BENCH_PEERS") or REPO_DIR.parent / "shared" / "peers")
 
@@ -203,6 +245,12 @@ def run_result(name: str, cmd: Sequence[str], env: Mapping[str, str], cwd: Path,
             res: dict[str, Any] = json.loads(line[len("RESULT "):])
             return res
     raise SystemExit(f"{name} printed no RESULT line:\n{proc.stdout}{proc.stderr}")
+
+
+def print_head(head: str) -> None:
+    """A table's head line, underlined."""
+    print(head.rstrip())
+    print("-" * len(head.rstrip()))
 
 
 def med_range(values: Sequence[float]) -> dict[str, float]:

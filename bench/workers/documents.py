@@ -45,13 +45,12 @@ from workflow.documents.context import Inputs, build_context, gather, sample_inp
 from workflow.documents.docx_writer import write_docx
 from workflow.documents.drafts import Drafts
 from workflow.engine.workflow import Workflow
-from workflow.installation import demo
 from workflow.process.definition import load
 from workflow.store import database as store
 from workflow.store import tables as t
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
-from benchlib import REPO_DIR, emit_json, fresh_sqlite  # noqa: E402
+from benchlib import REPO_DIR, demo_database, emit_json, scratch_dir, sqlite_url  # noqa: E402
 
 DRAFT = "application_letter"
 TEMPLATES = REPO_DIR / "templates"
@@ -139,11 +138,7 @@ def run_letter(docs: int, sample: Path | None) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------- fire
 def run_fire(docs: int, sample: Path | None) -> dict[str, Any]:
-    url = f"sqlite:///{fresh_sqlite('documents.db')}"
-    engine = store.make_engine(url)
-    store.migrate(engine)
-    demo.load_setup(engine)
-    engine.dispose()
+    url = demo_database(sqlite_url(scratch_dir() / "documents.db"))
     with_drafts = Workflow.open(Settings(database_url=url, templates_dir=TEMPLATES),
                                 definition=load(str(REPO_DIR / "states.yaml")))
     assert with_drafts.drafts is not None

@@ -39,7 +39,6 @@ from sqlalchemy import func, select, update
 
 from workflow.config import Settings
 from workflow.engine.workflow import Workflow
-from workflow.installation import demo
 from workflow.process import machine as mc
 from workflow.process.definition import load
 from workflow.store import database as store
@@ -51,12 +50,13 @@ from benchlib import (  # noqa: E402
     CHANGES_PER_APP,
     REPO_DIR,
     Clock,
+    demo_database,
     emit,
-    fresh_sqlite,
     pg_url,
     plan,
-    reset_pg_schema,
     result,
+    scratch_dir,
+    sqlite_url,
 )
 
 ROUND_ONE = "rehabilitation,special_education,nature_environment"
@@ -100,15 +100,7 @@ LIFE_MOMENTS = _moments()
 
 def open_fresh(db: str, states_file: str) -> Workflow:
     """A migrated database with the demo users, and the engine opened on it."""
-    if db == "sqlite":
-        url = f"sqlite:///{fresh_sqlite('workflow.db')}"
-    else:
-        url = pg_url()
-        reset_pg_schema(url)
-    engine = store.make_engine(url)
-    store.migrate(engine)
-    demo.load_setup(engine)
-    engine.dispose()
+    url = demo_database(sqlite_url(scratch_dir() / "workflow.db") if db == "sqlite" else pg_url())
     return Workflow.open(Settings(database_url=url), definition=load(states_file),
                          clock=Clock(LIFE_OPENS))
 
@@ -118,7 +110,8 @@ def count_changes(wf: Workflow) -> tuple[int, dict[str, int]]:
     with store.read(wf.engine) as conn:
         changes = conn.execute(select(func.count()).select_from(ae)
                                .where(ae.c.trigger != "create")).scalar_one()
-        states = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
+        states: dict[Any, Any] = dict(
+            conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
     return changes, {str(k): int(v) for k, v in states.items()}
 
 

@@ -44,7 +44,6 @@ from sqlalchemy import Engine, Table, func, insert, select, text
 from workflow.calendar.workdays import WorkCalendar
 from workflow.config import Settings, SmtpSettings
 from workflow.engine.workflow import Workflow
-from workflow.installation import demo
 from workflow.process.definition import Definition, load
 from workflow.reminders.ledger import due_filter
 from workflow.reminders.mailer import Mailer
@@ -57,10 +56,9 @@ from benchlib import (  # noqa: E402
     BENCH_DIR,
     REPO_DIR,
     Clock,
+    demo_database,
     emit_json,
     peak_rss_mib,
-    remove_sqlite,
-    reset_pg_schema,
 )
 
 DEFINITION = BENCH_DIR / "reminders.yaml"
@@ -74,17 +72,6 @@ SENDER = "paamindelser@bench.example"
 def default_base(calendar: WorkCalendar) -> date:
     """A working day a week from today: with the real clock nothing is due for weeks."""
     return calendar.next_working_day(date.today() + timedelta(days=7))
-
-
-def fresh_database(url: str, schema: str) -> None:
-    if url.startswith("sqlite:///"):
-        remove_sqlite(Path(url.removeprefix("sqlite:///")))
-    else:
-        reset_pg_schema(url, schema)
-    engine = store.make_engine(url)
-    store.migrate(engine)
-    demo.load_setup(engine)
-    engine.dispose()
 
 
 def create_apps(wf: Workflow, clock: Clock, base: date, first: int, last: int,
@@ -137,7 +124,7 @@ def ledger_rows(engine: Engine, up_to_app: int) -> list[tuple[Any, ...]]:
 
 def cmd_populate(a: argparse.Namespace) -> None:
     definition: Definition = load(str(DEFINITION))
-    fresh_database(a.url, a.schema)
+    demo_database(a.url, a.schema)
     clock = Clock(datetime.now(UTC))
     wf = Workflow.open(Settings(database_url=a.url), clock=clock, definition=definition)
     base = date.fromisoformat(a.base) if a.base else default_base(wf.calendar)

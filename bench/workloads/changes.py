@@ -36,8 +36,8 @@ from benchlib import (
     Verdict,
     fmt_ratio,
     med_range,
-    rotated,
-    run_result,
+    print_head,
+    run_rounds,
     worker,
 )
 
@@ -93,17 +93,15 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     peers = ctx.peer_script("bench_statechange.py").parent
     vs = variants(ctx.dbs, peers, ctx.peers_python(), not a.no_sqlmodel, not a.no_lifecycle)
     print(f"State changes: N={a.n} applications x 8 changes, {a.rounds} rounds", flush=True)
+    jobs = [(v.name, [*v.cmd, "--n", str(a.n)], REPO_DIR if v.role in ("ours", "bound")
+             else peers) for v in vs]
+
+    def done(r: int, name: str, x: dict[str, Any]) -> None:
+        print(f"round {r + 1}/{a.rounds}: {name:<30} {x['rate']:8.0f} changes/s  "
+              f"median {x['lat_median_us']:7.0f} us  p99 {x['lat_p99_us']:7.0f} us", flush=True)
+
     t0 = time.time()
-    rounds = []
-    for r in range(a.rounds):
-        res: dict[str, dict[str, Any]] = {}
-        for v in rotated(vs, r):
-            cwd = REPO_DIR if v.role in ("ours", "bound") else peers
-            x = res[v.name] = run_result(v.name, [*v.cmd, "--n", str(a.n)], ctx.env, cwd)
-            print(f"round {r + 1}/{a.rounds}: {v.name:<30} {x['rate']:8.0f} changes/s  "
-                  f"median {x['lat_median_us']:7.0f} us  p99 {x['lat_p99_us']:7.0f} us",
-                  flush=True)
-        rounds.append(res)
+    rounds = run_rounds(jobs, a.rounds, ctx.env, job_done=done)
     return {"n": a.n, "wall_s": time.time() - t0, "rounds": rounds,
             "summary": summarize(vs, rounds)}
 
@@ -136,8 +134,7 @@ def print_report(report: Mapping[str, Any]) -> None:
     head = (f"{'variant':<30} {'changes/s':>9} {'(min-max)':>13} {'median us':>9} "
             f"{'p99 us':>8}  {'slower than floor':<22} {'x spiff_req rate':<22} "
             f"{'x spiff rate':<22}")
-    print(head.rstrip())
-    print("-" * len(head.rstrip()))
+    print_head(head)
     for name, s in summary.items():
         rate = s["rate"]
         print(f"{name:<30} {rate['median']:9.0f} {rate['min']:6.0f}-{rate['max']:<6.0f} "

@@ -35,12 +35,14 @@ from typing import Any
 from benchlib import (
     REPO_DIR,
     Context,
+    Job,
     Options,
+    Results,
     Verdict,
     fmt_ratio,
     med_range,
-    rotated,
-    run_result,
+    print_head,
+    run_rounds,
     worker,
 )
 
@@ -88,38 +90,23 @@ def stage_peer(peers: Path, scratch: Path) -> Path:
     return target
 
 
-def jobs(peers_py: Path, peer: Path, scratch: Path, docs: int
-         ) -> dict[str, tuple[list[str], Path]]:
-    """Each worker's command and working folder, by the name its RESULT goes under."""
+def jobs(peers_py: Path, peer: Path, scratch: Path, docs: int) -> list[Job]:
+    """Each worker by the name its RESULT goes under, with its command and folder."""
     ours = worker("documents")
-    return {
-        "letter": ([*ours, "letter", "--docs", str(docs),
+    return [
+        ("letter", [*ours, "letter", "--docs", str(docs),
                     "--sample", str(scratch / ROWS[0].sample)], REPO_DIR),
-        "fire": ([*ours, "fire", "--docs", str(docs),
+        ("fire", [*ours, "fire", "--docs", str(docs),
                   "--sample", str(scratch / ROWS[1].sample)], REPO_DIR),
-        "peer": ([str(peers_py), str(peer / "bench_docx.py"), "--rounds", "1",
+        ("peer", [str(peers_py), str(peer / "bench_docx.py"), "--rounds", "1",
                   "--docs", str(docs)], peer),
-    }
+    ]
 
 
 def figures(res: Mapping[str, dict[str, Any]]) -> dict[str, float]:
     """ms per document of every row in one round."""
     return {r.name: float(res[r.job][r.key]["ms_median"] if r.key else res[r.job]["ms_median"])
             for r in ROWS}
-
-
-def run_rounds(todo: Mapping[str, tuple[list[str], Path]], rounds: int,
-               env: Mapping[str, str]) -> list[dict[str, dict[str, Any]]]:
-    out = []
-    for r in range(rounds):
-        res: dict[str, dict[str, Any]] = {}
-        for name in rotated(list(todo), r):
-            cmd, cwd = todo[name]
-            res[name] = run_result(f"documents {name}", cmd, env, cwd)
-        out.append(res)
-        print(f"round {r + 1}/{rounds}: " + ", ".join(
-            f"{n} {v:.1f}" for n, v in figures(res).items()) + " ms/doc", flush=True)
-    return out
 
 
 # --------------------------------------------------------------- the documents
@@ -205,8 +192,7 @@ def print_report(report: Mapping[str, Any]) -> None:
     head = (f"{'variant':<32} {'ms/doc':>6} {'(min-max)':>11} {'docs/s':>6} {'words':>5} "
             f"{'pages':>5} {'ms/1k words':>11}  {'x docxtpl time':<18} "
             f"{'x docxtpl per word':<18} {'x floor time'}")
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for r in ROWS:
         s = summary[r.name]
         ms = s["ms"]
@@ -252,8 +238,13 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     env = {**ctx.env, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch)}
     print(f"Documents: {a.doc_rounds} rounds x {a.docs} documents; scratch {scratch}",
           flush=True)
+    def done(r: int, res: Results) -> None:
+        print(f"round {r + 1}/{a.doc_rounds}: " + ", ".join(
+            f"{n} {v:.1f}" for n, v in figures(res).items()) + " ms/doc", flush=True)
+
     t0 = time.time()
-    results = run_rounds(jobs(ctx.peers_python(), peer, scratch, a.docs), a.doc_rounds, env)
+    results = run_rounds(jobs(ctx.peers_python(), peer, scratch, a.docs), a.doc_rounds, env,
+                         round_done=done)
     wall = time.time() - t0
     facts = inspect(scratch, results[-1])
     return {"rounds": results, "summary": summarize(results, facts), "wall_s": wall,

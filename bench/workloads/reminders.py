@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,14 +40,17 @@ from benchlib import (
     BENCH_DIR,
     REPO_DIR,
     Context,
+    Job,
     Options,
     Verdict,
     med_range,
     pg_schema_url,
     pg_url,
+    print_head,
     revision,
-    rotated,
     run_result,
+    run_rounds,
+    sqlite_url,
     worker,
     workflow_script,
 )
@@ -130,10 +133,6 @@ class SmtpSink:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
 
 
 def timed_start(env: Mapping[str, str]) -> dict[str, Any]:
@@ -234,25 +233,20 @@ def peer_store(peer: Path, peers_py: Path, jobs_by_config: Mapping[str, int],
     return adds
 
 
-def run_bursts(todo: Sequence[tuple[str, list[str], Path]], rounds: int,
-               env: Mapping[str, str]) -> list[dict[str, dict[str, Any]]]:
-    """Every burst once a round, the order rotated each round."""
-    out: list[dict[str, dict[str, Any]]] = []
-    for r in range(rounds):
-        res: dict[str, dict[str, Any]] = {}
-        for name, cmd, cwd in rotated(todo, r):
-            x = res[name] = run_result(name, cmd, env, cwd, timeout=600)
-            if "per_s" in x:
-                print(f"  round {r + 1}/{rounds}: {name:<28} {x['sent']} sent in "
-                      f"{x['tick_s']:.2f} s = {x['per_s']:.0f}/s; received {x['received']}, "
-                      f"lost {x['lost']}, doubled {x['doubled']}", flush=True)
-            else:
-                print(f"  round {r + 1}/{rounds}: {name:<28} ran {x['ran']}, missed "
-                      f"{x['missed']}, errors {x['errors']}; all done "
-                      f"{x['all_done_after_first_due_s']:.2f} s after the first was due",
-                      flush=True)
-        out.append(res)
-    return out
+def burst_done(rounds: int) -> Callable[[int, str, dict[str, Any]], None]:
+    """The progress line of a burst (ours) or a fire (the peers')."""
+    def done(r: int, name: str, x: dict[str, Any]) -> None:
+        if "per_s" in x:
+            print(f"  round {r + 1}/{rounds}: {name:<28} {x['sent']} sent in "
+                  f"{x['tick_s']:.2f} s = {x['per_s']:.0f}/s; received {x['received']}, "
+                  f"lost {x['lost']}, doubled {x['doubled']}", flush=True)
+        else:
+            print(f"  round {r + 1}/{rounds}: {name:<28} ran {x['ran']}, missed "
+                  f"{x['missed']}, errors {x['errors']}; all done "
+                  f"{x['all_done_after_first_due_s']:.2f} s after the first was due",
+                  flush=True)
+
+    return done
 
 
 def add_arguments(ap: Options) -> None:
@@ -301,7 +295,7 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
                        "WORKFLOW_SMTP_HOST": SMTP_HOST, "WORKFLOW_SMTP_PORT": str(sink.port)}
                   for db in dbs}
         out["starts"], out["cli"] = time_starts(db_env, a.start_runs)
-        todo = [(f"workflow {db}", worker(
+        todo: list[Job] = [(f"workflow {db}", worker(
             "reminders", "burst", "--url", urls[db], "--smtp-port", str(sink.port),
             "--smtp-log", str(sink.log), "--expect", str(burst), "--batch", str(BATCH)),
             REPO_DIR) for db in dbs]
@@ -320,7 +314,8 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
                     str(burst), "--config", f.config, "--grace", f.grace, "--lead",
                     f"{lead:.1f}", "--db", f"aps_fire_{f.config}.db"], peers))
         out["peer_adds"] = adds
-        out["bursts"] = run_bursts(todo, rounds, env)
+        out["bursts"] = run_rounds(todo, rounds, env, timeout=600,
+                                   job_done=burst_done(rounds))
     finally:
         sink.stop()
     out["wall_s"] = time.time() - t_all
@@ -386,8 +381,7 @@ def print_report(out: Mapping[str, Any]) -> None:
     head = (f"{'row':<28} {'pending':>8} {'written/s':>12} {'start s':>17} "
             f"{'in-proc ms':>10} {'RSS MiB':>7} {'--once s':>8} {'sent/lost/dbl':>14} "
             f"{'per s':>16}  goals")
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for name, r in s.items():
         def med(key: str, digits: int = 0, scale: float = 1.0) -> str:
             v = r.get(key)  # noqa: B023 - used in this iteration only

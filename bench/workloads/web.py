@@ -65,12 +65,13 @@ from benchlib import (
     Context,
     Options,
     Verdict,
+    empty_database,
     free_port,
     pg_schema_url,
     pg_url,
-    remove_sqlite,
-    reset_pg_schema,
+    print_head,
     revision,
+    sqlite_url,
     workflow_script,
 )
 
@@ -195,9 +196,8 @@ def wrk_binary() -> str:
 def fresh_database(db: str, scratch: Path) -> str:
     """An empty database for ``db``; its SQLAlchemy URL."""
     if db == "sqlite":
-        return f"sqlite:///{remove_sqlite(scratch / 'web.db')}"
-    reset_pg_schema(pg_url(), PG_SCHEMA)
-    return pg_schema_url(pg_url(), PG_SCHEMA)
+        return empty_database(sqlite_url(scratch / "web.db"))
+    return empty_database(pg_schema_url(pg_url(), PG_SCHEMA), PG_SCHEMA)
 
 
 @contextmanager
@@ -467,8 +467,7 @@ def print_report(out: Mapping[str, Any]) -> None:
     head = (f"{'database':<10} {'route':<19} {'conns':>5} {'requests':>8} {'req/s':>7} "
             f"{'ok/s':>7} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} "
             f"{'2xx':>6} {'409':>6} {'other':>5} {'sock':>4}")
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for res in out["results"]:
         for name, row in res["routes"].items():
             for label, conns in (("single", 1), ("loaded", out["connections"])):
