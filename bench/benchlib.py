@@ -141,7 +141,7 @@ def emit(res: dict[str, Any]) -> None:
 
 
 def emit_json(res: Mapping[str, Any]) -> None:
-    """The machine-readable ``RESULT {json}`` line a driver parses."""
+    """The machine-readable ``RESULT {json}`` line a workload parses."""
     sys.stdout.write("RESULT " + json.dumps(res) + "\n")
     sys.stdout.flush()
 
@@ -154,7 +154,7 @@ def free_port() -> int:
         return port
 
 
-# ------------------------------------------------------------------ driver side
+# ------------------------------------------------------------- the workloads' side
 def worker(name: str, *args: str) -> list[str]:
     """The command that runs ``workers/<name>.py`` with this Python."""
     return [sys.executable, str(BENCH_DIR / "workers" / f"{name}.py"), *args]

@@ -1,4 +1,4 @@
-"""What must hold after a load-and-fault run (``bench/faults.py``), read from the database
+"""What must hold after a load-and-fault run (``faults.py``), read from the database
 and from the SMTP sink's log, independently of the engine's own code (plain SQL, psycopg).
 
 :func:`check_database` returns one :class:`Check` per invariant (how many rows break it and a
