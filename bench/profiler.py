@@ -201,7 +201,10 @@ def count_sql() -> dict[str, int]:
 def profile_web(a: argparse.Namespace) -> None:
     from workloads.web import APP_ID, PAGE_USER, form_log_in, fresh_database
 
-    scratch = Path(a.scratch or tempfile.mkdtemp(prefix="workflow-profile-web-"))
+    if a.scratch is None:   # a temporary folder of its own, removed afterwards
+        with tempfile.TemporaryDirectory(prefix="workflow-profile-web-") as tmp:
+            return profile_web(argparse.Namespace(**{**vars(a), "scratch": tmp}))
+    scratch = Path(a.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     os.environ["WORKFLOW_DATABASE_URL"] = fresh_database(a.db, scratch)
     subprocess.run([workflow_script(), "init", "--demo", "--examples"], cwd=REPO_DIR,
