@@ -1,26 +1,29 @@
-"""Helpers shared by the benchmark drivers (``run.py``, ``docs.py``) and their workers.
+"""What the runner, the workloads and the workers share, once.
 
 The state-change workload is the peers' (``../shared/peers/common.py``): N applications,
 each making 8 state changes along a chain of 8 working states; every 10th application is
-rejected at its last step instead of closed. Workers print one ``RESULT {json}`` line, as
-the peers do; drivers run them with :func:`run_result`. The peers run in their own
-virtualenv (:func:`ensure_peers_venv`).
+rejected at its last step instead of closed. Workers (``workers/``) print one ``RESULT
+{json}`` line, as the peers do; workloads run them with :func:`run_result` on a command
+from :func:`worker`. The peers run in their own virtualenv (:func:`ensure_peers_venv`).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -29,6 +32,7 @@ WORK_STATES = ["received", "registered", "screening", "hearing",
                "assessment", "drafting", "approval", "decision"]
 CHANGES_PER_APP = 8
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+T = TypeVar("T")
 
 
 def plan(app_index: int) -> list[tuple[str, str, str]]:
@@ -52,11 +56,8 @@ def scratch_dir() -> Path:
     return path
 
 
-def fresh_sqlite(name: str) -> Path:
-    path = scratch_dir() / name
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
 
 
 def pg_url() -> str:
@@ -74,7 +75,7 @@ def reset_pg_schema(url: str, schema: str = "public") -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
 
@@ -82,6 +83,31 @@ def reset_pg_schema(url: str, schema: str = "public") -> None:
 def pg_schema_url(url: str, schema: str) -> str:
     """``url`` with ``schema`` first on the search path: a workload's own tables."""
     return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def empty_database(url: str, schema: str = "public") -> str:
+    """``url``, with nothing there: the SQLite file (and its journals) removed, or the
+    PostgreSQL ``schema`` dropped and made again (the benchmark's databases only)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        reset_pg_schema(url, schema)
+    return url
+
+
+def demo_database(url: str, schema: str = "public") -> str:
+    """``url``, a fresh database migrated and holding the demo's set-up (municipalities,
+    users, areas), as the workers start from."""
+    from workflow.installation import demo
+    from workflow.store import database as store
+
+    engine = store.make_engine(empty_database(url, schema))
+    store.migrate(engine)
+    demo.load_setup(engine)
+    engine.dispose()
+    return url
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -115,12 +141,55 @@ def emit(res: dict[str, Any]) -> None:
 
 
 def emit_json(res: Mapping[str, Any]) -> None:
-    """The machine-readable ``RESULT {json}`` line a driver parses."""
+    """The machine-readable ``RESULT {json}`` line a workload parses."""
     sys.stdout.write("RESULT " + json.dumps(res) + "\n")
     sys.stdout.flush()
 
 
-# ------------------------------------------------------------------ driver side
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at the moment."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# ------------------------------------------------------------- the workloads' side
+def worker(name: str, *args: str) -> list[str]:
+    """The command that runs ``workers/<name>.py`` with this Python."""
+    return [sys.executable, str(BENCH_DIR / "workers" / f"{name}.py"), *args]
+
+
+def rotated(items: Sequence[T], r: int) -> list[T]:
+    """``items`` in round ``r``'s order: rotated by one more each round."""
+    k = r % len(items)
+    return [*items[k:], *items[:k]]
+
+
+Job = tuple[str, Sequence[str], Path]       # a worker's name, its command, its folder
+Results = dict[str, dict[str, Any]]         # one round's RESULTs by job name
+
+
+def run_rounds(jobs: Sequence[Job], rounds: int, env: Mapping[str, str], *,
+               timeout: float = 1800,
+               job_done: Callable[[int, str, dict[str, Any]], None] | None = None,
+               round_done: Callable[[int, Results], None] | None = None) -> list[Results]:
+    """Every job once a round, each in its own fresh process, the order rotated each round
+    (``rotated``); ``job_done(r, name, result)`` and ``round_done(r, results)`` print the
+    progress."""
+    out: list[Results] = []
+    for r in range(rounds):
+        res: Results = {}
+        for name, cmd, cwd in rotated(jobs, r):
+            res[name] = run_result(name, cmd, env, cwd, timeout=timeout)
+            if job_done:
+                job_done(r, name, res[name])
+        if round_done:
+            round_done(r, res)
+        out.append(res)
+    return out
+
+
 def peers_dir() -> Path:
     return Path(os.environ.get("WORKFLOW_BENCH_PEERS") or REPO_DIR.parent / "shared" / "peers")
 
@@ -178,6 +247,12 @@ def run_result(name: str, cmd: Sequence[str], env: Mapping[str, str], cwd: Path,
     raise SystemExit(f"{name} printed no RESULT line:\n{proc.stdout}{proc.stderr}")
 
 
+def print_head(head: str) -> None:
+    """A table's head line, underlined."""
+    print(head.rstrip())
+    print("-" * len(head.rstrip()))
+
+
 def med_range(values: Sequence[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -189,7 +264,38 @@ def fmt_ratio(r: Mapping[str, float] | None) -> str:
 
 
 # ------------------------------------------------------------- shared by the workloads
-Verdict = tuple[str, str, bool]
+Verdict = tuple[str, str, bool]             # (goal, figure, met)
+Options = argparse._ActionsContainer        # where a workload adds its options: a group
+
+
+@dataclass
+class Context:
+    """What the runner sets up once for the workloads it runs."""
+
+    dbs: list[str]          # the rows' databases: --only, less PostgreSQL when it is down
+    scratch: Path           # this run's temporary folder, removed at the end unless kept
+    env: dict[str, str]     # the workers' environment (bench_env, PEERS_TMP, ...)
+    keep: bool = False      # a workload asks to keep the scratch folder (its logs)
+    python: Path | None = field(default=None, repr=False)   # the peers', once made
+
+    def folder(self, name: str) -> Path:
+        """A workload's own folder in the scratch folder."""
+        path = self.scratch / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def peer_script(self, name: str) -> Path:
+        """A script of the peers' (``../shared/peers``); stops the run if it is not there."""
+        path = peers_dir() / name
+        if not path.exists():
+            raise SystemExit(f"the peers are not at {path.parent}; set WORKFLOW_BENCH_PEERS")
+        return path
+
+    def peers_python(self) -> Path:
+        """The peers' Python, their virtualenv made on first use."""
+        if self.python is None:
+            self.python = ensure_peers_venv(peers_dir())
+        return self.python
 
 
 def bench_env() -> dict[str, str]:
@@ -207,6 +313,18 @@ def workflow_script() -> str:
     if not found:
         raise SystemExit("no `workflow` console script next to this Python or on PATH")
     return found
+
+
+def revision() -> str:
+    """The commit measured, and whether the code under test has uncommitted changes."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(REPO_DIR), *args], capture_output=True,
+                              text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "workflow", "templates")
+    return head + (" + uncommitted changes in workflow/ or templates/" if dirty else "")
 
 
 def report_goals(verdicts: Sequence[Verdict], out: str | None, data: Mapping[str, Any]) -> None:

@@ -1,13 +1,13 @@
-"""The load-and-fault run in short: ``bench/faults.py`` for 30 s with 4 clients; and its
-invariants, each shown to catch the breach it names.
+"""The load-and-fault run in short: ``bench/run.py --workload faults`` for 30 s with 4
+clients; and its invariants, each shown to catch the breach it names.
 
 A real run, as an operator starts it: 4 ``workflow serve`` and 2 ``workflow scheduler``
 processes on a fresh PostgreSQL schema, an SMTP sink, web workers and schedulers SIGKILLed
 and started again, the sink stopped once, every database connection of the run terminated
-for 5 s. The run itself checks the invariants (``bench/invariants.py``) and exits 1 when
-one breaks; the first test asserts its exit code and the zeros it prints. The checks are
-plain PostgreSQL SQL: the second test breaks a real case's rows one way at a time (in a
-transaction it rolls back) and asserts that exactly the matching check says so.
+for 5 s. The run itself checks the invariants (``bench/workloads/invariants.py``) and
+exits 1 when one breaks; the first test asserts its exit code and the zeros it prints. The
+checks are plain PostgreSQL SQL: the second test breaks a real case's rows one way at a time
+(in a transaction it rolls back) and asserts that exactly the matching check says so.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def test_a_short_load_and_fault_run_breaks_no_invariant() -> None:
             pytest.fail(f"PostgreSQL is required here: {problem}")
         pytest.skip(f"no PostgreSQL at {PG_BASE_URL}: {problem}")
     proc = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "bench" / "faults.py"), "--seconds", "30",
-         "--clients", "4", "--kill-every", "3", "--seed", str(SEED), "--pg-url", PG_BASE_URL],
+        [sys.executable, str(PROJECT_DIR / "bench" / "run.py"), "--workload", "faults",
+         "--seconds", "30", "--clients", "4", "--kill-every", "3", "--seed", str(SEED),
+         "--pg-url", PG_BASE_URL],
         cwd=PROJECT_DIR, capture_output=True, text=True, encoding="utf-8", timeout=300)
     out = proc.stdout
     shown = f"{out[-6000:]}\n{proc.stderr[-3000:]}"
@@ -87,7 +88,7 @@ def test_a_short_load_and_fault_run_breaks_no_invariant() -> None:
 # ------------------------------------------------------------------ the checks themselves
 def load_invariants() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        "bench_invariants", PROJECT_DIR / "bench" / "invariants.py")
+        "bench_invariants", PROJECT_DIR / "bench" / "workloads" / "invariants.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module   # (its dataclasses look their module up)

@@ -21,14 +21,17 @@ Subcommands (each prints one ``RESULT {json}`` line):
   burst --url URL --smtp-port P --smtp-log FILE --expect 1000 [--batch 20]
         the clock set one second after the first pending reminder is due (exactly
         ``--expect`` rows due, or it stops), then ``ReminderService.tick()`` timed until it
-        returns; every message's arrival is checked in the SMTP server's log (bench/smtp_sink.py)
-        and against the Message-IDs the ledger recorded.
+        returns; every message's arrival is checked in the SMTP server's log
+        (bench/workers/smtp_sink.py) and against the Message-IDs the ledger recorded.
+
+usage: python bench/workers/reminders.py populate|burst --url URL [options]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,19 +39,27 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, REPO_DIR, Clock, emit_json, peak_rss_mib, reset_pg_schema
 from sqlalchemy import Engine, Table, func, insert, select, text
 
 from workflow.calendar.workdays import WorkCalendar
 from workflow.config import Settings, SmtpSettings
 from workflow.engine.workflow import Workflow
-from workflow.installation import demo
 from workflow.process.definition import Definition, load
 from workflow.reminders.ledger import due_filter
 from workflow.reminders.mailer import Mailer
 from workflow.reminders.service import ReminderService
 from workflow.store import database as store
 from workflow.store import tables as t
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import (  # noqa: E402
+    BENCH_DIR,
+    REPO_DIR,
+    Clock,
+    demo_database,
+    emit_json,
+    peak_rss_mib,
+)
 
 DEFINITION = BENCH_DIR / "reminders.yaml"
 STEPS_PER_APP = 4
@@ -61,19 +72,6 @@ SENDER = "paamindelser@bench.example"
 def default_base(calendar: WorkCalendar) -> date:
     """A working day a week from today: with the real clock nothing is due for weeks."""
     return calendar.next_working_day(date.today() + timedelta(days=7))
-
-
-def fresh_database(url: str, schema: str) -> None:
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    else:
-        reset_pg_schema(url, schema)
-    engine = store.make_engine(url)
-    store.migrate(engine)
-    demo.load_setup(engine)
-    engine.dispose()
 
 
 def create_apps(wf: Workflow, clock: Clock, base: date, first: int, last: int,
@@ -126,7 +124,7 @@ def ledger_rows(engine: Engine, up_to_app: int) -> list[tuple[Any, ...]]:
 
 def cmd_populate(a: argparse.Namespace) -> None:
     definition: Definition = load(str(DEFINITION))
-    fresh_database(a.url, a.schema)
+    demo_database(a.url, a.schema)
     clock = Clock(datetime.now(UTC))
     wf = Workflow.open(Settings(database_url=a.url), clock=clock, definition=definition)
     base = date.fromisoformat(a.base) if a.base else default_base(wf.calendar)
@@ -270,7 +268,7 @@ def main() -> None:
     ap.add_argument("--engine-apps", type=int, default=1000,
                     help="populate --from: applications created through the engine first")
     ap.add_argument("--smtp-port", type=int)
-    ap.add_argument("--smtp-log", help="burst: the SMTP server's log (bench/smtp_sink.py)")
+    ap.add_argument("--smtp-log", help="burst: the SMTP server's log (workers/smtp_sink.py)")
     ap.add_argument("--expect", type=int, default=1000, help="burst: reminders due at once")
     ap.add_argument("--batch", type=int, default=20, help="burst: the service's claim")
     a = ap.parse_args()

@@ -1,12 +1,13 @@
-"""Load and faults at once, then the invariants: one bounded run on loopback (issue 17).
+"""Workload: load and faults at once, then the invariants: one bounded run on loopback.
 
-usage: python bench/faults.py [--seconds 120] [--clients 12] [--kill-every 4] [--seed N]
+usage: python bench/run.py --workload faults [--seconds 120] [--clients 12] [--kill-every 4]
+                           [--seed N]   (not part of the default run: it is a long one)
 
   set-up    a fresh schema ``wf_faults_<pid>`` in the PostgreSQL database ``test`` on
             127.0.0.1:5432 (``--pg-url``), ``workflow init --demo`` into it; the schema is
             dropped at the end (``--keep`` keeps it and the logs)
   processes 4 ``workflow serve --port P`` (one process each, killable alone), 2 ``workflow
-            scheduler --poll 1`` and ``bench/smtp_sink.py``, an SMTP server that logs
+            scheduler --poll 1`` and ``bench/workers/smtp_sink.py``, an SMTP server that logs
             every Message-ID it accepted before it answers 250
   load      --clients threads (httpx) play the demo's users of Ishøj, Vallensbæk and
             Brøndby on the JSON API: open dispensation applications, jobcentre cases and
@@ -19,7 +20,7 @@ usage: python bench/faults.py [--seconds 120] [--clients 12] [--kill-every 4] [-
             ``application_name``) for 5 s, the server itself untouched
   drain     the clients stop, the schedulers get a clock past every lease and retry and
             send what is due; then everything stops and the invariants are checked
-            (``bench/invariants.py``)
+            (``invariants.py``)
 
 The clocks. The web workers stand still at WEB_NOW (``WORKFLOW_NOW``): every date a user
 gives is that day, and every reminder of a deadline falls years before the schedulers'
@@ -31,10 +32,11 @@ retries after the SMTP outage come due within the run, while all schedulers alwa
 one clock (a scheduler ahead of another would take over claims still being sent). The
 drain moves it on by DRAIN_AHEAD, past every lease and back-off.
 
-Exit status 1 when an invariant broke, a reminder was lost, more reminders arrived twice
-than schedulers were killed, a 5xx other than a 503 in the database window was answered, a
-process died without being killed, or the run exercised nothing (no transition, no
-reminder due). The last line is ``RESULT {json}`` for tests.
+Its goals fail the run (exit status 1) when an invariant broke, a reminder was lost, more
+reminders arrived twice than schedulers were killed, a 5xx other than a 503 in the database
+window was answered, a process died without being killed, or the run exercised nothing (no
+transition, no reminder due); the scratch folder with the logs is then kept. The report
+ends with a ``RESULT {json}`` line for tests.
 """
 
 from __future__ import annotations
@@ -45,16 +47,13 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -62,13 +61,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import (
+    REPO_DIR,
+    Context,
+    Options,
+    Verdict,
+    free_port,
+    libpq_url,
+    pg_schema_url,
+    reset_pg_schema,
+    worker,
+    workflow_script,
+)
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-sys.path.insert(0, str(BENCH_DIR))
+from workloads.invariants import Check, check_database, sink_counts, tally_reminders
 
-from benchlib import bench_env, libpq_url, pg_schema_url, workflow_script  # noqa: E402
-from invariants import check_database, sink_counts, tally_reminders  # noqa: E402
+DATABASES = False
+STRICT = True       # a missed goal fails the run
 
 DEFAULT_PG = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -99,13 +108,6 @@ STALE_P = 1 / 12                    # a transition sent with the version before 
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def iso(moment: datetime) -> str:
@@ -238,12 +240,11 @@ class Cluster:
     """The web workers, the schedulers and the SMTP sink, and the faults done to them."""
 
     def __init__(self, *, url: str, server: str, logs: Path, web: int, schedulers: int,
-                 seed: int, stats: Stats) -> None:
+                 seed: int, stats: Stats, env: Mapping[str, str]) -> None:
         self.url, self.server, self.logs, self.stats = url, server, logs, stats
         self.rng = random.Random(seed)
         self.lock = threading.Lock()   # one process operation at a time
-        base = bench_env()
-        base.update(WORKFLOW_DATABASE_URL=url, PYTHONIOENCODING="utf-8")
+        base = {**env, "WORKFLOW_DATABASE_URL": url, "PYTHONIOENCODING": "utf-8"}
         self.base_env = base
         self.ports = [free_port() for _ in range(web)]
         self.web = [Proc(f"web-{p}", [workflow_script(), "serve", "--host", "127.0.0.1",
@@ -251,9 +252,8 @@ class Cluster:
                          logs / f"web-{p}.log", stats.now) for p in self.ports]
         self.smtp_port = free_port()
         self.sink_log = logs / "sink-messages.log"
-        self.sink = Proc("smtp-sink", [sys.executable, str(BENCH_DIR / "smtp_sink.py"),
-                                       "--log", str(self.sink_log),
-                                       "--port", str(self.smtp_port)], base,
+        self.sink = Proc("smtp-sink", worker("smtp_sink", "--log", str(self.sink_log),
+                                              "--port", str(self.smtp_port)), base,
                          logs / "smtp-sink.log", stats.now)
         # a day behind the real time, whole minutes: steps move it on, never past now
         real = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -774,9 +774,7 @@ def schema(base: str, name: str, keep: bool) -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(libpq_url(base), autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    reset_pg_schema(base, name)
     try:
         yield pg_schema_url(base, name) + f"&application_name={name}"
     finally:
@@ -916,39 +914,38 @@ def tracebacks(logs: Path, prefix: str) -> Counter[str]:
     return found
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_arguments(ap: Options) -> None:
     ap.add_argument("--seconds", type=float, default=120, help="how long the load runs")
-    ap.add_argument("--clients", type=int, default=12)
+    ap.add_argument("--clients", type=int, default=12, help="threads playing the demo's users")
     ap.add_argument("--web", type=int, default=4, help="web worker processes")
-    ap.add_argument("--schedulers", type=int, default=2)
-    ap.add_argument("--kill-every", type=float, default=4.0)
-    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--schedulers", type=int, default=2, help="scheduler processes")
+    ap.add_argument("--kill-every", type=float, default=4.0,
+                    help="seconds between SIGKILLs (give or take 40 %%)")
+    ap.add_argument("--seed", type=int, default=None, help="the faults' seed (default: any)")
     ap.add_argument("--pg-url", default=DEFAULT_PG, help="the database (a schema is made)")
     ap.add_argument("--keep", action="store_true", help="keep the schema and the logs")
-    a = ap.parse_args()
+
+
+def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     seed = a.seed if a.seed is not None else random.SystemRandom().randint(1, 10**6)
     name = f"wf_faults_{os.getpid()}"
-    logs = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    logs = ctx.folder("faults")
     log(f"seed {seed}, schema {name}, logs in {logs}")
-    ok = False
+    ctx.keep = True   # the logs stay, unless the run ends and holds
     with schema(a.pg_url, name, a.keep) as url:
         stats = Stats()
         cluster = Cluster(url=url, server=a.pg_url, logs=logs, web=a.web,
-                          schedulers=a.schedulers, seed=seed, stats=stats)
+                          schedulers=a.schedulers, seed=seed, stats=stats, env=ctx.env)
         try:
-            ok = run(a, cluster, stats, url, name, logs, seed)
+            report = load_and_faults(a, cluster, stats, url, name, logs, seed)
         finally:
             cluster.kill_all()
-    if ok and not a.keep:
-        shutil.rmtree(logs, ignore_errors=True)
-    else:
-        log(f"logs kept in {logs}")
-    return 0 if ok else 1
+    ctx.keep = a.keep or not report["result"]["ok"]
+    return report
 
 
-def run(a: argparse.Namespace, cluster: Cluster, stats: Stats, url: str, name: str,
-        logs: Path, seed: int) -> bool:
+def load_and_faults(a: argparse.Namespace, cluster: Cluster, stats: Stats, url: str,
+                    name: str, logs: Path, seed: int) -> dict[str, Any]:
     import psycopg
 
     init = subprocess.run([workflow_script(), "init", "--demo"], cwd=REPO_DIR,
@@ -986,21 +983,17 @@ def run(a: argparse.Namespace, cluster: Cluster, stats: Stats, url: str, name: s
         drained = drain(cluster, conn)
         cluster.stop_all()
         checks = check_database(conn)
-        checks.append(check_from("downloaded bytes = the stored sha256", stats.mismatches))
+        checks.append(Check("downloaded bytes = the stored sha256", len(stats.mismatches),
+                            stats.mismatches[:5]))
         tally = tally_reminders(conn, sink_counts(cluster.sink_log), clock=cluster.clock)
-    return report(a, cluster, stats, checks, tally, clients, timeline, loaded, drained, logs,
-                  seed)
+    return summarize(a, cluster, stats, checks, tally, clients, timeline, loaded, drained,
+                     logs, seed)
 
 
-def check_from(name: str, problems: list[str]) -> Any:
-    from invariants import Check
-
-    return Check(name, len(problems), problems[:5])
-
-
-def report(a: argparse.Namespace, cluster: Cluster, stats: Stats, checks: list[Any],
-           tally: Any, clients: list[Client], timeline: Timeline, loaded: float,
-           drained: float, logs: Path, seed: int) -> bool:
+def summarize(a: argparse.Namespace, cluster: Cluster, stats: Stats, checks: list[Check],
+              tally: Any, clients: list[Client], timeline: Timeline, loaded: float,
+              drained: float, logs: Path, seed: int) -> dict[str, Any]:
+    """What the run saw, ready to print: the table's rows, the checks, the refusals."""
     windows = cluster.db_down
     # a 503 to a request in flight at any moment of the window (or just after it)
     in_window = [e for e in stats.fivexx if e["status"] == 503 and any(
@@ -1019,9 +1012,6 @@ def report(a: argparse.Namespace, cluster: Cluster, stats: Stats, checks: list[A
     broken = sum(c.broken for c in checks)
     kills_s = cluster.kills["scheduler"]
     s, n = stats.classes, stats.counts
-    print()
-    print(f"Load and faults: {loaded:.0f} s of load, {a.clients} clients, {a.web} web workers,"
-          f" {a.schedulers} schedulers; drain {drained:.1f} s; seed {seed}")
     rows = [
         ("requests", f"{s['requests']:,}"),
         ("  2xx", f"{s['2xx']:,}"),
@@ -1054,51 +1044,8 @@ def report(a: argparse.Namespace, cluster: Cluster, stats: Stats, checks: list[A
         ("reminders not yet due", f"{tally.not_due}  (delivered, since cancelled: "
                                   f"{tally.unmarked})"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for key, val in rows:
-        print(f"  {key:<{width}}  {val}")
-    print("\nInvariants:")
-    for c in checks:
-        print(f"  [{'ok' if not c.broken else 'BROKEN':>6}] {c.name}: {c.broken}")
-        for ex in c.examples:
-            print(f"           {ex}")
-    for ex in tally.examples:
-        print(f"  reminder: {ex}")
-    if bad_5xx:
-        print("\n5xx answers outside the database window (or not 503):")
-        for e in bad_5xx[:10]:
-            print(f"  t={e['t']} s {e['status']} {e['method']} {e['path']} (worker "
-                  f"{e['port']}, X-Request-ID {e['request_id']}): {e['body'][:200]}")
-    web_tb = tracebacks(logs, "web")
-    if web_tb:
-        print("\nTracebacks in the web workers' logs (last line, count):")
-        for line, count in web_tb.most_common(10):
-            print(f"  {count:>4}  {line}")
-    sched_tb = tracebacks(logs, "scheduler")
-    if sched_tb:
-        print("\nTracebacks in the schedulers' logs (last line, count):")
-        for line, count in sched_tb.most_common(10):
-            print(f"  {count:>4}  {line}")
-    unexpected = sorted(((k, v) for k, v in stats.detail.items() if k[2] >= 400),
-                        key=lambda kv: -kv[1])
-    print("\nRefusals by route (method, route, status, error: count):")
-    for (method, route, code, error), count in unexpected[:14]:
-        print(f"  {method:<4} {route:<42} {code} {error or '-':<18} {count:,}")
-    for line in [*map(str, crashes), *errors]:
-        print(f"  {line}")
-    exercised = n["transitions made"] > 0 and tally.due > 0 and \
-        cluster.kills["web"] + kills_s > 0
-    verdicts = [
-        ("invariants hold", broken == 0),
-        ("no reminder lost", tally.lost == 0),
-        ("reminders doubled at most once per scheduler kill", tally.doubled <= kills_s),
-        ("no 5xx but 503 in the database window", not bad_5xx),
-        ("no process died unkilled, no client failed", not crashes and not errors),
-        ("the run did work (transitions, reminders due, kills)", exercised),
-    ]
-    print()
-    for what, good in verdicts:
-        print(f"  [{'ok' if good else 'FAILED':>6}] {what}")
+    refusals = sorted(((*k, v) for k, v in stats.detail.items() if k[2] >= 400),
+                      key=lambda row: -row[-1])
     result = {
         "seed": seed, "seconds": loaded, "requests": s["requests"], "2xx": s["2xx"],
         "409": s["409"], "4xx": s["4xx"], "5xx": s["5xx"], "bad_5xx": len(bad_5xx),
@@ -1106,11 +1053,66 @@ def report(a: argparse.Namespace, cluster: Cluster, stats: Stats, checks: list[A
         "kills_web": cluster.kills["web"], "kills_scheduler": kills_s,
         "invariants_broken": broken, "reminders_due": tally.due,
         "reminders_sent": tally.sent, "reminders_lost": tally.lost,
-        "reminders_doubled": tally.doubled, "crashes": len(crashes) + len(errors),
-        "ok": all(good for _, good in verdicts)}
-    print("RESULT " + json.dumps(result), flush=True)
-    return bool(result["ok"])
+        "reminders_doubled": tally.doubled, "crashes": len(crashes) + len(errors)}
+    result["ok"] = all(ok for _, _, ok in verdicts(result))
+    return {
+        "head": f"Load and faults: {loaded:.0f} s of load, {a.clients} clients, {a.web} web "
+                f"workers, {a.schedulers} schedulers; drain {drained:.1f} s; seed {seed}",
+        "rows": rows, "checks": [(c.name, c.broken, c.examples) for c in checks],
+        "reminder_examples": tally.examples, "bad_5xx": bad_5xx[:10],
+        "tracebacks": {who: tracebacks(logs, prefix).most_common(10) for who, prefix in
+                       (("web workers'", "web"), ("schedulers'", "scheduler"))},
+        "refusals": refusals[:14], "problems": [*map(str, crashes), *errors],
+        "result": result}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def print_report(report: Mapping[str, Any]) -> None:
+    print(f"\n{report['head']}")
+    width = max(len(k) for k, _ in report["rows"])
+    for key, val in report["rows"]:
+        print(f"  {key:<{width}}  {val}")
+    print("\nInvariants:")
+    for name, broken, examples in report["checks"]:
+        print(f"  [{'ok' if not broken else 'BROKEN':>6}] {name}: {broken}")
+        for ex in examples:
+            print(f"           {ex}")
+    for ex in report["reminder_examples"]:
+        print(f"  reminder: {ex}")
+    if report["bad_5xx"]:
+        print("\n5xx answers outside the database window (or not 503):")
+        for e in report["bad_5xx"]:
+            print(f"  t={e['t']} s {e['status']} {e['method']} {e['path']} (worker "
+                  f"{e['port']}, X-Request-ID {e['request_id']}): {e['body'][:200]}")
+    for who, found in report["tracebacks"].items():
+        if found:
+            print(f"\nTracebacks in the {who} logs (last line, count):")
+            for line, count in found:
+                print(f"  {count:>4}  {line}")
+    print("\nRefusals by route (method, route, status, error: count):")
+    for method, route, code, error, count in report["refusals"]:
+        print(f"  {method:<4} {route:<42} {code} {error or '-':<18} {count:,}")
+    for line in report["problems"]:
+        print(f"  {line}")
+    print("RESULT " + json.dumps(report["result"]), flush=True)
+
+
+def verdicts(r: Mapping[str, Any]) -> list[Verdict]:
+    kills = r["kills_web"] + r["kills_scheduler"]
+    return [
+        ("invariants hold", f"{r['invariants_broken']} broken", r["invariants_broken"] == 0),
+        ("no reminder lost", f"{r['reminders_lost']} lost", r["reminders_lost"] == 0),
+        ("reminders doubled at most once per scheduler kill",
+         f"{r['reminders_doubled']} doubled, {r['kills_scheduler']} scheduler kills",
+         r["reminders_doubled"] <= r["kills_scheduler"]),
+        ("no 5xx but 503 in the database window", f"{r['bad_5xx']} other 5xx",
+         r["bad_5xx"] == 0),
+        ("no process died unkilled, no client failed", f"{r['crashes']} died or failed",
+         r["crashes"] == 0),
+        ("the run did work (transitions, reminders due, kills)",
+         f"{r['transitions']} transitions, {r['reminders_due']} reminders due, {kills} kills",
+         r["transitions"] > 0 and r["reminders_due"] > 0 and kills > 0),
+    ]
+
+
+def goals(report: Mapping[str, Any]) -> list[Verdict]:
+    return verdicts(report["result"])

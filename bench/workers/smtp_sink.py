@@ -1,4 +1,4 @@
-"""A local SMTP server for the reminders benchmark: accepts everything, keeps nothing but a log.
+"""Worker: a local SMTP server that accepts everything and keeps nothing but a log.
 
 Runs in its own process (so that handling SMTP does not share the GIL with the reminder
 service under test) on 127.0.0.1; for every message it has accepted it appends one line
@@ -6,7 +6,7 @@ to the log file, ``<Message-ID> <number of recipients>``, and flushes it *before
 ``250`` to the DATA command: once the client has its ``250``, the line is on disk. The
 driver reads the log to count what arrived (none lost, none doubled).
 
-usage: python bench/smtp_sink.py --log FILE [--port 0]   (prints ``READY <port>``, then
+usage: python bench/workers/smtp_sink.py --log FILE [--port 0]   (prints ``READY <port>``, then
        serves until SIGTERM or SIGINT)
 """
 
@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
 from typing import IO, Any
 
 from aiosmtpd.controller import Controller
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import free_port  # noqa: E402
 
 
 class LogHandler:
@@ -40,13 +42,6 @@ class LogHandler:
         self.out.write(f"{message_id} {len(envelope.rcpt_tos)}\n")
         self.out.flush()
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def main() -> None:

@@ -1,19 +1,18 @@
-"""Benchmark: the reminder service with 100,000 pending reminders, beside APScheduler's job store.
+"""Workload: the reminder service with 100,000 pending reminders, beside APScheduler's store.
 
-One command, ``python bench/reminders.py`` (or ``python bench/run.py --workload
-reminders``), runs in one go, every measurement in its own fresh process:
+Runs in one go, every measurement in its own fresh process:
 
-  set-up      bench/reminders_bench.py populate: 25,000 applications through ``wf.create``
+  set-up      workers/reminders.py populate: 25,000 applications through ``wf.create``
               on bench/reminders.yaml (a deadline and 4 pending reminders each), on SQLite
               and on PostgreSQL, timed: reminder rows per second written by the engine
   start       ``python -c``: open the Workflow, construct the ReminderService, compute
               ``next_due()`` (what ``workflow scheduler`` does before it waits), from
               process start, with peak RSS; and ``workflow scheduler --once`` end to end
               with nothing due; both repeated, SQLite and PostgreSQL interleaved
-  burst       bench/reminders_bench.py burst: 1,000 reminders due at once (the clock one
+  burst       workers/reminders.py burst: 1,000 reminders due at once (the clock one
               second after the first cohort's send time), ``service.tick()`` timed until
               it returns, every Message-ID checked in the log of a local SMTP server that
-              runs in its own process (bench/smtp_sink.py): delivered, lost, doubled
+              runs in its own process (workers/smtp_sink.py): delivered, lost, doubled
   peers       ../shared/peers/bench_apscheduler.py, APScheduler 3's SQLAlchemy job store
               on SQLite holding one job per reminder: ``add`` + ``start`` with SQLite's
               defaults and in WAL mode, and ``fire`` (1,000 jobs due within 1 s) with the
@@ -28,32 +27,35 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-sys.path.insert(0, str(BENCH_DIR))
-
-from benchlib import (  # noqa: E402
-    bench_env,
-    ensure_peers_venv,
-    ensure_pg_database,
+from benchlib import (
+    BENCH_DIR,
+    REPO_DIR,
+    Context,
+    Job,
+    Options,
+    Verdict,
     med_range,
-    peers_dir,
     pg_schema_url,
     pg_url,
-    report_goals,
+    print_head,
+    revision,
     run_result,
+    run_rounds,
+    sqlite_url,
+    worker,
+    workflow_script,
 )
+
+DATABASES = True
 
 START_GOAL_S = 1.0          # scheduler start with 100,000 pending
 RATE_GOAL = 200.0           # e-mails per second in a burst
@@ -65,6 +67,7 @@ PEER_DEFAULT_JOBS = 1000    # add_job with SQLite's defaults: ~10 ms a job (one 
 PG_ENGINE_APPS = 5000       # on PostgreSQL through wf.create; the rest copied
 PG_SCHEMA = "bench_reminders"   # our own schema in the benchmark database
 SMTP_HOST = "127.0.0.1"
+BATCH = 20                  # the service's claim
 
 # What `workflow scheduler` does before it waits, timed from inside; the driver adds the
 # time from spawning the process. Run with the project's Python, env pointing to the ledger.
@@ -114,12 +117,12 @@ FIRES = (
 
 # ---------------------------------------------------------------------- helpers
 class SmtpSink:
-    """bench/smtp_sink.py in its own process, logging a line per accepted message."""
+    """workers/smtp_sink.py in its own process, logging a line per accepted message."""
 
     def __init__(self, log: Path) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, str(BENCH_DIR / "smtp_sink.py"),
-                                      "--log", str(log)], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(worker("smtp_sink", "--log", str(log)),
+                                     stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
         if line[:1] != ["READY"]:
@@ -130,14 +133,6 @@ class SmtpSink:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
-
-
-def worker(*args: str) -> list[str]:
-    return [sys.executable, str(BENCH_DIR / "reminders_bench.py"), *args]
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
 
 
 def timed_start(env: Mapping[str, str]) -> dict[str, Any]:
@@ -151,8 +146,7 @@ def timed_start(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def timed_cli(env: Mapping[str, str]) -> float:
-    script = Path(sys.executable).parent / "workflow"
-    cmd = [str(script) if script.exists() else "workflow", "scheduler", "--once"]
+    cmd = [workflow_script(), "scheduler", "--once"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(env), cwd=REPO_DIR,
                           timeout=120)
@@ -161,18 +155,6 @@ def timed_cli(env: Mapping[str, str]) -> float:
         raise SystemExit(f"workflow scheduler --once: exit {proc.returncode}\n"
                          f"{proc.stdout}{proc.stderr}")
     return wall
-
-
-def revision() -> str:
-    """The commit measured, and whether the code under test has uncommitted changes."""
-    def git(*args: str) -> str:
-        proc = subprocess.run(["git", "-C", str(REPO_DIR), *args], capture_output=True,
-                              text=True)
-        return proc.stdout.strip() if proc.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD") or "?"
-    dirty = git("status", "--porcelain", "--", "workflow", "templates")
-    return head + (" + uncommitted changes in workflow/ or templates/" if dirty else "")
 
 
 def fmt_range(values: Sequence[float], scale: float = 1.0, digits: int = 2) -> str:
@@ -189,8 +171,8 @@ def populate(urls: Mapping[str, str], dbs: Sequence[str], apps: int, burst: int,
     print(f"Reminders: {apps:,} applications x {STEPS_PER_APP} reminders through wf.create, "
           f"{burst:,} a working day; SQLite ...", flush=True)
     out = {"sqlite": run_result("populate sqlite", worker(
-        "populate", "--url", urls["sqlite"], "--apps", str(apps), "--cohort", str(burst)),
-        env, REPO_DIR, timeout=3600)}
+        "reminders", "populate", "--url", urls["sqlite"], "--apps", str(apps), "--cohort",
+        str(burst)), env, REPO_DIR, timeout=3600)}
     p = out["sqlite"]
     print(f"  sqlite: {p['engine_s']:.1f} s = {p['apps_per_s']:.0f} applications/s, "
           f"{p['reminder_rows_per_s']:.0f} reminder rows/s; {p['pending']:,} pending",
@@ -201,7 +183,7 @@ def populate(urls: Mapping[str, str], dbs: Sequence[str], apps: int, burst: int,
               + (", the rest copied from the SQLite ledger ..." if k < apps else " ..."),
               flush=True)
         q = out["postgresql"] = run_result("populate postgresql", worker(
-            "populate", "--url", urls["postgresql"], "--schema", PG_SCHEMA, "--apps",
+            "reminders", "populate", "--url", urls["postgresql"], "--schema", PG_SCHEMA, "--apps",
             str(apps), "--cohort", str(burst), "--base", p["base"], "--from", urls["sqlite"],
             "--engine-apps", str(k)), env, REPO_DIR, timeout=3600)
         print(f"  postgresql: {q['engine_s']:.1f} s = {q['apps_per_s']:.0f} applications/s, "
@@ -230,10 +212,10 @@ def time_starts(db_env: Mapping[str, Mapping[str, str]], runs: int
     return starts, cli
 
 
-def peer_store(peers: Path, peers_py: Path, jobs_by_config: Mapping[str, int],
+def peer_store(peer: Path, peers_py: Path, jobs_by_config: Mapping[str, int],
                env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """APScheduler: add one job per reminder, then start with them in the store."""
-    script = str(peers / "bench_apscheduler.py")
+    script, peers = str(peer), peer.parent
     adds: dict[str, dict[str, Any]] = {}
     for config, jobs in jobs_by_config.items():
         print(f"  APScheduler {config}: adding {jobs:,} jobs ...", flush=True)
@@ -251,34 +233,44 @@ def peer_store(peers: Path, peers_py: Path, jobs_by_config: Mapping[str, int],
     return adds
 
 
-def run_bursts(todo: Sequence[tuple[str, list[str], Path]], rounds: int,
-               env: Mapping[str, str]) -> list[dict[str, dict[str, Any]]]:
-    """Every burst once a round, the order rotated each round."""
-    out: list[dict[str, dict[str, Any]]] = []
-    for r in range(rounds):
-        k = r % len(todo)
-        res: dict[str, dict[str, Any]] = {}
-        for name, cmd, cwd in [*todo[k:], *todo[:k]]:
-            x = res[name] = run_result(name, cmd, env, cwd, timeout=600)
-            if "per_s" in x:
-                print(f"  round {r + 1}/{rounds}: {name:<28} {x['sent']} sent in "
-                      f"{x['tick_s']:.2f} s = {x['per_s']:.0f}/s; received {x['received']}, "
-                      f"lost {x['lost']}, doubled {x['doubled']}", flush=True)
-            else:
-                print(f"  round {r + 1}/{rounds}: {name:<28} ran {x['ran']}, missed "
-                      f"{x['missed']}, errors {x['errors']}; all done "
-                      f"{x['all_done_after_first_due_s']:.2f} s after the first was due",
-                      flush=True)
-        out.append(res)
-    return out
+def burst_done(rounds: int) -> Callable[[int, str, dict[str, Any]], None]:
+    """The progress line of a burst (ours) or a fire (the peers')."""
+    def done(r: int, name: str, x: dict[str, Any]) -> None:
+        if "per_s" in x:
+            print(f"  round {r + 1}/{rounds}: {name:<28} {x['sent']} sent in "
+                  f"{x['tick_s']:.2f} s = {x['per_s']:.0f}/s; received {x['received']}, "
+                  f"lost {x['lost']}, doubled {x['doubled']}", flush=True)
+        else:
+            print(f"  round {r + 1}/{rounds}: {name:<28} ran {x['ran']}, missed "
+                  f"{x['missed']}, errors {x['errors']}; all done "
+                  f"{x['all_done_after_first_due_s']:.2f} s after the first was due",
+                  flush=True)
+
+    return done
 
 
-def measure(peers: Path, peers_py: Path | None, scratch: Path, env: Mapping[str, str], *,
-            dbs: Sequence[str], pending: int = PENDING, burst: int = BURST,
-            rounds: int = ROUNDS, start_runs: int = START_RUNS,
-            pg_engine_apps: int = PG_ENGINE_APPS, peer_jobs: int | None = None,
-            peer_default_jobs: int = PEER_DEFAULT_JOBS, batch: int = 20) -> dict[str, Any]:
-    """Every figure; SQLite files, logs and the peers' files go to ``scratch``."""
+def add_arguments(ap: Options) -> None:
+    ap.add_argument("--pending", type=int, default=PENDING,
+                    help=f"pending reminders ({STEPS_PER_APP} per application)")
+    ap.add_argument("--burst", type=int, default=BURST, help="reminders due at once")
+    ap.add_argument("--burst-rounds", type=int, default=ROUNDS,
+                    help=f"rounds of bursts and peer fires (1..{MAX_ROUNDS})")
+    ap.add_argument("--start-runs", type=int, default=START_RUNS,
+                    help="scheduler starts per database (after one warm-up)")
+    ap.add_argument("--pg-engine-apps", type=int, default=PG_ENGINE_APPS,
+                    help="applications written through the engine on PostgreSQL, the rest "
+                         "copied from the SQLite ledger (a number >= --pending / 4: all)")
+    ap.add_argument("--peer-jobs", type=int,
+                    help="jobs APScheduler adds in WAL mode (default: --pending)")
+    ap.add_argument("--peer-default-jobs", type=int, default=PEER_DEFAULT_JOBS,
+                    help="jobs APScheduler adds with SQLite's defaults (extrapolated)")
+    ap.add_argument("--no-peers", action="store_true", help="leave out APScheduler")
+
+
+def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """Every figure; SQLite files, logs and the peers' files go to the scratch folder."""
+    pending, burst, rounds, dbs = a.pending, a.burst, a.burst_rounds, ctx.dbs
+    peer = None if a.no_peers else ctx.peer_script("bench_apscheduler.py")
     apps = pending // STEPS_PER_APP
     if pending % STEPS_PER_APP or apps % burst:
         raise SystemExit(f"--pending must be {STEPS_PER_APP} x a multiple of --burst "
@@ -286,42 +278,44 @@ def measure(peers: Path, peers_py: Path | None, scratch: Path, env: Mapping[str,
     if not 1 <= rounds <= min(MAX_ROUNDS, apps // burst):
         raise SystemExit(f"--burst-rounds must be 1..{min(MAX_ROUNDS, apps // burst)}: a "
                          f"round sends the next cohort's first reminders")
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = ctx.folder("reminders")
     (scratch / "peers").mkdir(exist_ok=True)
-    env = {**env, "PEERS_TMP": str(scratch / "peers"), "WORKFLOW_BENCH_TMP": str(scratch)}
+    env = {**ctx.env, "PEERS_TMP": str(scratch / "peers"), "WORKFLOW_BENCH_TMP": str(scratch)}
     urls = {"sqlite": sqlite_url(scratch / "reminders.db"),
             "postgresql": pg_schema_url(pg_url(), PG_SCHEMA)}
     t_all = time.time()
     out: dict[str, Any] = {"pending": pending, "burst": burst, "rounds": rounds,
-                           "start_runs": start_runs, "apps": apps, "dbs": list(dbs),
+                           "start_runs": a.start_runs, "apps": apps, "dbs": list(dbs),
                            "load_before": os.getloadavg()[0], "revision": revision()}
-    out["populate"] = populate(urls, dbs, apps, burst, pg_engine_apps, env)
+    out["populate"] = populate(urls, dbs, apps, burst, a.pg_engine_apps, env)
     sink = SmtpSink(scratch / "smtp.log")
     try:
         db_env = {db: {**env, "WORKFLOW_DATABASE_URL": urls[db],
                        "WORKFLOW_STATES_FILE": str(BENCH_DIR / "reminders.yaml"),
                        "WORKFLOW_SMTP_HOST": SMTP_HOST, "WORKFLOW_SMTP_PORT": str(sink.port)}
                   for db in dbs}
-        out["starts"], out["cli"] = time_starts(db_env, start_runs)
-        todo = [(f"workflow {db}", worker(
-            "burst", "--url", urls[db], "--smtp-port", str(sink.port), "--smtp-log",
-            str(sink.log), "--expect", str(burst), "--batch", str(batch)), REPO_DIR)
-            for db in dbs]
+        out["starts"], out["cli"] = time_starts(db_env, a.start_runs)
+        todo: list[Job] = [(f"workflow {db}", worker(
+            "reminders", "burst", "--url", urls[db], "--smtp-port", str(sink.port),
+            "--smtp-log", str(sink.log), "--expect", str(burst), "--batch", str(BATCH)),
+            REPO_DIR) for db in dbs]
         adds: dict[str, dict[str, Any]] = {}
-        if peers_py is not None:
-            adds = peer_store(peers, peers_py, {"wal": peer_jobs or pending,
-                                                "default": peer_default_jobs}, env)
+        if peer is not None:
+            peers, peers_py = peer.parent, ctx.peers_python()
+            adds = peer_store(peer, peers_py, {"wal": a.peer_jobs or pending,
+                                               "default": a.peer_default_jobs}, env)
             # adding the burst's jobs must end before the first is due: SQLite's defaults
             # add ~100 jobs/s here (an fsync per job), so give them time
             slow = burst / adds["default"]["jobs_per_s"]
             for f in FIRES:
                 lead = 3.0 + (2.0 * slow if f.config == "default" else 1.0)
                 todo.append((f.name, [
-                    str(peers_py), str(peers / "bench_apscheduler.py"), "fire", "--jobs",
+                    str(peers_py), str(peer), "fire", "--jobs",
                     str(burst), "--config", f.config, "--grace", f.grace, "--lead",
                     f"{lead:.1f}", "--db", f"aps_fire_{f.config}.db"], peers))
         out["peer_adds"] = adds
-        out["bursts"] = run_bursts(todo, rounds, env)
+        out["bursts"] = run_rounds(todo, rounds, env, timeout=600,
+                                   job_done=burst_done(rounds))
     finally:
         sink.stop()
     out["wall_s"] = time.time() - t_all
@@ -387,8 +381,7 @@ def print_report(out: Mapping[str, Any]) -> None:
     head = (f"{'row':<28} {'pending':>8} {'written/s':>12} {'start s':>17} "
             f"{'in-proc ms':>10} {'RSS MiB':>7} {'--once s':>8} {'sent/lost/dbl':>14} "
             f"{'per s':>16}  goals")
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for name, r in s.items():
         def med(key: str, digits: int = 0, scale: float = 1.0) -> str:
             v = r.get(key)  # noqa: B023 - used in this iteration only
@@ -455,8 +448,8 @@ def print_report(out: Mapping[str, Any]) -> None:
                   f"{r['after_last_due_s']:.2f} s after the last was due")
 
 
-def goals(out: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
-    verdicts: list[tuple[str, str, bool]] = []
+def goals(out: Mapping[str, Any]) -> list[Verdict]:
+    verdicts: list[Verdict] = []
     for name, r in out["summary"].items():
         if r["kind"] != "ours":
             continue
@@ -472,61 +465,3 @@ def goals(out: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
                          f"{rate:.0f}/s, lost {sum(r['lost'])}, doubled {sum(r['doubled'])}",
                          rate >= RATE_GOAL and clean))
     return verdicts
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_arguments(ap)
-    ap.add_argument("--only", choices=["sqlite", "postgresql"], help="only this database")
-    ap.add_argument("--out", help="also write every figure to this JSON file")
-    a = ap.parse_args()
-    dbs = ["sqlite", "postgresql"] if a.only is None else [a.only]
-    if "postgresql" in dbs and ensure_pg_database(pg_url()) is None:
-        dbs.remove("postgresql")
-    if not dbs:
-        raise SystemExit("--only postgresql, but PostgreSQL is not usable")
-    peers = peers_dir()
-    peers_py = None if a.no_peers else ensure_peers_venv(peers)
-    scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-reminders-"))
-    env = bench_env()
-    env["WORKFLOW_BENCH_POSTGRES_URL"] = pg_url()
-    try:
-        out = run_from_args(a, peers, peers_py, scratch, env, dbs)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    print_report(out)
-    verdicts = goals(out)
-    report_goals(verdicts, a.out, {"args": vars(a), **out})
-
-
-def add_arguments(ap: argparse.ArgumentParser) -> None:
-    """The reminders options, shared with run.py."""
-    ap.add_argument("--pending", type=int, default=PENDING,
-                    help=f"pending reminders ({STEPS_PER_APP} per application)")
-    ap.add_argument("--burst", type=int, default=BURST, help="reminders due at once")
-    ap.add_argument("--burst-rounds", type=int, default=ROUNDS,
-                    help=f"rounds of bursts and peer fires (1..{MAX_ROUNDS})")
-    ap.add_argument("--start-runs", type=int, default=START_RUNS,
-                    help="scheduler starts per database (after one warm-up)")
-    ap.add_argument("--pg-engine-apps", type=int, default=PG_ENGINE_APPS,
-                    help="applications written through the engine on PostgreSQL, the rest "
-                         "copied from the SQLite ledger (a number >= --pending / 4: all)")
-    ap.add_argument("--peer-jobs", type=int,
-                    help="jobs APScheduler adds in WAL mode (default: --pending)")
-    ap.add_argument("--peer-default-jobs", type=int, default=PEER_DEFAULT_JOBS,
-                    help="jobs APScheduler adds with SQLite's defaults (extrapolated)")
-    ap.add_argument("--no-peers", action="store_true", help="leave out APScheduler")
-
-
-def run_from_args(a: argparse.Namespace, peers: Path, peers_py: Path | None, scratch: Path,
-                  env: Mapping[str, str], dbs: Sequence[str]) -> dict[str, Any]:
-    if peers_py is not None and not (peers / "bench_apscheduler.py").exists():
-        raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
-    return measure(peers, None if a.no_peers else peers_py, scratch, env, dbs=dbs,
-                   pending=a.pending, burst=a.burst, rounds=a.burst_rounds,
-                   start_runs=a.start_runs, pg_engine_apps=a.pg_engine_apps,
-                   peer_jobs=a.peer_jobs, peer_default_jobs=a.peer_default_jobs)
-
-
-if __name__ == "__main__":
-    main()

@@ -5,18 +5,22 @@ workload: per change one transaction of ``UPDATE application`` + ``INSERT INTO a
 no SELECT, on the benchmark's database with the server's default durability
 (``synchronous_commit=on``), as the engine gets it.
 
-usage: python bench/pg_floor.py [--n 300]
+usage: python bench/workers/pg_floor.py [--n 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
-from benchlib import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import (  # noqa: E402
     CHANGES_PER_APP,
     WORK_STATES,
     emit,

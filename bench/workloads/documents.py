@@ -1,12 +1,11 @@
-"""Benchmark: Word drafts per second, the application letter beside docxtpl in the same run.
+"""Workload: Word drafts per second, the application letter beside docxtpl in the same run.
 
-One command, ``python bench/docs.py`` (or as part of ``python bench/run.py``), runs in
-every round, in turn and in its own fresh process (the order rotated each round):
+Every round runs, in turn and each in its own fresh process (the order rotated each round):
 
-  workflow letter             bench/docs_bench.py letter: context, Jinja render and .docx
+  workflow letter             workers/documents.py letter: context, Jinja render and .docx
                               of templates/documents/application_letter.md.j2 on the joint
                               letterhead, as ``workflow.documents.drafts.Drafts`` makes them
-  workflow letter in a        bench/docs_bench.py fire: ``wf.fire(confirm_areas)`` making
+  workflow letter in a        workers/documents.py fire: ``wf.fire(confirm_areas)`` making
   transition (sqlite)         the letter minus the same step with no drafts, on SQLite
   docxtpl, python-docx +      the peers' bench_docx.py (one round of its own per round of
   jinja2, zip/XML floor       ours): an equivalent ~2-page Danish letter
@@ -27,28 +26,27 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-sys.path.insert(0, str(BENCH_DIR))
-
-from benchlib import (  # noqa: E402
-    bench_env,
-    ensure_peers_venv,
+from benchlib import (
+    REPO_DIR,
+    Context,
+    Job,
+    Options,
+    Results,
+    Verdict,
     fmt_ratio,
     med_range,
-    peers_dir,
-    report_goals,
-    run_result,
+    print_head,
+    run_rounds,
+    worker,
 )
 
+DATABASES = False
 GOAL = 0.5              # our letter in at most this times docxtpl's time per document
 ROUNDS = 5
 DOCS = 30               # timed documents per round and variant
@@ -92,40 +90,23 @@ def stage_peer(peers: Path, scratch: Path) -> Path:
     return target
 
 
-def jobs(peers_py: Path, peer: Path, scratch: Path, docs: int
-         ) -> dict[str, tuple[list[str], Path]]:
-    """Each worker's command and working folder, by the name its RESULT goes under."""
-    ours = [sys.executable, str(BENCH_DIR / "docs_bench.py")]
-    return {
-        "letter": ([*ours, "letter", "--docs", str(docs),
+def jobs(peers_py: Path, peer: Path, scratch: Path, docs: int) -> list[Job]:
+    """Each worker by the name its RESULT goes under, with its command and folder."""
+    ours = worker("documents")
+    return [
+        ("letter", [*ours, "letter", "--docs", str(docs),
                     "--sample", str(scratch / ROWS[0].sample)], REPO_DIR),
-        "fire": ([*ours, "fire", "--docs", str(docs),
+        ("fire", [*ours, "fire", "--docs", str(docs),
                   "--sample", str(scratch / ROWS[1].sample)], REPO_DIR),
-        "peer": ([str(peers_py), str(peer / "bench_docx.py"), "--rounds", "1",
+        ("peer", [str(peers_py), str(peer / "bench_docx.py"), "--rounds", "1",
                   "--docs", str(docs)], peer),
-    }
+    ]
 
 
 def figures(res: Mapping[str, dict[str, Any]]) -> dict[str, float]:
     """ms per document of every row in one round."""
     return {r.name: float(res[r.job][r.key]["ms_median"] if r.key else res[r.job]["ms_median"])
             for r in ROWS}
-
-
-def run_rounds(todo: Mapping[str, tuple[list[str], Path]], rounds: int,
-               env: Mapping[str, str]) -> list[dict[str, dict[str, Any]]]:
-    names = list(todo)
-    out = []
-    for r in range(rounds):
-        k = r % len(names)
-        res: dict[str, dict[str, Any]] = {}
-        for name in names[k:] + names[:k]:      # rotate the order every round
-            cmd, cwd = todo[name]
-            res[name] = run_result(f"documents {name}", cmd, env, cwd)
-        out.append(res)
-        print(f"round {r + 1}/{rounds}: " + ", ".join(
-            f"{n} {v:.1f}" for n, v in figures(res).items()) + " ms/doc", flush=True)
-    return out
 
 
 # --------------------------------------------------------------- the documents
@@ -203,15 +184,15 @@ def summarize(rounds: list[dict[str, dict[str, Any]]], facts: Mapping[str, dict[
     return summary
 
 
-def print_report(summary: Mapping[str, dict[str, Any]], rounds: int, docs: int,
-                 wall: float) -> None:
-    print(f"\nDocuments: {rounds} rounds x {docs} documents per variant, {wall:.0f} s; "
-          f"medians over rounds, ratios per round then their median (min-max)\n")
+def print_report(report: Mapping[str, Any]) -> None:
+    summary = report["summary"]
+    print(f"\nDocuments: {len(report['rounds'])} rounds x {report['docs']} documents per "
+          f"variant, {report['wall_s']:.0f} s; medians over rounds, ratios per round then "
+          f"their median (min-max)\n")
     head = (f"{'variant':<32} {'ms/doc':>6} {'(min-max)':>11} {'docs/s':>6} {'words':>5} "
             f"{'pages':>5} {'ms/1k words':>11}  {'x docxtpl time':<18} "
             f"{'x docxtpl per word':<18} {'x floor time'}")
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for r in ROWS:
         s = summary[r.name]
         ms = s["ms"]
@@ -234,7 +215,8 @@ def print_report(summary: Mapping[str, dict[str, Any]], rounds: int, docs: int,
           f"word over docxtpl's, our letter being the longer one")
 
 
-def goals(summary: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
+def goals(report: Mapping[str, Any]) -> list[Verdict]:
+    summary = report["summary"]
     ours = summary[ROWS[0].name]
     x, per_word = ours["vs_docxtpl"]["median"], ours["vs_docxtpl_per_word"]["median"]
     return [(f"workflow letter in at most {GOAL}x docxtpl's time per document",
@@ -243,41 +225,27 @@ def goals(summary: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
 
 
 # -------------------------------------------------------------------------- run
-def measure(peers: Path, peers_py: Path, scratch: Path, env: Mapping[str, str], *,
-            rounds: int, docs: int) -> dict[str, Any]:
-    """Run the rounds in ``scratch`` (which the caller removes); every figure."""
-    if not (peers / "bench_docx.py").exists():
-        raise SystemExit(f"the peers are not at {peers}; set WORKFLOW_BENCH_PEERS")
-    scratch.mkdir(parents=True, exist_ok=True)
+def add_arguments(ap: Options) -> None:
+    ap.add_argument("--doc-rounds", type=int, default=ROUNDS, help="rounds of documents")
+    ap.add_argument("--docs", type=int, default=DOCS, help="documents per round and variant")
+
+
+def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """Every figure; the documents and the peer's copy go to the scratch folder."""
+    peers = ctx.peer_script("bench_docx.py").parent
+    scratch = ctx.folder("documents")
     peer = stage_peer(peers, scratch)
-    env = {**env, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch)}
-    print(f"Documents: {rounds} rounds x {docs} documents; scratch {scratch}", flush=True)
+    env = {**ctx.env, "PEERS_TMP": str(scratch), "WORKFLOW_BENCH_TMP": str(scratch)}
+    print(f"Documents: {a.doc_rounds} rounds x {a.docs} documents; scratch {scratch}",
+          flush=True)
+    def done(r: int, res: Results) -> None:
+        print(f"round {r + 1}/{a.doc_rounds}: " + ", ".join(
+            f"{n} {v:.1f}" for n, v in figures(res).items()) + " ms/doc", flush=True)
+
     t0 = time.time()
-    results = run_rounds(jobs(peers_py, peer, scratch, docs), rounds, env)
+    results = run_rounds(jobs(ctx.peers_python(), peer, scratch, a.docs), a.doc_rounds, env,
+                         round_done=done)
     wall = time.time() - t0
     facts = inspect(scratch, results[-1])
     return {"rounds": results, "summary": summarize(results, facts), "wall_s": wall,
-            "docs": docs}
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=ROUNDS)
-    ap.add_argument("--docs", type=int, default=DOCS, help="documents per round and variant")
-    ap.add_argument("--out", help="also write every figure to this JSON file")
-    a = ap.parse_args()
-    peers = peers_dir()
-    peers_py = ensure_peers_venv(peers)
-    scratch = Path(tempfile.mkdtemp(prefix="workflow-bench-docs-"))
-    env = bench_env()
-    try:
-        report = measure(peers, peers_py, scratch, env, rounds=a.rounds, docs=a.docs)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    print_report(report["summary"], a.rounds, a.docs, report["wall_s"])
-    verdicts = goals(report["summary"])
-    report_goals(verdicts, a.out, {"args": vars(a), **report})
-
-
-if __name__ == "__main__":
-    main()
+            "docs": a.docs}

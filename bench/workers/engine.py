@@ -21,39 +21,43 @@ Workloads
              checks, no rules, no error handling). What this design costs at the least,
              on our schema; the distance from the floor to it is not the engine's code.
 
-usage: python bench/engine_bench.py chain|lifecycle|bound --db sqlite|postgresql [--n 300]
+usage: python bench/workers/engine.py chain|lifecycle|bound --db sqlite|postgresql [--n 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from benchlib import (
-    BENCH_DIR,
-    CHANGES_PER_APP,
-    REPO_DIR,
-    Clock,
-    emit,
-    fresh_sqlite,
-    pg_url,
-    plan,
-    reset_pg_schema,
-    result,
-)
 from sqlalchemy import func, select, update
 
 from workflow.config import Settings
 from workflow.engine.workflow import Workflow
-from workflow.installation import demo
 from workflow.process import machine as mc
 from workflow.process.definition import load
 from workflow.store import database as store
 from workflow.store import tables as t
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
+from benchlib import (  # noqa: E402
+    BENCH_DIR,
+    CHANGES_PER_APP,
+    REPO_DIR,
+    Clock,
+    demo_database,
+    emit,
+    pg_url,
+    plan,
+    result,
+    scratch_dir,
+    sqlite_url,
+)
 
 ROUND_ONE = "rehabilitation,special_education,nature_environment"
 # (trigger, user, data) from a fresh round-1 dispensation to `closed`: tests/factories.py's
@@ -96,15 +100,7 @@ LIFE_MOMENTS = _moments()
 
 def open_fresh(db: str, states_file: str) -> Workflow:
     """A migrated database with the demo users, and the engine opened on it."""
-    if db == "sqlite":
-        url = f"sqlite:///{fresh_sqlite('workflow.db')}"
-    else:
-        url = pg_url()
-        reset_pg_schema(url)
-    engine = store.make_engine(url)
-    store.migrate(engine)
-    demo.load_setup(engine)
-    engine.dispose()
+    url = demo_database(sqlite_url(scratch_dir() / "workflow.db") if db == "sqlite" else pg_url())
     return Workflow.open(Settings(database_url=url), definition=load(states_file),
                          clock=Clock(LIFE_OPENS))
 
@@ -114,7 +110,8 @@ def count_changes(wf: Workflow) -> tuple[int, dict[str, int]]:
     with store.read(wf.engine) as conn:
         changes = conn.execute(select(func.count()).select_from(ae)
                                .where(ae.c.trigger != "create")).scalar_one()
-        states = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
+        states: dict[Any, Any] = dict(
+            conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
     return changes, {str(k): int(v) for k, v in states.items()}
 
 

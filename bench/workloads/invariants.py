@@ -1,4 +1,4 @@
-"""What must hold after a load-and-fault run (``bench/faults.py``), read from the database
+"""What must hold after a load-and-fault run (``faults.py``), read from the database
 and from the SMTP sink's log, independently of the engine's own code (plain SQL, psycopg).
 
 :func:`check_database` returns one :class:`Check` per invariant (how many rows break it and a
@@ -29,6 +29,15 @@ class Check:
     examples: list[str] = field(default_factory=list)
 
 
+def numbered_from_one(table: str, parent: str, number: str, rows: str) -> str:
+    """SQL naming every ``parent`` whose rows in ``table`` are not numbered 1..n."""
+    return f"""
+        SELECT '{parent.removesuffix("_id")} ' || {parent} || ': ' || count(*) || ' {rows}, '
+               || '{number}s ' || min({number}) || '..' || max({number})
+        FROM {table} GROUP BY {parent}
+        HAVING min({number}) <> 1 OR max({number}) <> count(*)"""
+
+
 # (name, SQL selecting one row per breach; the first column names the breach)
 CHECKS: list[tuple[str, str]] = [
     ("application version = its last audit entry's version", """
@@ -36,11 +45,8 @@ CHECKS: list[tuple[str, str]] = [
                || coalesce(max(e.version)::text, 'none')
         FROM application a LEFT JOIN audit_entry e ON e.application_id = a.id
         GROUP BY a.id, a.version HAVING max(e.version) IS DISTINCT FROM a.version"""),
-    ("audit versions per application are 1..n without gaps", """
-        SELECT 'application ' || application_id || ': ' || count(*) || ' entries, versions '
-               || min(version) || '..' || max(version)
-        FROM audit_entry GROUP BY application_id
-        HAVING min(version) <> 1 OR max(version) <> count(*)"""),
+    ("audit versions per application are 1..n without gaps",
+     numbered_from_one("audit_entry", "application_id", "version", "entries")),
     ("application state = its last audit entry's to_state", """
         SELECT 'application ' || a.id || ': state ' || a.state || ', last entry to '
                || e.to_state
@@ -53,11 +59,8 @@ CHECKS: list[tuple[str, str]] = [
                || left(encode(sha256(content), 'hex'), 12)
         FROM document_version
         WHERE encode(sha256(content), 'hex') <> sha256 OR length(content) <> size"""),
-    ("document versions per document are 1..n without gaps", """
-        SELECT 'document ' || document_id || ': ' || count(*) || ' versions, numbers '
-               || min(number) || '..' || max(number)
-        FROM document_version GROUP BY document_id
-        HAVING min(number) <> 1 OR max(number) <> count(*)"""),
+    ("document versions per document are 1..n without gaps",
+     numbered_from_one("document_version", "document_id", "number", "versions")),
     ("no area is live in two applications", """
         SELECT 'area ' || area_id || ': live in applications '
                || string_agg(application_id::text, ', ' ORDER BY application_id)
@@ -122,7 +125,7 @@ class ReminderTally:
 
 
 def sink_counts(log: Path) -> Counter[str]:
-    """Message-ID -> how many times the sink accepted it (``bench/smtp_sink.py``'s log)."""
+    """Message-ID -> how many times the sink accepted it (``bench/workers/smtp_sink.py``'s log)."""
     counts: Counter[str] = Counter()
     if log.exists():
         for line in log.read_text(encoding="ascii", errors="replace").splitlines():
