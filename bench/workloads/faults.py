@@ -759,6 +759,10 @@ class Client(threading.Thread):
             return rng.choice(["3", "6"])
         if key == "overhead_rate":
             return rng.choice(["7,5", "5", "10"])
+        if key == "question_no":   # the ministry's first question (a request has one)
+            return "1"
+        if kind == "texts":        # the ministry's questions or conditions, one each
+            return ["Belastningsprøve: hvor mange medarbejdere berøres?"]
         if kind == "money":
             return money(rng, 200_000, 2_500_000)
         if kind == "text":
