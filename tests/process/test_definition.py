@@ -70,7 +70,7 @@ def test_the_shipped_file_loads() -> None:
     assert d.holidays == "DK"
     assert set(d.roles) == {"project_lead", "council_secretary", "legal", "steering_group",
                             "admin"}
-    assert d.kinds == ["dispensation", "jobcentre", "satellite", "bum_agreement"]
+    assert d.kinds == ["dispensation", "exit", "jobcentre", "satellite", "bum_agreement"]
     app = d.processes["application"]
     assert app.final_states == ["closed", "withdrawn"]
     assert app.triggers_from("area_selection") == ["propose_areas", "update_details",
@@ -480,7 +480,7 @@ def test_check_on_the_good_file() -> None:
     result = CliRunner().invoke(cli, ["check"], env={"WORKFLOW_STATES_FILE": str(SHIPPED)})
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == f"{SHIPPED}: OK ({d.hash[:12]})"
-    assert "kinds dispensation, jobcentre, satellite" in result.stdout
+    assert "kinds dispensation, exit, jobcentre, satellite" in result.stdout
     result = CliRunner().invoke(cli, ["check", "--json"])  # the default is the shipped file
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -488,7 +488,7 @@ def test_check_on_the_good_file() -> None:
     app = d.processes["application"]
     assert out["processes"]["application"] == {
         "states": len(app.states), "transitions": len(app.transitions),
-        "kinds": ["dispensation", "jobcentre", "satellite"]}
+        "kinds": ["dispensation", "exit", "jobcentre", "satellite"]}
 
 
 # ----------------------------------------------- alias bombs and deep nesting
