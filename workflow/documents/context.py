@@ -219,26 +219,31 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
                         .order_by(ar.c.position))
     areas = [{"id": r.id, "name": r.name_da, "law_ref": r.law_ref, "run_by": r.run_by,
               "outcome": r.outcome} for r in rows]
-    ae = t.audit_entry
-    req = conn.execute(select(ae.c.at, ae.c.data).where(
-        ae.c.application_id == app["id"], ae.c.trigger == "request_info")
-        .order_by(ae.c.version.desc()).limit(1)).first()
+    req = _latest_step(conn, app["id"], "request_info", tz)
     info = None if req is None else {
-        "reference": req.data.get("reference"), "due_date": as_date(req.data.get("due_date")),
-        "date": as_date(req.data.get("request_date")), "received": req.at.astimezone(tz).date(),
+        "reference": req[0].get("reference"), "due_date": as_date(req[0].get("due_date")),
+        "date": as_date(req[0].get("request_date")), "received": req[1],
         "questions": questions_view(app["data"] or {})}
-    ann = conn.execute(select(ae.c.data).where(
-        ae.c.application_id == app["id"], ae.c.trigger == "announce_conditions")
-        .order_by(ae.c.version.desc()).limit(1)).first()
+    ann = _latest_step(conn, app["id"], "announce_conditions", tz)
     announced = None if ann is None else {
-        "reference": ann.data.get("reference"), "date": as_date(ann.data.get("request_date")),
-        "due_date": as_date(ann.data.get("due_date")),
-        "conditions": list(ann.data.get("announced_conditions") or []),
-        "granted_areas": list(ann.data.get("granted_areas") or [])}
+        "reference": ann[0].get("reference"), "date": as_date(ann[0].get("request_date")),
+        "due_date": as_date(ann[0].get("due_date")),
+        "conditions": list(ann[0].get("announced_conditions") or []),
+        "granted_areas": list(ann[0].get("granted_areas") or [])}
     previous = _linked(conn, app["id"], "fallback_for")
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
                   all_municipalities=views, announced=announced)
+
+
+def _latest_step(conn: Connection, app_id: int, trigger: str, tz: tzinfo
+                 ) -> tuple[dict[str, Any], date] | None:
+    """The data of the case's latest ``trigger`` step, and the day it happened."""
+    ae = t.audit_entry
+    got = conn.execute(select(ae.c.data, ae.c.happened_on, ae.c.at).where(
+        ae.c.application_id == app_id, ae.c.trigger == trigger)
+        .order_by(ae.c.version.desc()).limit(1)).first()
+    return None if got is None else (got.data, got.happened_on or got.at.astimezone(tz).date())
 
 
 def _linked(conn: Connection, app_id: int, kind: str) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from ..errors import Said
 from ..process.acts import current_acts, insert_claims, unavailable_areas
 from ..process.datebounds import Anchor
 from ..store import tables as t
+from .when import happened_day
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -142,7 +143,7 @@ class TxContext:
 
     def _day(self, got: Any) -> date:
         """A row's (happened_on, recorded moment) as the day it happened."""
-        return got[0] or self.wf.local_date(got[1])
+        return happened_day(self.wf, got[0], got[1])
 
     def deadline_due(self) -> tuple[date, str] | None:
         """The current state's open deadline for the acting party (or the case): due, why."""

@@ -43,13 +43,8 @@ def check_day(wf: Workflow, conn: Connection, row: dict[str, Any], day: date, na
     today = wf.local_date(now)
     if day == today:  # no step before it can be later than today
         return
+    not_in_future(wf, name, day, today)
     label = wf.names.field(name)
-    if day > today:
-        raise InvalidData(Said(
-            f"{name}: {day.isoformat()} is in the future; a step is recorded once it has "
-            f"happened (today is {today.isoformat()})",
-            f"{label}: {long_date(day)} ligger i fremtiden; et skridt registreres, når det er "
-            f"sket (i dag er {long_date(today)})"))
     before = _previous(wf, conn, row, party)
     if before is not None and day < before[0]:
         step = wf.names.action(before[1]) if before[1] != "create" else "sagen blev oprettet"
@@ -68,7 +63,7 @@ def _previous(wf: Workflow, conn: Connection, row: dict[str, Any],
     rows = conn.execute(select(ae.c.happened_on, ae.c.at, ae.c.trigger).where(
         ae.c.application_id == row["id"], ae.c.version >= row["entered_version"],
         or_(ae.c.version == row["entered_version"], ae.c.municipality == party)))
-    days = [(r.happened_on or wf.local_date(r.at), r.trigger) for r in rows]
+    days = [(happened_day(wf, r.happened_on, r.at), r.trigger) for r in rows]
     return max(days, key=lambda d: d[0]) if days else None
 
 
@@ -79,10 +74,21 @@ def opened_day(wf: Workflow, vals: dict[str, Any], now: datetime) -> date:
     today = wf.local_date(now)
     if given is None:
         return today
-    if given > today:
-        raise InvalidData(Said(
-            f"{HAPPENED}: {given.isoformat()} is in the future; a case is opened on a day "
-            f"that has come (today is {today.isoformat()})",
-            f"{wf.names.field(HAPPENED)}: {long_date(given)} ligger i fremtiden (i dag er "
-            f"{long_date(today)})"))
+    not_in_future(wf, HAPPENED, given, today)
     return given
+
+
+def not_in_future(wf: Workflow, name: str, day: date, today: date) -> None:
+    """Refuse ``day`` (the value of the field ``name``) if it has not come yet."""
+    if day > today:
+        raise InvalidData(Said(
+            f"{name}: {day.isoformat()} is in the future; a step is recorded once it has "
+            f"happened (today is {today.isoformat()})",
+            f"{wf.names.field(name)}: {long_date(day)} ligger i fremtiden; et skridt "
+            f"registreres, når det er sket (i dag er {long_date(today)})"))
+
+
+def happened_day(wf: Workflow, happened_on: date | None, at: datetime) -> date:
+    """A record's day as it happened: its ``happened_on``, or (recorded before that was
+    kept) the day it was recorded."""
+    return happened_on or wf.local_date(at)

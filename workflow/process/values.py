@@ -166,8 +166,7 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
         return raw
     if spec.type == "texts":  # one text per item: a list, or one item per line
         items = raw if isinstance(raw, list) else str(raw).splitlines()
-        out = [_text(str(x) if isinstance(x, str) else x) for x in items
-               if not isinstance(x, str) or x.strip()]
+        out = [_text(x) for x in items if not isinstance(x, str) or x.strip()]
         if not out:
             raise _bad("expected at least one text (one per line)",
                        "skal udfyldes (én pr. linje)")
