@@ -21,6 +21,7 @@ from workflow.config import Settings
 from workflow.engine.workflow import Workflow
 from workflow.installation import demo
 from workflow.store import database as store
+from workflow.store import tables as t
 
 PG_BASE_URL = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -146,3 +147,13 @@ def open_wf(settings: Settings, clock: Clock) -> Iterator[Callable[..., Workflow
     yield factory
     for workflow in opened:
         workflow.close()
+
+
+@pytest.fixture
+def deadline_reminders_only(request: pytest.FixtureRequest) -> None:
+    """Every user has turned the your-turn notices off, so that a test counts the deadline
+    reminders alone (tests/reminders/test_notices.py tests the notices)."""
+    if "wf" in request.fixturenames:
+        wf: Workflow = request.getfixturevalue("wf")
+        with store.write(wf.engine) as conn:
+            conn.execute(t.user.update().values(turn_notices=False))

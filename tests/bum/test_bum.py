@@ -290,6 +290,7 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
+@pytest.mark.usefixtures("deadline_reminders_only")  # counts the deadline reminders
 def test_the_reminder_e_mail_names_the_step_that_meets_the_deadline(
         wf: Workflow, clock: Clock, smtp: SmtpServer) -> None:
     app = signed(wf, clock, start="2020-01-01", on="2019-06-03")

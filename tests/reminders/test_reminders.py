@@ -14,7 +14,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.header import decode_header, make_header
@@ -75,6 +75,10 @@ def decoded_subject(raw: bytes) -> str:
 
 def utc(iso: str) -> datetime:
     return datetime.fromisoformat(iso).replace(tzinfo=UTC)
+
+
+# the deadline reminders alone (tests/reminders/conftest.py)
+pytestmark = pytest.mark.usefixtures("deadline_reminders_only")
 
 
 # ------------------------------------------------------------------- the SMTP server
@@ -189,22 +193,6 @@ class SmtpServer:
     def env(self) -> dict[str, str]:
         return {"WORKFLOW_SMTP_HOST": "127.0.0.1", "WORKFLOW_SMTP_PORT": str(self.port),
                 "WORKFLOW_SMTP_FROM": SENDER}
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def service(wf: Workflow, smtp: SmtpServer) -> Callable[..., ReminderService]:
-    def make(**kwargs: Any) -> ReminderService:
-        kwargs.setdefault("name", "test-service")
-        return ReminderService(wf, Mailer(smtp.settings, timeout=10), templates_dir=TEMPLATES,
-                               **kwargs)
-    return make
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -963,8 +951,8 @@ def test_deadlines_as_icalendar(wf: Workflow, clock: Clock, db_url: str,
 
 DEADLINE_KEYS = {"id", "application", "case_number", "title", "state", "state_label", "party",
                  "due", "derivation", "active", "met_at", "overdue", "days_left"}
-REMINDER_KEYS = {"id", "application", "case_number", "title", "deadline", "state", "party",
-                 "deadline_due", "derivation", "step", "escalation", "due_at", "status",
+REMINDER_KEYS = {"id", "application", "case_number", "title", "deadline", "kind", "state",
+                 "party", "deadline_due", "derivation", "step", "escalation", "due_at", "status",
                  "attempts", "next_attempt_at", "last_error", "sent_at", "late", "message_id",
                  "recipients"}
 

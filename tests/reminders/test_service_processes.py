@@ -45,7 +45,7 @@ from workflow.reminders.ledger import due_filter
 from workflow.store import database as store
 from workflow.store import tables as t
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("deadline_reminders_only")]
 
 CTX = multiprocessing.get_context("spawn")
 TIMEOUT = 25.0          # seconds any single wait may take before the test gives up

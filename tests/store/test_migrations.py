@@ -92,17 +92,18 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
             for table in then:
                 had[table.name] = {c["name"] for c in inspect(conn).get_columns(table.name)}
                 assert had[table.name] <= set(table.columns.keys()), table.name
-                if table is not t.change_counter and newest[table.name]:
+                if table is not t.change_counter and rows_then(table.name, newest, had):
                     conn.execute(insert(table), [{k: v for k, v in row.items()
                                                   if k in had[table.name]}
-                                                 for row in newest[table.name]])
+                                                 for row in rows_then(table.name, newest, had)])
             if not store.is_sqlite(engine):  # as if the rows had been made one by one
                 export.reset_sequences(conn, then)
         names = {tb.name for tb in then}
         before = read(engine, then, had)
         for table in then:
             if table is not t.change_counter:
-                assert len(before[table.name]) == len(newest[table.name]) > 0, table.name
+                assert len(before[table.name]) == len(rows_then(table.name, newest, had)) > 0, \
+                    table.name
 
         store.migrate(engine)
         assert store.current_revision(engine) == store.HEAD_REVISION
@@ -120,6 +121,16 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
     finally:
         engine.dispose()
     the_application_works(empty_url, has_documents="document" in names)
+
+
+def rows_then(name: str, newest: dict[str, list[dict[str, Any]]],
+              had: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """The newest rows of table ``name`` that could exist at the older revision: a
+    your-turn notice (a reminder without a deadline) only from 0011, which made it."""
+    rows = newest[name]
+    if name == "reminder" and "audit_version" not in had[name]:
+        rows = [r for r in rows if r["deadline_id"] is not None]
+    return rows
 
 
 def read(engine: Engine, tables: list[Any], columns: dict[str, set[str]] | None = None

@@ -81,6 +81,7 @@ def test_every_write_moves_the_change_count_and_a_failed_one_does_not(
     assert (counter.read() or 0) > after_create
 
 
+@pytest.mark.usefixtures("deadline_reminders_only")  # counts the deadline reminders
 def test_only_changes_count_not_a_scheduler_with_nothing_to_send_nor_a_new_worker(
         wf: Workflow, open_wf: Callable[..., Workflow], mail: SmtpServer,
         counter: store.ChangeCount) -> None:

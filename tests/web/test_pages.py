@@ -286,7 +286,7 @@ def test_no_page_shows_an_id_an_english_value_or_an_iso_date(
         for user in ("pl-ishoj", "pl-vallensbaek", "sec-ishoj", "legal-ishoj", "dir-ishoj",
                      "admin"):
             log_in(client, user)
-            paths = ["/", "/bum"] + [f"/applications/{i}" for i in ids]
+            paths = ["/", "/bum", "/profile"] + [f"/applications/{i}" for i in ids]
             for path in paths + (["/admin"] if user == "admin" else []):
                 r = client.get(path)
                 assert r.status_code == 200, (user, path, r.text[:500])
@@ -295,6 +295,26 @@ def test_no_page_shows_an_id_an_english_value_or_an_iso_date(
     assert not found, found
     assert leaks(wf, '<p>Afventer <span title="pl-ishoj">x</span> rejected</p>') == [
         "'rejected' in 'rejected'"]  # the check itself finds an id
+
+
+def test_the_profile_turns_the_turn_notices_off_and_on(client: TestClient, wf: Workflow
+                                                        ) -> None:
+    token = log_in(client, "pl-vallensbaek")
+    page = client.get("/profile").text
+    assert "Anders Løvengreen · Projektleder · Vallensbæk Kommune" in page
+    assert 'name="turn_notices" value="on" checked' in page
+    assert client.post("/profile", data={"csrf": "forged"}).status_code == 403
+    assert 'value="on" checked' in client.get("/profile").text   # (unchanged)
+    r = client.post("/profile", data={"csrf": token})        # the box unticked
+    assert r.status_code == 200 and "Du får ikke længere en e-mail" in r.text
+    assert 'value="on" checked' not in r.text
+    with store.read(wf.engine) as conn:
+        assert conn.execute(select(t.user.c.turn_notices)
+                            .where(t.user.c.id == "pl-vallensbaek")).scalar() is False
+    r = client.post("/profile", data={"csrf": token, "turn_notices": "on"})
+    assert "Du får nu en e-mail, når det er din tur." in r.text and 'value="on" checked' in r.text
+    client.cookies.clear()
+    assert client.get("/profile", follow_redirects=False).status_code in (303, 401)
 
 
 def test_a_condition_is_said_with_the_choices_danish_label(

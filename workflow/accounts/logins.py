@@ -109,6 +109,24 @@ def set_active(engine: Engine, user_id: str, active: bool, *,
         return Ended(0, 0) if active else _end_credentials(conn, user_id, now)
 
 
+def set_turn_notices(engine: Engine, user_id: str, on: bool) -> None:
+    """Whether the user gets an e-mail when a step makes it their turn (the default: yes)."""
+    with store.write(engine) as conn:
+        res = conn.execute(update(t.user).where(t.user.c.id == user_id)
+                           .values(turn_notices=on))
+        if res.rowcount != 1:
+            raise NotFound.user(user_id)
+
+
+def turn_notices(engine: Engine, user_id: str) -> bool:
+    """Whether the user gets the your-turn e-mails."""
+    with store.read(engine) as conn:
+        got = conn.execute(select(t.user.c.turn_notices).where(t.user.c.id == user_id)).first()
+    if got is None:
+        raise NotFound.user(user_id)
+    return got[0] is not False
+
+
 def _end_credentials(conn: Connection, user_id: str, now: datetime, *,
                      keep: str | None = None) -> Ended:
     ws, at = t.web_session, t.api_token

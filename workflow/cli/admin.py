@@ -1,4 +1,5 @@
-"""Command line: users, passwords and API tokens, for administrators.
+"""Command line: users, passwords and API tokens, for administrators (and each user's
+own your-turn e-mails).
 
 A new password, or a deactivation, ends every web session of the user and revokes every
 API token of theirs (see :mod:`workflow.accounts.logins`).
@@ -139,6 +140,25 @@ def _set_active(user_id: str, active: bool, user: str | None, as_json: bool) -> 
         return
     click.echo(f"{user_id} is {'active' if active else 'deactivated'}"
                + ("." if active else f"; {_ended(ended)}."))
+
+
+@users.command("notices")
+@click.argument("user_id")
+@click.argument("setting", type=click.Choice(["on", "off"]))
+@as_option
+def users_notices(user_id: str, setting: str, user: str | None) -> None:
+    """Turn a user's your-turn e-mails on or off (an administrator, or the user)."""
+    from ..accounts.logins import set_turn_notices
+    from ..errors import PermissionDenied
+    from ..store import database as store
+
+    wf = open_workflow()
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+    if actor.role != "admin" and actor.id != user_id:
+        raise PermissionDenied(f"only an administrator or {user_id} may change that")
+    set_turn_notices(wf.engine, user_id, setting == "on")
+    click.echo(f"{user_id}: your-turn e-mails {setting}.")
 
 
 @click.group()

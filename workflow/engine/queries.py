@@ -19,6 +19,7 @@ from ..documents.listing import downloads as document_downloads
 from ..errors import NotFound
 from ..process.acts import acts_of, unavailable_areas
 from ..reminders.ledger import list_reminders, sent_for_history
+from ..reminders.notices import sent_for_history as notices_sent
 from ..store import database as store
 from ..store import tables as t
 from .workflow import Actor, Workflow
@@ -157,7 +158,8 @@ def history_entries(conn: Connection, app_id: int) -> list[dict[str, Any]]:
                                      .order_by(ae.c.version))]
     # the steps in version order, the downloads between them by time
     return list(heapq.merge(entries, document_downloads(conn, app_id),
-                            sent_for_history(conn, app_id), key=lambda e: e["at"]))
+                            sent_for_history(conn, app_id), notices_sent(conn, app_id),
+                            key=lambda e: e["at"]))
 
 
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from .changes import conflict, describe_change, last_change, translate_db_errors
 from .context import TxContext
 from .deadlines import DeadlineKeeper
 from .opening import check_new, check_source, check_user, insert_case
+from .turns import Turn
 from .when import check_day, opened_day, step_day
 
 Clock = Callable[[], datetime]
@@ -318,6 +319,7 @@ class Workflow:
         spec, ctx = step.chosen.spec, step.ctx
         old, new = row["state"], step.state
         version = row["version"] + 1
+        turn = Turn(self, conn, process, row, spec, new, now)  # who waited before the step
         stored = values.to_json(vals) if vals else {}
         act_name = spec.record or spec.joint
         if act_name:
@@ -364,6 +366,9 @@ class Workflow:
                                    .where(a.c.id == row["id"])).one()
                 row["entered_on"] = got.entered_on or self.local_date(got.entered_at)
             self.deadlines.sync(conn, process, row, old_state=old, version=version, now=now)
+        turn.after({**row, "state": new, "data": ctx.app_data,
+                    "entered_version": version if changed else row["entered_version"]},
+                   actor=actor, version=version, label=spec.label.da, trigger=trigger, day=day)
         made: list[Made] = []
         if self.drafts is not None and self.drafts.concern(row["kind"], new, spec):
             made = self.drafts.refresh(

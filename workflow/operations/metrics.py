@@ -179,7 +179,8 @@ def observe_pdf(*, waited: float, took: float, ok: bool) -> None:
 # --------------------------------------------------------------------- scraping
 class LedgerCollector:
     """The reminder ledger at scrape time: rows by status, and the lag of the oldest due
-    reminder not yet sent (pending, or claimed and being sent, on an open deadline)."""
+    reminder not yet sent (pending, or claimed and being sent, on an open deadline or a
+    your-turn notice)."""
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
@@ -187,7 +188,7 @@ class LedgerCollector:
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
-        from sqlalchemy import func, select
+        from sqlalchemy import func, or_, select
         from sqlalchemy.exc import SQLAlchemyError
 
         from ..store import database as store
@@ -203,7 +204,8 @@ class LedgerCollector:
                                            .group_by(r.c.status)).all())
                 oldest = conn.execute(select(func.min(r.c.due_at)).where(
                     r.c.status.in_(UNSENT), r.c.due_at <= now,
-                    select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists())
+                    or_(r.c.deadline_id.is_(None),   # a your-turn notice: due as it stands
+                        select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists()))
                 ).scalar()
         except (SQLAlchemyError, OSError):
             up.add_metric([], 0)

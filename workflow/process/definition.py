@@ -187,7 +187,11 @@ def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy 
         return None
     path: Path_ = ("reminders",)
     m = v.mapping(raw, path)
-    v.keys(m, path, {"send_at", "steps", "default"}, {"steps"})
+    v.keys(m, path, {"send_at", "steps", "default", "turn_notices"}, {"steps"})
+    turn = m.get("turn_notices", True)
+    if not isinstance(turn, bool):
+        v.error(path + ("turn_notices",), f"expected true or false, got {turn!r}")
+        turn = True
     try:
         send_at = time.fromisoformat(str(m.get("send_at", "08:00")))
     except ValueError:
@@ -212,7 +216,7 @@ def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy 
     for key in default:
         if key not in steps:
             v.error(path + ("default",), f"unknown reminder step {key!r}")
-    return ReminderPolicy(send_at, steps, tuple(default))
+    return ReminderPolicy(send_at, steps, tuple(default), turn)
 
 
 def _ministries(v: Checker, raw: Any) -> list[Ministry]:

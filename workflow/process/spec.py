@@ -69,6 +69,7 @@ class ReminderPolicy(NamedTuple):
     send_at: time
     steps: dict[str, ReminderStep]
     default: tuple[str, ...]
+    turn_notices: bool = True   # e-mail the people a step makes it the turn of, at once
 
 
 class StateSpec(NamedTuple):

@@ -90,7 +90,7 @@ class ReminderLedger:
         """Cancel the steps of closed deadlines (all of the case's, if None) that are not
         sent yet — also one being sent right now: if its send fails it is not retried."""
         r = t.reminder
-        q = update(r).where(r.c.application_id == app_id,
+        q = update(r).where(r.c.application_id == app_id, r.c.deadline_id.is_not(None),
                             r.c.status.in_(("pending", "sending")))
         if deadline_ids is not None:
             q = q.where(r.c.deadline_id.in_(list(deadline_ids)))
@@ -101,7 +101,7 @@ def list_reminders(conn: Connection, *, app_ids: Iterable[int] | None = None,
                    status: str | None = None) -> list[dict[str, Any]]:
     r, d, a = t.reminder, t.deadline, t.application
     q = (select(r, d.c.due, d.c.state, d.c.party, d.c.derivation, a.c.case_number, a.c.title)
-         .join(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
+         .outerjoin(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
          .order_by(r.c.due_at, r.c.id))
     if app_ids is not None:
         q = q.where(r.c.application_id.in_(list(app_ids)))
@@ -116,8 +116,10 @@ def _view(row: Mapping[Any, Any]) -> dict[str, Any]:
 
     return {"id": row["id"], "application": row["application_id"],
             "case_number": row["case_number"], "title": row["title"],
-            "deadline": row["deadline_id"], "state": row["state"], "party": row["party"],
+            "deadline": row["deadline_id"], "state": row["state"],
+            "party": row["party"] if row["deadline_id"] is not None else row["municipality"],
             "deadline_due": iso(row["due"]), "derivation": row["derivation"],
+            "kind": "deadline" if row["deadline_id"] is not None else "turn",
             "step": row["step"], "escalation": row["escalation"], "due_at": iso(row["due_at"]),
             "status": row["status"], "attempts": row["attempts"],
             "next_attempt_at": iso(row["next_attempt_at"]), "last_error": row["last_error"],
@@ -147,7 +149,8 @@ def due_filter(now: datetime, *, mine: str | None = None) -> Any:
     the service ``mine``'s own, left over from a claim whose commit it never heard of) —
     and only while their deadline is still open."""
     r, d = t.reminder, t.deadline
-    open_deadline = select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists()
+    open_deadline = or_(r.c.deadline_id.is_(None),   # a notice has none: due as it stands
+                        select(d.c.id).where(d.c.id == r.c.deadline_id, d.c.active).exists())
     lapsed = r.c.claimed_until < now if mine is None \
         else or_(r.c.claimed_until < now, r.c.claimed_by == mine)
     return and_(or_(and_(r.c.status == "pending", r.c.next_attempt_at <= now),

@@ -45,12 +45,13 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..documents.rendering import make_text_environment
 from ..errors import SetupError
 from ..store import database as store
 from ..store import tables as t
+from . import notices
 from .lease import Lease, database_unavailable
 from .ledger import BACKOFF, MAX_ATTEMPTS, OUTAGE_BACKOFF, due_filter
 from .mailer import Mailer, SmtpSession
@@ -153,9 +154,10 @@ class ReminderService:
         r, d, a = t.reminder, t.deadline, t.application
         rows = conn.execute(
             select(r.c.id, r.c.step, r.c.escalation, r.c.due_at, r.c.recipients, r.c.attempts,
-                   r.c.application_id, d.c.due, d.c.derivation, d.c.state, d.c.party,
-                   a.c.title, a.c.case_number, a.c.process, a.c.state.label("app_state"))
-            .join(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
+                   r.c.application_id, r.c.deadline_id, r.c.role, r.c.municipality,
+                   r.c.detail, d.c.due, d.c.derivation, d.c.state, d.c.party, a.c.title,
+                   a.c.case_number, a.c.process, a.c.state.label("app_state"))
+            .outerjoin(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
             .where(r.c.id.in_(ids)).order_by(r.c.due_at, r.c.id))
         return [dict(x._mapping) for x in rows]
 
@@ -298,6 +300,15 @@ class ReminderService:
         if not people:
             raise ValueError("no recipient with an e-mail address")
         process = self.wf.definition.processes[row["process"]]
+        if row["deadline_id"] is None:  # a your-turn notice
+            state = process.states.get(row["app_state"])
+            party = self.wf.municipalities.get(row["municipality"])
+            role = self.wf.definition.roles.get(row["role"])
+            ctx = notices.context(row, people,
+                                  state_label=state.label.da if state else row["app_state"],
+                                  municipality_name=party.name if party else "",
+                                  role_label=role.da if role else row["role"])
+            return self._envelope(row, people, "turn", ctx)
         policy = self.wf.definition.reminders
         assert policy is not None
         step = policy.steps.get(row["step"])
@@ -324,8 +335,13 @@ class ReminderService:
                          "party_name": party.name if party else None, "consequence": None},
             "action": " eller ".join(actions) or "Før sagen videre",
         }
-        subject = self.env.get_template("reminder_subject.txt.j2").render(ctx).strip()
-        body = self.env.get_template("reminder.txt.j2").render(ctx)
+        return self._envelope(row, people, "reminder", ctx)
+
+    def _envelope(self, row: dict[str, Any], people: list[dict[str, Any]], template: str,
+                  ctx: dict[str, Any]) -> Message:
+        """The e-mail: ``template``'s subject and body rendered with ``ctx``, to ``people``."""
+        subject = self.env.get_template(f"{template}_subject.txt.j2").render(ctx).strip()
+        body = self.env.get_template(f"{template}.txt.j2").render(ctx)
         # email.mime + Header, not EmailMessage: Python 3.11's new header folding drops the
         # space between two encoded words in a long Danish subject.
         msg = MIMEText(body, "plain", "utf-8")
@@ -351,8 +367,8 @@ class ReminderService:
         with store.read(self.wf.engine) as conn:
             pending = conn.execute(select(func.min(r.c.next_attempt_at))
                                    .where(r.c.status == "pending")).scalar()
-            open_deadline = select(d.c.id).where(d.c.id == r.c.deadline_id,
-                                                 d.c.active).exists()
+            open_deadline = or_(r.c.deadline_id.is_(None), select(d.c.id).where(
+                d.c.id == r.c.deadline_id, d.c.active).exists())
             lapse = conn.execute(select(func.min(r.c.claimed_until))
                                  .where(r.c.status == "sending", open_deadline)).scalar()
         return min((x for x in (pending, lapse) if x is not None), default=None)

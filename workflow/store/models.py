@@ -42,6 +42,8 @@ class User(SQLModel, table=True):
     email: str = Field(default="", max_length=200)
     password_hash: str | None = Field(default=None, max_length=300)
     active: bool = True
+    turn_notices: bool | None = Field(default=None, description="e-mail me when a step "
+                                      "makes it my turn (None: yes, the default)")
 
 
 class Definition(SQLModel, table=True):
@@ -211,11 +213,15 @@ class DocumentDownload(SQLModel, table=True):
 
 
 class Reminder(SQLModel, table=True):
-    """One reminder step of one deadline: the ledger row the scheduler works from.
+    """One e-mail to send: the ledger row the scheduler works from.
 
-    Written in the transaction that sets the deadline; cancelled when the deadline closes,
-    moved when it moves. ``status``: pending → sending (claimed) → sent | failed, or
-    cancelled. The Message-ID is fixed by the row, so a resend is the same e-mail.
+    With a ``deadline_id``: one reminder step of one deadline, written in the transaction
+    that sets the deadline; cancelled when the deadline closes, moved when it moves.
+    Without (``step`` "turn"): a your-turn notice, written by the step that made it the
+    turn of ``role`` in ``municipality`` (``audit_version``), due at once, cancelled if a
+    later step takes the turn away before it is sent. ``status``: pending → sending
+    (claimed) → sent | failed, or cancelled. The Message-ID is fixed by the row, so a
+    resend is the same e-mail.
     """
 
     __table_args__ = (UniqueConstraint("deadline_id", "step"),
@@ -223,7 +229,11 @@ class Reminder(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
-    deadline_id: int = Field(foreign_key="deadline.id")
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
+    role: str | None = Field(default=None, max_length=40, description="turn: whose turn")
+    municipality: str | None = Field(default=None, max_length=40)
+    audit_version: int | None = Field(default=None, description="turn: the step that made it")
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     step: str = Field(max_length=40)
     escalation: bool = False
     due_at: datetime

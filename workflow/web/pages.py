@@ -1,5 +1,5 @@
-"""The pages: login, the dashboard, an application and the BUM agreements, in Danish,
-from templates.
+"""The pages: login, the dashboard, an application, the BUM agreements and the user's
+profile, in Danish, from templates.
 
 Pages use a session kept on the server, its id in a signed cookie (HttpOnly,
 SameSite=Lax: see :mod:`.security`); every form carries the session's CSRF token, checked
@@ -260,6 +260,26 @@ def download(request: Request, wf: WfDep, document_id: Id, number: Id,
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     return Response(got.content, media_type=media,
                     headers={"Content-Disposition": content_disposition(got.filename)})
+
+
+# ---------------------------------------------------------------------- profile
+@router.get("/profile", response_class=HTMLResponse)
+def profile(request: Request, wf: WfDep) -> HTMLResponse:
+    """The user's own settings: the your-turn e-mails."""
+    user = session_user(request)
+    return render(request, "profile.html", notices=accounts.turn_notices(wf.engine, user))
+
+
+@router.post("/profile")
+def save_profile(request: Request, wf: WfDep, csrf: Annotated[str, Form()],
+                 turn_notices: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf)
+    user = session_user(request)
+    on = turn_notices == "on"
+    accounts.set_turn_notices(wf.engine, user, on)
+    flash(request, "ok", "Du får nu en e-mail, når det er din tur." if on
+          else "Du får ikke længere en e-mail, når det er din tur.")
+    return back("/profile")
 
 
 # -------------------------------------------------------------------------- BUM
