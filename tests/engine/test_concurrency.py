@@ -172,10 +172,11 @@ def assert_no_double_claims(wf: Workflow) -> dict[str, int]:
     """No area is live in two applications, nor live and released; {area: holder}."""
     aa = t.application_area
     with wf.engine.connect() as conn:
-        doubles = conn.execute(select(aa.c.area_id, func.count()).where(aa.c.live)
-                               .group_by(aa.c.area_id).having(func.count() > 1)).all()
+        doubles = conn.execute(select(aa.c.area_id, aa.c.part_id, func.count())
+                               .where(aa.c.live).group_by(aa.c.area_id, aa.c.part_id)
+                               .having(func.count() > 1)).all()
         holders = dict(conn.execute(select(aa.c.area_id, aa.c.application_id)
-                                    .where(aa.c.live)).all())
+                                    .where(aa.c.live, aa.c.part_id == "")).all())
     assert doubles == []
     for a in areas(wf):
         if a["id"] in holders:
@@ -282,7 +283,7 @@ def test_joint_confirmation_is_never_lost(wf: Workflow, db_url: str) -> None:
                 assert changed_by == winner and f"changed first by {winner}" in msg
             with wf.engine.connect() as conn:
                 claimed = sorted(conn.execute(select(aa.c.area_id).where(
-                    aa.c.application_id == app, aa.c.live)).scalars())
+                    aa.c.application_id == app, aa.c.live, aa.c.part_id == "")).scalars())
             assert claimed == ["rehabilitation", "social"]
             withdraw(wf, app)
 
