@@ -91,7 +91,7 @@ class Snapshot:
                 if not a.void and a.version > entered and name in (None, a.name)}
 
     def live(self, app_id: int) -> list[str]:
-        return [c.area_id for c in self.claims.get(app_id, []) if c.live]
+        return [c.area_id for c in self.claims.get(app_id, []) if c.live and c.part_id == ""]
 
     def available(self) -> list[str]:
         taken = {c.area_id for cs in self.claims.values() for c in cs if c.live}

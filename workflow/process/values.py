@@ -170,9 +170,13 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
             raise _bad(f"{raw!r} must be between 0 and {MAX_INTEGER}",
                        f"»{raw}« skal være mellem 0 og {number(MAX_INTEGER)}")
         return whole
-    if spec.type == "area":
-        if raw not in areas:
+    if spec.type == "area":   # an area, or one part of it (social:s82)
+        area, part = split(str(raw))
+        if area not in areas:
             raise _unknown_area([raw], areas)
+        declared = parts_of(areas) if isinstance(areas, Mapping) else {}
+        if part is not None and part not in declared.get(area, []):
+            raise _unknown_part(str(raw), area, declared.get(area, []))
         return raw
     if spec.type == "municipality":
         if raw not in municipalities:
