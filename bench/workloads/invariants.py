@@ -62,28 +62,36 @@ CHECKS: list[tuple[str, str]] = [
     ("document versions per document are 1..n without gaps",
      numbered_from_one("document_version", "document_id", "number", "versions")),
     ("no area is live in two applications", """
-        SELECT 'area ' || area_id || ': live in applications '
+        SELECT 'area ' || area_id || coalesce(':' || nullif(part_id, ''), '')
+               || ': live in applications '
                || string_agg(application_id::text, ', ' ORDER BY application_id)
-        FROM application_area WHERE live GROUP BY area_id HAVING count(*) > 1"""),
+        FROM application_area WHERE live GROUP BY area_id, part_id HAVING count(*) > 1"""),
     ("no live claim on an area already released", """
         SELECT 'area ' || c.area_id || ' released on ' || r.released_on
                || ' but live in application ' || c.application_id
         FROM application_area c JOIN area r ON r.id = c.area_id
-        WHERE c.live AND r.released_on IS NOT NULL"""),
+        WHERE c.live AND r.released_on IS NOT NULL
+        UNION ALL
+        SELECT 'part ' || c.area_id || ':' || c.part_id || ' released on ' || p.released_on
+               || ' but live in application ' || c.application_id
+        FROM application_area c
+        JOIN area_part_release p ON p.area_id = c.area_id AND p.part_id = c.part_id
+        WHERE c.live"""),
     ("no live claim of a withdrawn, refused or closed application", """
         SELECT 'application ' || a.id || ' (' || a.state || ') still holds ' || c.area_id
         FROM application_area c JOIN application a ON a.id = c.application_id
         WHERE c.live AND a.state IN ('withdrawn', 'closed', 'refused')"""),
     ("an application between confirmation and decision holds its areas", """
         SELECT 'application ' || a.id || ' (' || a.kind || coalesce(' round ' || a.round, '')
-               || ', ' || a.state || ') holds ' || count(c.id) || ' area(s)'
+               || ', ' || a.state || ') holds ' || count(DISTINCT c.area_id) || ' area(s)'
         FROM application a
         LEFT JOIN application_area c ON c.application_id = a.id AND c.live
         WHERE a.process = 'application' AND a.state IN ({claiming})
         GROUP BY a.id, a.kind, a.round, a.state
         HAVING count(c.id) = 0
-            OR (a.kind = 'dispensation' AND a.round = 1 AND count(c.id) NOT BETWEEN 2 AND 3)
-            OR (a.kind IN ('jobcentre', 'satellite') AND count(c.id) <> 1)"""),
+            OR (a.kind = 'dispensation' AND a.round = 1
+                AND count(DISTINCT c.area_id) NOT BETWEEN 2 AND 3)
+            OR (a.kind IN ('jobcentre', 'satellite') AND count(DISTINCT c.area_id) <> 1)"""),
     ("open deadlines belong to the application's current state", """
         SELECT 'deadline ' || d.id || ' of application ' || a.id || ': for ' || d.state
                || ', the application is in ' || a.state

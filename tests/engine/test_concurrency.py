@@ -169,19 +169,22 @@ def assert_audit_consistent(wf: Workflow, app_id: int) -> list[dict[str, Any]]:
 
 
 def assert_no_double_claims(wf: Workflow) -> dict[str, int]:
-    """No area is live in two applications, nor live and released; {area: holder}."""
+    """No area (nor part) is live in two applications, nor live and released; {area held
+    whole: holder}."""
     aa = t.application_area
     with wf.engine.connect() as conn:
-        doubles = conn.execute(select(aa.c.area_id, func.count()).where(aa.c.live)
-                               .group_by(aa.c.area_id).having(func.count() > 1)).all()
+        doubles = conn.execute(select(aa.c.area_id, aa.c.part_id, func.count())
+                               .where(aa.c.live).group_by(aa.c.area_id, aa.c.part_id)
+                               .having(func.count() > 1)).all()
         holders = dict(conn.execute(select(aa.c.area_id, aa.c.application_id)
-                                    .where(aa.c.live)).all())
+                                    .where(aa.c.live, aa.c.part_id == "")).all())
+        in_part = set(conn.execute(select(aa.c.area_id).where(aa.c.live)).scalars())
     assert doubles == []
     for a in areas(wf):
         if a["id"] in holders:
             assert a["released_on"] is None
             assert re.fullmatch(rf"in case 00\.17\.15-G01-{holders[a['id']]}-\d\d", a["status"])
-        assert a["available"] == (a["id"] not in holders and a["released_on"] is None)
+        assert a["available"] == (a["id"] not in in_part and a["released_on"] is None)
     return holders
 
 
@@ -282,7 +285,7 @@ def test_joint_confirmation_is_never_lost(wf: Workflow, db_url: str) -> None:
                 assert changed_by == winner and f"changed first by {winner}" in msg
             with wf.engine.connect() as conn:
                 claimed = sorted(conn.execute(select(aa.c.area_id).where(
-                    aa.c.application_id == app, aa.c.live)).scalars())
+                    aa.c.application_id == app, aa.c.live, aa.c.part_id == "")).scalars())
             assert claimed == ["rehabilitation", "social"]
             withdraw(wf, app)
 
@@ -461,3 +464,36 @@ def test_cli_race_one_wins_the_other_is_told_who(wf: Workflow, db_url: str) -> N
         entries = assert_audit_consistent(wf, app)
         assert entries[-1]["user"] == winner and entries[-1]["to"] == "legal_review"
         withdraw(wf, app)
+
+
+def test_the_same_part_claimed_at_once(wf: Workflow, db_url: str) -> None:
+    """Ishøj asks for serviceloven § 82 while Vallensbæk asks for the whole social area,
+    or for § 82 and § 86: the database lets one of them have § 82. Other parts of the
+    area, asked at once, both succeed."""
+    pg = db_url.startswith("postgresql")
+    aa = t.application_area
+    with slow_area_inserts(wf, pg), racers(db_url, PLS) as r:
+        for i, other in enumerate(("social,employment", "social:s86,social:s82,employment")):
+            first = make_application(wf, title=f"Del A {i}")
+            second = make_application(wf, title=f"Del B {i}")
+            res = r.race(
+                ("fire", (first, "propose_areas", {"areas": "social:s82,rehabilitation"},
+                          None)),
+                ("fire", (second, "propose_areas", {"areas": other}, None)))
+            no_unexpected_errors(res, {"GuardFailed"})
+            assert sorted(x[2] for x in res.values()) == ["GuardFailed", "ok"], res
+            assert_no_double_claims(wf)
+            with wf.engine.connect() as conn:
+                holders = conn.execute(select(aa.c.application_id).where(
+                    aa.c.area_id == "social", aa.c.part_id == "s82", aa.c.live)).all()
+            assert len(holders) == 1
+            for app in (first, second):
+                assert_audit_consistent(wf, app)
+                withdraw(wf, app)
+        first = make_application(wf, title="Del C")
+        second = make_application(wf, title="Del D")
+        res = r.race(
+            ("fire", (first, "propose_areas", {"areas": "social:s82,rehabilitation"}, None)),
+            ("fire", (second, "propose_areas", {"areas": "social:s116,employment"}, None)))
+        assert [x[2] for x in res.values()] == ["ok", "ok"], res
+        assert_no_double_claims(wf)

@@ -91,7 +91,7 @@ class Snapshot:
                 if not a.void and a.version > entered and name in (None, a.name)}
 
     def live(self, app_id: int) -> list[str]:
-        return [c.area_id for c in self.claims.get(app_id, []) if c.live]
+        return [c.area_id for c in self.claims.get(app_id, []) if c.live and c.part_id == ""]
 
     def available(self) -> list[str]:
         taken = {c.area_id for cs in self.claims.values() for c in cs if c.live}
@@ -124,10 +124,11 @@ def load_snapshot(wf: Workflow) -> Snapshot:
 def check_invariants(wf: Workflow, snap: Snapshot) -> None:
     process = wf.definition.processes["application"]
 
-    live_holders = Counter(c.area_id for cs in snap.claims.values() for c in cs if c.live)
+    live_holders = Counter((c.area_id, c.part_id) for cs in snap.claims.values()
+                           for c in cs if c.live)
     doubles = {a: n for a, n in live_holders.items() if n > 1}
     assert not doubles, f"areas live-claimed by more than one application: {doubles}"
-    for area_id in live_holders:
+    for area_id, _ in live_holders:
         assert snap.areas[area_id].released_on is None, \
             f"{area_id} is live-claimed although it was released"
 
@@ -161,6 +162,7 @@ def check_invariants(wf: Workflow, snap: Snapshot) -> None:
         assert app.entered_at == entries[entered - 1].at, f"{where}: entered_at"
 
         claims = snap.claims.get(app_id, [])
+        claims = [c for c in claims if c.part_id == ""]   # the areas (an area whole: '')
         live = [c.area_id for c in claims if c.live]
         if app.state in FINAL or app.state == "refused":
             assert not live, f"{where}: still live-claims {live}"

@@ -265,7 +265,7 @@ def test_backup_and_restore_say_what_is_wrong(db_url: str, tmp_path: Path) -> No
     assert fails(db_url, "backup", str(out), code=8) == \
         f"error: {out} exists already; choose another name, or pass --force to replace it"
     info = json.loads(ok(db_url, "backup", str(out), "--force", "--json"))
-    assert info["cases"] == 0 and info["revision"] == "0008" and info["action"] == "backup"
+    assert info["cases"] == 0 and info["revision"] == "0009" and info["action"] == "backup"
     assert info["size"] == out.stat().st_size
 
     junk = tmp_path / "junk.bin"
@@ -462,7 +462,7 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
     with zipfile.ZipFile(out) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         names = sorted(zf.namelist())
-    assert manifest["schema_revision"] == "0008" and manifest["format"] == "workflow-export"
+    assert manifest["schema_revision"] == "0009" and manifest["format"] == "workflow-export"
     assert names == sorted(["manifest.json"] + [f"tables/{tb.name}.jsonl"
                                                 for tb in checks.our_tables()])
     assert {n: d["rows"] for n, d in manifest["tables"].items()} == \
@@ -500,10 +500,10 @@ def test_import_refuses_another_revision_a_damaged_file_and_a_backup(
         return path
 
     older = rewritten("older.zip", lambda item, data: data.replace(
-        b'"schema_revision": "0008"', b'"schema_revision": "0006"')
+        b'"schema_revision": "0009"', b'"schema_revision": "0006"')
         if item == "manifest.json" else data)
     assert fails(target, "import", str(older), code=2) == (
-        f"error: {older} is an export of schema 0006; this version imports schema 0008 "
+        f"error: {older} is an export of schema 0006; this version imports schema 0009 "
         f"only: upgrade the database it came from with `workflow init` of this version, "
         f"and export it again")
     assert not (tmp_path / "target.db").exists()

@@ -19,7 +19,7 @@ from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..bum.views import as_decimal, as_int, year_views
@@ -27,6 +27,7 @@ from ..process.acts import current_acts
 from ..process.spec import Definition, Facts
 from ..process.values import as_date
 from ..store import tables as t
+from .areas import application_areas
 from .ministry import acceptances_view, conditions_view, questions_view
 
 OUTCOME_DA = {"granted": "bevilget", "granted_with_conditions": "bevilget med vilkår",
@@ -123,9 +124,7 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
     by_id = {m["id"]: m for m in inputs.municipalities} | {
         k: v for k, v in inputs.all_municipalities.items() if k not in
         {m["id"] for m in inputs.municipalities}}
-    areas = [{"id": a["id"], "name": a["name"], "law_ref": a["law_ref"],
-              "run_by": by_id.get(a["run_by"]), "outcome": a.get("outcome")}
-             for a in inputs.areas]
+    areas = [{**a, "run_by": by_id.get(a["run_by"])} for a in inputs.areas]
     councils = []
     for m in inputs.municipalities:
         council = inputs.acts.get("council", {}).get(m["id"], {})
@@ -196,7 +195,7 @@ def input_digest(context: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
 def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
            tz: tzinfo) -> Inputs:
     """Read what the drafts of ``app`` (an application row as a mapping) may use."""
-    m, u, ar, aa = t.municipality, t.user, t.area, t.application_area
+    m, u = t.municipality, t.user
     munis = {r.id: dict(r._mapping) for r in conn.execute(select(m))}
     contacts: dict[str, Any] = {}
     for r in conn.execute(select(u.c.name, u.c.email, u.c.municipality)
@@ -212,13 +211,7 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     acts = current_acts(conn, app["id"], 0)
     if app["process"] == "bum_agreement":
         return _gather_agreement(conn, app, case, parties, views, acts)
-    rows = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref, ar.c.run_by, aa.c.outcome)
-                        .join(aa, and_(aa.c.area_id == ar.c.id,
-                                       aa.c.application_id == app["id"]))
-                        .where(aa.c.live | aa.c.outcome.is_not(None))
-                        .order_by(ar.c.position))
-    areas = [{"id": r.id, "name": r.name_da, "law_ref": r.law_ref, "run_by": r.run_by,
-              "outcome": r.outcome} for r in rows]
+    areas = application_areas(conn, app["id"])
     req = _latest_step(conn, app["id"], "request_info", tz)
     info = None if req is None else {
         "reference": req[0].get("reference"), "due_date": as_date(req[0].get("due_date")),
@@ -266,9 +259,14 @@ def _gather_agreement(conn: Connection, app: Mapping[str, Any], case: dict[str, 
     no ministry's requests)."""
     ar = t.area
     data = dict(app["data"])
-    row = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref)
-                       .where(ar.c.id == str(data.get("area")))).first()
-    area = None if row is None else {"id": row.id, "name": row.name_da, "law_ref": row.law_ref}
+    area_id, _, part = str(data.get("area")).partition(":")   # an area or a part of one
+    row = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref, ar.c.parts)
+                       .where(ar.c.id == area_id)).first()
+    named = next((p for p in (row.parts or []) if p["id"] == part), None) if row else None
+    area = None if row is None else {
+        "id": row.id, "law_ref": (named or {}).get("law_ref") or row.law_ref,
+        "name": f"{row.name_da}: {named['name_da']}" if named else row.name_da,
+        "part": part or None}
     return Inputs(case=case, municipalities=parties, areas=[], acts=acts, data=data,
                   all_municipalities=views, process="bum_agreement", area=area,
                   source=_linked(conn, app["id"], "agreement_for"))

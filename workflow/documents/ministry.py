@@ -25,7 +25,8 @@ def conditions_view(inputs: Inputs, areas: list[dict[str, Any]]) -> dict[str, An
     stk. 3); before any were announced, all empty."""
     ann = inputs.announced or {"reference": None, "date": None, "due_date": None,
                                "conditions": [], "granted_areas": []}
-    granted = [a for a in areas if a["id"] in ann["granted_areas"]] if ann["granted_areas"] \
+    asked = {str(g).partition(":")[0] for g in ann["granted_areas"]}   # an area or a part
+    granted = [a for a in areas if a["id"] in asked] if ann["granted_areas"] \
         else areas
     return {**ann, "areas": granted, "partial": len(granted) < len(areas),
             "announced": inputs.announced is not None}

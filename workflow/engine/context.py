@@ -11,12 +11,20 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import Said
-from ..process.acts import current_acts, insert_claims, unavailable_areas
+from ..process.acts import (
+    area_parts,
+    claim_rows,
+    claimed_tokens,
+    current_acts,
+    insert_claims,
+    unavailable_areas,
+)
 from ..process.datebounds import Anchor
+from ..rules.parts import parts_of
 from ..store import tables as t
 from .when import happened_day
 
@@ -61,13 +69,17 @@ class TxContext:
 
     def claimed_areas(self) -> list[str]:
         if self._claimed is None:
-            rows = self.conn.execute(
-                select(t.application_area.c.area_id)
-                .where(t.application_area.c.application_id == self.app_id,
-                       t.application_area.c.live)
-                .order_by(t.application_area.c.id))
-            self._claimed = [r[0] for r in rows]
+            self._claimed = claimed_tokens(self.conn, self.app_id)
         return list(self._claimed)
+
+    def area_parts(self) -> dict[str, list[str]]:
+        """Each area's declared part ids (an area without parts: [])."""
+        return parts_of(self.wf.areas)
+
+    def area_count(self) -> tuple[int, int] | None:
+        """The bounds the process sets on the number of areas in this case's round."""
+        kind = self.wf.definition.process_for_kind(self.kind).kinds[self.kind]
+        return kind.area_count.get(self.round) if self.round is not None else None
 
     def unavailable_areas(self) -> dict[str, Said]:
         return unavailable_areas(self.conn, exclude=self.app_id)
@@ -163,13 +175,20 @@ class TxContext:
         self._claimed = list(areas)
 
     def set_area_outcomes(self, granted: list[str], refused: list[str]) -> None:
+        """Granted areas and parts stay claimed; the rest of the claim is refused and
+        released (an area asked whole and granted in part: its '' row and other parts)."""
         aa = t.application_area
         mine = aa.c.application_id == self.app_id
-        if granted:
-            self.conn.execute(update(aa).where(mine, aa.c.area_id.in_(granted))
-                              .values(outcome="granted"))
-        if refused:
-            self.conn.execute(update(aa).where(mine, aa.c.area_id.in_(refused))
+        parts, _ = area_parts(self.conn)
+        keep = set(claim_rows(granted, parts))
+        rows = self.conn.execute(select(aa.c.id, aa.c.area_id, aa.c.part_id)
+                                 .where(mine, aa.c.live)).all()
+        won = [r.id for r in rows if (r.area_id, r.part_id) in keep]
+        lost = [r.id for r in rows if (r.area_id, r.part_id) not in keep]
+        if won:
+            self.conn.execute(update(aa).where(aa.c.id.in_(won)).values(outcome="granted"))
+        if lost:
+            self.conn.execute(update(aa).where(aa.c.id.in_(lost))
                               .values(outcome="refused", live=False))
         self._claimed = None
 
@@ -180,13 +199,19 @@ class TxContext:
         self._claimed = None
 
     def release_granted_areas(self, on: date) -> None:
-        aa, ar = t.application_area, t.area
-        granted = [r[0] for r in self.conn.execute(
-            select(aa.c.area_id).where(aa.c.application_id == self.app_id,
-                                       aa.c.outcome == "granted"))]
-        if granted:
-            self.conn.execute(update(ar).where(ar.c.id.in_(granted))
+        """An area granted whole is released; a part granted alone is released as a part."""
+        aa, ar, rel = t.application_area, t.area, t.area_part_release
+        rows = self.conn.execute(select(aa.c.area_id, aa.c.part_id).where(
+            aa.c.application_id == self.app_id, aa.c.outcome == "granted")).all()
+        whole = sorted({r.area_id for r in rows if r.part_id == ""})
+        if whole:
+            self.conn.execute(update(ar).where(ar.c.id.in_(whole))
                               .values(released_on=on, released_by=self.app_id))
+        alone = sorted((r.area_id, r.part_id) for r in rows
+                       if r.part_id and r.area_id not in whole)
+        if alone:
+            self.conn.execute(insert(rel), [{"area_id": a, "part_id": p, "released_on": on,
+                                             "released_by": self.app_id} for a, p in alone])
         self.release_claims()
 
     def spawn(self, kind: str) -> int:

@@ -41,9 +41,10 @@ def check_source(wf: Workflow, conn: Connection, spec: KindSpec, source: int,
             f"»{spec.label.da}« oprettes fra en sag i "
             f"{join_or(wf.names.state(s) for s in states)}; "
             f"{row.case_number} er i {wf.names.state(row.state)}"))
-    area = vals.get(area_field)
+    area = str(vals.get(area_field))   # an area (granted whole) or a part (social:s82)
+    area_id, _, part = area.partition(":")
     granted = conn.execute(select(aa.c.id).where(
-        aa.c.application_id == source, aa.c.area_id == area,
+        aa.c.application_id == source, aa.c.area_id == area_id, aa.c.part_id == part,
         aa.c.outcome == "granted")).first()
     if granted is None:
         raise GuardFailed(Said(f"{row.case_number} was not granted the area {area!r}",

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..documents.listing import documents_of, list_documents
 from ..documents.listing import downloads as document_downloads
-from ..errors import NotFound
+from ..errors import NotFound, Said, in_danish
 from ..process.acts import acts_of, unavailable_areas
 from ..reminders.ledger import list_reminders, sent_for_history
 from ..reminders.notices import sent_for_history as notices_sent
@@ -66,13 +66,12 @@ def describe_rows(wf: Workflow, conn: Connection,
         return []
     ids = [r["id"] for r in rows]
     aa, d, lk = t.application_area, t.deadline, t.link
-    areas: dict[int, list[dict[str, Any]]] = {}
+    claims: dict[int, list[Any]] = {}
     position = {a: i for i, a in enumerate(wf.areas)}
     for r in sorted(conn.execute(select(aa).where(aa.c.application_id.in_(ids))),
-                    key=lambda r: position.get(r.area_id, len(position))):
-        areas.setdefault(r.application_id, []).append(
-            {"id": r.area_id, "name": wf.areas[r.area_id].name_da if r.area_id in wf.areas
-             else r.area_id, "live": r.live, "outcome": r.outcome})
+                    key=lambda r: (position.get(r.area_id, len(position)), r.id)):
+        claims.setdefault(r.application_id, []).append(r)
+    areas = {app_id: claim_view(wf, rows) for app_id, rows in claims.items()}
     deadlines: dict[int, list[dict[str, Any]]] = {}
     today = wf.today()
     for r in conn.execute(select(d).where(d.c.application_id.in_(ids))
@@ -171,16 +170,52 @@ def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, 
         return list_documents(conn, wf.definition, app_id)
 
 
+def claim_view(wf: Workflow, rows: list[Any]) -> list[dict[str, Any]]:
+    """An application's claim rows as areas and parts: an area claimed (or granted) whole
+    is one entry; an area asked in part, or granted in part, is an entry per part
+    (``social:s82``, named "Det sociale område: serviceloven § 82")."""
+    by_area: dict[str, list[Any]] = {}
+    for r in rows:
+        by_area.setdefault(r.area_id, []).append(r)
+    out = []
+    for area_id, mine in by_area.items():
+        whole = [r for r in mine if r.part_id == ""]
+        alone = [r for r in mine if r.part_id]
+        held = [r for r in alone if r.live or r.outcome == "granted"]
+        shown = alone if not whole or (held and not (whole[0].live
+                                                     or whole[0].outcome == "granted")) \
+            else whole
+        for r in shown:
+            token = f"{area_id}:{r.part_id}" if r.part_id else area_id
+            out.append({"id": token, "name": wf.names.area(token), "live": r.live,
+                        "outcome": r.outcome})
+    return out
+
+
 def areas(wf: Workflow) -> list[dict[str, Any]]:
-    """The areas of the cooperation, who runs each, and whether it is free to apply for."""
+    """The areas of the cooperation, who runs each, and whether it is free to apply for;
+    an area with parts lists them, each with its own status (claimed or released alone)."""
     with store.read(wf.engine) as conn:
         taken = unavailable_areas(conn)
         rows = list(conn.execute(select(t.area).order_by(t.area.c.position)))
-    return [{"id": a.id, "name": a.name_da, "name_en": a.name_en, "law_ref": a.law_ref,
-             "run_by": a.run_by,
-             "released_on": a.released_on.isoformat() if a.released_on else None,
-             "available": a.id not in taken, "status": taken.get(a.id, "available")}
-            for a in rows]
+    out = []
+    for a in rows:
+        parts = [{"id": f"{a.id}:{p['id']}", "part": p["id"], "name": p.get("name_da", ""),
+                  "law_ref": p.get("law_ref", ""),
+                  "available": a.id not in taken and f"{a.id}:{p['id']}" not in taken,
+                  "status": taken.get(a.id) or taken.get(f"{a.id}:{p['id']}", "available")}
+                 for p in a.parts or []]
+        some = [p for p in parts if not p["available"]]
+        status = taken.get(a.id) or (Said(
+            "in part: " + ", ".join(f"{p['part']} {p['status']}" for p in some),
+            "delvist: " + ", ".join(f"{p['name']} {in_danish(p['status'])}" for p in some))
+            if some else "available")
+        out.append({"id": a.id, "name": a.name_da, "name_en": a.name_en,
+                    "law_ref": a.law_ref, "run_by": a.run_by,
+                    "released_on": a.released_on.isoformat() if a.released_on else None,
+                    "available": a.id not in taken and not some, "status": status,
+                    "parts": parts})
+    return out
 
 
 def visible_ids(wf: Workflow, conn: Connection, actor: Actor,

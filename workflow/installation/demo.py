@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from ..danish import long_date
 from ..errors import SetupError
@@ -32,6 +32,24 @@ MUNICIPALITIES: list[dict[str, Any]] = [
      "address": "Park Allé 160, 2605 Brøndby", "cooperation": False},
 ]
 
+# Parts an application may ask for alone (DOMAIN.md § 2): Dragør took back serviceloven
+# § 82, § 86, §§ 112–114 and § 116 and PPR (dragoer.dk); in Ishøj–Vallensbæk some
+# wastewater tasks stayed with Ishøj (Folkebladet, Dec 2021). The sections are named by
+# their numbers: what each one covers is not sourced here.
+SOCIAL_PARTS: list[dict[str, str]] = [
+    {"id": "s82", "name_da": "serviceloven § 82", "law_ref": "serviceloven § 82"},
+    {"id": "s86", "name_da": "serviceloven § 86", "law_ref": "serviceloven § 86"},
+    {"id": "s112_114", "name_da": "serviceloven §§ 112–114",
+     "law_ref": "serviceloven §§ 112–114"},
+    {"id": "s116", "name_da": "serviceloven § 116", "law_ref": "serviceloven § 116"},
+]
+PARTS: dict[str, list[dict[str, str]]] = {
+    "social": SOCIAL_PARTS,
+    "special_education": [{"id": "ppr", "name_da": "Pædagogisk psykologisk rådgivning (PPR)",
+                           "law_ref": ""}],
+    "nature_environment": [{"id": "wastewater", "name_da": "Spildevand", "law_ref": ""}],
+}
+
 # § 1, stk. 2 of lov om forpligtende kommunale samarbejder lists the five areas.
 AREAS: list[dict[str, Any]] = [
     {"id": "employment", "name_da": "Beskæftigelse (jobcenter)", "name_en": "Employment",
@@ -47,6 +65,8 @@ AREAS: list[dict[str, Any]] = [
      "name_en": "Nature and environment", "law_ref": "§ 1, stk. 2, nr. 3", "run_by": "ishoj",
      "position": 5},
 ]
+for _area in AREAS:
+    _area["parts"] = PARTS.get(_area["id"])
 
 USERS: list[dict[str, Any]] = [
     {"id": "pl-ishoj", "name": "Mette Højgaard", "role": "project_lead",
@@ -99,6 +119,12 @@ def load_setup(engine: Engine) -> bool:
             new = [r for r in rows if r["id"] not in have]
             if new:
                 conn.execute(insert(table), new)
+                added = True
+        have_parts = dict(conn.execute(select(t.area.c.id, t.area.c.parts)).all())
+        for area in AREAS:   # parts declared since: filled into rows that have none
+            if area["parts"] and area["id"] in have_parts and not have_parts[area["id"]]:
+                conn.execute(update(t.area).where(t.area.c.id == area["id"])
+                             .values(parts=area["parts"]))
                 added = True
     return added
 

@@ -17,14 +17,54 @@ from sqlalchemy.sql import ColumnElement
 
 from ..danish import join_and, long_date
 from ..errors import GuardFailed, Said, in_danish
+from ..rules.parts import PartsOf, clash_of, parts_of, split, tokens
 from ..store import tables as t
 
 if TYPE_CHECKING:
     from .names import Names
 
 
+def area_parts(conn: Connection) -> tuple[dict[str, list[str]], list[str]]:
+    """Each area's declared part ids, and the areas in their order."""
+    rows = {r.id: r._mapping for r in conn.execute(
+        select(t.area.c.id, t.area.c.parts).order_by(t.area.c.position))}
+    return parts_of(rows), list(rows)
+
+
+def claim_rows(tokens_: list[str], parts: PartsOf) -> list[tuple[str, str]]:
+    """The (area, part) rows a claim writes: an area whole is its '' row and every part's
+    row; a part its own row. Sorted, so racing claims wait rather than deadlock."""
+    rows: set[tuple[str, str]] = set()
+    for token in tokens_:
+        area, part = split(token)
+        if part is None:
+            rows.add((area, ""))
+            rows.update((area, p) for p in parts.get(area) or [])
+        else:
+            rows.add((area, part))
+    return sorted(rows)
+
+
+def claimed_tokens(conn: Connection, app_id: int, *, live: bool = True,
+                   outcome: str | None = None) -> list[str]:
+    """An application's claim as a value (``social`` or ``social:s82``), in area order."""
+    aa = t.application_area
+    q = select(aa.c.area_id, aa.c.part_id).where(aa.c.application_id == app_id)
+    if live:
+        q = q.where(aa.c.live)
+    if outcome is not None:
+        q = q.where(aa.c.outcome == outcome)
+    got = [(r.area_id, r.part_id) for r in conn.execute(q.order_by(aa.c.id))]
+    parts, order = area_parts(conn)
+    order = order + [a for a, _ in got if a not in order]
+    whole = {a for a, p in got if p == ""}
+    units_ = {a if a in whole else f"{a}:{p}" for a, p in got if a in whole or p}
+    return tokens(units_, parts, order)
+
+
 def insert_claims(conn: Connection, app_id: int, areas: list[str], names: Names) -> None:
-    """Claim areas for an application; a claim another transaction won is a GuardFailed.
+    """Claim areas (or parts of them) for an application; a claim another transaction won
+    is a GuardFailed.
 
     Claims are inserted in a fixed (sorted) order, so two transactions claiming
     overlapping areas wait for each other instead of deadlocking.
@@ -32,34 +72,43 @@ def insert_claims(conn: Connection, app_id: int, areas: list[str], names: Names)
     if not areas:
         return
     aa = t.application_area
+    parts, _ = area_parts(conn)
     try:
         with conn.begin_nested():
-            conn.execute(insert(aa), [{"application_id": app_id, "area_id": a, "live": True,
-                                       "outcome": None} for a in sorted(areas)])
+            conn.execute(insert(aa), [{"application_id": app_id, "area_id": a, "part_id": p,
+                                       "live": True, "outcome": None}
+                                      for a, p in claim_rows(areas, parts)])
     except IntegrityError:
         taken = unavailable_areas(conn, exclude=app_id)
+        clash = [a for a in areas if clash_of(a, taken, parts)]
         raise GuardFailed(Said(
             "another application claimed the same area at the same time: "
-            + ", ".join(f"{a} ({taken.get(a, '?')})" for a in areas),
+            + ", ".join(f"{a} ({clash_of(a, taken, parts)})" for a in clash),
             "en anden ansøgning har netop fået samme område: "
-            + join_and(f"{names.area(a)} {in_danish(taken[a])}" for a in areas if a in taken)
-            )) from None
+            + join_and(f"{names.area(a)} {in_danish(clash_of(a, taken, parts) or '')}"
+                       for a in clash))) from None
 
 
 def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, Said]:
-    """Areas that cannot go into a new application, and why."""
+    """Areas, and parts of areas (``social:s82``), that cannot go into a new application,
+    and why. An area claimed whole is listed with every part of it."""
     out = {r.id: Said(f"released on {r.released_on.isoformat()}",
                       f"er frigivet den {long_date(r.released_on)}")
            for r in conn.execute(select(t.area.c.id, t.area.c.released_on)
                                  .where(t.area.c.released_on.is_not(None)))}
+    rel = t.area_part_release
+    for r in conn.execute(select(rel.c.area_id, rel.c.part_id, rel.c.released_on)):
+        out.setdefault(f"{r.area_id}:{r.part_id}", Said(
+            f"released on {r.released_on.isoformat()}",
+            f"er frigivet den {long_date(r.released_on)}"))
     aa, a = t.application_area, t.application
-    q = (select(aa.c.area_id, a.c.case_number).join(a, a.c.id == aa.c.application_id)
-         .where(aa.c.live))
+    q = (select(aa.c.area_id, aa.c.part_id, a.c.case_number)
+         .join(a, a.c.id == aa.c.application_id).where(aa.c.live))
     if exclude is not None:
         q = q.where(aa.c.application_id != exclude)
-    for area_id, case_number in conn.execute(q):   # a case is named by its case number
-        out.setdefault(area_id, Said(f"in case {case_number}",
-                                     f"indgår i sag {case_number}"))
+    for area_id, part_id, case_number in conn.execute(q):   # a case is named by its number
+        out.setdefault(f"{area_id}:{part_id}" if part_id else area_id,
+                       Said(f"in case {case_number}", f"indgår i sag {case_number}"))
     return out
 
 

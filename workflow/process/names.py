@@ -15,10 +15,20 @@ from ..danish import join_and, join_or, long_date
 from .definition import Definition
 
 
+def _parts(row: Any) -> list[dict[str, Any]] | None:
+    try:
+        return row["parts"]  # type: ignore[no-any-return]
+    except (KeyError, TypeError):
+        return getattr(row, "parts", None)
+
+
 class Names:
     def __init__(self, definition: Definition, areas: Mapping[str, Any],
                  municipalities: Mapping[str, Any]) -> None:
         self._areas: dict[str, str] = {a: str(row.name_da) for a, row in areas.items()}
+        self._parts: dict[str, str] = {
+            f"{a}:{p['id']}": str(p.get("name_da") or p["id"])
+            for a, row in areas.items() for p in (_parts(row) or [])}
         self._parties: dict[str, str] = {m: str(row.name) for m, row in municipalities.items()}
         self._roles = {r: label.da for r, label in definition.roles.items()}
         self._fields = {f: spec.label.da for f, spec in definition.fields.items()}
@@ -36,7 +46,15 @@ class Names:
                         self._act_triggers.setdefault(act, t.trigger)
 
     def area(self, area_id: str) -> str:
+        """An area, or a part of one: ``Det sociale område: Serviceloven § 82``."""
+        if area_id in self._parts:
+            area = area_id.partition(":")[0]
+            return f"{self._areas.get(area, area)}: {self._parts[area_id]}"
         return self._areas.get(area_id, area_id)
+
+    def part(self, token: str) -> str:
+        """A part by its own name (``Serviceloven § 82``); an area by its name."""
+        return self._parts.get(token) or self.area(token)
 
     def areas(self, ids: Iterable[str]) -> str:
         """``Genoptræning, Specialundervisning og »Natur og miljø«``: names holding "og"

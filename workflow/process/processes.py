@@ -68,6 +68,31 @@ def _rules(v: Checker, value: Any, path: Path_,
     return tuple(out)
 
 
+def _area_count(v: Checker, raw: Any, path: Path_,
+                rounds: tuple[int, ...]) -> dict[int, tuple[int, int]]:
+    """``{1: {min: 2, max: 3}}``: how many areas an application of each round names."""
+    out: dict[int, tuple[int, int]] = {}
+    for key, bounds in v.mapping(raw, path, required=False).items():
+        p: Path_ = path + (key,)
+        if not key.isdigit() or int(key) not in rounds:
+            v.error(p, f"a round of the kind ({', '.join(map(str, rounds)) or 'none'})")
+            continue
+        b = v.mapping(bounds, p)
+        v.keys(b, p, {"min", "max"}, {"min", "max"})
+        low, high = b.get("min"), b.get("max")
+        bad = [k for k, n in (("min", low), ("max", high))
+               if k in b and (isinstance(n, bool) or not isinstance(n, int) or n < 1)]
+        for k in bad:
+            v.error(p + (k,), "expected a whole number of areas, 1 or more")
+        if bad or not isinstance(low, int) or not isinstance(high, int):
+            continue
+        if low > high:
+            v.error(p, f"min {low} is more than max {high}")
+            continue
+        out[int(key)] = (low, high)
+    return out
+
+
 def read_process(v: Checker, name: str, body: Any, roles: dict[str, Label],
              fields: dict[str, FieldSpec]) -> ProcessSpec:
     base: Path_ = ("processes", name)
@@ -98,8 +123,8 @@ def read_process(v: Checker, name: str, body: Any, roles: dict[str, Label],
     for kname, kbody in v.mapping(m.get("kinds"), base + ("kinds",)).items():
         kp: Path_ = base + ("kinds", kname)
         km = v.mapping(kbody, kp)
-        v.keys(km, kp, {"da", "en", "initial", "rounds", "areas", "parties", "requires",
-                        "optional", "opens_from"}, {"da", "en", "initial"})
+        v.keys(km, kp, {"da", "en", "initial", "rounds", "areas", "area_count", "parties",
+                        "requires", "optional", "opens_from"}, {"da", "en", "initial"})
         initial = str(km.get("initial"))
         if initial not in states:
             v.error(kp + ("initial",), f"unknown state {initial!r}")
@@ -123,7 +148,9 @@ def read_process(v: Checker, name: str, body: Any, roles: dict[str, Label],
             opens_from=(str(opens_from.get("process", "")),
                         tuple(v.names(opens_from.get("states", []),
                                       kp + ("opens_from", "states"))),
-                        str(opens_from.get("area", ""))) if opens_from else None)
+                        str(opens_from.get("area", ""))) if opens_from else None,
+            area_count=_area_count(v, km.get("area_count"), kp + ("area_count",),
+                                   tuple(rounds)))
 
     transitions = []
     raw_ts = m.get("transitions")

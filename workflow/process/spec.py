@@ -135,6 +135,9 @@ class KindSpec(NamedTuple):
     # (process, states, area field): a case of this kind may be opened from a case of that
     # process in one of those states, for an area it was granted
     opens_from: tuple[str, tuple[str, ...], str] | None = None
+    # {round: (min, max)}: how many areas an application of the round names (an area
+    # asked in part counts as one); a setting of the process, from the local strategy
+    area_count: dict[int, tuple[int, int]] = {}  # noqa: RUF012  (never mutated)
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..danish import amount, join_or, number, places
 from ..errors import InvalidData, Said, in_danish
+from ..rules.parts import area_of, parts_of, split, units
 from .definition import FieldSpec
 
 MAX_TEXT = 4000
@@ -102,6 +103,15 @@ def _unknown_area(given: list[str], areas: Collection[str]) -> ValueError:
                 f"ukendt område {', '.join(f'»{a}«' for a in given)}; kendte: {known}")
 
 
+def _unknown_part(token: str, area: str, parts: list[str]) -> ValueError:
+    if not parts:
+        return _bad(f"{token!r}: the area {area!r} has no parts; name it whole ({area})",
+                    f"»{token}«: området »{area}« har ingen dele; angiv det hele ({area})")
+    known = ", ".join(f"{area}:{p}" for p in parts)
+    return _bad(f"unknown part {token!r}; the parts of {area} are: {known}",
+                f"ukendt del »{token}«; delene af »{area}« er: {known}")
+
+
 def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
                 municipalities: Collection[str]) -> Any:
     """One value, or raise ValueError with a message that does not repeat the key."""
@@ -119,14 +129,20 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
                        f"»{raw}« er ikke et af valgene "
                        + join_or(spec.choice_labels.get(c, c) for c in spec.choices))
         return raw
-    if spec.type == "areas":
+    if spec.type == "areas":  # "social" (the area whole) or "social:s82" (one part of it)
         items = raw if isinstance(raw, list) else str(raw).split(",")
         ids = [str(a).strip() for a in items if str(a).strip()]
-        unknown = [a for a in ids if a not in areas]
+        unknown = [a for a in ids if area_of(a) not in areas]
         if unknown:
             raise _unknown_area(unknown, areas)
-        if len(set(ids)) != len(ids):
-            raise _bad("an area is named twice", "et område er nævnt to gange")
+        declared = parts_of(areas) if isinstance(areas, Mapping) else {}
+        for token in ids:
+            area, part = split(token)
+            if part is not None and part not in declared.get(area, []):
+                raise _unknown_part(token, area, declared.get(area, []))
+        if len(units(ids, declared)) != sum(len(units([a], declared)) for a in ids):
+            raise _bad("an area or part is named twice",
+                       "et område eller en del af et er nævnt to gange")
         return ids
     if spec.type == "money":
         value = parse_decimal(raw)
@@ -154,9 +170,13 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
             raise _bad(f"{raw!r} must be between 0 and {MAX_INTEGER}",
                        f"»{raw}« skal være mellem 0 og {number(MAX_INTEGER)}")
         return whole
-    if spec.type == "area":
-        if raw not in areas:
+    if spec.type == "area":   # an area, or one part of it (social:s82)
+        area, part = split(str(raw))
+        if area not in areas:
             raise _unknown_area([raw], areas)
+        declared = parts_of(areas) if isinstance(areas, Mapping) else {}
+        if part is not None and part not in declared.get(area, []):
+            raise _unknown_part(str(raw), area, declared.get(area, []))
         return raw
     if spec.type == "municipality":
         if raw not in municipalities:

@@ -8,6 +8,7 @@ from datetime import date
 
 from ..danish import join_and
 from ..errors import Said, in_danish
+from .parts import area_of, areas_counted, clash_of, tokens, units
 from .registry import Context, effect, guard
 
 
@@ -18,27 +19,37 @@ def _fmt(areas: list[str] | set[str]) -> str:
 # ----------------------------------------------------------------------------- guards
 @guard("areas_fit_application")
 def areas_fit_application(ctx: Context) -> Said | None:
-    """Round 1: 2–3 areas; round 2: exactly the remaining ones; fixed kinds: their areas."""
+    """Each round's number of areas as the process sets it (``area_count``: round 1 2–3
+    in the strategy; an area asked in part counts as one); round 2: exactly the areas and
+    parts that remain; fixed kinds: their areas."""
     if "areas" not in ctx.data:
         return None  # nothing chosen yet (listing what is possible): judged on submission
     areas = list(ctx.data.get("areas") or [])
+    parts = ctx.area_parts()
     fixed = ctx.kind_areas()
     if fixed is not None:
-        if sorted(areas) != sorted(fixed):
+        if units(areas, parts) != units(fixed, parts):
             return Said(f"a {ctx.kind} application covers exactly: {_fmt(fixed)}",
                         f"ansøgningen skal omfatte netop {ctx.names.areas(fixed)}")
         return None
-    if ctx.round == 1 and not 2 <= len(areas) <= 3:
-        return Said(f"round 1 must have 2–3 areas, got {len(areas)} ({_fmt(areas)})",
-                    f"runde 1 skal have 2–3 områder, ikke {len(areas)} "
+    bounds = ctx.area_count()
+    counted = areas_counted(areas)
+    if bounds is not None and not bounds[0] <= len(counted) <= bounds[1]:
+        low, high = bounds
+        want = f"{low}–{high}" if low != high else str(low)
+        return Said(f"round {ctx.round} must have {want} areas, got {len(counted)} "
+                    f"({_fmt(areas)})",
+                    f"runde {ctx.round} skal have {want} områder, ikke {len(counted)} "
                     f"({ctx.names.areas(areas)})")
     if ctx.round == 2:
         if not ctx.has_round_one():
             return Said("round 2 needs a round 1 application first",
                         "runde 2 kræver, at der først er en ansøgning i runde 1")
         taken = ctx.unavailable_areas()
-        remaining = [a for a in ctx.area_ids() if a not in taken]
-        if sorted(areas) != sorted(remaining):
+        left = {u for u in units(ctx.area_ids(), parts)
+                if u not in taken and area_of(u) not in taken}
+        remaining = tokens(left, parts, ctx.area_ids())
+        if units(areas, parts) != left:
             return Said(f"round 2 must have exactly the remaining areas: {_fmt(remaining)}",
                         f"runde 2 skal have netop de resterende områder: "
                         f"{ctx.names.areas(remaining)}")
@@ -47,13 +58,16 @@ def areas_fit_application(ctx: Context) -> Said | None:
 
 @guard("areas_available")
 def areas_available(ctx: Context) -> Said | None:
-    """No area may be released already or be in another live application."""
+    """No area or part may be released already or be in another live application (nor
+    an area asked whole while a part of it is)."""
     taken = ctx.unavailable_areas()
-    clash = [a for a in ctx.data.get("areas") or [] if a in taken]
+    parts = ctx.area_parts()
+    why = {a: clash_of(a, taken, parts) for a in ctx.data.get("areas") or []}
+    clash = {a: w for a, w in why.items() if w is not None}
     if not clash:
         return None
-    return Said(f"not available: {', '.join(f'{a} ({taken[a]})' for a in clash)}",
-                join_and(f"{ctx.names.area(a)} {in_danish(taken[a])}" for a in clash))
+    return Said(f"not available: {', '.join(f'{a} ({w})' for a, w in clash.items())}",
+                join_and(f"{ctx.names.area(a)} {in_danish(w)}" for a, w in clash.items()))
 
 
 @guard("matches_proposal")
@@ -63,7 +77,8 @@ def matches_proposal(ctx: Context) -> Said | None:
     if not proposal:
         return Said("no areas have been proposed yet", "der er endnu ikke foreslået områder")
     given = ctx.data.get("areas")
-    if given is not None and sorted(given) != sorted(proposal):
+    parts = ctx.area_parts()
+    if given is not None and units(given, parts) != units(proposal, parts):
         return Said(f"the proposal is {_fmt(proposal)}, not {_fmt(given)}",
                     f"forslaget er {ctx.names.areas(proposal)}, ikke "
                     f"{ctx.names.areas(given)}")
@@ -147,8 +162,9 @@ def record_answer(ctx: Context) -> None:
 def decision_areas_valid(ctx: Context) -> Said | None:
     """A partial grant names a non-empty, proper subset of the application's areas; a full
     grant all of them; announced conditions any of them."""
-    areas = set(ctx.claimed_areas())
-    granted = set(ctx.data.get("granted_areas") or [])
+    parts = ctx.area_parts()   # compared part by part: a grant may cover parts of an area
+    areas = units(ctx.claimed_areas(), parts)
+    granted = units(ctx.data.get("granted_areas") or [], parts)
     outcome = ctx.data.get("outcome")
     if outcome == "partly_granted":
         if not granted or not granted < areas:
@@ -199,7 +215,10 @@ def record_ministry_decision(ctx: Context) -> None:
         granted = list(ctx.data["granted_areas"])
     else:
         granted = list(areas)
-    refused = [a for a in areas if a not in granted]
+    parts, order = ctx.area_parts(), ctx.area_ids()
+    won = units(granted, parts)
+    granted = tokens(won, parts, order)
+    refused = tokens(units(areas, parts) - won, parts, order)
     ctx.app_data["granted_areas"] = sorted(granted)
     ctx.app_data["refused_areas"] = sorted(refused)
     ctx.set_area_outcomes(granted, refused)

@@ -31,6 +31,21 @@ class Area(SQLModel, table=True):
     position: int = Field(default=0)
     released_on: date | None = None
     released_by: int | None = Field(default=None, foreign_key="application.id")
+    parts: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True),
+        description='the parts an application may ask for alone: [{"id", "name_da", '
+                    '"law_ref"}]; none: the area is asked for whole')
+
+
+class AreaPartRelease(SQLModel, table=True):
+    """A part of an area released by a partial grant (a whole area: ``area.released_on``)."""
+
+    __tablename__ = "area_part_release"
+
+    area_id: str = Field(foreign_key="area.id", primary_key=True, max_length=40)
+    part_id: str = Field(primary_key=True, max_length=40)
+    released_on: date
+    released_by: int | None = Field(default=None, foreign_key="application.id")
 
 
 class User(SQLModel, table=True):
@@ -80,18 +95,23 @@ class Application(SQLModel, table=True):
 
 
 class ApplicationArea(SQLModel, table=True):
-    """An area an application asks to release; ``live`` claims it exclusively."""
+    """An area, or a part of one, that an application asks to release; ``live`` claims it
+    exclusively. ``part_id`` '' is the area itself: a claim of a whole area with parts is
+    its '' row plus a row for every part, so a whole claim and a part claim of one area
+    meet on that part's row, and the database refuses the second (``uq_area_live_claim``)."""
 
     __tablename__ = "application_area"
     __table_args__ = (
-        UniqueConstraint("application_id", "area_id"),
-        Index("uq_area_live_claim", "area_id", unique=True,
+        UniqueConstraint("application_id", "area_id", "part_id",
+                         name="uq_application_area_claim"),
+        Index("uq_area_live_claim", "area_id", "part_id", unique=True,
               sqlite_where=text("live"), postgresql_where=text("live")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     area_id: str = Field(foreign_key="area.id", max_length=40)
+    part_id: str = Field(default="", max_length=40, description="'' = the area itself")
     live: bool = True
     outcome: str | None = Field(default=None, max_length=40,
                                 description="granted | refused, after the decision")

@@ -16,6 +16,7 @@ _t = SQLModel.metadata.tables
 
 municipality: Table = _t["municipality"]
 area: Table = _t["area"]
+area_part_release: Table = _t["area_part_release"]
 user: Table = _t["user"]
 definition: Table = _t["definition"]
 application: Table = _t["application"]

@@ -8,7 +8,7 @@ says (``detail``: the step, who took it, the actions now awaited). ``user.turn_n
 lets a user turn them off (NULL: on, the default).
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 22:40:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
