@@ -478,7 +478,7 @@ def test_the_agreement_context_is_typed_and_cheap(wf: Workflow, clock: Clock) ->
     assert a["purchaser"]["council"] == "Vallensbæk Kommunalbestyrelse"
     assert a["purchaser"]["contact"]["name"] == "Anders Løvengreen"
     assert a["area"] == {"id": "rehabilitation", "name": "Genoptræning",
-                         "law_ref": "§ 1, stk. 2, nr. 2"}
+                         "law_ref": "§ 1, stk. 2, nr. 2", "part": None}
     # the latest reported volume and level; each year keeps its own
     assert (a["service"], a["expected_volume"], a["notice_months"]) == (SERVICE, 440, 6)
     assert a["service_level"] == LEVEL_2028

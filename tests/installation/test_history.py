@@ -121,3 +121,18 @@ def test_init_history_and_examples_exclude_each_other(db_url: str) -> None:
     out = CliRunner().invoke(cli, ["init", "--history"], env=env)
     assert out.exit_code == 0, out.output
     assert "Replayed the history of 2020–22 as case 1" in out.output
+
+
+def test_the_replayed_steps_notices_are_history_not_news(replayed: tuple[Workflow, int]
+                                                          ) -> None:
+    """The replay's your-turn notices were made (the steps made it someone's turn), but a
+    scheduler started now sends none of them: each was taken away by a later step, or is
+    marked cancelled at the end of the replay."""
+    from workflow.reminders.ledger import list_reminders
+    from workflow.store import database as store
+
+    wf, app = replayed
+    with store.read(wf.engine) as conn:
+        turns = [r for r in list_reminders(conn, app_ids=[app]) if r["kind"] == "turn"]
+    assert turns and {r["status"] for r in turns} == {"cancelled"}
+    assert {r["last_error"] for r in turns} <= {"replayed in the past", "no longer their turn"}

@@ -266,6 +266,8 @@ def test_metrics_count_steps_refusals_conflicts_drafts_and_requests(
 def test_metrics_read_the_reminder_ledger_at_scrape_time(local: TestClient,
                                                          clock: Clock) -> None:
     wf = local.app.state.wf  # type: ignore[attr-defined]
+    with wf.engine.begin() as conn:   # the deadline reminders alone (no your-turn notices)
+        conn.execute(t.user.update().values(turn_notices=False))
     make_application(wf, state="council_approval", areas=["rehabilitation", "social"])
     r, d = t.reminder, t.deadline
     with wf.engine.connect() as conn:

@@ -318,5 +318,15 @@ def load_examples(open_workflow: Callable[[Callable[[], datetime]], Any], *,
        service_level="Klasser med højst 8 elever", expected_volume="12",
        direct_costs="2.100.000,00", overhead_rate="7,5",
        start_date=date(school_year, 8, 1).isoformat(), notice_months="6")
+    past_notices_told(wf.engine)
     wf.engine.dispose()
     return ids
+
+
+def past_notices_told(engine: Engine) -> None:
+    """The your-turn notices of steps replayed in the past are history, not news: marked
+    cancelled, so that a scheduler started now does not send them."""
+    r = t.reminder
+    with store.write(engine) as conn:
+        conn.execute(r.update().where(r.c.deadline_id.is_(None), r.c.status == "pending")
+                     .values(status="cancelled", last_error="replayed in the past"))

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from ..errors import SetupError
 from ..store import database as store
 from ..store import tables as t
-from .demo import SteppingClock
+from .demo import SteppingClock, past_notices_told
 
 TITLE = "Ophævelse af det forpligtende samarbejde mellem Ishøj og Vallensbæk"
 AREAS = "employment,rehabilitation,social,special_education,nature_environment"
@@ -104,4 +104,5 @@ def load_history(open_workflow: Callable[[Callable[[], Any]], Any], *,
         data = dict(data)
         comment = str(data.pop("comment", ""))
         wf.fire(app, trigger, user=user, data=data, comment=comment)
+    past_notices_told(wf.engine)
     return app
