@@ -41,6 +41,7 @@ from workflow.operations import checks, export, postgres
 from workflow.store import database as store
 from workflow.store import tables as t
 
+HEAD = store.HEAD_REVISION   # the schema revision a fresh database is at
 TODAY = date(2027, 3, 3)                          # the examples are dated up to this day
 NOW = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,7 +190,7 @@ def test_a_backup_restores_the_database_as_it_was(filled: str, tmp_path: Path) -
     said = ok(url, "backup", str(out))
     sqlite = url.startswith("sqlite")
     kind = "SQLite copy" if sqlite else "pg_dump archive of schema wf_test_"
-    assert said.startswith(f"Wrote {out}: {kind}") and " 7 cases, schema 0011" in said
+    assert said.startswith(f"Wrote {out}: {kind}") and f" 7 cases, schema {HEAD}" in said
     assert f"{out.stat().st_size:,} bytes" in said
     assert out.read_bytes()[:5] == (b"SQLit" if sqlite else b"PGDMP")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
@@ -207,7 +208,7 @@ def test_a_backup_restores_the_database_as_it_was(filled: str, tmp_path: Path) -
     assert "--force" in refused
     said = ok(url, "restore", str(out), "--force")
     assert said.startswith(f"Restored {out} (") and said.endswith(
-        ": 7 cases, schema 0011.\n")
+        f": 7 cases, schema {HEAD}.\n")
     restored = rows_of(url)
     assert without_counter(restored) == without_counter(at_backup)
     if not sqlite:  # past every count a worker may have cached a page under
@@ -249,7 +250,7 @@ def test_a_postgresql_backup_restores_into_another_schema(
         conn.execute(text(f"DROP SCHEMA {first} CASCADE"))
     admin.dispose()
     said = ok(target, "restore", str(out))
-    assert said.endswith(": 7 cases, schema 0011.\n")
+    assert said.endswith(f": 7 cases, schema {HEAD}.\n")
     assert schemas_like(first) == [] and schemas_like(second) == [second]
     after = rows_of(target)
     assert without_counter(after) == without_counter(before)
@@ -265,7 +266,7 @@ def test_backup_and_restore_say_what_is_wrong(db_url: str, tmp_path: Path) -> No
     assert fails(db_url, "backup", str(out), code=8) == \
         f"error: {out} exists already; choose another name, or pass --force to replace it"
     info = json.loads(ok(db_url, "backup", str(out), "--force", "--json"))
-    assert info["cases"] == 0 and info["revision"] == "0011" and info["action"] == "backup"
+    assert info["cases"] == 0 and info["revision"] == HEAD and info["action"] == "backup"
     assert info["size"] == out.stat().st_size
 
     junk = tmp_path / "junk.bin"
@@ -344,9 +345,9 @@ def test_a_restore_checks_the_schema_revision(two_empty: tuple[str, str],
             conn.exec_driver_sql(f"DROP SCHEMA {postgres.PgTools.of(engine).schema} CASCADE")
         engine.dispose()
     said = ok(target, "restore", str(out))
-    assert said.endswith(": 0 cases, schema 0005; run `workflow init` to upgrade it to 0011 "
+    assert said.endswith(f": 0 cases, schema 0005; run `workflow init` to upgrade it to {HEAD} "
                          "before use.\n")
-    assert "schema 0005 -> 0011." in ok(target, "init")
+    assert f"schema 0005 -> {HEAD}." in ok(target, "init")
 
     set_revision(target, "0099")  # as a later version of workflow would leave it
     newer = tmp_path / "newer.bin"
@@ -457,12 +458,12 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
     out = tmp_path / "export.zip"
     said = ok(filled, "export", "--all", str(out))
     assert said.startswith(f"Wrote {out}: export (zip of JSON lines) of ")
-    assert said.endswith(f", {out.stat().st_size:,} bytes, 7 cases, schema 0011.\n")
+    assert said.endswith(f", {out.stat().st_size:,} bytes, 7 cases, schema {HEAD}.\n")
     source = rows_of(filled)
     with zipfile.ZipFile(out) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         names = sorted(zf.namelist())
-    assert manifest["schema_revision"] == "0011" and manifest["format"] == "workflow-export"
+    assert manifest["schema_revision"] == HEAD and manifest["format"] == "workflow-export"
     assert names == sorted(["manifest.json"] + [f"tables/{tb.name}.jsonl"
                                                 for tb in checks.our_tables()])
     assert {n: d["rows"] for n, d in manifest["tables"].items()} == \
@@ -472,7 +473,7 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
         assert manifest["tables"][name]["rows"] > 0, name
 
     said = ok(other_url, "import", str(out))
-    assert said.endswith(": 7 cases, schema 0011; every table's sha256 matches.\n")
+    assert said.endswith(f": 7 cases, schema {HEAD}; every table's sha256 matches.\n")
     imported = rows_of(other_url)
     assert imported == source                       # every row of every table, as values
     assert digests(other_url) == digests(filled)    # and byte for byte as the export has it
@@ -500,10 +501,10 @@ def test_import_refuses_another_revision_a_damaged_file_and_a_backup(
         return path
 
     older = rewritten("older.zip", lambda item, data: data.replace(
-        b'"schema_revision": "0011"', b'"schema_revision": "0006"')
+        f'"schema_revision": "{HEAD}"'.encode(), b'"schema_revision": "0006"')
         if item == "manifest.json" else data)
     assert fails(target, "import", str(older), code=2) == (
-        f"error: {older} is an export of schema 0006; this version imports schema 0011 "
+        f"error: {older} is an export of schema 0006; this version imports schema {HEAD} "
         f"only: upgrade the database it came from with `workflow init` of this version, "
         f"and export it again")
     assert not (tmp_path / "target.db").exists()

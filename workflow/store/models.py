@@ -19,6 +19,9 @@ class Municipality(SQLModel, table=True):
     council: str = Field(max_length=200, description="Byråd / Kommunalbestyrelse")
     address: str = Field(default="", max_length=300)
     cooperation: bool = Field(default=True, description="party to the mandatory cooperation")
+    committees: list[str] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True),
+        description="the committees before the council, in order (DOMAIN.md § 3)")
 
 
 class Area(SQLModel, table=True):
