@@ -609,7 +609,7 @@ def test_templates_check_is_clean_and_tries_agreements_on_agreement_samples(
     assert result.exit_code == 3
     problems = result.stderr.splitlines()
     assert problems[0] == f"price_notice.md.j2:{at + 1}: unknown name 'adress' (known here: " \
-                          "address, contact, council, id, name, short)"
+                          "address, committees, contact, council, id, name, short)"
     assert problems[1] == "true_up_statement.md.j2:3: unknown name 'balans' (known here: " \
                           "actual_direct, actual_overhead, actual_total, balance, paid, until)"
     assert len(problems) == 3

@@ -156,8 +156,8 @@ def test_a_whole_life_cycle(db_url: str) -> None:
 
     # half-way: Ishøj has approved, Vallensbæk not yet, so it cannot be sent
     offered = {t["trigger"]: t for t in as_json(env, "triggers", "1", "--as", "pl-ishoj")}
-    assert list(offered) == ["schedule_council_meeting", "record_council_decision",
-                             "send_to_ministry", "withdraw"]
+    assert list(offered) == ["schedule_council_meeting", "record_committee_decision",
+                             "record_council_decision", "send_to_ministry", "withdraw"]
     assert offered["send_to_ministry"]["allowed"] is False
     assert "vallensbaek" in offered["send_to_ministry"]["reason"]
     assert offered["withdraw"]["allowed"] is True
@@ -409,8 +409,8 @@ ERRORS: list[tuple[str, list[str], list[str]]] = [
                                      "--as", "pl-ishoj"], ["no application 99"]),
     ("trigger-not-allowed-now", ["advance", "2", "submit_for_review", "--as", "pl-ishoj"],
      ["is in state 'council_approval'", "'submit_for_review' is not allowed",
-      "allowed: schedule_council_meeting, record_council_decision, send_to_ministry, "
-      "withdraw"]),
+      "allowed: schedule_council_meeting, record_committee_decision, "
+      "record_council_decision, send_to_ministry, withdraw"]),
     ("unknown-trigger", ["advance", "2", "fly", "--as", "pl-ishoj"],
      ["'fly' is not allowed", "send_to_ministry"]),
     ("missing-as", ["advance", "2", "withdraw", "--data", "reason=x"],

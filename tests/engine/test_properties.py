@@ -352,6 +352,12 @@ def data_for(ch: Chooser, trigger: str, app: Any, snap: Snapshot,
                              or (app.data or {}).get("request_date") or sent)) or sent
         d["meeting_date"] = a_day_between(ch, decided, today)
         d["agenda_ref"] = ch.text()
+    elif trigger == "record_committee_decision":   # a committee of either, or none
+        d["committee"] = ch.pick(["Fagudvalget", "Økonomiudvalget",
+                                  "Økonomi- og Planudvalget", ch.text()])
+        d["decision"] = ch.pick(["approved", "rejected"])
+        d["committee_date"] = a_day_between(ch, opened, today)
+        d["agenda_ref"] = ch.text()
     elif trigger == "record_council_decision":
         d["decision"] = "approved" if ch.chance(85) else ch.pick(["rejected", "maybe"])
         d["meeting_date"] = a_day_between(ch, opened, today)
@@ -429,6 +435,7 @@ class Driver:
         self.clock = clock
         self.process = wf.definition.processes["application"]
         self.triggers = all_triggers(wf)
+        self.side = {t.trigger for t in self.process.transitions if t.side} - {"update_details"}
         self.reached: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
 
@@ -481,7 +488,8 @@ class Driver:
     def fire(self, ch: Chooser, snap: Snapshot, live: list[int]) -> str:
         app = snap.apps[ch.pick(live if ch.chance(90) else sorted(snap.apps))]
         valid = self.process.triggers_from(app.state)
-        onward = [x for x in valid if x != "withdraw"] if ch.chance(90) else valid
+        # mostly what moves the case on: not the side steps (withdraw, a committee's)
+        onward = [x for x in valid if x not in self.side] if ch.chance(90) else valid
         if not ch.chance(80) or not onward:
             trigger = ch.pick(self.triggers)
         elif ch.chance(60):
@@ -574,7 +582,7 @@ def test_the_strategy_reaches_every_outcome(driver: Driver) -> None:
     property test makes them, reach every outcome (and keep the invariants on the way)."""
     wanted = {"withdrawn", "submitted", "info_requested", "granted", "granted_with_conditions",
               "partly_granted", "refused", "satellite", "transition_period", "closed"}
-    ch = RandomChooser(36)  # reaches them all in 14 runs
+    ch = RandomChooser(6)  # reaches them all (the seed is any that does)
     runs: Counter[str] = Counter()  # in how many runs each state was reached
     done = 0
     while done < 40 and not wanted <= set(runs):

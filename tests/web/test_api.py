@@ -234,8 +234,8 @@ def test_read_routes_have_their_shapes(client: TestClient, wf: Workflow) -> None
                           "municipality", "at", "happened_on", "comment", "data"}
 
     triggers = {x["trigger"]: x for x in pl.get(f"/api/applications/{app_id}/triggers")}
-    assert set(triggers) == {"schedule_council_meeting", "record_council_decision",
-                             "send_to_ministry", "withdraw"}
+    assert set(triggers) == {"schedule_council_meeting", "record_committee_decision",
+                             "record_council_decision", "send_to_ministry", "withdraw"}
     assert triggers["withdraw"]["allowed"] is True and triggers["withdraw"]["reason"] is None
     assert triggers["send_to_ministry"]["allowed"] is False
     assert "council_secretary" in triggers["record_council_decision"]["reason"]

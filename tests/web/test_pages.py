@@ -458,13 +458,16 @@ def test_the_council_decision_is_prefilled_from_the_meeting(
             'name="meeting_date" value="2018-01-08" required>') in page
     assert re.search(r'<textarea id="record_council_decision-agenda_ref" name="agenda_ref" '
                      r'rows="2" required>Byrådet, punkt 7</textarea>', page)
-    # the meeting's own form is not filled in from itself
+    # the meeting's own form is not filled in from itself, nor a committee's from the council's
+    assert re.search(r'<textarea id="record_committee_decision-agenda_ref"[^>]*></textarea>',
+                     page)
     assert re.search(r'<textarea id="schedule_council_meeting-agenda_ref"[^>]*></textarea>',
                      page)
     # the picker offers the own municipality only
     pickers = re.findall(r'<select id="(\w+)-municipality" name="municipality">(.*?)</select>',
                          page)
-    assert [p[0] for p in pickers] == ["schedule_council_meeting", "record_council_decision"]
+    assert [p[0] for p in pickers] == ["schedule_council_meeting", "record_committee_decision",
+                                       "record_council_decision"]
     assert all(p[1] == '<option value="ishoj" selected>Ishøj Kommune</option>'
                for p in pickers), pickers
 
@@ -547,3 +550,31 @@ def test_the_case_page_keeps_the_councils_and_shows_the_ministrys_decision(
     for shown in ("Delvist bevilget", "1. juni 2018", "2018-77", "Genoptræning",
                   "Specialundervisning", "Natur og miljø"):
         assert shown in decision, shown
+
+
+def test_a_secretary_records_her_committees_on_the_case_page(
+        client: TestClient, wf: Workflow, clock: Clock) -> None:
+    app_id = make_application(wf, state="council_approval")
+    clock.at("2018-03-10T09:00:00")
+    token = log_in(client, "sec-ishoj")
+    page = client.get(f"/applications/{app_id}").text
+    form = page[page.index('value="record_committee_decision"'):]
+    form = form[:form.index("</form>")]
+    assert re.findall(r'<option value="([^"]*)">', form.split('name="committee"')[1]
+                      .split("</select>")[0]) == ["Fagudvalget", "Økonomi- og Planudvalget"]
+    said = post(client, app_id, token, "record_committee_decision", version_of(wf, app_id),
+                committee="Økonomiudvalget", decision="approved",
+                committee_date="2018-03-06", agenda_ref="ØPU 6. marts 2018, punkt 2")
+    assert "»Økonomiudvalget« er ikke et udvalg i Ishøj Kommune" in said
+    r = client.post(f"/applications/{app_id}/fire", data={
+        "csrf": token, "trigger": "record_committee_decision",
+        "version": str(version_of(wf, app_id)), "committee": "Økonomi- og Planudvalget",
+        "decision": "approved", "committee_date": "2018-03-06",
+        "agenda_ref": "ØPU 6. marts 2018, punkt 2"})
+    assert r.status_code == 200
+    page = client.get(f"/applications/{app_id}").text
+    shown = page[page.index("Udvalgsbehandling"):page.index("</table>",
+                                                             page.index("Udvalgsbehandling"))]
+    for text in ("Ishøj Kommune", "Økonomi- og Planudvalget", "6. marts 2018",
+                 "ØPU 6. marts 2018, punkt 2", "Anbefalet"):
+        assert text in shown, text

@@ -102,12 +102,20 @@ def show(app_id: int, user: str | None, as_json: bool) -> None:
 
         show_agreement(a["data"])
     for name, by_party in a["record"].items():   # what each party did, kept after moving on
+        if name in ("committee", "conditions_committee"):
+            continue          # every committee decision follows, not the latest only
         for party, act in by_party.items():
             extra = pairs_text({k: v for k, v in act.items()
                                 if k not in ("user", "at", "version", "void", "approved")})
             void = " (set aside by a later step)" if act.get("void") else ""
             click.echo(f"  {name}: {party} by {act['user']}{': ' + extra if extra else ''}"
                        f"{void}")
+    for c in a["committees"]:
+        about = " on the conditions" if c["on"] == "conditions" else ""
+        void = " (set aside by a later step)" if c["void"] else ""
+        click.echo(f"  committee: {c['municipality']} {c['committee']}{about} "
+                   f"{c['committee_date']}: {c['decision']} ({c['agenda_ref']}) by "
+                   f"{c['user']}{void}")
     if a["decision"]:
         d = a["decision"]
         granted = f", granted {','.join(d['granted_areas'])}" if d["granted_areas"] else ""

@@ -91,17 +91,21 @@ def open_workflow(clock: Callable[[], datetime] | None = None) -> Workflow:
 
 
 def table(rows: list[list[str]], headers: list[str] | None = None, *,
-          limits: dict[str, int] | None = None, indent: str = "") -> None:
+          limits: dict[str, int] | None = None, indent: str = "",
+          at_least: list[int] | None = None) -> None:
     """Print ``rows`` in aligned columns, under ``headers`` if given.
 
     Every cell is put on one line; a cell of a column named in ``limits`` is shortened to
     that many columns, visibly (:func:`clip`). Widths are counted as a terminal shows them
-    (:func:`width`), so the columns stay aligned.
+    (:func:`width`), so the columns stay aligned; ``at_least`` widens columns to line up
+    with another table's.
     """
     limit = [(limits or {}).get(h) for h in headers] if headers else []
     cells = [[clip(str(x), limit[i] if i < len(limit) else None) for i, x in enumerate(row)]
              for row in ([headers] if headers else []) + rows]
     widths = [max(width(x) for x in col) for col in zip(*cells, strict=False)]
+    widths = [max(w, (at_least or [])[i] if i < len(at_least or []) else 0)
+              for i, w in enumerate(widths)]
     if headers:
         cells.insert(1, ["-" * w for w in widths])
     for line in cells:

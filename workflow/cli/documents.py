@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 import click
 
-from .common import as_option, case_view, clip, json_option, local, open_workflow, table
+from .common import (
+    as_option,
+    case_view,
+    clip,
+    json_option,
+    local,
+    open_workflow,
+    table,
+    width,
+)
 from .plain import emit_json
 
 
@@ -48,12 +57,17 @@ def documents(app_id: int, user: str | None, as_json: bool) -> None:
         return
     if not docs:
         click.echo("No documents yet.")
+    rows = {doc["id"]: [[f"v{v['number']}", local(v["created_at"]), v["created_by"],
+                         v["trigger"], "stale" if v["stale"] else "current",
+                         f"sha256 {clip(v['sha256'], 17)}", f"{v['size']:,} bytes"]
+                        for v in doc["versions"]] for doc in docs}
+    every = [row for block in rows.values() for row in block]
+    widths = [max(width(row[i]) for row in every) for i in range(len(every[0]))] if every else []
     for doc in docs:
         who = f" ({doc['party']})" if doc["party"] else ""
         click.echo(f"document {doc['id']}: {doc['name']}{who} – {doc['label']}")
-        table([[f"v{v['number']}", local(v["created_at"]), v["created_by"], v["trigger"],
-                "stale" if v["stale"] else "current", f"sha256 {clip(v['sha256'], 17)}",
-                f"{v['size']:,} bytes"] for v in doc["versions"]], indent="  ")
+        # one column width across the documents, so that their versions line up
+        table(rows[doc["id"]], indent="  ", at_least=widths)
         for a in doc["approvals"]:
             if not a["matches"]:
                 match = "NO LONGER MATCHES the current version"

@@ -23,11 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..bum.views import as_decimal, as_int, year_views
-from ..process.acts import current_acts
+from ..process.acts import committee_acts, current_acts
 from ..process.spec import Definition, Facts
 from ..process.values import as_date
 from ..store import tables as t
 from .areas import application_areas
+from .committees import committee_views
 from .ministry import acceptances_view, conditions_view, questions_view
 
 OUTCOME_DA = {"granted": "bevilget", "granted_with_conditions": "bevilget med vilkår",
@@ -50,12 +51,15 @@ class Inputs:
     area: dict[str, Any] | None = None            # a BUM agreement's area (id, name, law_ref)
     source: dict[str, Any] | None = None          # the application a BUM agreement follows
     announced: dict[str, Any] | None = None       # the ministry's announced conditions
+    # committee decisions: act name (committee, conditions_committee) -> party -> committee
+    committees: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
 
 
 def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
     name = str(row["name"])
     return {"id": row["id"], "name": name, "short": name.removesuffix(" Kommune"),
             "council": row["council"], "address": row["address"],
+            "committees": list(row.get("committees") or []),
             "contact": {"name": contact["name"] if contact else None,
                         "email": contact["email"] if contact else None}}
 
@@ -171,12 +175,13 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
     if party is not None:
         ctx["municipality"] = by_id[party]
         ctx["other"] = next((m for m in inputs.municipalities if m["id"] != party), None)
+        ctx |= committee_views(by_id[party], inputs.committees, inputs.acts)
     return ctx
 
 
 # What a council approves is the substance of a draft: not its date, and not the councils'
 # own records (meeting dates, decisions), which the draft reports as the process moves on.
-NOT_APPROVED = ("letter_date", "councils", "acceptances")
+NOT_APPROVED = ("letter_date", "councils", "acceptances", "committees", "conditions_committees")
 
 
 def _sha(obj: Any) -> str:
@@ -224,9 +229,11 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
         "conditions": list(ann[0].get("announced_conditions") or []),
         "granted_areas": list(ann[0].get("granted_areas") or [])}
     previous = _linked(conn, app["id"], "fallback_for")
+    committees = {name: committee_acts(conn, app["id"], name)
+                  for name in ("committee", "conditions_committee")}
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
-                  all_municipalities=views, announced=announced)
+                  all_municipalities=views, announced=announced, committees=committees)
 
 
 def _latest_step(conn: Connection, app_id: int, trigger: str, tz: tzinfo
@@ -304,8 +311,15 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
                                 "virksomhedsoverdragelse.",
                                 "Ændringen har virkning fra 1. januar 2019."],
                  "granted_areas": [a["id"] for a in areas[:2]]}
+    committees = {
+        "committee": {"ishoj": {"Fagudvalget": {
+            "decision": "approved", "committee_date": "2018-03-20",
+            "agenda_ref": "Fagudvalget 20. marts 2018, punkt 4"}}},
+        "conditions_committee": {"vallensbaek": {"Økonomiudvalget": {
+            "decision": "rejected", "committee_date": "2018-06-27",
+            "agenda_ref": "Økonomiudvalget 27-06-2018, pkt. 3", "reason": "Afventer MED"}}}}
     return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
-                  announced=announced,
+                  announced=announced, committees=committees,
                   info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
                                 "date": date(2018, 3, 9), "received": date(2018, 3, 12),
                                 "questions": [

@@ -113,6 +113,12 @@ class TxContext:
             select(ae.c.municipality).distinct().where(ae.c.application_id == self.app_id))}
         return [p for p in self.parties if p in acted and p != self.party]
 
+    def committees(self, party: str) -> list[str]:
+        """The committees ``party``'s council decisions pass through first, in order."""
+        m = t.municipality
+        got = self.conn.execute(select(m.c.committees).where(m.c.id == party)).scalar()
+        return list(got or [])
+
     def anchor(self, name: str) -> Anchor | None:
         """The day a date bound names (see :mod:`workflow.process.datebounds`), or None if the
         case has no such day yet."""

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from ..documents.listing import documents_of, list_documents
 from ..documents.listing import downloads as document_downloads
 from ..errors import NotFound, Said, in_danish
-from ..process.acts import acts_of, unavailable_areas
+from ..process.acts import acts_of, committee_record, unavailable_areas
 from ..reminders.ledger import list_reminders, sent_for_history
 from ..reminders.notices import sent_for_history as notices_sent
 from ..store import database as store
@@ -84,6 +84,7 @@ def describe_rows(wf: Workflow, conn: Connection,
                                               "application": r.from_id})
     acts = acts_of(conn, {r["id"]: r["entered_version"] for r in rows})
     record = acts_of(conn, {r["id"]: 0 for r in rows}, voided=True)
+    committees = committee_record(conn, ids)
     docs = documents_of(conn, wf.definition, ids)
     out = []
     for row in rows:
@@ -104,6 +105,7 @@ def describe_rows(wf: Workflow, conn: Connection,
             "links": links.get(row["id"], []),
             "acts": acts[row["id"]],        # what holds in the current state
             "record": record[row["id"]],    # each party's latest act of each kind, ever
+            "committees": committees[row["id"]],   # every committee decision, in order
             "decision": ministry_decision(wf, row["data"] or {}),
             "documents": [{k: v for k, v in doc.items() if k != "versions"}
                           for doc in docs[row["id"]]],

@@ -219,12 +219,24 @@ def load_examples(open_workflow: Callable[[Callable[[], datetime]], Any], *,
     vallensbaek = weekday_before(day(-2), WEDNESDAY)
     go(day(-70), "09:00", 2, "schedule_council_meeting", "sec-ishoj",
        meeting_date=ishoj.isoformat(), agenda_ref=f"Byrådet {long_date(ishoj)}, punkt 7")
+    # Ishøj's committees before the Byråd: the fagudvalg two weeks before, Økonomi- og
+    # Planudvalget one week before (DOMAIN.md § 3's rhythm); Vallensbæk's Økonomiudvalget
+    # a week before its council.
+    for weeks, committee, item in ((2, "Fagudvalget", 5), (1, "Økonomi- og Planudvalget", 9)):
+        held = ishoj - timedelta(weeks=weeks)
+        go(held + timedelta(days=1), "10:00", 2, "record_committee_decision", "sec-ishoj",
+           committee=committee, decision="approved", committee_date=held.isoformat(),
+           agenda_ref=f"{committee} {long_date(held)}, punkt {item}")
     go(ishoj + timedelta(days=1), "08:30", 2, "record_council_decision", "sec-ishoj",
        decision="approved", meeting_date=ishoj.isoformat(),
        agenda_ref=f"Byrådet {long_date(ishoj)}, punkt 7")
     go(ishoj + timedelta(days=2), "09:00", 2, "schedule_council_meeting", "sec-vallensbaek",
        meeting_date=vallensbaek.isoformat(),
        agenda_ref=f"Kommunalbestyrelsen {vallensbaek:%d-%m-%Y}, punkt 12")
+    held = vallensbaek - timedelta(weeks=1)
+    go(held + timedelta(days=1), "10:00", 2, "record_committee_decision", "sec-vallensbaek",
+       committee="Økonomiudvalget", decision="approved", committee_date=held.isoformat(),
+       agenda_ref=f"Økonomiudvalget {held:%d-%m-%Y}, punkt 3")
 
     # 3: the jobcentre take-back, sent and refused; 4 is the satellite it opened.
     ids.append(new(day(-130), "09:30", "pl-ishoj", kind="jobcentre",

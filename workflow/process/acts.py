@@ -119,6 +119,46 @@ def current_acts(conn: Connection, app_id: int, entered_version: int,
     return acts_of(conn, {app_id: entered_version}, name)[app_id]
 
 
+def committee_acts(conn: Connection, app_id: int, name: str
+                   ) -> dict[str, dict[str, dict[str, Any]]]:
+    """The committee decisions under ``name`` in the case that still hold (not set
+    aside), by municipality and committee, the latest per committee, in the order they
+    were recorded: ``{"ishoj": {"Fagudvalget": {...}, "Økonomi- og Planudvalget": {...}}}``."""
+    pa = t.party_act
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in conn.execute(select(pa.c.municipality, pa.c.data, pa.c.user_id, pa.c.at,
+                                 pa.c.version)
+                          .where(pa.c.application_id == app_id, pa.c.name == name,
+                                 pa.c.void.is_(False)).order_by(pa.c.version)):
+        data = dict(r.data or {})
+        committees = out.setdefault(r.municipality, {})
+        committees.pop(str(data.get("committee")), None)    # the latest one goes last
+        committees[str(data.get("committee"))] = {**data, "user": r.user_id,
+                                                  "at": r.at.isoformat(),
+                                                  "version": r.version}
+    return out
+
+
+COMMITTEE_ACTS = {"committee": "application", "conditions_committee": "conditions"}
+
+
+def committee_record(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every committee decision of the applications ``ids``, in the order recorded, with
+    what it was about (``on``: the application, or the ministry's conditions) and whether
+    a later step set it aside (``void``): what a case page shows."""
+    pa = t.party_act
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for r in conn.execute(select(pa).where(pa.c.application_id.in_(ids),
+                                           pa.c.name.in_(list(COMMITTEE_ACTS)))
+                          .order_by(pa.c.version)):
+        out[r.application_id].append({**(r.data or {}), "municipality": r.municipality,
+                                      "on": COMMITTEE_ACTS[r.name], "void": bool(r.void),
+                                      "user": r.user_id, "at": r.at.isoformat(),
+                                      "happened_on": r.happened_on.isoformat()
+                                      if r.happened_on else None, "version": r.version})
+    return out
+
+
 def acts_of(conn: Connection, entered: Mapping[int, int],
             name: str | None = None, *, voided: bool = False) -> dict[int, dict[str, Any]]:
     """:func:`current_acts` of several applications in one statement, by application id

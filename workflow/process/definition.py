@@ -61,8 +61,8 @@ __all__ = [
 ]
 
 
-FIELD_TYPES = ("text", "texts", "date", "choice", "areas", "area", "municipality", "integer",
-               "money", "percent")
+FIELD_TYPES = ("text", "texts", "date", "choice", "areas", "area", "municipality", "committee",
+               "integer", "money", "percent")
 
 
 def load(path: str | os.PathLike[str]) -> Definition:

@@ -319,7 +319,7 @@ class ReminderService:
         sources = Counter(tr.position for tr in process.transitions)
         actions = list(dict.fromkeys(
             tr.label.da for tr in process.transitions
-            if tr.source == row["state"] and sources[tr.position] == 1
+            if tr.source == row["state"] and sources[tr.position] == 1 and not tr.side
             and (tr.dest != tr.source or tr.joint or tr.record)
             and responsible & set(tr.roles)))
         party = self.wf.municipalities.get(row["party"]) if row["party"] else None

@@ -97,6 +97,29 @@ def all_parties(ctx: Context) -> Said | None:
                 f"endnu ikke godkendt af {ctx.names.parties(missing)}")
 
 
+@guard("committee_stage", arg="the name of the council's own recorded step, e.g. council")
+def committee_stage(ctx: Context) -> Said | None:
+    """A committee decision is one of the acting municipality's declared committees, and
+    comes before that municipality's council has decided."""
+    if ctx.party is None:
+        return None   # asked without a municipality: judged when one acts
+    declared = ctx.committees(ctx.party)
+    if not declared:
+        return Said(f"no committees are declared for {ctx.party}",
+                    f"der er ikke angivet udvalg for {ctx.names.party(ctx.party)}")
+    given = ctx.data.get("committee")
+    if given is not None and given not in declared:
+        return Said(f"{given!r} is not a committee of {ctx.party}; its committees: "
+                    + ", ".join(declared),
+                    f"»{given}« er ikke et udvalg i {ctx.names.party(ctx.party)}; udvalgene "
+                    f"er {join_and(declared)}")
+    if ctx.party in ctx.acts(ctx.arg):
+        return Said(f"the council of {ctx.party} has already decided ({ctx.arg})",
+                    f"kommunalbestyrelsen i {ctx.names.party(ctx.party)} har allerede "
+                    f"truffet beslutning, og udvalgene behandler sagen før den")
+    return None
+
+
 @guard("conditions_accepted")
 def conditions_accepted(ctx: Context) -> Said | None:
     """Every party has accepted the ministry's conditions: when they were announced, or

@@ -202,8 +202,8 @@ def _prefill(wf: Workflow, app: dict[str, Any], actor: Actor) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {}
     for trig in process.triggers_from(app["state"]):
         cands = process.candidates(app["state"], trig)
-        if any(c.record == "meeting" for c in cands):
-            continue  # the meeting's own step
+        if any(c.record == "meeting" or c.side for c in cands):
+            continue  # the meeting's own step; a side step (a committee's) is not at it
         fields = {f for c in cands for f in c.fields
                   if wf.definition.fields[f].type in ("date", "text")}
         values = {f: meeting[f] for f in fields if meeting.get(f) not in (None, "")}
