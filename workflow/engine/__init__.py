@@ -3,5 +3,6 @@ triggers, one transaction each; the transaction context rules see (``context``);
 deadline rows a transition keeps (``deadlines``); the day a step happened, beside when
 it was recorded (``when``); whose turn a step makes it (``turns``); the read side (``queries``, and
 ``agreements`` for BUM);
-the case file: uploads and notes (``casefile``), the journal read back (``journal``). Only the faces (cli, web) import it.
+the case file: uploads and notes (``casefile``), the journal read back (``journal``).
+Only the faces (cli, web) import it.
 """

@@ -10,17 +10,18 @@ number, never by a path.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..documents.incoming import KINDS
 from ..engine import journal
 from ..engine.casefile import DIRECTIONS, DOC_TYPES, CaseFile, Filing
 from ..errors import InvalidData, Said, WorkflowError
-from .api import CHANGE, READ, Id, UserDep, WfDep, content_disposition, errors
+from .api import CHANGE, DOCX, READ, Id, UserDep, WfDep, content_disposition, errors
 from .bodies import CheckedBody
 from .messages import refusal
 from .pagekit import back, check_csrf, flash, session_user
@@ -30,6 +31,8 @@ api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 50
                 tags=["case file"])
 uploads = APIRouter(prefix="/api", responses=errors(401, 503), tags=["case file"])
 pages = APIRouter(include_in_schema=False)
+# what a download by journal number may be: an accepted upload's type, or a generated .docx
+STORED_TYPES = sorted({k.media_type for k in KINDS.values()} | {DOCX})
 
 
 async def get_casefile(request: Request) -> CaseFile:
@@ -115,8 +118,8 @@ def read_journal(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
 
 @api.get("/applications/{app_id}/journal/{number}/file", response_class=Response,
          responses={200: {"description": "The entry's exact stored bytes, as an attachment",
-                          "content": {"application/octet-stream": {
-                              "schema": {"type": "string", "format": "binary"}}}}, **READ})
+                          "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                                      for media in STORED_TYPES}}, **READ})
 def download_entry(wf: WfDep, cf: FilesDep, user: UserDep, app_id: Id,
                    number: Id) -> Response:
     """The exact stored bytes of journal entry ``number``."""
@@ -124,19 +127,19 @@ def download_entry(wf: WfDep, cf: FilesDep, user: UserDep, app_id: Id,
 
 
 @api.get("/applications/{app_id}/aktliste", response_class=Response, responses={
-    200: {"description": "The aktliste as CSV or PDF", "content": {
+    200: {"description": "The aktliste as CSV, PDF or Word", "content": {
         "text/csv": {"schema": {"type": "string"}},
+        DOCX: {"schema": {"type": "string", "format": "binary"}},
         "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}, **READ})
 def export_aktliste(wf: WfDep, user: UserDep, app_id: Id,
-                    format: Annotated[str, Query(pattern="^(csv|pdf)$")] = "csv") -> Response:
-    """The case's aktliste, as CSV or PDF."""
+                    format: Literal["csv", "pdf", "docx"] = "csv") -> Response:
+    """The case's aktliste, as CSV, PDF or Word."""
     return _aktliste(wf, app_id, user, format)
 
 
 def _stream(wf: Any, cf: CaseFile, app_id: int, number: int, user: str) -> Response:
     got = journal.open_entry(wf, cf.store, app_id, number, user=user)
-    return StreamingResponse(got.chunks, media_type=got.media_type or
-                             "application/octet-stream", headers={
+    return StreamingResponse(got.chunks, media_type=got.media_type, headers={
         "Content-Disposition": content_disposition(got.filename),
         "Content-Length": str(got.size), "X-Content-Type-Options": "nosniff",
         "X-Content-SHA256-Stored": got.sha256})
@@ -144,7 +147,7 @@ def _stream(wf: Any, cf: CaseFile, app_id: int, number: int, user: str) -> Respo
 
 def _aktliste(wf: Any, app_id: int, user: str, fmt: str) -> Response:
     name, content = journal.aktliste(wf, app_id, user=user, fmt=fmt)
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/pdf"
+    media = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}.get(fmt, DOCX)
     return Response(content, media_type=media, headers={
         "Content-Disposition": content_disposition(name), "X-Content-Type-Options": "nosniff"})
 
@@ -191,6 +194,7 @@ def download_page(request: Request, cf: FilesDep, app_id: Id, number: Id) -> Res
 
 @pages.get("/applications/{app_id}/aktliste.{fmt}")
 def aktliste_page(request: Request, cf: FilesDep, app_id: Id, fmt: str) -> Response:
-    if fmt not in ("csv", "pdf"):
-        raise InvalidData(Said("the aktliste is csv or pdf", "Aktlisten findes som CSV og PDF"))
+    if fmt not in ("csv", "pdf", "docx"):
+        raise InvalidData(Said("the aktliste is .csv, .pdf or .docx",
+                               "Aktlisten findes som CSV, PDF og Word"))
     return _aktliste(cf.wf, app_id, session_user(request), fmt)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -55,6 +56,10 @@ async def read_upload(request: Request, make_spool: Callable[[], Spool]) -> Uplo
                 raise too_large(spool.limit)
             parser.write(chunk)
         parser.finalize()
+    except MultipartParseError as exc:
+        spool.close()
+        raise InvalidData(Said(f"the form cannot be read as multipart/form-data: {exc}",
+                               "Formularen kunne ikke læses")) from None
     except BaseException:
         spool.close()
         raise
