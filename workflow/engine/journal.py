@@ -59,38 +59,42 @@ def entries_of(conn: Connection, definition: Definition, app_id: int, *,
                names: Any = str, case_number: str = "") -> list[dict[str, Any]]:
     """The journal of case ``app_id`` (no rights checked: the caller's business)."""
     je, dv, d = t.journal_entry, t.document_version, t.document
+    cols = [c for c in je.c if c.name not in ("id", "application_id", "document_version_id")]
     rows = conn.execute(
-        select(je, dv.c.number.label("version"), d.c.id.label("document_id"),
+        select(*cols, dv.c.number.label("version"), d.c.id.label("document_id"),
                d.c.name.label("document"))
         .outerjoin(dv, dv.c.id == je.c.document_version_id)
         .outerjoin(d, d.c.id == dv.c.document_id)
-        .where(je.c.application_id == app_id).order_by(je.c.number)).all()
+        .where(je.c.application_id == app_id).order_by(je.c.number)).mappings().all()
     corrected: dict[int, list[int]] = {}
     for r in rows:
-        if r.corrects is not None:
-            corrected.setdefault(r.corrects, []).append(r.number)
+        if r["corrects"] is not None:
+            corrected.setdefault(r["corrects"], []).append(r["number"])
+    days: dict[Any, tuple[str, str]] = {}
     out = []
     for r in rows:
-        description = r.description
-        if r.kind == "generated":
-            spec = definition.drafts.get(r.document or "")
-            description = f"{spec.label.da if spec else r.document}, version {r.version}" + \
-                (f" ({names(r.party)})" if r.party else "")
+        kind, dated = r["kind"], r["dated"]
+        day = days.get(dated) or days.setdefault(dated, (dated.isoformat(), long_date(dated)))
+        description, filename, document = r["description"], r["filename"], None
+        if kind == "generated":
+            spec = definition.drafts.get(r["document"] or "")
+            description = f"{spec.label.da if spec else r['document']}, version " \
+                f"{r['version']}" + (f" ({names(r['party'])})" if r["party"] else "")
+            filename = filename or f"{case_number}-{r['document']}-v{r['version']}.docx"
+            document = {"id": r["document_id"], "number": r["version"]}
         out.append({
-            "number": r.number, "dated": r.dated.isoformat(), "dated_da": long_date(r.dated),
-            "registered_at": r.registered_at.isoformat(), "registered_by": r.registered_by,
-            "kind": r.kind, "kind_da": KIND_LABELS.get(r.kind, r.kind),
-            "direction": r.direction,
-            "direction_da": DIRECTION_LABELS.get(r.direction, r.direction),
-            "doc_type": r.doc_type, "doc_type_da": TYPE_LABELS.get(r.doc_type, r.doc_type),
-            "party": r.party if r.kind == "upload" else "", "description": description,
-            "filename": r.filename or (f"{case_number}-{r.document}-v{r.version}.docx"
-                                       if r.kind == "generated" else ""),
-            "media_type": r.media_type, "sha256": r.sha256, "size": r.size,
-            "has_file": r.sha256 is not None, "text": r.text, "corrects": r.corrects,
-            "corrected_by": corrected.get(r.number, []),
-            "document": {"id": r.document_id, "number": r.version}
-            if r.kind == "generated" else None})
+            "number": r["number"], "dated": day[0], "dated_da": day[1],
+            "registered_at": r["registered_at"].isoformat(),
+            "registered_by": r["registered_by"], "kind": kind,
+            "kind_da": KIND_LABELS.get(kind, kind), "direction": r["direction"],
+            "direction_da": DIRECTION_LABELS.get(r["direction"], r["direction"]),
+            "doc_type": r["doc_type"],
+            "doc_type_da": TYPE_LABELS.get(r["doc_type"], r["doc_type"]),
+            "party": r["party"] if kind == "upload" else "", "description": description,
+            "filename": filename, "media_type": r["media_type"], "sha256": r["sha256"],
+            "size": r["size"], "has_file": r["sha256"] is not None, "text": r["text"],
+            "corrects": r["corrects"], "corrected_by": corrected.get(r["number"], []),
+            "document": document})
     return out
 
 
