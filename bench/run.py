@@ -1,7 +1,7 @@
 """The benchmark runner: every workload from one command, a table each, then the goals.
 
 ``python bench/run.py`` (with the project's environment) runs the workloads changes,
-startup, documents, reminders and web in turn; ``--workload NAME`` runs one of them, or
+startup, documents, reminders, web and casefile in turn; ``--workload NAME`` runs one of them, or
 ``faults`` (a long load-and-fault run, never part of the default). Each workload is a
 module of ``workloads/``: ``add_arguments(options)``, ``run(args, ctx) -> report``,
 ``print_report(report)`` and ``goals(report) -> verdicts``; what it times runs in fresh
@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import Context, Verdict, bench_env, ensure_pg_database, pg_url, report_goals
-from workloads import changes, documents, faults, reminders, startup, web
+from workloads import casefile, changes, documents, faults, reminders, startup, web
 
 WORKLOADS = {"changes": changes, "startup": startup, "documents": documents,
-             "reminders": reminders, "web": web, "faults": faults}
-DEFAULT = ("changes", "startup", "documents", "reminders", "web")
+             "reminders": reminders, "web": web, "casefile": casefile, "faults": faults}
+DEFAULT = ("changes", "startup", "documents", "reminders", "web", "casefile")
 
 
 def environment(pg_version: str | None) -> dict[str, Any]:

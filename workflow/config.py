@@ -17,6 +17,9 @@
 | WORKFLOW_LOG_FORMAT        | json (one JSON object a line) or text     |
 | WORKFLOW_METRICS_ALLOW     | 127.0.0.1/32,::1/128: who may read /metrics |
 | WORKFLOW_REMINDER_LEASE    | 300: seconds a reminder claim lasts unless renewed |
+| WORKFLOW_FILES             | database: uploaded files' bytes in the database, or a folder |
+| WORKFLOW_UPLOAD_MAX_BYTES  | 52428800 (50 MB): the largest upload      |
+| WORKFLOW_CLAMD             | (none) clamd to scan uploads: HOST:PORT or a socket path |
 
 Plain dataclasses on purpose: ``workflow --help`` must not pay for importing pydantic.
 ``workflow check`` and ``workflow diagram`` do not import this module at all: they take
@@ -57,6 +60,9 @@ class Settings:
     log_format: str = "json"      # the web application's log lines: json or text
     metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # networks: /metrics
     reminder_lease: int = 300     # seconds a claim on reminders lasts unless renewed
+    files: str = "database"       # where uploads' bytes live: "database" or a folder
+    upload_max_bytes: int = 50 * 1024 * 1024
+    clamd: str | None = None      # clamd to scan uploads with: HOST:PORT or a socket path
 
     def clock(self) -> Callable[[], datetime]:
         """The system clock, or, with WORKFLOW_NOW, one that always says that moment."""
@@ -85,6 +91,10 @@ class Settings:
                                          defaults.metrics_allow),
             reminder_lease=parse_count("WORKFLOW_REMINDER_LEASE", get("REMINDER_LEASE"),
                                        defaults.reminder_lease),
+            files=get("FILES") or defaults.files,
+            upload_max_bytes=parse_count("WORKFLOW_UPLOAD_MAX_BYTES", get("UPLOAD_MAX_BYTES"),
+                                         defaults.upload_max_bytes),
+            clamd=get("CLAMD") or None,
         )
 
 

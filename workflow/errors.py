@@ -7,6 +7,8 @@
     ├── InvalidTransition        trigger not allowed in this state (names the allowed ones)
     ├── GuardFailed              a business rule refused the transition (says which, why)
     ├── InvalidData (ValueError) missing or malformed --data values
+    │   └── FileRefused          an upload refused: its type, name or content
+    │       └── TooLarge         an upload over the size limit
     ├── PermissionDenied         wrong role or municipality
     ├── ConflictError            someone changed the application first (names who)
     ├── DocumentError            a draft cannot be made, converted or handed out
@@ -145,6 +147,15 @@ class InvalidData(WorkflowError, ValueError):
     """Transition data is missing or malformed."""
 
     exit_code = 2
+
+
+class FileRefused(InvalidData):
+    """An uploaded file is refused: a type not accepted, a name that does not match its
+    content, an executable, a zip bomb, a virus found (nothing is stored)."""
+
+
+class TooLarge(FileRefused):
+    """An upload is larger than the limit (WORKFLOW_UPLOAD_MAX_BYTES)."""
 
 
 class PermissionDenied(WorkflowError):

@@ -18,7 +18,8 @@ fuzzing, stateful sequences) against ``workflow serve`` on a loopback port.
 What "valid data should be accepted" cannot mean here, and is not asked: data of the
 right shape that the engine's rules refuse (422 with the engine's body, ``error``
 InvalidData or GuardFailed, as documented: an unknown kind, a round-1 application with
-four areas); and, in-process, a case given a NUL after it was generated (no longer the
+four areas; an upload whose bytes are no accepted type, 415, or too many, 413); and,
+in-process, a case given a NUL after it was generated (no longer the
 generator's valid data). A 422 of FastAPI's own for generated valid data still fails
 in-process: the description would be wrong. PDF downloads (``?format=pdf``) are sent as
 ``docx`` in-process: a PDF is LibreOffice, seconds per call, and the route is the same code
@@ -73,6 +74,7 @@ APPLICATIONS = [("dispensation", "area_selection", None),
                 ("jobcentre", "submitted", None)]
 MAX_EXAMPLES = 50   # per operation and mode (valid / invalid input)
 ENGINE_422 = ("InvalidData", "GuardFailed")  # the engine's refusals of well-formed data
+ENGINE_REFUSALS = {422: ENGINE_422, 413: ("TooLarge",), 415: ("FileRefused",)}
 PATH_IDS = {"app_id": t.application.c.id, "document_id": t.document.c.id}
 PATH_NAMES = {"municipality_id": [m["id"] for m in demo.MUNICIPALITIES]}
 # A BUM agreement between Ishøj and Vallensbæk, its terms proposed
@@ -144,13 +146,16 @@ def cases(draw: st.DrawFn, op: Operation, mode: schemathesis.GenerationMode,
 
 
 def is_engine_422(response: schemathesis.Response) -> bool:
-    if response.status_code != 422:
+    """A refusal by the engine of data of the right shape: 422, or an upload refused for
+    what its bytes are (415) or their size (413)."""
+    if response.status_code not in ENGINE_REFUSALS:
         return False
     try:
         body = response.json()
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("error") in ENGINE_422
+    return isinstance(body, dict) and \
+        body.get("error") in ENGINE_REFUSALS[response.status_code]
 
 
 def test_no_server_error(settings: Settings, clock: Clock, api_token: str,
@@ -200,7 +205,8 @@ def test_no_server_error(settings: Settings, clock: Clock, api_token: str,
 
 # The engine's rules refuse some data of the right shape with 422 (documented, its own
 # body); the command line's check can only be told so by status.
-ACCEPTED_POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+ACCEPTED_POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "413", "415", "422", "429",
+                     "5xx"]
 ST = str(Path(sys.executable).with_name("st"))
 
 

@@ -28,10 +28,13 @@ from .. import danish
 from ..errors import DocumentError
 from ..operations import metrics
 from ..process.spec import Definition, DraftSpec, Facts, TransitionSpec
+from ..store import journal
 from ..store import tables as t
 from . import rendering
 from .context import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @dataclass(frozen=True)
@@ -236,12 +239,17 @@ class Drafts:
                          .values(stale=True, stale_at=now))
         number = latest.number + 1 if latest is not None else 1
         sha = hashlib.sha256(content).hexdigest()
-        conn.execute(insert(dv).values(
+        version_id = conn.execute(insert(dv).values(
             document_id=doc_id, number=number, created_at=now, created_by=actor[0],
             trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
             template=template, template_sha256=template_sha, input_sha256=input_sha,
             input=plain, approval_sha256=approval_sha, sha256=sha, size=len(content),
-            content=content, stale=False))
+            content=content, stale=False).returning(dv.c.id)).scalar_one()
+        journal.add(conn, application_id=app["id"], registered_at=now,
+                    registered_by=actor[0], dated=letter_date, kind="generated",
+                    direction="internal", doc_type="draft", description=draft.name,
+                    party=party or "", media_type=DOCX, sha256=sha, size=len(content),
+                    document_version_id=version_id)
         return Made(int(doc_id), draft.name, party or "", number, sha)
 
     def _record_approval(self, conn: Connection, app_id: int, names: Sequence[str],

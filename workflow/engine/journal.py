@@ -1,0 +1,175 @@
+"""A case's journal read back: every document and note in the order registered, each with
+its number (aktnummer), and the stored bytes of any entry as a stream.
+
+:func:`entries` is the aktliste of a case for a user of one of its municipalities;
+:func:`open_entry` hands out the exact bytes of an entry (an upload's from the file store,
+a generated version's from the database, checked against its sha256) a chunk at a time;
+:func:`aktliste` exports the list as CSV or PDF. An aktindsigt export builds on these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from ..danish import long_date
+from ..documents import aktliste as lists
+from ..documents.listing import _may_not_download
+from ..documents.pdf import convert_to_pdf
+from ..errors import DocumentError, NotFound, PermissionDenied, Said
+from ..process.spec import Definition
+from ..store import database as store
+from ..store import tables as t
+from ..store.files import CHUNK, FileStore
+from .casefile import DIRECTIONS, DOC_TYPES
+from .workflow import Actor, Workflow
+
+KIND_LABELS = {"generated": "Dannet dokument", "upload": "Dokument", "note": "Journalnotat"}
+TYPE_LABELS = {**DOC_TYPES, "draft": "Udkast", "note": "Journalnotat"}
+DIRECTION_LABELS = {**DIRECTIONS, "internal": "Internt"}
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An entry's stored bytes, as a stream of chunks."""
+
+    number: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    chunks: Iterator[bytes]
+
+
+def entries(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
+    """The journal of a case, oldest first, for a user of one of its municipalities."""
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        app = _case(wf, conn, app_id, actor)
+        return entries_of(conn, wf.definition, app_id, names=wf.names.party,
+                          case_number=app.case_number)
+
+
+def entries_of(conn: Connection, definition: Definition, app_id: int, *,
+               names: Any = str, case_number: str = "") -> list[dict[str, Any]]:
+    """The journal of case ``app_id`` (no rights checked: the caller's business)."""
+    je, dv, d = t.journal_entry, t.document_version, t.document
+    cols = [c for c in je.c if c.name not in ("id", "application_id", "document_version_id")]
+    rows = conn.execute(
+        select(*cols, dv.c.number.label("version"), d.c.id.label("document_id"),
+               d.c.name.label("document"))
+        .outerjoin(dv, dv.c.id == je.c.document_version_id)
+        .outerjoin(d, d.c.id == dv.c.document_id)
+        .where(je.c.application_id == app_id).order_by(je.c.number)).mappings().all()
+    corrected: dict[int, list[int]] = {}
+    for r in rows:
+        if r["corrects"] is not None:
+            corrected.setdefault(r["corrects"], []).append(r["number"])
+    days: dict[Any, tuple[str, str]] = {}
+    out = []
+    for r in rows:
+        kind, dated = r["kind"], r["dated"]
+        day = days.get(dated) or days.setdefault(dated, (dated.isoformat(), long_date(dated)))
+        description, filename, document = r["description"], r["filename"], None
+        if kind == "generated":
+            spec = definition.drafts.get(r["document"] or "")
+            description = f"{spec.label.da if spec else r['document']}, version " \
+                f"{r['version']}" + (f" ({names(r['party'])})" if r["party"] else "")
+            filename = filename or f"{case_number}-{r['document']}-v{r['version']}.docx"
+            document = {"id": r["document_id"], "number": r["version"]}
+        out.append({
+            "number": r["number"], "dated": day[0], "dated_da": day[1],
+            "registered_at": r["registered_at"].isoformat(),
+            "registered_by": r["registered_by"], "kind": kind,
+            "kind_da": KIND_LABELS.get(kind, kind), "direction": r["direction"],
+            "direction_da": DIRECTION_LABELS.get(r["direction"], r["direction"]),
+            "doc_type": r["doc_type"],
+            "doc_type_da": TYPE_LABELS.get(r["doc_type"], r["doc_type"]),
+            "party": r["party"] if kind == "upload" else "", "description": description,
+            "filename": filename, "media_type": r["media_type"], "sha256": r["sha256"],
+            "size": r["size"], "has_file": r["sha256"] is not None, "text": r["text"],
+            "corrects": r["corrects"], "corrected_by": corrected.get(r["number"], []),
+            "document": document})
+    return out
+
+
+def open_entry(wf: Workflow, files: FileStore, app_id: int, number: int, *,
+               user: str | None) -> Opened:
+    """The exact stored bytes of journal entry ``number`` of the case, as a stream."""
+    je = t.journal_entry
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        _case(wf, conn, app_id, actor)
+        row = conn.execute(select(je).where(je.c.application_id == app_id,
+                                            je.c.number == number)).first()
+        if row is None or row.sha256 is None:
+            raise NotFound(Said(f"case {app_id} has no document number {number}",
+                                f"sagen har intet dokument nr. {number}"))
+        if row.kind == "generated":
+            return _generated(wf, conn, actor, row)
+    return Opened(number, f"{number}-{row.filename}", row.media_type, int(row.size), row.sha256,
+                  _checked(files.open(wf.engine, row.sha256), row.sha256))
+
+
+def _generated(wf: Workflow, conn: Connection, actor: Actor, row: Any) -> Opened:
+    dv, d, a = t.document_version, t.document, t.application
+    ver = conn.execute(select(dv.c.content, dv.c.number, d.c.name, d.c.party, a.c.case_number)
+                       .join(d, d.c.id == dv.c.document_id)
+                       .join(a, a.c.id == d.c.application_id)
+                       .where(dv.c.id == row.document_version_id)).one()
+    if not wf.definition.may_download(actor.role, actor.municipality, ver.name,
+                                      ver.party or None):
+        en, da = _may_not_download(wf.definition, actor, ver.name)
+        raise PermissionDenied(Said(en, da))
+    content = bytes(ver.content)
+    name = f"{row.number}-{ver.case_number}-{ver.name}" + \
+        (f"-{ver.party}" if ver.party else "") + f"-v{ver.number}.docx"
+    return Opened(row.number, name, row.media_type, len(content), row.sha256,
+                  _checked(iter([content[i:i + CHUNK]
+                                 for i in range(0, len(content), CHUNK)]), row.sha256))
+
+
+def _checked(chunks: Iterator[bytes], sha256: str) -> Iterator[bytes]:
+    """The chunks, and at their end a DocumentError if they were not the bytes stored."""
+    digest = hashlib.sha256()
+    for data in chunks:
+        digest.update(data)
+        yield data
+    if digest.hexdigest() != sha256:
+        raise DocumentError(f"the stored bytes of {sha256} do not match their sha256")
+
+
+def _case(wf: Workflow, conn: Connection, app_id: int, actor: Actor) -> Any:
+    a = t.application
+    app = conn.execute(select(a.c.id, a.c.parties, a.c.case_number, a.c.title)
+                       .where(a.c.id == app_id)).first()
+    if app is None:
+        raise NotFound.application(app_id)
+    wf.check_party(actor, app_id, list(app.parties), app.case_number)
+    return app
+
+
+def aktliste(wf: Workflow, app_id: int, *, user: str | None, fmt: str) -> tuple[str, bytes]:
+    """The aktliste of the case as ``csv`` or ``pdf`` (or ``docx``): file name, bytes."""
+    listed = entries(wf, app_id, user=user)
+    with store.read(wf.engine) as conn:
+        app = conn.execute(select(t.application.c.case_number, t.application.c.title)
+                           .where(t.application.c.id == app_id)).one()
+    stem = f"aktliste-{app.case_number or app_id}"
+    if fmt == "csv":
+        return f"{stem}.csv", lists.to_csv(listed)
+    reference = (wf.drafts.dir if wf.drafts else None)
+    if reference is None:
+        raise DocumentError("no templates folder: the aktliste PDF needs its letterhead")
+    docx = lists.to_docx(listed, case_number=app.case_number, title=app.title,
+                         today=wf.today(), reference=(reference / "reference" /
+                                                      "joint.docx").read_bytes(),
+                         now=wf.clock())
+    if fmt == "docx":
+        return f"{stem}.docx", docx
+    return f"{stem}.pdf", convert_to_pdf(docx)
