@@ -35,14 +35,13 @@ AUTHOR = "workflow"   # the author and last editor in every draft's core propert
 @cache
 def engine_version() -> str:
     """The versions that decide a draft's bytes, besides its inputs and templates."""
-    from .. import __version__
-
     def of(name: str) -> str:
         try:
             return dist_version(name)
         except PackageNotFoundError:  # pragma: no cover - installed with the package
             return "?"
-    return (f"workflow {__version__}; python-docx {of('python-docx')}; markdown-it-py "
+    # (this package's version as installed: importing it here would close an import cycle)
+    return (f"workflow {of('workflow')}; python-docx {of('python-docx')}; markdown-it-py "
             f"{of('markdown-it-py')}; Jinja2 {of('Jinja2')}; zlib {zlib.ZLIB_RUNTIME_VERSION}")
 
 
