@@ -16,7 +16,6 @@ from pathlib import Path
 
 import docx
 import pikepdf
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
