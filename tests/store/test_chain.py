@@ -200,3 +200,29 @@ def test_a_new_kind_is_one_registration_and_one_call(wf: Workflow) -> None:
         assert "ændret: data" in broken.problem
     finally:
         chain.KINDS.pop(kind.name)
+
+
+def test_the_chain_holds_after_an_export_imported_into_the_other_backend(
+        wf: Workflow, tmp_path: Any) -> None:
+    """The hashes are of plain values (moments in UTC with microseconds, bytes by their
+    sha256), so a case exported from PostgreSQL and imported into SQLite (or from SQLite
+    into a fresh SQLite) still verifies, link for link."""
+    from datetime import UTC, datetime
+
+    from workflow.operations import export
+
+    app = make_application(wf, state="council_approval")
+    before = links_of(wf, app)
+    out = tmp_path / "all.zip"
+    export.export_all(wf.engine.url.render_as_string(hide_password=False), out,
+                      now=datetime(2018, 5, 1, tzinfo=UTC))
+    target = f"sqlite:///{tmp_path / 'imported.db'}"
+    export.import_all(target, out)
+    engine = store.make_engine(target)
+    try:
+        with engine.connect() as conn:
+            chains = chain.verify(conn)
+            assert [c.broken for c in chains] == [None] * len(chains)
+            assert chain.heads(conn, [app]) == {app: before[-1]["sha256"]}
+    finally:
+        engine.dispose()
