@@ -226,3 +226,17 @@ def test_the_chain_holds_after_an_export_imported_into_the_other_backend(
             assert chain.heads(conn, [app]) == {app: before[-1]["sha256"]}
     finally:
         engine.dispose()
+
+
+def test_a_moment_with_microseconds_in_danish_time_hashes_as_stored(
+        wf: Workflow, clock: Any) -> None:
+    """A step's values are hashed as they are written (no read-back on the hot path): the
+    moment, in any time zone and to the microsecond, must hash as the database returns it."""
+    from zoneinfo import ZoneInfo
+
+    clock.now = clock.now.astimezone(ZoneInfo("Europe/Copenhagen")).replace(microsecond=123457)
+    app = make_application(wf, state="legal_review")
+    clock.advance(seconds=1.000001)
+    wf.fire(app, "approve_draft", user="legal-ishoj", comment="Godkendt – æøå \u00a0 \"citat\"")
+    (one,) = verified(wf, app)
+    assert one.broken is None and one.links == sum(counts(wf, app))

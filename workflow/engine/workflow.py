@@ -70,6 +70,7 @@ class Workflow:
         self.calendar = WorkCalendar(definition.holidays, definition.closure_days)
         self.machines = {name: mc.build(p) for name, p in definition.processes.items()}
         self.hot = HotStatements(engine.dialect)
+        self.chain = chain.HotChain(engine.dialect)
         self.sqlite = store.is_sqlite(engine)
         with store.read(engine) as conn:
             self.areas: dict[str, RowMapping] = {
@@ -353,7 +354,10 @@ class Workflow:
             "to_state": new, "user": actor.id, "role": actor.role,
             "municipality": actor.municipality, "at": now, "on": day,
             "comment": comment or "", "data": audit_data})
-        chain.append(conn, row["id"], "audit_entry", version)
+        self.chain.append(cur, row["id"], "audit_entry", {
+            "version": version, "trigger": trigger, "from_state": old, "to_state": new,
+            "user_id": actor.id, "role": actor.role, "municipality": actor.municipality,
+            "at": now, "happened_on": day, "comment": comment or "", "data": audit_data})
         if process.states[new].deadline or (changed and process.states[old].deadline):
             row = {**row, "state": new, "data": ctx.app_data}
             if changed:

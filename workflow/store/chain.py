@@ -31,11 +31,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, select
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import FromClause
 
 from . import tables as t
+from .statements import Prepared
 
 GENESIS = "0" * 64   # the "previous hash" of a case's first link
 
@@ -141,6 +142,36 @@ def append(conn: Connection, case: int, kind: str, key: Any) -> str:
                         .order_by(cl.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.sha256) if last is not None else (1, GENESIS)
     return _insert(conn, case, seq, spec, row, prev)
+
+
+class HotChain:
+    """The chain's two statements on a transition's hot path (the head of the case's
+    chain, the new link), compiled once per database and run on the transaction's driver
+    cursor like the engine's own (:mod:`.statements`)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        cl = t.chain_link
+        last = select(func.max(cl.c.seq)).where(cl.c.application_id == bindparam("case"))
+        self.head = Prepared(select(cl.c.seq, cl.c.sha256).where(
+            cl.c.application_id == bindparam("case"), cl.c.seq == last.scalar_subquery()),
+            dialect, [cl.c.seq, cl.c.sha256])
+        self.insert = Prepared(cl.insert().values(
+            application_id=bindparam("case"), seq=bindparam("seq"), kind=bindparam("kind"),
+            key=bindparam("key"), prev_sha256=bindparam("prev"), sha256=bindparam("sha"),
+            digests=bindparam("digests")), dialect)
+
+    def append(self, cur: Any, case: int, kind: str, row: Mapping[str, Any]) -> str:
+        """Chain the row of ``kind`` just written with the values ``row`` (every field of
+        the kind, as written: they hash as the database gives them back)."""
+        spec = KINDS[kind]
+        last = self.head.one(cur, {"case": case})
+        seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
+        fields = _fields(spec.fields, row)
+        key = str(row[spec.key])
+        sha = link_hash(case, seq, kind, key, prev, fields)
+        self.insert.run(cur, {"case": case, "seq": seq, "kind": kind, "key": key,
+                              "prev": prev, "sha": sha, "digests": _short(fields)})
+        return sha
 
 
 def _insert(conn: Connection, case: int, seq: int, spec: ChainKind, row: Mapping[Any, Any],
