@@ -2,5 +2,6 @@
 (``listing``), what a template sees (``context``, and of the ministry's letters
 ``ministry``), sandboxed Jinja rendering and the
 template checker (``rendering``), Markdown to .docx (``docx_writer``, with ``inline`` and
-``docx_columns``), and PDF by LibreOffice (``pdf``).
+``docx_columns``), PDF/A by LibreOffice (``pdf``), and what regenerates a stored
+version, and the regeneration (``recipe``).
 """

@@ -8,6 +8,9 @@ the one before it is then marked stale. A council approval records the version i
 approved (its sha256) and the digest of its substance (template, letterhead and input
 without the councils' own records); it shows as no longer matching when a later version
 differs in substance, not when the draft merely reports a council's meeting or decision.
+Each version also keeps its recipe (``recipe.py``: the context, letterhead and engine that
+regenerate exactly its bytes) and is linked into the case's hash chain (``store/chain.py``)
+in the step's transaction.
 """
 
 from __future__ import annotations
