@@ -45,7 +45,10 @@ GENESIS = "0" * 64   # the "previous hash" of a case's first link
 class ChainKind:
     """A kind of row chained per case: its table, its key column (unique within the case),
     the fields whose change the chain detects, and how the row finds its case (a column of
-    its own table by default; ``via``: a joined table holding ``application_id``)."""
+    its own table by default; ``via``: a joined table holding ``application_id``).
+
+    A field may be added to ``fields`` later (older links name the fields they cover, and
+    keep verifying), never removed: the links that covered it would no longer verify."""
 
     name: str
     table: Table
