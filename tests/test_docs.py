@@ -55,7 +55,9 @@ def console_blocks(heading: str) -> list[tuple[str, list[str]]]:
     return steps
 
 
-@pytest.mark.parametrize("heading", ["A life cycle", "BUM agreements", "Word drafts"])
+@pytest.mark.parametrize("heading", ["A life cycle", "BUM agreements", "Word drafts",
+                                     "Proof: a tamper-evident record and drafts that "
+                                     "regenerate"])
 def test_the_readme_session_is_what_the_program_prints(
         heading: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each command of the session, run in order in an empty directory (the default

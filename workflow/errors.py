@@ -14,7 +14,8 @@
     ├── DocumentError            a draft cannot be made, converted or handed out
     ├── AuthError                not logged in: no, wrong or expired credentials
     │   └── RateLimited          too many failed logins; wait
-    └── SetupError               database missing, not migrated, bad settings
+    ├── SetupError               database missing, not migrated, bad settings
+    └── NotProven                a broken audit chain; a version that regenerates otherwise
 
 The CLI and the web layer translate these in one place each; nothing else catches them.
 An error a page can show is worded in English and Danish (:class:`Said`): the CLI, the API
@@ -202,3 +203,11 @@ class SetupError(WorkflowError):
     """The installation is not ready: no database, not migrated, bad settings."""
 
     exit_code = 8
+
+
+class NotProven(WorkflowError):
+    """The record does not prove itself: a case's audit chain is broken (``workflow audit
+    verify``), or a stored document version regenerates to other bytes (``workflow
+    reproduce``). What is wrong has been said; this is the non-zero exit."""
+
+    exit_code = 11

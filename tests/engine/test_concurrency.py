@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, text
 from tests.factories import make_application
 from workflow.engine.queries import areas, get_application, history
 from workflow.engine.workflow import Workflow
+from workflow.store import chain
 from workflow.store import tables as t
 
 pytestmark = pytest.mark.slow
@@ -165,6 +166,10 @@ def assert_audit_consistent(wf: Workflow, app_id: int) -> list[dict[str, Any]]:
     shown = get_application(wf, app_id, user="admin")
     assert shown["version"] == entries[-1]["version"]
     assert shown["state"] == entries[-1]["to"]
+    with wf.engine.connect() as conn:   # the steps raced, yet the chain is one line
+        (linked,) = chain.verify(conn, app_id)
+        assert linked.broken is None, linked.broken
+        assert linked.links >= len(entries)
     return entries
 
 

@@ -29,6 +29,7 @@ from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
 from workflow.installation import demo
 from workflow.operations import checks, export
+from workflow.store import chain
 from workflow.store import database as store
 from workflow.store import tables as t
 
@@ -145,10 +146,17 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
                     assert all(v in (None, WHOLE.get((table.name, c))) for v in
                                conn.execute(select(table.c[c])).scalars()), (table.name, c)
         added = {tb.name for tb in checks.our_tables()} - names - {"change_counter"}
-        assert all(after[name] == [] for name in added - {"journal_entry"})
+        assert all(after[name] == [] for name in added - {"journal_entry", "chain_link"})
         if "journal_entry" in added:   # 0013 fills in the journal of the versions before it
             assert_journal_backfilled(engine)
         assert len(after["change_counter"]) == 1
+        if "chain_link" in added:   # 0014 chained every case's existing rows
+            with engine.connect() as conn:
+                chains = chain.verify(conn)
+            assert [c.case for c in chains] == [1, 2, 3, 4, 5, 6, 7, 8]
+            assert all(c.broken is None and c.links > 0 for c in chains), chains
+            assert len(after["chain_link"]) == sum(c.links for c in chains) == \
+                len(after["audit_entry"]) + len(after.get("document_version", []))
     finally:
         engine.dispose()
     the_application_works(empty_url, has_documents="document" in names)
@@ -211,6 +219,8 @@ def the_application_works(url: str, *, has_documents: bool) -> None:
         if has_documents:
             got = wf.download(1, user="legal-ishoj")
             assert hashlib.sha256(got.content).hexdigest() == got.sha256
+        with wf.engine.connect() as conn:   # the steps after the upgrade chain on
+            assert all(c.broken is None for c in chain.verify(conn))
     finally:
         wf.close()
     engine = store.make_engine(url)

@@ -226,7 +226,7 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
             paragraph_style = None
     _fill_placeholders(doc, header)
     set_danish(doc)
-    props = doc.core_properties
+    props = doc.core_properties   # all of them from the input: nothing from the clock
     props.title, props.author, props.last_modified_by = title, author, author
     props.created = props.modified = created.replace(tzinfo=None)
     props.revision = 1
@@ -236,17 +236,22 @@ def write_docx(markdown: str, reference: bytes, *, header: Mapping[str, str], ti
 
 
 def reproducible(package: bytes, moment: datetime) -> bytes:
-    """The package with every zip entry stamped ``moment`` (python-docx stamps the time of
-    writing), so that the same input on the same day gives the same bytes and sha256."""
-    stamp = moment.timetuple()[:6]
+    """The package made byte for byte reproducible: every zip entry stamped ``moment`` (the
+    letter's date; python-docx stamps the time of writing), in a fixed order
+    (``[Content_Types].xml`` first, then by name), with fixed attributes and compression,
+    so that the same input, template and engine give the same bytes and sha256."""
+    stamp = max(moment.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(package)) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
+        names = sorted(src.namelist(), key=lambda n: (n != "[Content_Types].xml",
+                                                      n != "_rels/.rels", n))
+        for name in names:
+            entry = zipfile.ZipInfo(name, date_time=stamp)
             entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = info.external_attr
-            dst.writestr(entry, src.read(info.filename))
+            entry.create_system = 0
+            entry.external_attr = 0
+            dst.writestr(entry, src.read(name), compresslevel=6)
     return out.getvalue()
 
 

@@ -8,6 +8,9 @@ the one before it is then marked stale. A council approval records the version i
 approved (its sha256) and the digest of its substance (template, letterhead and input
 without the councils' own records); it shows as no longer matching when a later version
 differs in substance, not when the draft merely reports a council's meeting or decision.
+Each version also keeps its recipe (``recipe.py``: the context, letterhead and engine that
+regenerate exactly its bytes) and is linked into the case's hash chain (``store/chain.py``)
+in the step's transaction.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from .. import danish
 from ..errors import DocumentError
 from ..operations import metrics
 from ..process.spec import Definition, DraftSpec, Facts, TransitionSpec
-from ..store import journal
+from ..store import chain, journal
 from ..store import tables as t
 from . import rendering
 from .context import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
+from .recipe import made_on, make_recipe
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -74,7 +78,12 @@ class Drafts:
                 data: Mapping[str, Any] | None = None) -> tuple[str, bytes, str]:
         """Template name, letterhead bytes, and sha256 over both."""
         name = draft.template_for(party)
-        template = self._read(self.dir / "documents" / name)
+        letterhead = self.letterhead_name(draft, party, data)
+        _body, letterhead_bytes, digest = self.files(name, letterhead)
+        return name, letterhead_bytes, digest
+
+    def letterhead_name(self, draft: DraftSpec, party: str | None,
+                        data: Mapping[str, Any] | None = None) -> str:
         try:
             chosen = draft.letterhead_for(party, data)
         except KeyError as exc:
@@ -88,9 +97,26 @@ class Drafts:
                 f"({draft.letterhead!r} for this case); add {path} (a reference Word "
                 f"document with the municipality's letterhead and styles, see "
                 f"templates/reference/make_references.py)")
-        letterhead = self._read(path)
-        digest = hashlib.sha256(template + b"\0" + letterhead).hexdigest()
-        return name, letterhead, digest
+        return chosen
+
+    def files(self, template: str, letterhead: str) -> tuple[bytes, bytes, str]:
+        """A template's and a letterhead's bytes, and the sha256 over both."""
+        body = self._read(self.dir / "documents" / template)
+        paper = self._read(self.dir / "reference" / f"{letterhead}.docx")
+        return body, paper, hashlib.sha256(body + b"\0" + paper).hexdigest()
+
+    def render(self, template: str, ctx: Mapping[str, Any], letterhead: bytes,
+               recipe: Mapping[str, Any], what: str) -> bytes:
+        """A draft's bytes from its context, template, letterhead and recipe (header,
+        title, author, date): nothing else, so the same inputs give the same bytes."""
+        try:
+            markdown = self.env.get_template(template).render(ctx)
+        except Exception as exc:  # a template error blocks the step, saying where
+            problem = rendering._render_problem(exc, template)
+            raise DocumentError(f"cannot make {what}: {problem}") from None
+        return write_docx(markdown, letterhead, header=recipe["header"], title=recipe["title"],
+                          author=recipe["author"],
+                          created=made_on(date.fromisoformat(recipe["created"])))
 
     def applicable(self, kind: str) -> list[DraftSpec]:
         return [d for d in self.definition.drafts.values() if kind in d.applies_to]
@@ -220,16 +246,12 @@ class Drafts:
         if latest is not None and (latest.input_sha256, latest.template_sha256) == \
                 (input_sha, template_sha) and (not issued or latest.letter_date == letter_date):
             return None
-        with metrics.timed_render(draft.name):
-            try:
-                markdown = self.env.get_template(template).render(ctx)
-            except Exception as exc:  # a template error blocks the step, saying where
-                problem = rendering._render_problem(exc, template)
-                raise DocumentError(f"cannot make {draft.name}: {problem}") from None
-            content = write_docx(markdown, letterhead, header={
+        recipe = make_recipe(
+            ctx, letterhead=self.letterhead_name(draft, party, app["data"]), header={
                 "case_number": app["case_number"], "date": danish.long_date(letter_date)},
-                title=f"{draft.label.da} – {app['case_number']}", author=actor[1],
-                created=now)
+            title=f"{draft.label.da} – {app['case_number']}", letter_date=letter_date)
+        with metrics.timed_render(draft.name):
+            content = self.render(template, ctx, letterhead, recipe, draft.name)
         if doc_id is None:
             doc_id = conn.execute(insert(t.document).values(
                 application_id=app["id"], name=draft.name, party=party or "",
@@ -244,7 +266,8 @@ class Drafts:
             trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
             template=template, template_sha256=template_sha, input_sha256=input_sha,
             input=plain, approval_sha256=approval_sha, sha256=sha, size=len(content),
-            content=content, stale=False).returning(dv.c.id)).scalar_one()
+            content=content, stale=False, recipe=recipe).returning(dv.c.id)).scalar_one()
+        chain.append(conn, app["id"], "document_version", version_id)
         journal.add(conn, application_id=app["id"], registered_at=now,
                     registered_by=actor[0], dated=letter_date, kind="generated",
                     direction="internal", doc_type="draft", description=draft.name,

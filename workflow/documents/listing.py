@@ -103,46 +103,53 @@ class Download:
     format: str
 
 
+def readable_version(conn: Connection, definition: Definition, *, document_id: int,
+                     user: Any, number: int | None, check_party: Any) -> tuple[Any, Any]:
+    """A document and one of its versions (default: the newest), if ``user`` may read it."""
+    d, dv, a = t.document, t.document_version, t.application
+    doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
+                              a.c.case_number, a.c.parties)
+                       .join(a, a.c.id == d.c.application_id)
+                       .where(d.c.id == document_id)).first()
+    if doc is None:
+        raise NotFound(Said(f"no document {document_id}",
+                            f"dokument {document_id} findes ikke"))
+    check_party(user, doc.application_id, doc.parties, doc.case_number)
+    if not definition.may_download(user.role, user.municipality, doc.name,
+                                   doc.party or None):
+        en, da = _may_not_download(definition, user, doc.name)
+        raise PermissionDenied(Said(en, da))
+    q = select(dv).where(dv.c.document_id == document_id)
+    q = q.where(dv.c.number == number) if number is not None else \
+        q.where(dv.c.number == select(func.max(dv.c.number))
+                .where(dv.c.document_id == document_id).scalar_subquery())
+    ver = conn.execute(q).mappings().first()
+    if ver is None:
+        raise NotFound(Said(f"document {document_id} has no version {number}",
+                            f"dokument {document_id} har ingen version {number}"))
+    return doc, ver
+
+
 def download(engine: Any, definition: Definition, *, document_id: int, user: Any,
              number: int | None, pdf: bool, now: datetime,
              check_party: Any) -> Download:
     """The exact stored bytes of a version (or a PDF of them), logged."""
-    d, dv, a = t.document, t.document_version, t.application
     with store.read(engine) as conn:
-        doc = conn.execute(select(d.c.id, d.c.name, d.c.party, d.c.application_id,
-                                  a.c.case_number, a.c.parties)
-                           .join(a, a.c.id == d.c.application_id)
-                           .where(d.c.id == document_id)).first()
-        if doc is None:
-            raise NotFound(Said(f"no document {document_id}",
-                                f"dokument {document_id} findes ikke"))
-        check_party(user, doc.application_id, doc.parties, doc.case_number)
-        if not definition.may_download(user.role, user.municipality, doc.name,
-                                       doc.party or None):
-            en, da = _may_not_download(definition, user, doc.name)
-            raise PermissionDenied(Said(en, da))
-        q = select(dv.c.id, dv.c.number, dv.c.sha256, dv.c.content).where(
-            dv.c.document_id == document_id)
-        q = q.where(dv.c.number == number) if number is not None else \
-            q.where(dv.c.number == select(func.max(dv.c.number))
-                    .where(dv.c.document_id == document_id).scalar_subquery())
-        ver = conn.execute(q).first()
-    if ver is None:
-        raise NotFound(Said(f"document {document_id} has no version {number}",
-                            f"dokument {document_id} har ingen version {number}"))
-    content = bytes(ver.content)
-    if hashlib.sha256(content).hexdigest() != ver.sha256:
-        raise DocumentError(f"document {document_id} version {ver.number}: the stored bytes "
+        doc, ver = readable_version(conn, definition, document_id=document_id, user=user,
+                                    number=number, check_party=check_party)
+    content = bytes(ver["content"])
+    if hashlib.sha256(content).hexdigest() != ver["sha256"]:
+        raise DocumentError(f"document {document_id} version {ver['number']}: the stored bytes "
                             f"do not match their sha256; refusing to hand them out")
     fmt = "pdf" if pdf else "docx"
     if pdf:
         content = convert_to_pdf(content)
-    stem = f"{doc.case_number}-{doc.name}{'-' + doc.party if doc.party else ''}-v{ver.number}"
+    stem = f"{doc.case_number}-{doc.name}{'-' + doc.party if doc.party else ''}-v{ver['number']}"
     with store.write(engine) as conn:
         conn.execute(insert(t.document_download).values(
-            version_id=ver.id, application_id=doc.application_id, user_id=user.id, at=now,
-            sha256=ver.sha256, format=fmt))
-    return Download(f"{stem}.{fmt}", content, ver.number, ver.sha256, fmt)
+            version_id=ver["id"], application_id=doc.application_id, user_id=user.id, at=now,
+            sha256=ver["sha256"], format=fmt))
+    return Download(f"{stem}.{fmt}", content, ver["number"], ver["sha256"], fmt)
 
 
 def downloads(conn: Connection, app_id: int) -> list[dict[str, Any]]:

@@ -1,8 +1,14 @@
 """PDF from a Word draft: LibreOffice converts it headless, a bounded number at a time per
-process (WORKFLOW_PDF_WORKERS), waiting in a queue for a slot."""
+process (WORKFLOW_PDF_WORKERS), waiting in a queue for a slot.
+
+Every PDF is PDF/A-2b (ISO 19005-2, level B), for keeping: LibreOffice's Writer PDF export
+filter is given ``SelectPdfVersion`` 2 as JSON filter options on ``--convert-to``, and
+embeds the fonts and writes the PDF/A identification into the XMP metadata.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +20,10 @@ from pathlib import Path
 
 from ..errors import DocumentError, Said, SetupError
 from ..operations import metrics
+
+# writer_pdf_Export's options: SelectPdfVersion 2 = PDF/A-2b (1 = PDF/A-1b, 3 = PDF/A-3b)
+PDFA_2B = "pdf:writer_pdf_Export:" + json.dumps(
+    {"SelectPdfVersion": {"type": "long", "value": "2"}}, separators=(",", ":"))
 
 LIBREOFFICE_HINT = ("LibreOffice is not installed; install it with "
                     "`apt-get install libreoffice-writer-nogui` (Debian/Ubuntu) to get PDFs")
@@ -78,7 +88,7 @@ def _run_soffice(soffice: str, docx: bytes, timeout: float) -> bytes:
         try:
             proc = subprocess.run(
                 [soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                 "--convert-to", "pdf", "--outdir", tmp, str(src)],
+                 "--convert-to", PDFA_2B, "--outdir", tmp, str(src)],
                 capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise DocumentError(f"LibreOffice took longer than {timeout:.0f} s") from None

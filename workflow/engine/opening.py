@@ -16,6 +16,7 @@ from ..errors import GuardFailed, InvalidData, NotFound, Said, in_danish
 from ..process import values
 from ..process.acts import insert_claims, unavailable_areas
 from ..process.spec import HAPPENED, KindSpec, ProcessSpec
+from ..store import chain
 from ..store import tables as t
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: s
         application_id=app_id, version=1, trigger="create", from_state=None,
         to_state=initial, user_id=actor_id, role=role, municipality=municipality, at=now,
         happened_on=day, comment="", data=audit))
+    chain.append(conn, app_id, "audit_entry", 1)
     fixed = process.kinds[kind].areas
     if fixed:
         taken = unavailable_areas(conn)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection, RowMapping
 from ..calendar.workdays import WorkCalendar
 from ..config import Settings, system_clock
 from ..documents.drafts import Drafts, Made
-from ..documents.listing import Download, download
+from ..documents.listing import Download, download, readable_version
+from ..documents.recipe import Reproduction, reproduce
 from ..errors import (
     GuardFailed,
     InvalidData,
@@ -41,9 +42,12 @@ from ..process.names import Names
 from ..process.spec import HAPPENED
 from ..process.versions import register_definition
 from ..rules import registry as rules
+from ..store import chain
 from ..store import database as store
 from ..store import tables as t
 from ..store.statements import APP_COLUMNS, HotStatements, cursor
+from .actors import Actor as Actor
+from .actors import Outcome as Outcome
 from .changes import conflict, describe_change, last_change, translate_db_errors
 from .context import TxContext
 from .deadlines import DeadlineKeeper
@@ -52,27 +56,6 @@ from .turns import Turn
 from .when import check_day, opened_day, step_day
 
 Clock = Callable[[], datetime]
-
-
-class Actor(NamedTuple):
-    id: str
-    name: str
-    role: str
-    municipality: str | None
-
-
-class Outcome(NamedTuple):
-    """What a fired trigger did."""
-
-    application_id: int
-    trigger: str
-    from_state: str
-    to_state: str
-    version: int
-    waiting_for: tuple[str, ...] = ()
-    spawned: tuple[int, ...] = ()
-    documents: tuple[Made, ...] = ()
-    process: str = ""           # the process the case runs (an application, an agreement)
 
 
 class Workflow:
@@ -87,6 +70,7 @@ class Workflow:
         self.calendar = WorkCalendar(definition.holidays, definition.closure_days)
         self.machines = {name: mc.build(p) for name, p in definition.processes.items()}
         self.hot = HotStatements(engine.dialect)
+        self.chain = chain.HotChain(engine.dialect)
         self.sqlite = store.is_sqlite(engine)
         with store.read(engine) as conn:
             self.areas: dict[str, RowMapping] = {
@@ -300,6 +284,20 @@ class Workflow:
         return download(self.engine, self.definition, document_id=document_id, user=actor,
                         number=number, pdf=pdf, now=self.clock(), check_party=self.check_party)
 
+    @counts_refusals
+    def reproduce(self, document_id: int, *, user: str | None,
+                  number: int | None = None) -> Reproduction:
+        """A stored version made again from its recipe and today's template files, compared
+        with its stored bytes (default: the newest version)."""
+        if self.drafts is None:
+            raise SetupError("no templates folder: documents cannot be made here")
+        with store.read(self.engine) as conn:
+            actor = self.actor(conn, user)
+            _doc, ver = readable_version(conn, self.definition, document_id=document_id,
+                                         user=actor, number=number,
+                                         check_party=self.check_party)
+        return reproduce(self.drafts, ver)
+
     def _party(self, actor: Actor, vals: dict[str, Any], acts: bool) -> str | None:
         claimed = vals.pop("municipality", None)
         if claimed is not None and claimed != actor.municipality:
@@ -356,6 +354,10 @@ class Workflow:
             "to_state": new, "user": actor.id, "role": actor.role,
             "municipality": actor.municipality, "at": now, "on": day,
             "comment": comment or "", "data": audit_data})
+        self.chain.append(cur, row["id"], "audit_entry", {
+            "version": version, "trigger": trigger, "from_state": old, "to_state": new,
+            "user_id": actor.id, "role": actor.role, "municipality": actor.municipality,
+            "at": now, "happened_on": day, "comment": comment or "", "data": audit_data})
         if process.states[new].deadline or (changed and process.states[old].deadline):
             row = {**row, "state": new, "data": ctx.app_data}
             if changed:

@@ -6,5 +6,7 @@ Modules: ``models`` (SQLModel tables), ``tables`` (their Core tables), ``databas
 ``read``/``write`` transactions, the change count, ``migrate``), ``sqlitewriter``,
 ``statements`` (a transition's statements, compiled once per database), ``files``
 (uploaded files' bytes by sha256: in the database or a folder), ``journal`` (a case's
-journal entries, numbered, written in the caller's transaction).
+journal entries, numbered, written in the caller's transaction), ``chain`` (the
+tamper-evident hash chain of each case: the registry of chained kinds, append, verify,
+rebuild).
 """

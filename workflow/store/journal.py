@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from . import chain
 from . import tables as t
 
 KINDS = ("generated", "upload", "note")
@@ -42,4 +43,5 @@ def add(conn: Connection, *, application_id: int, registered_at: datetime,
         doc_type=doc_type, description=description[:500],
         party=more.pop("party", "") or "", filename=more.pop("filename", "") or "",
         media_type=more.pop("media_type", "") or "", **more))
+    chain.append(conn, application_id, "journal_entry", number)
     return number

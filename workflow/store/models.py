@@ -221,6 +221,28 @@ class DocumentVersion(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     stale: bool = False
     stale_at: datetime | None = None
+    recipe: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True),
+        description="what regenerates the bytes: the rendering context (typed JSON), the "
+                    "letterhead, header, title and the engine's version (None: before 0014)")
+
+
+class ChainLink(SQLModel, table=True):
+    """One link of a case's tamper-evident chain (``store/chain.py``): the row it stands
+    for (``kind``, ``key``), the hash of the link before it and its own."""
+
+    __tablename__ = "chain_link"
+    __table_args__ = (UniqueConstraint("application_id", "seq", name="uq_chain_link_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    seq: int = Field(description="1, 2, … per case, without gaps")
+    kind: str = Field(max_length=40, description="audit_entry, document_version, …")
+    key: str = Field(max_length=80, description="the row's key within the case")
+    prev_sha256: str = Field(max_length=64)
+    sha256: str = Field(max_length=64)
+    digests: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False),
+                                    description="a short hash of each field: what changed")
 
 
 class DocumentDownload(SQLModel, table=True):
