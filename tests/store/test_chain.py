@@ -29,13 +29,14 @@ def links_of(wf: Workflow, app: int) -> list[dict[str, Any]]:
             select(cl).where(cl.c.application_id == app).order_by(cl.c.seq)).mappings()]
 
 
-def counts(wf: Workflow, app: int) -> tuple[int, int]:
-    ae, d, dv = t.audit_entry, t.document, t.document_version
+def counts(wf: Workflow, app: int) -> tuple[int, int, int]:
+    ae, d, dv, je = t.audit_entry, t.document, t.document_version, t.journal_entry
     with wf.engine.connect() as conn:
         audits = conn.execute(select(func.count()).where(ae.c.application_id == app)).scalar()
         versions = conn.execute(select(func.count()).select_from(dv.join(
             d, d.c.id == dv.c.document_id)).where(d.c.application_id == app)).scalar()
-    return int(audits or 0), int(versions or 0)
+        entries = conn.execute(select(func.count()).where(je.c.application_id == app)).scalar()
+    return int(audits or 0), int(versions or 0), int(entries or 0)
 
 
 def verified(wf: Workflow, app: int | None = None) -> list[chain.CaseChain]:
@@ -46,16 +47,19 @@ def verified(wf: Workflow, app: int | None = None) -> list[chain.CaseChain]:
 def test_every_step_and_draft_is_linked_to_the_one_before(wf: Workflow) -> None:
     app = make_application(wf, state="council_approval")
     links = links_of(wf, app)
-    audits, versions = counts(wf, app)
-    assert versions > 0 and len(links) == audits + versions
+    audits, versions, entries = counts(wf, app)
+    assert versions > 0 and entries == versions   # each version is journalised
+    assert len(links) == audits + versions + entries
     assert [ln["seq"] for ln in links] == list(range(1, len(links) + 1))
     assert links[0]["prev_sha256"] == chain.GENESIS
     assert (links[0]["kind"], links[0]["key"]) == ("audit_entry", "1")
     for before, after in zip(links, links[1:], strict=False):
         assert after["prev_sha256"] == before["sha256"]
-    # a step's drafts follow its audit entry
+    # a step's drafts follow its audit entry, each followed by its journal entry
     kinds = [ln["kind"] for ln in links]
     assert kinds.index("document_version") > kinds.index("audit_entry")
+    assert all(kinds[i + 1] == "journal_entry" for i, k in enumerate(kinds)
+               if k == "document_version")
     (one,) = verified(wf, app)
     assert one.broken is None and one.links == len(links)
     with wf.engine.connect() as conn:

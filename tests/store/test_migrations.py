@@ -156,7 +156,8 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
             assert [c.case for c in chains] == [1, 2, 3, 4, 5, 6, 7, 8]
             assert all(c.broken is None and c.links > 0 for c in chains), chains
             assert len(after["chain_link"]) == sum(c.links for c in chains) == \
-                len(after["audit_entry"]) + len(after.get("document_version", []))
+                len(after["audit_entry"]) + len(after.get("document_version", [])) + \
+                len(after["journal_entry"])
     finally:
         engine.dispose()
     the_application_works(empty_url, has_documents="document" in names)

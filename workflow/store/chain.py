@@ -2,13 +2,14 @@
 
 Each audit entry, document version and journal entry (and any kind registered with
 :func:`register`) gets a ``chain_link`` row, written in the same transaction as the row
-itself, under the case's lock (the engine holds the application row ``FOR UPDATE`` on PostgreSQL; SQLite has one
-writer). A link holds the case, its place in the case's chain (``seq``, 1, 2, … without
-gaps; unique, so two steps can never fork the chain), the kind and key of the row, the
-previous link's hash and its own: sha256 over the canonical serialisation (sorted,
-compact JSON) of the row's meaningful fields plus the previous hash. ``digests`` keeps a
-short hash of each field, so that :func:`verify` can say which field changed; its keys are
-the fields the link covers, so a field registered later leaves the older links valid.
+itself, under the case's lock (the engine holds the application row ``FOR UPDATE`` on
+PostgreSQL; SQLite has one writer). A link holds the case, its place in the case's chain
+(``seq``, 1, 2, … without gaps; unique, so two steps can never fork the chain), the kind
+and key of the row, the previous link's hash and its own: sha256 over the canonical
+serialisation (sorted, compact JSON) of the row's meaningful fields plus the previous hash.
+``digests`` keeps a short hash of each field, so that :func:`verify` can say which field
+changed; its keys are the fields the link covers, so a field registered later leaves the
+older links valid.
 
 Adding a kind is one line and one call::
 

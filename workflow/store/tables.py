@@ -2,7 +2,7 @@
 
 A transition is a handful of Core statements on one connection: this is what keeps it
 within a small factor of raw SQL (see ``bench/``), while the schema stays defined once,
-in :mod:`workflow.store.models`.
+in :mod:`workflow.store.models` (and :mod:`workflow.store.casefile_models`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from . import models  # noqa: F401  (registers the tables on the metadata)
+from . import casefile_models, models  # noqa: F401  (register the tables on the metadata)
 
 _t = SQLModel.metadata.tables
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-from workflow.store import models  # noqa: F401  (registers the tables)
+from workflow.store import casefile_models, models  # noqa: F401  (register the tables)
 
 target_metadata = SQLModel.metadata
 
