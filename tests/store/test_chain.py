@@ -128,12 +128,18 @@ def _deleted_tail(conn: Connection, app: int) -> tuple[str, str]:
     ids = select(dv.c.id).join(d, d.c.id == dv.c.document_id).where(
         d.c.application_id == app, dv.c.audit_version == last)
     made = [str(i) for i in conn.execute(ids).scalars()]
+    je = t.journal_entry   # the versions' journal entries, which the tail holds too
+    journalised = [str(n) for n in conn.execute(select(je.c.number).where(
+        je.c.application_id == app, je.c.document_version_id.in_(ids))).scalars()]
     conn.execute(delete(t.document_download))
+    conn.execute(delete(je).where(je.c.application_id == app,
+                                  je.c.document_version_id.in_(ids)))
     conn.execute(delete(dv).where(dv.c.id.in_(ids)))
     conn.execute(delete(ae).where(ae.c.application_id == app, ae.c.version == last))
     conn.execute(delete(cl).where(cl.c.application_id == app, (
         (cl.c.kind == "audit_entry") & (cl.c.key == str(last)))
-        | ((cl.c.kind == "document_version") & cl.c.key.in_(made))))
+        | ((cl.c.kind == "document_version") & cl.c.key.in_(made))
+        | ((cl.c.kind == "journal_entry") & cl.c.key.in_(journalised))))
     return f"audit_entry {last}", "rækken mangler"
 
 

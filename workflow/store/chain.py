@@ -216,6 +216,8 @@ class _Places:
             return (step if step is not None else 1 << 30, 1, version,
                     0 if kind == "document_version" else 1)
         moment = plain(row.get("registered_at") or row.get("decided_at") or row.get("at"))
+        if moment is None:    # a kind of no moment: after everything else, by its key
+            return (1 << 30, 3, kind, str(row["_key"]))
         before = bisect.bisect_right(self.steps, (moment, 1 << 30))
         step = self.steps[before - 1][1] if before else 0
         return (step, 2, str(moment), kind, str(row["_key"]))
