@@ -105,3 +105,9 @@ def test_attach_refuses_another_party_and_a_future_date(env: Env, tmp_path: Path
     assert "in the future" in fails(env, "attach", str(app_id), letter(tmp_path), *future,
                                     "--as", "pl-ishoj")
     assert as_json(env, "journal", str(app_id), "--as", "pl-ishoj") == []
+
+
+def test_note_prints_its_entry_as_json(env: Env) -> None:
+    app_id = as_json(env, "list", "--as", "pl-ishoj")[-1]["id"]
+    entry = as_json(env, "note", str(app_id), "--text", "Notat.", "--as", "pl-ishoj")
+    assert (entry["number"], entry["kind"], entry["text"]) == (1, "note", "Notat.")

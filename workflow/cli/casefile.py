@@ -69,9 +69,18 @@ def attach(app_id: int, path: str, direction: str, day: datetime, party: str,
 @click.option("--corrects", type=int, metavar="N",
               help="The journal number of the note this one corrects.")
 @as_option
-def note(app_id: int, text: str, corrects: int | None, user: str | None) -> None:
+@json_option
+def note(app_id: int, text: str, corrects: int | None, user: str | None,
+         as_json: bool) -> None:
     """Write a note (journalnotat) in case ID."""
-    number = _casefile().add_note(app_id, text, user=user, corrects=corrects)
+    from ..engine import journal
+
+    cf = _casefile()
+    number = cf.add_note(app_id, text, user=user, corrects=corrects)
+    if as_json:
+        emit_json(next(e for e in journal.entries(cf.wf, app_id, user=user)
+                       if e["number"] == number))
+        return
     fixed = f", correcting note {corrects}" if corrects else ""
     click.echo(f"Noted in case {app_id} as document {number}{fixed}.")
 
