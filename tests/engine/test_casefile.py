@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from tests import samples
+from tests.documents.test_incoming import EICAR, clamd  # noqa: F401  (clamd: a fixture)
 from tests.factories import make_application
 from workflow.engine import journal
 from workflow.engine.casefile import CaseFile, Filing
@@ -211,3 +212,16 @@ def test_a_filing_must_say_what_it_is(wf: Workflow, cf: CaseFile) -> None:
                filing=Filing("lost", LETTER.dated, "", "", "bogus"))
     assert "type must be one of" in str(exc.value) and "missing" in str(exc.value)
     assert exc.value.da is not None and "Afsender eller modtager mangler" in exc.value.da
+
+
+def test_with_clamd_set_a_virus_is_refused_and_a_clean_file_filed(
+        wf: Workflow, clamd: tuple[str, list[bytes]]) -> None:  # noqa: F811
+    where, received = clamd
+    cf = CaseFile(wf, clamd=where)
+    app_id = make_application(wf, state="drafting")
+    before = counts(wf)
+    with pytest.raises(FileRefused, match="virus scan found"):
+        attach(cf, app_id, samples.PDF + EICAR, "virus.pdf")
+    assert counts(wf) == before
+    attach(cf, app_id, samples.PDF, "ren.pdf")
+    assert received[-1] == samples.PDF and counts(wf)[0] == before[0] + 1

@@ -11,6 +11,7 @@ process that keeps writing cases all the while (and is then killed).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -28,11 +29,14 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
+from tests import samples
 from tests.conftest import PG_BASE_URL, SQLITE_ONLY
 from workflow import __version__
 from workflow.accounts import logins as accounts
 from workflow.cli.app import cli
 from workflow.config import Settings
+from workflow.engine import aktindsigt
+from workflow.engine.casefile import CaseFile, Filing
 from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
 from workflow.errors import AuthError
@@ -88,6 +92,13 @@ def fill(url: str) -> None:
     wf = Workflow.open(settings, clock=lambda: NOW)
     try:
         wf.download(1, user="legal-ishoj")
+        files = CaseFile(wf)   # an upload (its bytes in the database) and a note
+        files.attach_file(2, io.BytesIO(samples.PDF), "brev.pdf", Filing(
+            "received", TODAY, "Indenrigsministeriet", "Brev", "ministry_request"),
+            user="legal-ishoj")
+        note = files.add_note(2, "Notat om sagen.", user="pl-ishoj")
+        aktindsigt.exempt(wf, 2, note, ground="internal", reason="Internt notat",
+                          user="legal-ishoj")   # and the note exempt from aktindsigt
     finally:
         wf.close()
 
@@ -370,6 +381,7 @@ WRITER = """
 import sys
 from datetime import UTC, datetime
 from workflow.config import Settings
+from workflow.engine.casefile import CaseFile, Filing
 from workflow.engine.workflow import Workflow
 
 url, log = sys.argv[1], sys.argv[2]
@@ -469,7 +481,8 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
     assert {n: d["rows"] for n, d in manifest["tables"].items()} == \
         {n: len(r) for n, r in source.items()}
     for name in ("document_version", "reminder", "web_session", "api_token",
-                 "login_attempt", "document_download", "setting", "party_act", "link"):
+                 "login_attempt", "document_download", "setting", "party_act", "link",
+                 "journal_entry", "stored_file", "stored_file_chunk"):
         assert manifest["tables"][name]["rows"] > 0, name
 
     said = ok(other_url, "import", str(out))

@@ -10,7 +10,6 @@ tables a later revision added start empty. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import hashlib
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,10 @@ from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 
 from tests.conftest import Clock
-from tests import samples
 from tests.factories import make_application, walk_fire
 from tests.operations.test_ops import fill, pg_schemas, rows_of  # noqa: F401  (pg_schemas: a fixture)
 from workflow.accounts import logins as accounts
 from workflow.config import Settings
-from workflow.engine import aktindsigt
-from workflow.engine.casefile import CaseFile, Filing
 from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
 from workflow.installation import demo
@@ -84,14 +80,6 @@ def part_released(url: str) -> None:
         walk_fire(wf, app, "start_transition", user="pl-ishoj",
                   data={"effective_date": "2019-01-01"})
         walk_fire(wf, app, "complete", user="pl-ishoj")
-        # its case file: an upload, a note, and the note exempt from aktindsigt
-        day = wf.today()
-        CaseFile(wf).attach_file(app, io.BytesIO(samples.PDF), "afgørelse.pdf", Filing(
-            direction="received", dated=day, party="Indenrigsministeriet",
-            description="Ministeriets afgørelse", doc_type="ministry_decision"), user="legal-ishoj")
-        note = CaseFile(wf).add_note(app, "Afgørelsen er modtaget.", user="legal-ishoj")
-        aktindsigt.exempt(wf, app, note, ground="internal", reason="Internt notat",
-                          user="legal-ishoj")
         assert wf.clock() < NOW
     finally:
         wf.close()

@@ -105,6 +105,8 @@ def examine(head: bytes, file: IO[bytes], size: int, filename: str) -> Examined:
         said = f"the content is {kind}" if kind else "the content is of no accepted type"
         da = f"indholdet er {_DA.get(kind, kind)}" if kind else \
             "indholdet er ikke af en type, der modtages"
+        if ext:
+            said, da = f"the name says .{ext}, but {said}", f"navnet siger .{ext}, men {da}"
         raise FileRefused(Said(
             f"{name}: {said}; accepted are PDF, Word (.docx), Excel (.xlsx), e-mail (.eml, "
             f".msg) and images (PNG, JPEG, TIFF)",

@@ -4,5 +4,7 @@ hot statements of a transition. It imports nothing above it: every other room us
 
 Modules: ``models`` (SQLModel tables), ``tables`` (their Core tables), ``database`` (engine,
 ``read``/``write`` transactions, the change count, ``migrate``), ``sqlitewriter``,
-``statements`` (a transition's statements, compiled once per database).
+``statements`` (a transition's statements, compiled once per database), ``files``
+(uploaded files' bytes by sha256: in the database or a folder), ``journal`` (a case's
+journal entries, numbered, written in the caller's transaction).
 """

@@ -85,7 +85,10 @@ ERRORS: dict[int, dict[str, Any]] = {
                 "to this user)"),
     409: _error("The case was changed by someone else first (``changed_by``, "
                 "``version``), or the trigger is not allowed in its state (``allowed``)"),
-    413: _error("The request body is larger than 1 MiB", model=Refused),
+    413: _error("The request body is larger than 1 MiB (an upload: than "
+                "WORKFLOW_UPLOAD_MAX_BYTES)", model=Refused),
+    415: _error("An upload refused for what it is: its content is not an accepted type, "
+                "does not match its name, is an executable, a zip bomb or a virus"),
     422: {"description": "The request does not fit this description (``detail`` a list, "
                          "each naming its field), or the engine refused the data or a "
                          "rule refused the step (the application's error: ``detail`` a "

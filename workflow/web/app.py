@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors
 from ..config import Settings
+from ..engine.casefile import CaseFile
 from ..engine.workflow import Workflow
 from .answers import error_body
 
@@ -34,6 +35,8 @@ STATUS: list[tuple[type[errors.WorkflowError], int]] = [
     (errors.ConflictError, 409),
     (errors.InvalidTransition, 409),
     (errors.GuardFailed, 422),
+    (errors.TooLarge, 413),
+    (errors.FileRefused, 415),
     (errors.InvalidData, 422),
     (errors.DocumentError, 500),
     (errors.SetupError, 503),
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.wf = Workflow.open(settings, clock=clock)
+        app.state.casefile = CaseFile.from_settings(app.state.wf, settings)
         pagekit.warm_up(app.state.pages)
         try:
             yield
@@ -196,7 +200,7 @@ def create_app(settings: Settings | None = None, *,
 
     from ..accounts import logins as accounts
     from ..store import database as store
-    from . import admin_pages, api, ops, pagekit, pages, security
+    from . import admin_pages, api, casefile, ops, pagekit, pages, security
     from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
@@ -212,6 +216,9 @@ def create_app(settings: Settings | None = None, *,
     pagekit.install_filters(app.state.pages)
     app.state.page_cache = PageCache()
     app.include_router(api.router)
+    app.include_router(casefile.api)
+    app.include_router(casefile.uploads)
+    app.include_router(casefile.pages)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
     return app

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..accounts import logins as accounts
-from ..engine import agreements, queries
+from ..engine import agreements, journal, queries
 from ..engine import tasks as what_now
+from ..engine.casefile import DIRECTIONS, DOC_TYPES, FILING_ROLES
 from ..engine.workflow import Actor, Workflow
 from ..errors import (
     AuthError,
@@ -179,7 +180,17 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
                   required_when=lambda when: messages.required_when(wf, when),
                   confirmations=messages.confirmations(wf),
                   confirm_field=messages.CONFIRM_FIELD,
-                  drafts=wf.definition.drafts)
+                  drafts=wf.definition.drafts, **_case_file(request, wf, app, actor))
+
+
+def _case_file(request: Request, wf: Workflow, app: dict[str, Any],
+               actor: Actor) -> dict[str, Any]:
+    """The journal section's context: the entries, and the forms' choices."""
+    cf = request.app.state.casefile
+    return {"journal": journal.entries(wf, app["id"], user=actor.id),
+            "may_file": actor.role in FILING_ROLES and actor.municipality in app["parties"],
+            "doc_types": DOC_TYPES, "directions": DIRECTIONS,
+            "today": wf.today().isoformat(), "max_mb": cf.max_bytes // (1024 * 1024)}
 
 
 def _people_of(view: dict[str, Any]) -> set[str]:

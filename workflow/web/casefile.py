@@ -1,0 +1,196 @@
+"""The case file on the web: uploads into a case (the API's multipart endpoint and the
+case page's form), notes, the journal and the aktliste, and downloads by journal number.
+
+An upload is checked for the user's rights before its body is read, then read as it
+arrives (:mod:`.uploads`) within WORKFLOW_UPLOAD_MAX_BYTES. A download is always an
+attachment with ``X-Content-Type-Options: nosniff``, found by the case and its journal
+number, never by a path.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..engine import journal
+from ..engine.casefile import DIRECTIONS, DOC_TYPES, CaseFile, Filing
+from ..errors import InvalidData, Said, WorkflowError
+from .api import CHANGE, READ, Id, UserDep, WfDep, content_disposition, errors
+from .bodies import CheckedBody
+from .messages import refusal
+from .pagekit import back, check_csrf, flash, session_user
+from .uploads import Upload, read_upload
+
+api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 503),
+                tags=["case file"])
+uploads = APIRouter(prefix="/api", responses=errors(401, 503), tags=["case file"])
+pages = APIRouter(include_in_schema=False)
+
+
+async def get_casefile(request: Request) -> CaseFile:
+    cf: CaseFile = request.app.state.casefile
+    return cf
+
+
+FilesDep = Annotated[CaseFile, Depends(get_casefile)]
+
+
+def filing_of(fields: dict[str, str]) -> Filing:
+    """What the form says of the upload; a missing or unreadable date is refused."""
+    given = fields.get("date", "").strip()
+    try:
+        day = date.fromisoformat(given)
+    except ValueError:
+        raise InvalidData(Said(f"date: {given!r} is not a date (YYYY-MM-DD)",
+                               "Dato mangler eller er ikke en dato")) from None
+    return Filing(direction=fields.get("direction", "").strip(), dated=day,
+                  party=fields.get("party", ""), description=fields.get("description", ""),
+                  doc_type=fields.get("type", "").strip())
+
+
+async def _receive(request: Request, cf: CaseFile, app_id: int, user: str) -> Upload:
+    await run_in_threadpool(cf.may_file, app_id, user)  # before a byte of the body
+    return await read_upload(request, cf.spool)
+
+
+async def _file(cf: CaseFile, app_id: int, upload: Upload, user: str) -> int:
+    if upload.spool is None or upload.filename is None:
+        raise InvalidData(Said("no file sent (the form field 'file')", "Vælg en fil"))
+    return await run_in_threadpool(cf.attach, app_id, upload.spool, upload.filename,
+                                   filing_of(upload.fields), user=user)
+
+
+# ------------------------------------------------------------------------- API
+@uploads.post("/applications/{app_id}/files", status_code=201,
+              responses={**CHANGE, **errors(415)}, openapi_extra={"requestBody": {
+                  "required": True, "content": {"multipart/form-data": {"schema": {
+                      "type": "object", "required": ["file", "direction", "date", "party",
+                                                     "description", "type"],
+                      "properties": {
+                          "file": {"type": "string", "format": "binary"},
+                          "direction": {"type": "string", "enum": list(DIRECTIONS)},
+                          "date": {"type": "string", "format": "date"},
+                          "party": {"type": "string"}, "description": {"type": "string"},
+                          "type": {"type": "string", "enum": list(DOC_TYPES)}}}}}}})
+async def upload_file(request: Request, wf: WfDep, cf: FilesDep, user: UserDep,
+                      app_id: Id) -> dict[str, Any]:
+    """File a document received or sent in the case (multipart: the file and what it
+    is); its journal entry."""
+    upload = await _receive(request, cf, app_id, user)
+    try:
+        number = await _file(cf, app_id, upload, user)
+    finally:
+        upload.close()
+    return _entry(wf, app_id, number, user)
+
+
+def _entry(wf: Any, app_id: int, number: int, user: str) -> dict[str, Any]:
+    return next(e for e in journal.entries(wf, app_id, user=user) if e["number"] == number)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(description="the note (journalnotat); it can never be changed")
+    corrects: int | None = Field(default=None, ge=1, le=2_147_483_647,
+                                 description="the journal number of the note it corrects")
+
+
+@api.post("/applications/{app_id}/notes", status_code=201, responses=CHANGE)
+def add_note(wf: WfDep, cf: FilesDep, user: UserDep, app_id: Id,
+             body: NoteIn) -> dict[str, Any]:
+    """Register a note in the case; its journal entry."""
+    number = cf.add_note(app_id, body.text, user=user, corrects=body.corrects)
+    return _entry(wf, app_id, number, user)
+
+
+@api.get("/applications/{app_id}/journal", responses=READ)
+def read_journal(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
+    """The case's journal (aktliste): every document and note, with its number."""
+    return journal.entries(wf, app_id, user=user)
+
+
+@api.get("/applications/{app_id}/journal/{number}/file", response_class=Response,
+         responses={200: {"description": "The entry's exact stored bytes, as an attachment",
+                          "content": {"application/octet-stream": {
+                              "schema": {"type": "string", "format": "binary"}}}}, **READ})
+def download_entry(wf: WfDep, cf: FilesDep, user: UserDep, app_id: Id,
+                   number: Id) -> Response:
+    """The exact stored bytes of journal entry ``number``."""
+    return _stream(wf, cf, app_id, number, user)
+
+
+@api.get("/applications/{app_id}/aktliste", response_class=Response, responses={
+    200: {"description": "The aktliste as CSV or PDF", "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}, **READ})
+def export_aktliste(wf: WfDep, user: UserDep, app_id: Id,
+                    format: Annotated[str, Query(pattern="^(csv|pdf)$")] = "csv") -> Response:
+    """The case's aktliste, as CSV or PDF."""
+    return _aktliste(wf, app_id, user, format)
+
+
+def _stream(wf: Any, cf: CaseFile, app_id: int, number: int, user: str) -> Response:
+    got = journal.open_entry(wf, cf.store, app_id, number, user=user)
+    return StreamingResponse(got.chunks, media_type=got.media_type or
+                             "application/octet-stream", headers={
+        "Content-Disposition": content_disposition(got.filename),
+        "Content-Length": str(got.size), "X-Content-Type-Options": "nosniff",
+        "X-Content-SHA256-Stored": got.sha256})
+
+
+def _aktliste(wf: Any, app_id: int, user: str, fmt: str) -> Response:
+    name, content = journal.aktliste(wf, app_id, user=user, fmt=fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/pdf"
+    return Response(content, media_type=media, headers={
+        "Content-Disposition": content_disposition(name), "X-Content-Type-Options": "nosniff"})
+
+
+# ----------------------------------------------------------------------- pages
+@pages.post("/applications/{app_id}/files")
+async def upload_page(request: Request, cf: FilesDep, app_id: Id) -> Response:
+    """The case page's upload form (drag-and-drop or the file picker)."""
+    user = session_user(request)
+    try:
+        upload = await _receive(request, cf, app_id, user)
+        try:
+            check_csrf(request, upload.fields.get("csrf", ""))
+            number = await _file(cf, app_id, upload, user)
+        finally:
+            upload.close()
+    except WorkflowError as exc:
+        flash(request, "error", refusal(cf.wf, exc))
+        return back(f"/applications/{app_id}#journal")
+    flash(request, "ok", f"Registreret som akt nr. {number}.")
+    return back(f"/applications/{app_id}#journal")
+
+
+@pages.post("/applications/{app_id}/notes")
+def note_page(request: Request, cf: FilesDep, app_id: Id, csrf: Annotated[str, Form()],
+              text: Annotated[str, Form()] = "", corrects: Annotated[str, Form()] = "",
+              ) -> Response:
+    check_csrf(request, csrf)
+    user = session_user(request)
+    try:
+        fixed = int(corrects) if corrects.strip().isdigit() else None
+        number = cf.add_note(app_id, text, user=user, corrects=fixed)
+    except WorkflowError as exc:
+        flash(request, "error", refusal(cf.wf, exc))
+        return back(f"/applications/{app_id}#journal")
+    flash(request, "ok", f"Notatet er registreret som akt nr. {number}.")
+    return back(f"/applications/{app_id}#journal")
+
+
+@pages.get("/applications/{app_id}/journal/{number}")
+def download_page(request: Request, cf: FilesDep, app_id: Id, number: Id) -> Response:
+    return _stream(cf.wf, cf, app_id, number, session_user(request))
+
+
+@pages.get("/applications/{app_id}/aktliste.{fmt}")
+def aktliste_page(request: Request, cf: FilesDep, app_id: Id, fmt: str) -> Response:
+    if fmt not in ("csv", "pdf"):
+        raise InvalidData(Said("the aktliste is csv or pdf", "Aktlisten findes som CSV og PDF"))
+    return _aktliste(cf.wf, app_id, session_user(request), fmt)
