@@ -53,15 +53,14 @@ class Withheld:
 class Written:
     """What an export wrote: its files with their sha256, and what it left out."""
 
+    case_number: str = ""
     files: list[dict[str, Any]] = field(default_factory=list)
     withheld: list[Withheld] = field(default_factory=list)
     bytes_written: int = 0
 
 
-def _zipinfo(name: str, day: date | datetime, media_type: str = "text/plain") -> zipfile.ZipInfo:
-    when = day if isinstance(day, datetime) else datetime(day.year, day.month, day.day)
-    info = zipfile.ZipInfo(name, date_time=(max(when.year, 1980), when.month, when.day,
-                                            when.hour, when.minute, when.second))
+def _zipinfo(name: str, day: date, media_type: str = "text/plain") -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(max(day.year, 1980), day.month, day.day, 0, 0, 0))
     stored = any(media_type.startswith(s) for s in STORED_TYPES) or "officedocument" in media_type
     info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
@@ -80,14 +79,18 @@ def safe_member(number: int, filename: str) -> str:
 
 
 def aktliste_csv(entries: Sequence[Mapping[str, Any]],
-                 withheld: Mapping[tuple[int, str], Withheld]) -> bytes:
-    """The aktliste as the requester gets it: every entry listed, a withheld field shown
-    as ``[undtaget]``, and a last column saying what was withheld on which ground."""
+                 withheld: Mapping[tuple[int, str], Withheld],
+                 members: Mapping[int, str] | None = None) -> bytes:
+    """The aktliste as the requester gets it: every entry listed (with the name of its
+    file in the zip, ``members``), a withheld field shown as ``[undtaget]``, and a last
+    column saying what was withheld on which ground."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow((*HEADINGS, "Undtaget fra aktindsigt"))
     for e in entries:
         shown = dict(e)
+        if members is not None:
+            shown["filename"] = members.get(e["number"], "")
         for key in FIELDS:
             if (e["number"], key) in withheld and key in shown:
                 shown[key] = WITHHELD_CELL
@@ -107,12 +110,13 @@ def _safe_cell(text: str) -> str:
 
 def write_zip(out: IO[bytes], *, case: Mapping[str, Any], entries: Sequence[Mapping[str, Any]],
               withheld: Sequence[Withheld], history: Sequence[Mapping[str, Any]],
-              open_bytes: Callable[[int], Iterable[bytes]], now: datetime,
-              exported_by: str) -> Written:
-    """Write the aktindsigt of ``case`` to ``out``; ``open_bytes(number)`` streams an
-    entry's stored bytes (checked against its sha256 by the caller's stream)."""
+              open_bytes: Callable[[int], tuple[str, Iterable[bytes]]], now: datetime,
+              today: date, exported_by: str) -> Written:
+    """Write the aktindsigt of ``case`` to ``out``; ``open_bytes(number)`` gives an
+    entry's file name and its stored bytes as a stream (checked against its sha256)."""
     by_key = {(w.number, w.field): w for w in withheld}
-    written = Written(withheld=sorted(withheld, key=lambda w: (w.number, w.field)))
+    written = Written(str(case.get("case_number") or ""),
+                      withheld=sorted(withheld, key=lambda w: (w.number, w.field)))
     with zipfile.ZipFile(out, "w") as z:
         for e in entries:
             number = e["number"]
@@ -127,17 +131,20 @@ def write_zip(out: IO[bytes], *, case: Mapping[str, Any], entries: Sequence[Mapp
                                           date.fromisoformat(e["dated"])),
                      [body.encode("utf-8")], number)
             elif e.get("has_file"):
-                info = _zipinfo(safe_member(number, e.get("filename") or ""),
-                                date.fromisoformat(e["dated"]), e.get("media_type") or "")
-                _put(z, written, info, open_bytes(number), number, expect=e.get("sha256"))
-        day = now.replace(tzinfo=None)
-        _put(z, written, _zipinfo("aktliste.csv", day), [aktliste_csv(entries, by_key)])
+                name, chunks = open_bytes(number)
+                info = _zipinfo(safe_member(number, name), date.fromisoformat(e["dated"]),
+                                e.get("media_type") or "")
+                _put(z, written, info, chunks, number, expect=e.get("sha256"))
+        day = today
+        members = {f["number"]: f["name"] for f in written.files}
+        _put(z, written, _zipinfo("aktliste.csv", day),
+             [aktliste_csv(entries, by_key, members)])
         _put(z, written, _zipinfo("historik.json", day),
              [json.dumps(list(history), ensure_ascii=False, indent=1, default=str)
               .encode("utf-8")])
         manifest = {
             "case": dict(case), "exported_at": now.isoformat(), "exported_by": exported_by,
-            "exported_on_da": long_date(now.date()),
+            "exported_on_da": long_date(today),
             "entries": len(entries), "files": written.files,
             "withheld": [{"number": w.number, "field": w.field or None, "ground": w.ground,
                           "cite": w.cite, "label": w.label, "reason": w.reason,

@@ -123,6 +123,17 @@ def withheld(wf: Workflow, app_id: int, *, user: str | None) -> list[Withheld]:
         return list(withheld_of(wf, conn, app_id).values())
 
 
+def overview(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
+    """The case's journal beside what is withheld of it (for legal staff)."""
+    with store.read(wf.engine) as conn:
+        _, app = _may(wf, conn, app_id, user)
+        return {"id": app.id, "case_number": app.case_number, "title": app.title,
+                "entries": journal.entries_of(conn, wf.definition, app_id,
+                                              names=wf.names.party,
+                                              case_number=app.case_number),
+                "held": withheld_of(wf, conn, app_id)}
+
+
 def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
            user: str | None) -> Written:
     """Write the aktindsigt of the case to ``out`` (a file open for writing)."""
@@ -135,9 +146,10 @@ def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
     case = {"id": app.id, "case_number": app.case_number, "title": app.title,
             "kind": app.kind, "parties": [wf.names.party(p) for p in app.parties]}
 
-    def open_bytes(number: int) -> Iterable[bytes]:
-        return journal.open_entry(wf, files, app_id, number, user=actor.id).chunks
+    def open_bytes(number: int) -> tuple[str, Iterable[bytes]]:
+        got = journal.open_entry(wf, files, app_id, number, user=actor.id)
+        return got.filename, got.chunks
 
     return write_zip(out, case=case, entries=entries, withheld=list(kept.values()),
                      history=history, open_bytes=open_bytes, now=wf.clock(),
-                     exported_by=actor.name)
+                     today=wf.today(), exported_by=actor.name)
