@@ -29,10 +29,10 @@ api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 50
                 tags=["case file"])
 pages = APIRouter(include_in_schema=False)
 SPOOL = 4 * 1024 * 1024
-ZIP: dict[int | str, dict[str, Any]] = {200: {"description": "The aktindsigt as a zip: aktliste.csv, the documents' exact "
-                            "bytes, historik.json and manifest.json",
-             "content": {"application/zip": {"schema": {"type": "string",
-                                                        "format": "binary"}}}}}
+ZIP: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The aktindsigt as a zip: aktliste.csv, the documents' exact bytes, "
+                   "historik.json and manifest.json",
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 class ExemptionIn(BaseModel):
