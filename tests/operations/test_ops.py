@@ -35,6 +35,7 @@ from workflow import __version__
 from workflow.accounts import logins as accounts
 from workflow.cli.app import cli
 from workflow.config import Settings
+from workflow.engine import aktindsigt
 from workflow.engine.casefile import CaseFile, Filing
 from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
@@ -95,7 +96,9 @@ def fill(url: str) -> None:
         files.attach_file(2, io.BytesIO(samples.PDF), "brev.pdf", Filing(
             "received", TODAY, "Indenrigsministeriet", "Brev", "ministry_request"),
             user="legal-ishoj")
-        files.add_note(2, "Notat om sagen.", user="pl-ishoj")
+        note = files.add_note(2, "Notat om sagen.", user="pl-ishoj")
+        aktindsigt.exempt(wf, 2, note, ground="internal", reason="Internt notat",
+                          user="legal-ishoj")   # and the note exempt from aktindsigt
     finally:
         wf.close()
 

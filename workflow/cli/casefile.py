@@ -142,4 +142,57 @@ def _said(entry: dict[str, Any]) -> str:
     return text
 
 
-COMMANDS = [attach, note, journal_command]
+FIELDS = ("description", "party", "text")   # documents/aktindsigt.py's (checked by a test)
+
+
+@click.command()
+@click.argument("app_id", type=int, metavar="ID")
+@click.argument("number", type=int, metavar="N", required=False)
+@click.option("--ground", metavar="KEY", help="The ground (documents.exemptions in "
+              "states.yaml); without N: list the grounds and what is withheld.")
+@click.option("--reason", default="", help="Why, as the requester is told.")
+@click.option("--field", type=click.Choice(FIELDS), default=None,
+              help="Only this field of the entry's line (default: the whole document).")
+@click.option("--lift", is_flag=True, help="Lift the exemption of N (or of its --field).")
+@as_option
+@json_option
+def exempt(app_id: int, number: int | None, ground: str | None, reason: str,
+           field: str | None, lift: bool, user: str | None, as_json: bool) -> None:
+    """Withhold journal entry N of case ID from aktindsigt, on a ground of offentlighedsloven.
+
+    The export (`workflow export ID --aktindsigt OUT.zip`) leaves it out and lists it with
+    its ground and reason. Every decision is kept; --lift ends one."""
+    from dataclasses import asdict
+
+    from ..engine import aktindsigt
+
+    wf = open_workflow()
+    if number is None:
+        held = aktindsigt.withheld(wf, app_id, user=user)
+        if as_json:
+            emit_json([asdict(w) for w in held])
+            return
+        click.echo("Grounds:")
+        for g in wf.definition.exemptions.values():
+            click.echo(f"  {g.key:<16} {g.cite} ({g.label.en})")
+        if not held:
+            click.echo("Withheld: nothing.")
+            return
+        click.echo("Withheld:")
+        table([[str(w.number), w.field or "document", w.cite, clip(w.reason, 40),
+                w.decided_by] for w in held], ["no", "what", "ground", "reason", "by"])
+        return
+    if lift == (ground is not None):
+        raise click.UsageError("say --ground KEY --reason TEXT, or --lift")
+    now = aktindsigt.exempt(wf, app_id, number, ground=None if lift else ground,
+                            reason=reason, field=field or "", user=user)
+    what = f"the {field} of entry {number}" if field else f"entry {number}"
+    if as_json:
+        emit_json(asdict(now) if now else None)
+    elif now is None:
+        click.echo(f"Lifted: {what} of case {app_id} is no longer withheld.")
+    else:
+        click.echo(f"Withheld {what} of case {app_id}: {now.cite} ({now.label}).")
+
+
+COMMANDS = [attach, note, journal_command, exempt]

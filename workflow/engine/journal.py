@@ -100,20 +100,30 @@ def entries_of(conn: Connection, definition: Definition, app_id: int, *,
 
 def open_entry(wf: Workflow, files: FileStore, app_id: int, number: int, *,
                user: str | None) -> Opened:
-    """The exact stored bytes of journal entry ``number`` of the case, as a stream."""
-    je = t.journal_entry
+    """The exact stored bytes of journal entry ``number`` of the case, as a stream (read
+    after this returns, a chunk per transaction)."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         _case(wf, conn, app_id, actor)
-        row = conn.execute(select(je).where(je.c.application_id == app_id,
-                                            je.c.number == number)).first()
-        if row is None or row.sha256 is None:
-            raise NotFound(Said(f"case {app_id} has no document number {number}",
-                                f"sagen har intet dokument nr. {number}"))
-        if row.kind == "generated":
-            return _generated(wf, conn, actor, row)
+        return open_on(wf, conn, files, app_id, number, actor, within=False)
+
+
+def open_on(wf: Workflow, conn: Connection, files: FileStore, app_id: int, number: int,
+            actor: Actor, *, within: bool = True) -> Opened:
+    """:func:`open_entry` on ``conn``, the case's rights already checked for ``actor``;
+    ``within``: the stream is read on ``conn`` too, before it closes (an export of many
+    entries in one transaction)."""
+    je = t.journal_entry
+    row = conn.execute(select(je).where(je.c.application_id == app_id,
+                                        je.c.number == number)).first()
+    if row is None or row.sha256 is None:
+        raise NotFound(Said(f"case {app_id} has no document number {number}",
+                            f"sagen har intet dokument nr. {number}"))
+    if row.kind == "generated":
+        return _generated(wf, conn, actor, row)
+    chunks = files.open(wf.engine, row.sha256, conn=conn if within else None)
     return Opened(number, f"{number}-{row.filename}", row.media_type, int(row.size), row.sha256,
-                  _checked(files.open(wf.engine, row.sha256), row.sha256))
+                  _checked(chunks, row.sha256))
 
 
 def _generated(wf: Workflow, conn: Connection, actor: Actor, row: Any) -> Opened:

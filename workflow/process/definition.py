@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 from datetime import date, time
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import DefinitionError, Problem
@@ -28,6 +29,7 @@ from .spec import (
     DeadlineSpec,
     Definition,
     DraftSpec,
+    Exemption,
     FieldSpec,
     Figure,
     KindSpec,
@@ -119,7 +121,7 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
 
     docs = v.mapping(root.get("documents"), ("documents",), required=False)
     v.keys(docs, ("documents",), {"download_roles", "ministries", "law", "population",
-                                  "drafts"})
+                                  "drafts", "exemptions"})
     download_roles = v.names(docs.get("download_roles", []), ("documents", "download_roles"))
     for r in download_roles:
         if r not in roles:
@@ -139,6 +141,8 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
                 continue
             figures.append(Figure(on, count))
         population[str(muni)] = tuple(figures)
+
+    exemptions = _exemptions(v, docs.get("exemptions", {}))
 
     processes = {}
     for name, body in v.mapping(root.get("processes"), ("processes",)).items():
@@ -179,7 +183,19 @@ def loads(text: str, *, file: str = "states.yaml") -> Definition:
         closure_days=tuple(closure), holidays=country,
         roles=roles, fields=fields, processes=processes,
         download_roles=tuple(download_roles), drafts=drafts, ministries=tuple(ministries),
-        reminders=reminders, laws=tuple(laws), population=population)
+        reminders=reminders, laws=tuple(laws), population=population,
+        exemptions=MappingProxyType(exemptions))
+
+
+def _exemptions(v: Checker, raw: Any) -> dict[str, Exemption]:
+    path: Path_ = ("documents", "exemptions")
+    out = {}
+    for key, body in v.mapping(raw, path, required=False).items():
+        m = v.mapping(body, path + (key,))
+        v.keys(m, path + (key,), {"cite", "da", "en"}, {"cite", "da", "en"})
+        out[str(key)] = Exemption(str(key), str(m.get("cite", "")),
+                                  read_label(v, m, path + (key,)))
+    return out
 
 
 def _reminders(v: Checker, raw: Any, roles: dict[str, Label]) -> ReminderPolicy | None:

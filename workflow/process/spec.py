@@ -219,6 +219,15 @@ class Citation(NamedTuple):
     cite: str          # "lov om forpligtende kommunale samarbejder, jf. lovbekendtgørelse …"
 
 
+class Exemption(NamedTuple):
+    """A ground for withholding a document or a field from aktindsigt: how it is cited
+    ("offentlighedsloven § 30, nr. 1") and what it is called."""
+
+    key: str
+    cite: str
+    label: Label
+
+
 class Figure(NamedTuple):
     """A municipality's population on a day (a letter prints it only with that day)."""
 
@@ -260,6 +269,7 @@ class Definition(NamedTuple):
     reminders: ReminderPolicy | None = None
     laws: tuple[Citation, ...] = ()
     population: Mapping[str, tuple[Figure, ...]] = EMPTY
+    exemptions: Mapping[str, Exemption] = EMPTY
 
     def ministry_on(self, day: date) -> Ministry | None:
         """The ministry's name valid on ``day`` (the newest entry that began by then)."""

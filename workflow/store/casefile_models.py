@@ -62,3 +62,22 @@ class JournalEntry(SQLModel, table=True):
     document_version_id: int | None = Field(default=None, foreign_key="document_version.id")
     text: str | None = Field(default=None, description="a note's text")
     corrects: int | None = Field(default=None, description="a note: the number it corrects")
+
+
+class JournalExemption(SQLModel, table=True):
+    """A decision that journal entry ``number`` of a case (``field`` "": the whole
+    document; else one field of its line in the aktliste) is exempt from aktindsigt on a
+    ground of ``documents.exemptions`` in states.yaml. Rows are never changed: the newest
+    for an entry and field is in force, and one with no ``ground`` lifts the exemption."""
+
+    __tablename__ = "journal_exemption"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    number: int = Field(description="the journal entry's aktnummer")
+    field: str = Field(default="", max_length=20, description="'' | description | party | text")
+    ground: str | None = Field(default=None, max_length=40,
+                               description="a key of documents.exemptions; None: lifted")
+    reason: str = Field(default="", max_length=1000)
+    decided_by: str = Field(max_length=80)
+    decided_at: datetime

@@ -13,8 +13,8 @@ older links valid.
 
 Adding a kind is one line and one call::
 
-    register(ChainKind("journal_exemption", t.journal_exemption, key="id", fields=(...)))
-    append(conn, app_id, "journal_exemption", row_id)   # after inserting the row
+    register(ChainKind("bum_price", t.bum_price, key="id", fields=(...)))
+    append(conn, app_id, "bum_price", row_id)   # after inserting the row
 
 :func:`verify` recomputes the chain of one case or of all and names the first break of
 each: a changed field, a deleted row, a missing or altered link, a row outside the chain.
@@ -93,6 +93,8 @@ register(ChainKind("document_version", t.document_version, key="id", fields=(
     "letter_date", "template", "template_sha256", "input_sha256", "input", "approval_sha256",
     "sha256", "size", "content", "recipe"), via=(t.document, "id", "document_id")))
 register(ChainKind("journal_entry", t.journal_entry, key="number", fields=JOURNAL_FIELDS))
+register(ChainKind("journal_exemption", t.journal_exemption, key="id", fields=(
+    "number", "field", "ground", "reason", "decided_by", "decided_at")))
 
 
 # ------------------------------------------------------------------ canonical form

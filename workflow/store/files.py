@@ -138,21 +138,39 @@ class FileStore:
         except OSError as exc:
             raise SetupError(f"cannot write to WORKFLOW_FILES {self.folder}: {exc}") from None
 
-    def open(self, engine: Engine, sha256: str) -> Iterator[bytes]:
+    def open(self, engine: Engine, sha256: str, *,
+             conn: Connection | None = None) -> Iterator[bytes]:
         """The stored bytes of ``sha256``, a chunk at a time (from the database: one
-        chunk per statement, so no more than a chunk is held)."""
-        with store.read(engine) as conn:
-            row = conn.execute(select(t.stored_file).where(
-                t.stored_file.c.sha256 == sha256)).first()
-            if row is None:
-                raise NotFound(f"no stored file {sha256}")
-            count = None
-            if row.place == "database":
-                count = len(conn.execute(select(t.stored_file_chunk.c.seq).where(
-                    t.stored_file_chunk.c.sha256 == sha256)).all())
+        chunk per statement, so no more than a chunk is held); each chunk in a transaction
+        of its own, or all on ``conn`` (the caller reads them before it closes)."""
+        if conn is not None:
+            count = self._chunk_count(conn, sha256)
+            return self._from_folder(sha256) if count is None else \
+                self._chunks_on(conn, sha256, count)
+        with store.read(engine) as own:
+            count = self._chunk_count(own, sha256)
         if count is None:
             return self._from_folder(sha256)
         return self._from_database(engine, sha256, count)
+
+    @staticmethod
+    def _chunk_count(conn: Connection, sha256: str) -> int | None:
+        """How many chunks the database holds of ``sha256`` (None: it is in the folder)."""
+        row = conn.execute(select(t.stored_file).where(
+            t.stored_file.c.sha256 == sha256)).first()
+        if row is None:
+            raise NotFound(f"no stored file {sha256}")
+        if row.place != "database":
+            return None
+        return len(conn.execute(select(t.stored_file_chunk.c.seq).where(
+            t.stored_file_chunk.c.sha256 == sha256)).all())
+
+    @staticmethod
+    def _chunks_on(conn: Connection, sha256: str, count: int) -> Iterator[bytes]:
+        c = t.stored_file_chunk
+        for seq in range(count):
+            yield bytes(conn.execute(select(c.c.data).where(
+                c.c.sha256 == sha256, c.c.seq == seq)).scalar_one())
 
     def _from_folder(self, sha256: str) -> Iterator[bytes]:
         try:

@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None, *,
 
     from ..accounts import logins as accounts
     from ..store import database as store
-    from . import admin_pages, api, casefile, ops, pagekit, pages, security
+    from . import admin_pages, aktindsigt, api, casefile, ops, pagekit, pages, security
     from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
@@ -219,6 +219,8 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(casefile.api)
     app.include_router(casefile.uploads)
     app.include_router(casefile.pages)
+    app.include_router(aktindsigt.api)
+    app.include_router(aktindsigt.pages)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
     return app

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from ..accounts import logins as accounts
 from ..engine import agreements, journal, queries
 from ..engine import tasks as what_now
+from ..engine.aktindsigt import AKTINDSIGT_ROLES
 from ..engine.casefile import DIRECTIONS, DOC_TYPES, FILING_ROLES
 from ..engine.workflow import Actor, Workflow
 from ..errors import (
@@ -189,6 +190,8 @@ def _case_file(request: Request, wf: Workflow, app: dict[str, Any],
     cf = request.app.state.casefile
     return {"journal": journal.entries(wf, app["id"], user=actor.id),
             "may_file": actor.role in FILING_ROLES and actor.municipality in app["parties"],
+            "may_aktindsigt": actor.role in AKTINDSIGT_ROLES
+            and actor.municipality in app["parties"],
             "doc_types": DOC_TYPES, "directions": DIRECTIONS,
             "today": wf.today().isoformat(), "max_mb": cf.max_bytes // (1024 * 1024)}
 

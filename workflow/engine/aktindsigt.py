@@ -1,0 +1,165 @@
+"""Aktindsigt in a case: legal staff mark what is exempt, and export the case file.
+
+:func:`exempt` records that a journal entry (or one field of its line in the aktliste:
+the description, the sender or recipient, a note's text) is withheld on a ground of
+``documents.exemptions`` in states.yaml, with the reason; a ground of ``None`` lifts it.
+Exemptions are never changed, only followed by newer ones, so the case keeps who decided
+what and when. :func:`export` writes the zip of :mod:`workflow.documents.aktindsigt`.
+
+Only the roles of :data:`AKTINDSIGT_ROLES` of the case's own municipalities may do either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from ..documents.aktindsigt import FIELDS, Withheld, Written, write_zip
+from ..errors import InvalidData, NotFound, PermissionDenied, Said
+from ..store import chain
+from ..store import database as store
+from ..store import tables as t
+from ..store.files import FileStore
+from . import journal
+from .queries import history_entries
+from .workflow import Actor, Workflow
+
+AKTINDSIGT_ROLES = ("legal",)
+MAX_REASON = 1000
+
+
+def _may(wf: Workflow, conn: Connection, app_id: int, user: str | None, *,
+         lock: bool = False) -> tuple[Actor, Any]:
+    """The acting user, if legal staff of the case; ``lock``: hold the case's row (on
+    PostgreSQL; SQLite has one writer), as whatever joins its chain must."""
+    actor = wf.actor(conn, user)
+    a = t.application
+    query = select(a.c.id, a.c.parties, a.c.case_number, a.c.title, a.c.kind) \
+        .where(a.c.id == app_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    app = conn.execute(query).first()
+    if app is None:
+        raise NotFound.application(app_id)
+    wf.check_party(actor, app_id, list(app.parties), app.case_number)
+    if actor.role not in AKTINDSIGT_ROLES or actor.municipality not in app.parties:
+        roles = wf.definition.roles
+        raise PermissionDenied(Said(
+            f"{actor.id} ({actor.role}) may not decide or export an aktindsigt; that takes "
+            f"{' or '.join(AKTINDSIGT_ROLES)} of a municipality party to the case",
+            "Aktindsigt afgøres og udleveres af "
+            + " eller ".join(f"»{roles[r].da}«" for r in AKTINDSIGT_ROLES if r in roles)
+            + " i en af sagens kommuner"))
+    return actor, app
+
+
+def exempt(wf: Workflow, app_id: int, number: int, *, ground: str | None, reason: str = "",
+           field: str = "", user: str | None) -> Withheld | None:
+    """Withhold journal entry ``number`` (or ``field`` of its line) on ``ground``, or lift
+    that with ``ground=None``; what is in force for it now."""
+    grounds = wf.definition.exemptions
+    if field and field not in FIELDS:
+        raise InvalidData(Said(f"field must be one of {', '.join(FIELDS)} or none (the whole "
+                               f"document), not {field!r}",
+                               "Vælg hele dokumentet eller et af felterne "
+                               + ", ".join(FIELDS.values())))
+    if ground is not None and ground not in grounds:
+        raise InvalidData(Said(
+            f"unknown ground {ground!r}; the grounds are {', '.join(grounds) or 'none'} "
+            f"(documents.exemptions in states.yaml)",
+            "Vælg en af hjemlerne: " + "; ".join(f"{g.cite} ({g.label.da})"
+                                                 for g in grounds.values())))
+    reason = _reason(reason, needed=ground is not None)
+    now = wf.clock()
+    with store.write(wf.engine) as conn:
+        actor, _ = _may(wf, conn, app_id, user, lock=True)
+        je = t.journal_entry
+        row = conn.execute(select(je.c.kind).where(je.c.application_id == app_id,
+                                                   je.c.number == number)).first()
+        if row is None:
+            raise NotFound(Said(f"case {app_id} has no journal entry {number}",
+                                f"sagen har ingen akt nr. {number}"))
+        if field == "text" and row.kind != "note":
+            raise InvalidData(Said(f"entry {number} is no note: it has no text to withhold",
+                                   f"Akt nr. {number} er ikke et notat"))
+        row_id = conn.execute(insert(t.journal_exemption).values(
+            application_id=app_id, number=number, field=field, ground=ground, reason=reason,
+            decided_by=actor.id, decided_at=now).returning(t.journal_exemption.c.id)
+        ).scalar_one()
+        chain.append(conn, app_id, "journal_exemption", row_id)
+        return withheld_of(wf, conn, app_id).get((number, field))
+
+
+def _reason(text: str, *, needed: bool) -> str:
+    body = " ".join(text.split())
+    if needed and not body:
+        raise InvalidData(Said("say why it is exempt (the reason the requester is given)",
+                               "Skriv begrundelsen for undtagelsen"))
+    if len(body) > MAX_REASON or any(ord(ch) < 32 or ord(ch) == 127 or
+                                     0xD800 <= ord(ch) <= 0xDFFF for ch in text
+                                     if ch not in "\n\t\r"):
+        raise InvalidData(Said(f"the reason: at most {MAX_REASON} characters, no control "
+                               "characters", f"Begrundelsen: højst {MAX_REASON} tegn, ingen "
+                               "kontroltegn"))
+    return body
+
+
+def withheld_of(wf: Workflow, conn: Connection, app_id: int) -> dict[tuple[int, str], Withheld]:
+    """What is withheld in the case now: the newest decision per entry and field."""
+    ex = t.journal_exemption
+    newest: dict[tuple[int, str], Any] = {}
+    for r in conn.execute(select(ex).where(ex.c.application_id == app_id).order_by(ex.c.id)):
+        newest[(r.number, r.field)] = r
+    grounds = wf.definition.exemptions
+    out = {}
+    for key, r in sorted(newest.items()):
+        if r.ground is None:
+            continue
+        g = grounds.get(r.ground)
+        out[key] = Withheld(r.number, r.field, r.ground, g.cite if g else r.ground,
+                            g.label.da if g else r.ground, r.reason, r.decided_by,
+                            r.decided_at.isoformat())
+    return out
+
+
+def withheld(wf: Workflow, app_id: int, *, user: str | None) -> list[Withheld]:
+    """What is withheld in the case now (for legal staff of its municipalities)."""
+    with store.read(wf.engine) as conn:
+        _may(wf, conn, app_id, user)
+        return list(withheld_of(wf, conn, app_id).values())
+
+
+def overview(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
+    """The case's journal beside what is withheld of it (for legal staff)."""
+    with store.read(wf.engine) as conn:
+        _, app = _may(wf, conn, app_id, user)
+        return {"id": app.id, "case_number": app.case_number, "title": app.title,
+                "entries": journal.entries_of(conn, wf.definition, app_id,
+                                              names=wf.names.party,
+                                              case_number=app.case_number),
+                "held": withheld_of(wf, conn, app_id)}
+
+
+def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
+           user: str | None) -> Written:
+    """Write the aktindsigt of the case to ``out`` (a file open for writing): one read
+    transaction, so the zip is one consistent view of the case."""
+    with store.read(wf.engine) as conn:
+        actor, app = _may(wf, conn, app_id, user)
+        entries = journal.entries_of(conn, wf.definition, app_id, names=wf.names.party,
+                                     case_number=app.case_number)
+        kept = withheld_of(wf, conn, app_id)
+        history = history_entries(conn, app_id)
+        case = {"id": app.id, "case_number": app.case_number, "title": app.title,
+                "kind": app.kind, "parties": [wf.names.party(p) for p in app.parties]}
+
+        def open_bytes(number: int) -> tuple[str, Iterable[bytes]]:
+            got = journal.open_on(wf, conn, files, app_id, number, actor)
+            return got.filename, got.chunks
+
+        return write_zip(out, case=case, entries=entries, withheld=list(kept.values()),
+                         history=history, open_bytes=open_bytes, now=wf.clock(),
+                         today=wf.today(), exported_by=actor.name)
