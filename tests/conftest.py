@@ -31,6 +31,7 @@ PG_SCHEMA = f"wf_test_{os.getpid()}"
 PG_URL = f"{PG_BASE_URL}?options=-csearch_path%3D{PG_SCHEMA}"
 REQUIRE_PG = bool(os.environ.get("CI") or os.environ.get("WORKFLOW_REQUIRE_POSTGRES"))
 TABLES = ["web_session", "login_attempt", "api_token", "setting", "reminder", "document_download",
+          "case_section",
           "document_version", "document", "party_act", "deadline", "audit_entry", "link",
           "application_area", "area_part_release", "application", "definition", "area", "user",
           "municipality"]

@@ -86,8 +86,45 @@ class Drafts:
                 f"document with the municipality's letterhead and styles, see "
                 f"templates/reference/make_references.py)")
         letterhead = self._read(path)
+        for included in self.section_files(template):  # the sections' own default text
+            template += b"\0" + self._read(included)
         digest = hashlib.sha256(template + b"\0" + letterhead).hexdigest()
         return name, letterhead, digest
+
+    def section_files(self, template: bytes) -> list[Path]:
+        """The section templates a template includes (its default text per section)."""
+        from .sections import SECTIONS
+
+        return [self.dir / "documents" / "sections" / f"{n}.md.j2" for n in SECTIONS
+                if f'"sections/{n}.md.j2"'.encode() in template]
+
+    def section_drafts(self, kind: str) -> list[DraftSpec]:
+        """The drafts of ``kind`` that print the case's own sections."""
+        return [d for d in self.applicable(kind) if not d.per_party and self.section_files(
+            self._read(self.dir / "documents" / d.template_for(None)))]
+
+    def renew(self, conn: Connection, app: Mapping[str, Any], drafts: Sequence[DraftSpec], *,
+              actor: tuple[str, str], now: datetime, trigger: str,
+              document_id: int | None = None, note: str | None = None) -> list[Made]:
+        """New versions of the case's existing ``drafts`` (only ``document_id``, if given)
+        whose data changed outside a step (the case's own text was edited); ``note``: a
+        confirmed regeneration, which replaces even a version edited by hand."""
+        d = t.document
+        rows = conn.execute(select(d.c.id, d.c.name, d.c.party).where(
+            d.c.application_id == app["id"], d.c.name.in_([x.name for x in drafts])))
+        specs = {x.name: x for x in drafts}
+        made: list[Made] = []
+        inputs = None
+        for r in rows:
+            if document_id is not None and r.id != document_id:
+                continue
+            inputs = inputs or gather(conn, self.definition, app, self.tz)
+            got = self._make(conn, app, specs[r.name], r.party or None, r.id, inputs,
+                             actor=actor, now=now, version=app["version"], trigger=trigger,
+                             note=note)
+            if got is not None:
+                made.append(got)
+        return made
 
     def applicable(self, kind: str) -> list[DraftSpec]:
         return [d for d in self.definition.drafts.values() if kind in d.applies_to]
@@ -101,7 +138,7 @@ class Drafts:
         provider's) for every municipality that could fill it.
         """
         from ..installation.demo import MUNICIPALITIES
-        from .context import sample_inputs
+        from .samples import sample_inputs
 
         parties = [m["id"] for m in MUNICIPALITIES if m["cooperation"]]
         everyone = [m["id"] for m in MUNICIPALITIES]
@@ -193,10 +230,14 @@ class Drafts:
     def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
               party: str | None, doc_id: int | None, inputs: Inputs, *,
               actor: tuple[str, str], now: datetime, version: int, trigger: str,
-              day: date | None = None, issued: bool = False) -> Made | None:
+              day: date | None = None, issued: bool = False,
+              note: str | None = None) -> Made | None:
         """A new version of one draft, if its data or template changed since the latest
         one, or if the step ``issued`` it (declared it under ``documents:``) on another day
-        than the latest one's: the application sent is dated the day it is sent."""
+        than the latest one's: the application sent is dated the day it is sent.
+
+        A latest version edited by hand is never replaced (what is approved and sent is
+        that version), unless a regeneration was confirmed with a ``note``."""
         letter_date = day or now.astimezone(self.tz).date()
         facts = self.facts(draft, inputs, letter_date)
         template, letterhead, template_sha = self.sources(draft, party, app["data"])
@@ -212,10 +253,12 @@ class Drafts:
         approval_sha = hashlib.sha256(f"{template_sha}:{substance_sha}".encode()).hexdigest()
         dv = t.document_version
         latest = None if doc_id is None else conn.execute(
-            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256, dv.c.letter_date)
-            .where(dv.c.document_id == doc_id).order_by(dv.c.number.desc()).limit(1)).first()
-        if latest is not None and (latest.input_sha256, latest.template_sha256) == \
-                (input_sha, template_sha) and (not issued or latest.letter_date == letter_date):
+            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256, dv.c.letter_date,
+                   dv.c.origin).where(dv.c.document_id == doc_id)
+            .order_by(dv.c.number.desc()).limit(1)).first()
+        if latest is not None and note is None and (latest.origin == "edited" or (
+                (latest.input_sha256, latest.template_sha256) == (input_sha, template_sha)
+                and (not issued or latest.letter_date == letter_date))):
             return None
         with metrics.timed_render(draft.name):
             try:
@@ -241,7 +284,7 @@ class Drafts:
             trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
             template=template, template_sha256=template_sha, input_sha256=input_sha,
             input=plain, approval_sha256=approval_sha, sha256=sha, size=len(content),
-            content=content, stale=False))
+            content=content, stale=False, origin="generated", note=note or ""))
         return Made(int(doc_id), draft.name, party or "", number, sha)
 
     def _record_approval(self, conn: Connection, app_id: int, names: Sequence[str],
