@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from . import admin, agreements, cases, documents, ops, setup
+from . import admin, agreements, cases, casetext, documents, ops, setup
 from .common import neutralised_output
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def cli() -> None:
     """
 
 
-COMMAND_MODULES = (setup, cases, documents, agreements, admin, ops)
+COMMAND_MODULES = (setup, cases, documents, casetext, agreements, admin, ops)
 for module in COMMAND_MODULES:
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -225,7 +225,25 @@ class Drafts:
                 made.append(result)
         if spec.approves:
             self._record_approval(conn, app["id"], spec.approves, version)
+        if wanted:
+            self._record_issued(conn, app["id"], wanted, version)
         return made
+
+    def _record_issued(self, conn: Connection, app_id: int, names: set[str],
+                       version: int) -> None:
+        """Write the versions this step issued (made now, or kept: one edited by hand)
+        into its audit entry, with their sha256: the record of what was sent."""
+        d, dv, ae = t.document, t.document_version, t.audit_entry
+        issued = [{"document": r.id, "name": r.name, "party": r.party or None,
+                   "number": r.number, "sha256": r.sha256} for r in conn.execute(
+            select(d.c.id, d.c.name, d.c.party, dv.c.number, dv.c.sha256)
+            .join(dv, dv.c.document_id == d.c.id)
+            .where(d.c.application_id == app_id, d.c.name.in_(sorted(names)),
+                   dv.c.stale.is_(False)).order_by(d.c.id))]
+        key = (ae.c.application_id == app_id) & (ae.c.version == version)
+        data = conn.execute(select(ae.c.data).where(key)).scalar()
+        if data is not None and issued:
+            conn.execute(update(ae).where(key).values(data={**data, "issued": issued}))
 
     def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
               party: str | None, doc_id: int | None, inputs: Inputs, *,

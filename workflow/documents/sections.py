@@ -12,11 +12,14 @@ the Word draft as in the preview (:func:`preview_html`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
@@ -24,7 +27,7 @@ from sqlalchemy.engine import Connection
 from ..errors import InvalidData, NotFound, Said
 from ..process.values import shown
 from ..store import tables as t
-from .rendering import RawMarkdown
+from .rendering import RawMarkdown, make_environment, markdown_escape
 
 # name -> (Danish label, English label), in the order of the letter
 SECTIONS: dict[str, tuple[str, str]] = {
@@ -145,6 +148,26 @@ def digestible(sections: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return written or None
 
 
-def default_text(env: Any, name: str, context: Mapping[str, Any]) -> str:
-    """The template's own text of a section for this case, as Markdown."""
-    return str(env.get_template(f"sections/{name}.md.j2").render(context)).strip("\n")
+# what markdown_escape escapes that means nothing inside a line of Markdown
+_NEEDLESS = re.compile(r"(?<!^)(?<!\\)\\([.\-():=\"'!+{}~#])", re.MULTILINE)
+
+
+def gentle_escape(value: Any) -> str:
+    """:func:`~.rendering.markdown_escape` without the escapes a person would not write:
+    a value reads back the same, and the text in the editor stays readable."""
+    return _NEEDLESS.sub(r"\1", markdown_escape(value))
+
+
+@functools.lru_cache(maxsize=8)
+def default_environment(directory: Path) -> SandboxedEnvironment:
+    """The sandbox the sections' default text is rendered in for the editor."""
+    env = make_environment(directory)
+    env.finalize = gentle_escape
+    return env
+
+
+def default_text(directory: Path, name: str, context: Mapping[str, Any]) -> str:
+    """The template's own text of a section for this case, as Markdown (``directory``:
+    the templates' ``documents`` folder)."""
+    template = default_environment(directory).get_template(f"sections/{name}.md.j2")
+    return str(template.render(context)).strip("\n")

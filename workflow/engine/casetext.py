@@ -144,4 +144,5 @@ def _defaults(wf: Workflow, conn: Connection, app: dict[str, Any]) -> dict[str, 
     inputs = gather(conn, wf.definition, app, wf.tz)
     today = wf.today()
     ctx = build_context(inputs, letter_date=today, facts=wf.drafts.facts(draft, inputs, today))
-    return {name: sec.default_text(wf.drafts.env, name, ctx) for name in sec.SECTIONS}
+    folder = wf.drafts.dir / "documents"
+    return {name: sec.default_text(folder, name, ctx) for name in sec.SECTIONS}
