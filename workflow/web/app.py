@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None, *,
 
     from ..accounts import logins as accounts
     from ..store import database as store
-    from . import admin_pages, api, ops, pagekit, pages, security
+    from . import admin_pages, api, case_api, case_pages, ops, pagekit, pages, security
     from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
@@ -212,6 +212,9 @@ def create_app(settings: Settings | None = None, *,
     pagekit.install_filters(app.state.pages)
     app.state.page_cache = PageCache()
     app.include_router(api.router)
+    app.include_router(case_api.router)
+    app.include_router(case_api.uploads)
     app.include_router(pages.router)
+    app.include_router(case_pages.router)
     app.include_router(admin_pages.router)
     return app

@@ -25,7 +25,7 @@ from ..errors import (
     in_danish,
 )
 from ..store import database as store
-from . import messages, pagecache, sessions
+from . import case_pages, messages, pagecache, sessions
 from .api import Id, content_disposition, get_wf
 from .pagekit import back, check_csrf, csrf_token, flash, render, session_user
 from .svg import state_svg
@@ -179,7 +179,8 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
                   required_when=lambda when: messages.required_when(wf, when),
                   confirmations=messages.confirmations(wf),
                   confirm_field=messages.CONFIRM_FIELD,
-                  drafts=wf.definition.drafts)
+                  drafts=wf.definition.drafts,
+                  **case_pages.document_extras(wf, app, view["documents"], actor))
 
 
 def _people_of(view: dict[str, Any]) -> set[str]:
