@@ -29,10 +29,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
 from tests.conftest import PG_BASE_URL, SQLITE_ONLY
+from tests.engine.test_edited import edited_copy
 from workflow import __version__
 from workflow.accounts import logins as accounts
 from workflow.cli.app import cli
 from workflow.config import Settings
+from workflow.engine import casetext, edited
 from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
 from workflow.errors import AuthError
@@ -87,7 +89,13 @@ def fill(url: str) -> None:
         engine.dispose()
     wf = Workflow.open(settings, clock=lambda: NOW)
     try:
-        wf.download(1, user="legal-ishoj")
+        letter = wf.download(1, user="legal-ishoj")
+        # the case's own text, and its letter edited by hand (example 2 is at the councils)
+        casetext.save_section(wf, 2, "reasons", "Kommunernes egen begrundelse.",
+                              user="legal-ishoj")
+        edited.file_edited(wf, 1, edited_copy(letter.content, "Ophævelse af det",
+                                              "Rettet i hånden."),
+                           user="legal-vallensbaek", note="Sproglig rettelse")
     finally:
         wf.close()
 
@@ -370,6 +378,7 @@ WRITER = """
 import sys
 from datetime import UTC, datetime
 from workflow.config import Settings
+from workflow.engine import casetext, edited
 from workflow.engine.workflow import Workflow
 
 url, log = sys.argv[1], sys.argv[2]
@@ -469,7 +478,8 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
     assert {n: d["rows"] for n, d in manifest["tables"].items()} == \
         {n: len(r) for n, r in source.items()}
     for name in ("document_version", "reminder", "web_session", "api_token",
-                 "login_attempt", "document_download", "setting", "party_act", "link"):
+                 "login_attempt", "document_download", "setting", "party_act", "link",
+                 "case_section"):
         assert manifest["tables"][name]["rows"] > 0, name
 
     said = ok(other_url, "import", str(out))
