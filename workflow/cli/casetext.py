@@ -11,24 +11,18 @@ from .plain import emit_json
 
 def read_text_file(path: str, limit: int) -> str:
     """The UTF-8 text of ``path`` (``-``: standard input), at most ``limit`` bytes; a file
-    that cannot be read, is larger or is not UTF-8 is a one-line error."""
+    that cannot be read, is larger or is not UTF-8 is a one-line error (InvalidData)."""
     import sys
-    from pathlib import Path
 
-    try:
-        if path == "-":
-            raw = sys.stdin.buffer.read(limit + 1)
-        else:
-            with Path(path).open("rb") as f:
-                raw = f.read(limit + 1)
-    except OSError as exc:
-        raise click.FileError(path, exc.strerror or str(exc)) from None
+    from ..errors import InvalidData
+
+    raw = sys.stdin.buffer.read(limit + 1) if path == "-" else read_bytes(path, limit)
     if len(raw) > limit:
-        raise click.FileError(path, f"larger than {limit:,} bytes")
+        raise InvalidData(f"{path}: larger than {limit:,} bytes")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise click.FileError(path, f"not UTF-8 text (byte {exc.start})") from None
+        raise InvalidData(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 @case_view
@@ -143,16 +137,18 @@ def diff(document_id: int, number: int, user: str | None, as_json: bool) -> None
 
 
 def read_bytes(path: str, limit: int) -> bytes:
-    """The bytes of ``path``, at most ``limit``; else a one-line error."""
+    """The bytes of ``path``, at most ``limit``; else a one-line error (InvalidData)."""
     from pathlib import Path
+
+    from ..errors import InvalidData
 
     try:
         with Path(path).open("rb") as f:
             raw = f.read(limit + 1)
     except OSError as exc:
-        raise click.FileError(path, exc.strerror or str(exc)) from None
+        raise InvalidData(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(raw) > limit:
-        raise click.FileError(path, f"larger than {limit:,} bytes")
+        raise InvalidData(f"{path}: larger than {limit:,} bytes")
     return raw
 
 
