@@ -165,6 +165,11 @@ class Drafts:
                     party=party) for label, full in (("full", True), ("early", False))
                     for inputs in [sample_inputs(full, process)]}
                 problems.extend(rendering.check_template(self.env, name, samples))
+                for included in self.section_files(self._read(self.dir / "documents" / name)):
+                    section = f"sections/{included.name}"
+                    if section not in seen:
+                        seen.add(section)
+                        problems.extend(rendering.check_template(self.env, section, samples))
         for path in sorted((self.dir / "documents").glob("*.md.j2")):
             if path.name not in seen:
                 problems.append(rendering.TemplateProblem(
