@@ -13,7 +13,7 @@ from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
 from workflow.documents.sections import MAX_CHARS, SECTIONS, preview_html
 from workflow.engine import casetext
-from workflow.engine.queries import documents
+from workflow.engine.queries import documents, history
 from workflow.engine.workflow import Workflow
 from workflow.errors import (
     ConflictError,
@@ -88,6 +88,11 @@ def test_a_saved_section_is_in_the_letter_and_every_version_is_kept(
     assert versions[0]["body"] == REASONS
     assert "Kort begrundelse." in letter_text(wf, app)
     assert "40 medarbejdere" in letter_text(wf, app, number=before + 1)  # old bytes stay
+    # the history names each edit
+    edits = [e for e in history(wf, app, user="pl-ishoj") if e["trigger"] == "edit_section"]
+    assert [(e["user"], e["data"]) for e in edits] == [
+        ("legal-ishoj", {"section": "reasons", "number": 1}),
+        ("pl-vallensbaek", {"section": "reasons", "number": 2})]
     # someone who started from version 1 is told who changed it since
     with pytest.raises(ConflictError, match="changed by pl-vallensbaek"):
         casetext.save_section(wf, app, "reasons", "Noget andet.", user="legal-ishoj",

@@ -16,7 +16,7 @@ from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
 from workflow.documents.edits import MAX_DOCX, check_docx, paragraphs
 from workflow.engine import casetext, edited
-from workflow.engine.queries import documents
+from workflow.engine.queries import documents, history
 from workflow.engine.workflow import Workflow
 from workflow.errors import GuardFailed, InvalidData, NotFound, PermissionDenied
 from workflow.store import database as store
@@ -84,6 +84,10 @@ def test_an_edited_draft_is_a_new_version_naming_its_source_with_a_diff(
         "+Kommunerne vil fortsat samarbejde frivilligt."]
     with pytest.raises(InvalidData, match="not edited by hand"):
         edited.diff(wf, doc_id, before["number"], user="legal-ishoj")
+    entry, = [e for e in history(wf, app, user="pl-ishoj") if e["trigger"] == "file_edited"]
+    assert (entry["user"], entry["comment"], entry["data"]["number"],
+            entry["data"]["edited_from"]) == ("legal-ishoj", "Juridisk gennemlæsning", number,
+                                              before["number"])
 
 
 def test_steps_keep_the_edited_version_and_councils_approve_and_send_its_bytes(

@@ -198,6 +198,7 @@ def test_the_sections_page_previews_and_saves(client: TestClient, wf: Workflow) 
     page = client.get(r.headers["location"]).text
     assert "Afsnittet »Begrundelse« er gemt som version 1. Udkastet er dannet igen." in page
     assert "Version 1, gemt" in page
+    assert "Sagens tekst ændret" in client.get(f"/applications/{app}").text   # the history
     # bad text: the form again, as typed, saying why, nothing stored
     r = client.post(f"/applications/{app}/sections/staff",
                     data={"csrf": token, "text": "a\x1bb", "action": "save"})

@@ -135,3 +135,21 @@ def add_edited_version(conn: Connection, document_id: int, base: Any, content: b
         sha256=sha, size=len(content), content=content, stale=False, origin="edited",
         edited_from=base.number, note=note))
     return last + 1, sha
+
+
+def for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+    """The drafts of a case filed edited by hand, or made again from the template over
+    one, as history entries, by time."""
+    d, dv = t.document, t.document_version
+    rows = conn.execute(
+        select(d.c.id, d.c.name, d.c.party, dv.c.number, dv.c.created_at, dv.c.created_by,
+               dv.c.trigger, dv.c.edited_from, dv.c.sha256, dv.c.note)
+        .join(dv, dv.c.document_id == d.c.id)
+        .where(d.c.application_id == app_id, dv.c.trigger.in_(["file_edited", "regenerate"]))
+        .order_by(dv.c.created_at, dv.c.id))
+    return [{"version": None, "trigger": r.trigger, "from": None, "to": None,
+             "user": r.created_by, "role": None, "municipality": None,
+             "at": r.created_at.isoformat(), "comment": r.note,
+             "data": {"document": r.id, "name": r.name, "party": r.party or None,
+                      "number": r.number, "edited_from": r.edited_from,
+                      "sha256": r.sha256}} for r in rows]

@@ -129,6 +129,15 @@ def add_version(conn: Connection, app_id: int, name: str, body: str, *, user: st
     return number
 
 
+def for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+    """The case's section edits as history entries, by time."""
+    return [{"version": None, "trigger": "edit_section", "from": None, "to": None,
+             "user": v["created_by"], "role": None, "municipality": None,
+             "at": v["created_at"], "comment": "",
+             "data": {"section": v["name"], "number": v["number"]}}
+            for v in sorted(versions(conn, app_id), key=lambda v: v["created_at"])]
+
+
 def _version(r: Any) -> dict[str, Any]:
     return {"name": r.name, "number": r.number, "body": r.body,
             "created_at": r.created_at.isoformat(), "created_by": r.created_by}
