@@ -198,7 +198,8 @@ def test_the_sections_page_previews_and_saves(client: TestClient, wf: Workflow) 
     page = client.get(r.headers["location"]).text
     assert "Afsnittet »Begrundelse« er gemt som version 1. Udkastet er dannet igen." in page
     assert "Version 1, gemt" in page
-    assert "Sagens tekst ændret" in client.get(f"/applications/{app}").text   # the history
+    assert "Sagens tekst ændret</strong>: Begrundelse, version 1" in \
+        client.get(f"/applications/{app}").text                            # the history
     # bad text: the form again, as typed, saying why, nothing stored
     r = client.post(f"/applications/{app}/sections/staff",
                     data={"csrf": token, "text": "a\x1bb", "action": "save"})
@@ -230,6 +231,7 @@ def test_the_case_page_files_an_edited_draft_and_shows_its_diff(
     assert "redigeret i hånden ud fra version 1: Rettelse" in page
     assert '<span class="add">+Rettet &lt;i&gt;i hånden&lt;/i&gt;.</span>' in page
     assert "Dan igen fra skabelonen" in page
+    assert "Redigeret version indsat</strong>: Ansøgning om dispensation, version" in page
     # a file that is no .docx: said on the page, nothing stored
     before = count(wf, "document_version")
     r = client.post(f"/documents/{doc}/edited", data={"csrf": token},

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..documents.edits import MAX_DOCX
 from ..documents.sections import MAX_CHARS, SECTIONS
-from ..engine import casetext, edited
+from ..engine import casetext, edited, queries
 from ..engine.workflow import Actor, Workflow
 from ..errors import ConflictError, NotFound, PermissionDenied, WorkflowError
 from . import messages
@@ -58,8 +58,9 @@ def _sections(request: Request, wf: Workflow, app_id: int, user: str, *,
     for s in got["sections"]:
         if typed and s["name"] in typed:
             s["text"] = typed[s["name"]]
+    people = queries.user_names(wf, (s["created_by"] for s in got["sections"]))
     return render(request, "sections.html", status=status, view=got, preview=preview or {},
-                  error=error, typed=typed or {}, max_chars=MAX_CHARS)
+                  error=error, typed=typed or {}, max_chars=MAX_CHARS, people=people)
 
 
 @router.post("/applications/{app_id}/sections/{name}")
@@ -116,6 +117,7 @@ def document_extras(wf: Workflow, app: dict[str, Any], documents: list[dict[str,
             "may_file": live if actor.role in edited.FILERS else set(),
             "may_regenerate": live if actor.role in edited.REGENERATORS else set(),
             "uses_sections": bool(casetext.section_drafts(wf, app["kind"])),
+            "section_labels": {name: label for name, (label, _) in SECTIONS.items()},
             "max_docx_mb": MAX_DOCX // (1 << 20)}
 
 
