@@ -198,6 +198,11 @@ def test_the_sections_page_previews_and_saves(client: TestClient, wf: Workflow) 
     page = client.get(r.headers["location"]).text
     assert "Afsnittet »Begrundelse« er gemt som version 1. Udkastet er dannet igen." in page
     assert "Version 1, gemt" in page
+    r = client.post(f"/applications/{app}/sections/reasons",
+                    data={"csrf": token, "text": "Min version.", "action": "save",
+                          "based_on": "0"})
+    assert r.status_code == 409 and "Min version." in r.text
+    assert "Afsnittet er ændret af Mette Højgaard (version 1), efter at du begyndte" in r.text
     assert "Sagens tekst ændret</strong>: Begrundelse, version 1" in \
         client.get(f"/applications/{app}").text                            # the history
     # bad text: the form again, as typed, saying why, nothing stored

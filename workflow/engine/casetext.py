@@ -122,8 +122,9 @@ def save_section(wf: Workflow, app_id: int, name: str, body: str, *, user: str |
             raise ConflictError(Said(
                 f"{name} was changed by {newest['created_by']} (version {newest['number']}) "
                 f"since version {based_on} that you started from",
-                f"afsnittet er ændret af {newest['created_by']} (version {newest['number']}), "
-                f"efter at du begyndte; se ændringen og gem igen"),
+                f"afsnittet er ændret af {_name(conn, newest['created_by'])} "
+                f"(version {newest['number']}), efter at du begyndte; din tekst står "
+                f"herunder: se ændringen, og gem igen"),
                 application_id=app_id, changed_by=newest["created_by"],
                 version=newest["number"])
         if newest is not None and newest["body"] == text:
@@ -135,6 +136,15 @@ def save_section(wf: Workflow, app_id: int, name: str, body: str, *, user: str |
             made = wf.drafts.renew(conn, row, live, actor=(actor.id, actor.name), now=now,
                                    trigger="edit_section")
         return number, made
+
+
+def _name(conn: Connection, user_id: str) -> str:
+    from sqlalchemy import select
+
+    from ..store import tables as t
+
+    got = conn.execute(select(t.user.c.name).where(t.user.c.id == user_id)).scalar()
+    return str(got or user_id)
 
 
 def _defaults(wf: Workflow, conn: Connection, app: dict[str, Any]) -> dict[str, str]:

@@ -81,9 +81,11 @@ async def save_section(request: Request, wf: WfDep, app_id: Id, name: str) -> Re
         number, made = casetext.save_section(
             wf, app_id, name, text, user=user,
             based_on=int(based) if based.isdigit() and len(based) < 10 else None)
-    except WorkflowError as exc:
+    except WorkflowError as exc:  # a section saved meanwhile is the section's own news
+        said = exc.da if isinstance(exc, ConflictError) and exc.da else \
+            messages.refusal(wf, exc)
         return _sections(request, wf, app_id, user, typed={name: text},
-                         error=(name, messages.refusal(wf, exc)), status=_status(exc))
+                         error=(name, said[:1].upper() + said[1:]), status=_status(exc))
     label = SECTIONS[name][0]
     flash(request, "ok", f"Afsnittet »{label}« er gemt som version {number}."
           + (" Udkastet er dannet igen." if made else ""))
