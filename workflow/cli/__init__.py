@@ -1,4 +1,4 @@
 """The command line: ``console`` is the entry point (it answers ``check`` and ``diagram``
 without click); ``app`` is the click group, which imports its command modules (``admin``,
-``agreements``, ``documents``, ``ops``), never the reverse.
+``agreements``, ``casetext``, ``documents``, ``ops``), never the reverse.
 """

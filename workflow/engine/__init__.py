@@ -2,5 +2,6 @@
 triggers, one transaction each; the transaction context rules see (``context``); the
 deadline rows a transition keeps (``deadlines``); the day a step happened, beside when
 it was recorded (``when``); whose turn a step makes it (``turns``); the read side (``queries``, and
-``agreements`` for BUM). Only the faces (cli, web) import it.
+``agreements`` for BUM); the case's own text (``casetext``) and drafts edited by hand
+(``edited``). Only the faces (cli, web) import it.
 """
