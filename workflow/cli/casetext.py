@@ -27,7 +27,7 @@ def read_text_file(path: str, limit: int) -> str:
 
 @case_view
 def sections(app_id: int, user: str | None, as_json: bool) -> None:
-    """The sections of an application's letter: the case's own text or the template's."""
+    """The sections of an application's letter: its own text or the template's."""
     from ..engine import casetext
 
     got = casetext.sections(open_workflow(), app_id, user=user)
@@ -87,7 +87,7 @@ def section(app_id: int, name: str, path: str | None, based_on: int | None,
 @as_option
 def file_edited(document_id: int, path: str, from_number: int | None, note: str,
                 user: str | None) -> None:
-    """File a Word document edited by hand as the draft's next version (legal staff)."""
+    """File a draft edited in Word as the draft's next version (legal staff)."""
     from ..documents.edits import MAX_DOCX
     from ..engine import edited
 
@@ -105,8 +105,9 @@ def file_edited(document_id: int, path: str, from_number: int | None, note: str,
 @click.option("--note", default="", help="Why (needed with --confirm).")
 @as_option
 def regenerate(document_id: int, confirm: bool, note: str, user: str | None) -> None:
-    """Make a draft again from its template (over a version edited by hand: --confirm
-    and --note)."""
+    """Make a draft again from its template (over one edited by hand: --confirm).
+
+    Over a version edited by hand it takes --confirm and a --note saying why."""
     from ..engine import edited
 
     made = edited.regenerate(open_workflow(), document_id, user=user, confirm=confirm,
@@ -124,7 +125,7 @@ def regenerate(document_id: int, confirm: bool, note: str, user: str | None) -> 
 @as_option
 @json_option
 def diff(document_id: int, number: int, user: str | None, as_json: bool) -> None:
-    """The text of a version edited by hand against the version it was edited from."""
+    """The text of a version edited by hand against the one it was edited from."""
     from ..engine import edited
 
     got = edited.diff(open_workflow(), document_id, number, user=user)

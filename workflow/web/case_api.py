@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from ..documents.edits import MAX_DOCX
 from ..engine import casetext, edited
 from ..errors import InvalidData, Said
-from .api import CHANGE, READ, Id, UserDep, WfDep, errors
+from .api import CHANGE, READ, Id, Refused, UserDep, WfDep, _error, errors
 from .bodies import CheckedBody, UploadBody
 
 router = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 503))
@@ -40,7 +40,7 @@ class PreviewIn(BaseModel):
 
 
 class RegenerateIn(BaseModel):
-    confirm: bool = Field(default=False, description="replace a version edited by hand")
+    confirm: StrictBool = Field(default=False, description="replace a version edited by hand")
     note: str = Field(default="", description="why (needed with confirm)")
 
 
@@ -82,7 +82,8 @@ def preview_section(wf: WfDep, user: UserDep, app_id: Id, name: SectionName,
 
 
 @uploads.post("/documents/{document_id}/versions", status_code=201, tags=["documents"],
-              responses=CHANGE)
+              responses={**CHANGE, **errors(400), 413: _error(
+                  "The request body is larger than 21 MiB", model=Refused)})
 async def file_edited_version(wf: WfDep, user: UserDep, document_id: Id,
                               file: Annotated[UploadFile, File(description="the .docx")],
                               note: Annotated[str, Form()] = "",
