@@ -32,6 +32,7 @@ PG_URL = f"{PG_BASE_URL}?options=-csearch_path%3D{PG_SCHEMA}"
 REQUIRE_PG = bool(os.environ.get("CI") or os.environ.get("WORKFLOW_REQUIRE_POSTGRES"))
 TABLES = ["chain_link", "journal_exemption", "journal_entry", "stored_file_chunk", "stored_file",
           "web_session", "login_attempt", "api_token", "setting", "reminder", "document_download",
+          "case_section",
           "document_version", "document", "party_act", "deadline", "audit_entry", "link",
           "application_area", "area_part_release", "application", "definition", "area", "user",
           "municipality"]

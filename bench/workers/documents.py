@@ -41,9 +41,10 @@ from sqlalchemy import select
 
 from workflow import danish
 from workflow.config import Settings
-from workflow.documents.context import Inputs, build_context, gather, sample_inputs
+from workflow.documents.context import Inputs, build_context, gather
 from workflow.documents.docx_writer import write_docx
 from workflow.documents.drafts import Drafts
+from workflow.documents.samples import sample_inputs
 from workflow.engine.workflow import Workflow
 from workflow.process.definition import load
 from workflow.store import database as store

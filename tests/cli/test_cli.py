@@ -583,7 +583,8 @@ def test_rules_lists_the_guards_and_effects() -> None:
 
 # Commands that write or run something; every other command reads, and takes --json.
 WRITING = {"init", "new", "advance", "serve", "scheduler", "download", "users add",
-           "users set-password", "users notices", "tokens issue", "tokens revoke"}
+           "users set-password", "users notices", "tokens issue", "tokens revoke",
+           "section", "file-edited", "regenerate"}
 
 
 def test_every_read_command_takes_json() -> None:

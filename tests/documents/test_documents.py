@@ -37,6 +37,7 @@ from tests.factories import ROUND_ONE, make_application, walk_fire
 from workflow.cli.app import cli
 from workflow.config import Settings
 from workflow.documents.pdf import LIBREOFFICE_HINT
+from workflow.documents.sections import SECTIONS
 from workflow.engine.queries import documents, get_application, history
 from workflow.engine.workflow import Workflow
 from workflow.errors import DocumentError, InvalidData, NotFound, PermissionDenied, SetupError
@@ -166,7 +167,13 @@ def downloads_logged(wf: Workflow, app: int) -> list[dict[str, Any]]:
 
 
 def template_sha(templates: Path, template: str, letterhead: str) -> str:
-    return hashlib.sha256((templates / "documents" / template).read_bytes() + b"\0" +
+    """sha256 of a template, the section templates it includes (in the letter's order)
+    and its letterhead."""
+    source = (templates / "documents" / template).read_bytes()
+    for name in SECTIONS:
+        if f'"sections/{name}.md.j2"'.encode() in source:
+            source += b"\0" + (templates / "documents" / "sections" / f"{name}.md.j2").read_bytes()
+    return hashlib.sha256(source + b"\0" +
                           (templates / "reference" / f"{letterhead}.docx").read_bytes()
                           ).hexdigest()
 

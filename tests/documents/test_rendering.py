@@ -24,9 +24,10 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from markdown_it import MarkdownIt
 
 from workflow.documents import rendering
-from workflow.documents.context import build_context, sample_inputs
+from workflow.documents.context import build_context
 from workflow.documents.docx_writer import write_docx
 from workflow.documents.rendering import MISSING, check_template, make_environment, markdown_escape
+from workflow.documents.samples import sample_inputs
 from workflow.process.definition import load
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -31,11 +31,12 @@ from sqlalchemy import create_engine, select, text
 
 from tests import samples
 from tests.conftest import PG_BASE_URL, SQLITE_ONLY
+from tests.engine.test_edited import edited_copy
 from workflow import __version__
 from workflow.accounts import logins as accounts
 from workflow.cli.app import cli
 from workflow.config import Settings
-from workflow.engine import aktindsigt
+from workflow.engine import aktindsigt, casetext, edited
 from workflow.engine.casefile import CaseFile, Filing
 from workflow.engine.queries import get_application, history, list_applications
 from workflow.engine.workflow import Workflow
@@ -91,7 +92,7 @@ def fill(url: str) -> None:
         engine.dispose()
     wf = Workflow.open(settings, clock=lambda: NOW)
     try:
-        wf.download(1, user="legal-ishoj")
+        letter = wf.download(1, user="legal-ishoj")
         files = CaseFile(wf)   # an upload (its bytes in the database) and a note
         files.attach_file(2, io.BytesIO(samples.PDF), "brev.pdf", Filing(
             "received", TODAY, "Indenrigsministeriet", "Brev", "ministry_request"),
@@ -99,6 +100,12 @@ def fill(url: str) -> None:
         note = files.add_note(2, "Notat om sagen.", user="pl-ishoj")
         aktindsigt.exempt(wf, 2, note, ground="internal", reason="Internt notat",
                           user="legal-ishoj")   # and the note exempt from aktindsigt
+        # the case's own text, and its letter edited by hand (example 2 is at the councils)
+        casetext.save_section(wf, 2, "reasons", "Kommunernes egen begrundelse.",
+                              user="legal-ishoj")
+        edited.file_edited(wf, 1, edited_copy(letter.content, "Ophævelse af det",
+                                              "Rettet i hånden."),
+                           user="legal-vallensbaek", note="Sproglig rettelse")
     finally:
         wf.close()
 
@@ -382,6 +389,7 @@ import sys
 from datetime import UTC, datetime
 from workflow.config import Settings
 from workflow.engine.casefile import CaseFile, Filing
+from workflow.engine import casetext, edited
 from workflow.engine.workflow import Workflow
 
 url, log = sys.argv[1], sys.argv[2]
@@ -482,7 +490,7 @@ def test_an_export_imports_into_the_other_kind_of_database(filled: str, other_ur
         {n: len(r) for n, r in source.items()}
     for name in ("document_version", "reminder", "web_session", "api_token",
                  "login_attempt", "document_download", "setting", "party_act", "link",
-                 "journal_entry", "stored_file", "stored_file_chunk"):
+                 "journal_entry", "stored_file", "stored_file_chunk", "case_section"):
         assert manifest["tables"][name]["rows"] > 0, name
 
     said = ok(other_url, "import", str(out))

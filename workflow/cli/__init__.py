@@ -1,4 +1,5 @@
 """The command line: ``console`` is the entry point (it answers ``check`` and ``diagram``
 without click); ``app`` is the click group, which imports its command modules (``admin``,
-``agreements``, ``audit``, ``casefile``, ``documents``, ``ops``), never the reverse.
+``agreements``, ``audit``, ``casefile``, ``casetext``, ``documents``, ``ops``), never the
+reverse.
 """

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from . import admin, agreements, audit, casefile, cases, documents, ops, setup
+from . import admin, agreements, audit, casefile, cases, casetext, documents, ops, setup
 from .common import neutralised_output
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def cli() -> None:
     """
 
 
-COMMAND_MODULES = (setup, cases, documents, casefile, agreements, admin, ops, audit)
+COMMAND_MODULES = (setup, cases, documents, casefile, casetext, agreements, admin, ops, audit)
 for module in COMMAND_MODULES:
     for command in module.COMMANDS:
         cli.add_command(command)

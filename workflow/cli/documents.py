@@ -58,7 +58,9 @@ def documents(app_id: int, user: str | None, as_json: bool) -> None:
     if not docs:
         click.echo("No documents yet.")
     rows = {doc["id"]: [[f"v{v['number']}", local(v["created_at"]), v["created_by"],
-                         v["trigger"], "stale" if v["stale"] else "current",
+                         v["trigger"] + (f" (by hand, from v{v['edited_from']})"
+                                         if v["origin"] == "edited" else ""),
+                         "stale" if v["stale"] else "current",
                          f"sha256 {clip(v['sha256'], 17)}", f"{v['size']:,} bytes"]
                         for v in doc["versions"]] for doc in docs}
     every = [row for block in rows.values() for row in block]

@@ -16,7 +16,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +29,8 @@ from ..store import tables as t
 from .areas import application_areas
 from .committees import committee_views
 from .ministry import acceptances_view, conditions_view, questions_view
+from .sections import bodies as section_bodies
+from .sections import context_sections, digestible
 
 OUTCOME_DA = {"granted": "bevilget", "granted_with_conditions": "bevilget med vilkår",
               "partly_granted": "delvist bevilget", "refused": "afslag"}
@@ -53,6 +54,7 @@ class Inputs:
     announced: dict[str, Any] | None = None       # the ministry's announced conditions
     # committee decisions: act name (committee, conditions_committee) -> party -> committee
     committees: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    sections: dict[str, str] = field(default_factory=dict)   # the case's own text, by name
 
 
 def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -169,6 +171,7 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
         "requested_effective_date": as_date(data.get("requested_effective_date")),
         "conditions": conditions_view(inputs, areas), "acceptances": acceptances_view(inputs),
         "info_request": inputs.info_request, "previous": inputs.previous,
+        "sections": context_sections(inputs.sections),
     }
     if inputs.process == "bum_agreement":
         ctx["agreement"] = agreement_view(inputs, by_id)
@@ -191,7 +194,10 @@ def _sha(obj: Any) -> str:
 def input_digest(context: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """sha256 of the context's data (not its letter date), sha256 of what a council
     approves, and the context as JSON."""
-    plain = json.loads(json.dumps(context, default=str, sort_keys=True, ensure_ascii=False))
+    plain = json.loads(json.dumps({**context, "sections": digestible(context.get("sections"))},
+                                  default=str, sort_keys=True, ensure_ascii=False))
+    if plain["sections"] is None:
+        del plain["sections"]
     data = _sha({k: v for k, v in plain.items() if k != "letter_date"})
     substance = _sha({k: v for k, v in plain.items() if k not in NOT_APPROVED})
     return data, substance, plain
@@ -233,7 +239,8 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
                   for name in ("committee", "conditions_committee")}
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
-                  all_municipalities=views, announced=announced, committees=committees)
+                  all_municipalities=views, announced=announced, committees=committees,
+                  sections=section_bodies(conn, app["id"]))
 
 
 def _latest_step(conn: Connection, app_id: int, trigger: str, tz: tzinfo
@@ -277,119 +284,3 @@ def _gather_agreement(conn: Connection, app: Mapping[str, Any], case: dict[str, 
     return Inputs(case=case, municipalities=parties, areas=[], acts=acts, data=data,
                   all_municipalities=views, process="bum_agreement", area=area,
                   source=_linked(conn, app["id"], "agreement_for"))
-
-
-def sample_inputs(full: bool, process: str = "application") -> Inputs:
-    """A case of ``process`` as complete as can be (``full``), or as bare as at its start."""
-    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
-
-    if process == "bum_agreement":
-        return sample_agreement_inputs(full)
-    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
-    munis = [municipality_view(m, contacts.get(m["id"]) if full else None)
-             for m in MUNICIPALITIES if m["cooperation"]]
-    areas = [{"id": a["id"], "name": a["name_da"], "law_ref": a["law_ref"],
-              "run_by": a["run_by"], "outcome": ("granted" if i < 2 else "refused")
-              if full else None} for i, a in enumerate(AREAS[1:4])]
-    case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
-            "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
-            "round": 1, "satellite_fallback": True}
-    if not full:
-        return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={})
-    acts = {"council": {"ishoj": {"decision": "approved", "meeting_date": "2018-04-03",
-                                  "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
-                        "vallensbaek": {"decision": "rejected", "meeting_date": "2018-04-25",
-                                        "agenda_ref": "Kommunalbestyrelsen 25-04-2018, pkt. 12",
-                                        "reason": "Ønsker flere områder med"}},
-            "conditions": {"ishoj": {"meeting_date": "2018-07-03",
-                                     "agenda_ref": "Byrådet 3. juli 2018, punkt 2"}}}
-    data = {"outcome": "partly_granted", "reference": "2018-4711",
-            "decision_date": "2018-06-15", "conditions": "Overgang senest 1. januar 2019",
-            "effective_date": "2019-01-01", "requested_effective_date": "2019-01-01"}
-    announced = {"reference": "2018-4711", "date": date(2018, 5, 28), "due_date": date(2018, 7, 6),
-                 "conditions": ["Overdragelsen af personale sker efter reglerne om "
-                                "virksomhedsoverdragelse.",
-                                "Ændringen har virkning fra 1. januar 2019."],
-                 "granted_areas": [a["id"] for a in areas[:2]]}
-    committees = {
-        "committee": {"ishoj": {"Fagudvalget": {
-            "decision": "approved", "committee_date": "2018-03-20",
-            "agenda_ref": "Fagudvalget 20. marts 2018, punkt 4"}}},
-        "conditions_committee": {"vallensbaek": {"Økonomiudvalget": {
-            "decision": "rejected", "committee_date": "2018-06-27",
-            "agenda_ref": "Økonomiudvalget 27-06-2018, pkt. 3", "reason": "Afventer MED"}}}}
-    return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
-                  announced=announced, committees=committees,
-                  info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
-                                "date": date(2018, 3, 9), "received": date(2018, 3, 12),
-                                "questions": [
-                                    {"number": 1, "text": "Hvor mange medarbejdere berøres?",
-                                     "answer": "Cirka 200 medarbejdere."},
-                                    {"number": 2, "text": "Hvordan sikres borgerne i "
-                                     "overgangen?", "answer": None}]},
-                  previous={"number": "00.17.15-G01-3-18", "title": "Hjemtagning af jobcenteret",
-                            "decision_date": date(2018, 4, 13), "reference": "2018-1234"})
-
-
-def _sample_year(year: int, direct: str, rate: str, volume: int, level: str,
-                 quarters: list[date]) -> dict[str, Any]:
-    from ..bum.pricing import cost_price, instalments, to_øre
-
-    price = cost_price(Decimal(direct), Decimal(rate))
-    return {"expected_volume": volume, "service_level": level, "direct_costs": direct,
-            "overhead_rate": rate, "overhead": f"{price.overhead:f}",
-            "price": f"{price.total:f}", "unit_price": f"{to_øre(price.total / volume):f}",
-            "a_conto": [{"due": q.isoformat(), "amount": f"{a:f}"} for q, a in
-                        zip(quarters, instalments(price.total, len(quarters)), strict=True)]}
-
-
-def sample_agreement_inputs(full: bool) -> Inputs:
-    """A BUM agreement (Vallensbæk buys rehabilitation from Ishøj): ``full`` is signed and
-    two cycles on, with a true-up, a notice below the price, a change and a termination;
-    otherwise just created, with no terms yet."""
-    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
-
-    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
-    views = {m["id"]: municipality_view(m, contacts.get(m["id"]) if full else None)
-             for m in MUNICIPALITIES}
-    area = next(a for a in AREAS if a["id"] == "rehabilitation")
-    case = {"id": 6, "number": "00.17.15-G02-6-18", "title": "Delaftale om genoptræning",
-            "kind": "bum_agreement", "kind_label": "Delaftale om køb af ydelser (BUM)",
-            "round": None}
-    data: dict[str, Any] = {
-        "provider": "ishoj", "purchaser": "vallensbaek", "area": area["id"],
-        "service": "Genoptræning efter sundhedslovens § 140 for Vallensbæks borgere på "
-                   "Ishøj Genoptræningscenter"}
-    common: dict[str, Any] = {
-        "case": case, "municipalities": [views["ishoj"], views["vallensbaek"]], "areas": [],
-        "all_municipalities": views, "process": "bum_agreement",
-        "area": {"id": area["id"], "name": area["name_da"], "law_ref": area["law_ref"]}}
-    if not full:
-        return Inputs(acts={}, data=data, **common)
-    quarters = [date(2019, m, 1) for m in (1, 4, 7, 10)]
-    first = _sample_year(2019, "1234567.89", "7.5", 420,
-                         "Første træning senest 7 dage efter udskrivning", quarters)
-    first["signed_on"] = "2018-05-29"
-    first["true_up"] = {"actual_direct": "1301234.56", "actual_overhead": "97592.59",
-                        "actual_total": "1398827.15", "paid": first["price"],
-                        "balance": "71666.67", "until": None}
-    second = _sample_year(2020, "1290000.00", "7.5", 440,
-                          "Første træning senest 5 dage efter udskrivning",
-                          [date(2020, m, 1) for m in (1, 4, 7, 10)])
-    second.update(budget_frame="1350000.00", notice_on="2019-10-30", signed_on="2019-11-28")
-    data.update({
-        "service_level": first["service_level"], "expected_volume": 420,
-        "direct_costs": "1234567.89", "overhead_rate": "7.5", "start_date": "2019-01-01",
-        "notice_months": 6, "cycle_year": 2019, "signed_on": "2018-05-29",
-        "end_date": "2021-12-31", "reason": "Vallensbæk Kommune hjemtager genoptræningen",
-        "last_true_up": 2019, "years": {"2019": first, "2020": second},
-        "changes": [{"effective_date": "2019-10-01", "expected_volume": 450,
-                     "service_level": "Første træning senest 5 dage efter udskrivning",
-                     "noticed_on": "2019-06-20", "by": "vallensbaek"}]})
-    acts = {"budget": {"ishoj": {"meeting_date": "2019-10-08",
-                                 "agenda_ref": "Byrådet 8. oktober 2019, punkt 3"},
-                       "vallensbaek": {"meeting_date": "2019-10-09",
-                                       "agenda_ref": "Kommunalbestyrelsen 09-10-2019, pkt. 4"}}}
-    source = {"number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
-              "decision_date": date(2018, 6, 15), "reference": "2018-4711"}
-    return Inputs(acts=acts, data=data, source=source, **common)

@@ -103,7 +103,10 @@ class Drafts:
         """A template's and a letterhead's bytes, and the sha256 over both."""
         body = self._read(self.dir / "documents" / template)
         paper = self._read(self.dir / "reference" / f"{letterhead}.docx")
-        return body, paper, hashlib.sha256(body + b"\0" + paper).hexdigest()
+        whole = body
+        for included in self.section_files(body):  # the sections' own default text
+            whole += b"\0" + self._read(included)
+        return body, paper, hashlib.sha256(whole + b"\0" + paper).hexdigest()
 
     def render(self, template: str, ctx: Mapping[str, Any], letterhead: bytes,
                recipe: Mapping[str, Any], what: str) -> bytes:
@@ -118,6 +121,41 @@ class Drafts:
                           author=recipe["author"],
                           created=made_on(date.fromisoformat(recipe["created"])))
 
+    def section_files(self, template: bytes) -> list[Path]:
+        """The section templates a template includes (its default text per section)."""
+        from .sections import SECTIONS
+
+        return [self.dir / "documents" / "sections" / f"{n}.md.j2" for n in SECTIONS
+                if f'"sections/{n}.md.j2"'.encode() in template]
+
+    def section_drafts(self, kind: str) -> list[DraftSpec]:
+        """The drafts of ``kind`` that print the case's own sections."""
+        return [d for d in self.applicable(kind) if not d.per_party and self.section_files(
+            self._read(self.dir / "documents" / d.template_for(None)))]
+
+    def renew(self, conn: Connection, app: Mapping[str, Any], drafts: Sequence[DraftSpec], *,
+              actor: tuple[str, str], now: datetime, trigger: str,
+              document_id: int | None = None, note: str | None = None) -> list[Made]:
+        """New versions of the case's existing ``drafts`` (only ``document_id``, if given)
+        whose data changed outside a step (the case's own text was edited); ``note``: a
+        confirmed regeneration, which replaces even a version edited by hand."""
+        d = t.document
+        rows = conn.execute(select(d.c.id, d.c.name, d.c.party).where(
+            d.c.application_id == app["id"], d.c.name.in_([x.name for x in drafts])))
+        specs = {x.name: x for x in drafts}
+        made: list[Made] = []
+        inputs = None
+        for r in rows:
+            if document_id is not None and r.id != document_id:
+                continue
+            inputs = inputs or gather(conn, self.definition, app, self.tz)
+            got = self._make(conn, app, specs[r.name], r.party or None, r.id, inputs,
+                             actor=actor, now=now, version=app["version"], trigger=trigger,
+                             note=note)
+            if got is not None:
+                made.append(got)
+        return made
+
     def applicable(self, kind: str) -> list[DraftSpec]:
         return [d for d in self.definition.drafts.values() if kind in d.applies_to]
 
@@ -130,7 +168,7 @@ class Drafts:
         provider's) for every municipality that could fill it.
         """
         from ..installation.demo import MUNICIPALITIES
-        from .context import sample_inputs
+        from .samples import sample_inputs
 
         parties = [m["id"] for m in MUNICIPALITIES if m["cooperation"]]
         everyone = [m["id"] for m in MUNICIPALITIES]
@@ -157,6 +195,11 @@ class Drafts:
                     party=party) for label, full in (("full", True), ("early", False))
                     for inputs in [sample_inputs(full, process)]}
                 problems.extend(rendering.check_template(self.env, name, samples))
+                for included in self.section_files(self._read(self.dir / "documents" / name)):
+                    section = f"sections/{included.name}"
+                    if section not in seen:
+                        seen.add(section)
+                        problems.extend(rendering.check_template(self.env, section, samples))
         for path in sorted((self.dir / "documents").glob("*.md.j2")):
             if path.name not in seen:
                 problems.append(rendering.TemplateProblem(
@@ -217,15 +260,39 @@ class Drafts:
                 made.append(result)
         if spec.approves:
             self._record_approval(conn, app["id"], spec.approves, version)
+        if wanted:
+            self._record_issued(conn, app["id"], wanted, version)
         return made
+
+    def _record_issued(self, conn: Connection, app_id: int, names: set[str],
+                       version: int) -> None:
+        """Write the versions this step issued (made now, or kept: one edited by hand)
+        into its audit entry, with their sha256: the record of what was sent."""
+        d, dv, ae = t.document, t.document_version, t.audit_entry
+        issued = [{"document": r.id, "name": r.name, "party": r.party or None,
+                   "number": r.number, "sha256": r.sha256} for r in conn.execute(
+            select(d.c.id, d.c.name, d.c.party, dv.c.number, dv.c.sha256)
+            .join(dv, dv.c.document_id == d.c.id)
+            .where(d.c.application_id == app_id, d.c.name.in_(sorted(names)),
+                   dv.c.stale.is_(False)).order_by(d.c.id))]
+        key = (ae.c.application_id == app_id) & (ae.c.version == version)
+        data = conn.execute(select(ae.c.data).where(key)).scalar()
+        if data is not None and issued:
+            conn.execute(update(ae).where(key).values(data={**data, "issued": issued}))
+            # the step's links hash its audit entry as it now stands (one transaction)
+            chain.relink(conn, app_id, "audit_entry", version)
 
     def _make(self, conn: Connection, app: Mapping[str, Any], draft: DraftSpec,
               party: str | None, doc_id: int | None, inputs: Inputs, *,
               actor: tuple[str, str], now: datetime, version: int, trigger: str,
-              day: date | None = None, issued: bool = False) -> Made | None:
+              day: date | None = None, issued: bool = False,
+              note: str | None = None) -> Made | None:
         """A new version of one draft, if its data or template changed since the latest
         one, or if the step ``issued`` it (declared it under ``documents:``) on another day
-        than the latest one's: the application sent is dated the day it is sent."""
+        than the latest one's: the application sent is dated the day it is sent.
+
+        A latest version edited by hand is never replaced (what is approved and sent is
+        that version), unless a regeneration was confirmed with a ``note``."""
         letter_date = day or now.astimezone(self.tz).date()
         facts = self.facts(draft, inputs, letter_date)
         template, letterhead, template_sha = self.sources(draft, party, app["data"])
@@ -241,10 +308,12 @@ class Drafts:
         approval_sha = hashlib.sha256(f"{template_sha}:{substance_sha}".encode()).hexdigest()
         dv = t.document_version
         latest = None if doc_id is None else conn.execute(
-            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256, dv.c.letter_date)
-            .where(dv.c.document_id == doc_id).order_by(dv.c.number.desc()).limit(1)).first()
-        if latest is not None and (latest.input_sha256, latest.template_sha256) == \
-                (input_sha, template_sha) and (not issued or latest.letter_date == letter_date):
+            select(dv.c.number, dv.c.input_sha256, dv.c.template_sha256, dv.c.letter_date,
+                   dv.c.origin).where(dv.c.document_id == doc_id)
+            .order_by(dv.c.number.desc()).limit(1)).first()
+        if latest is not None and note is None and (latest.origin == "edited" or (
+                (latest.input_sha256, latest.template_sha256) == (input_sha, template_sha)
+                and (not issued or latest.letter_date == letter_date))):
             return None
         recipe = make_recipe(
             ctx, letterhead=self.letterhead_name(draft, party, app["data"]), header={
@@ -266,7 +335,8 @@ class Drafts:
             trigger=trigger, audit_version=version, state=app["state"], letter_date=letter_date,
             template=template, template_sha256=template_sha, input_sha256=input_sha,
             input=plain, approval_sha256=approval_sha, sha256=sha, size=len(content),
-            content=content, stale=False, recipe=recipe).returning(dv.c.id)).scalar_one()
+            content=content, stale=False, recipe=recipe, origin="generated",
+            note=note or "").returning(dv.c.id)).scalar_one()
         chain.append(conn, app["id"], "document_version", version_id)
         journal.add(conn, application_id=app["id"], registered_at=now,
                     registered_by=actor[0], dated=letter_date, kind="generated",

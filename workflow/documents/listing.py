@@ -53,7 +53,8 @@ def documents_of(conn: Connection, definition: Definition,
             "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
             "approval_sha256": r.approval_sha256,
             "sha256": r.sha256, "size": r.size, "stale": r.stale,
-            "stale_at": r.stale_at.isoformat() if r.stale_at else None})
+            "stale_at": r.stale_at.isoformat() if r.stale_at else None,
+            "origin": r.origin, "edited_from": r.edited_from, "note": r.note})
     latest = {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
     for doc_id, doc in docs.items():
         doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None

@@ -36,12 +36,20 @@ LEFTOVERS = re.compile(
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+class RawMarkdown(str):
+    """Markdown written as Markdown (a case's own text for a section of its letter): a
+    template prints it as it is, to be read as Markdown (raw HTML in it stays text)."""
+
+
 def markdown_escape(value: Any) -> str:
     """A value as Markdown text that reads back as exactly this text.
 
     Line breaks (also CR and CRLF) stay line breaks, never the end of a block; leading
-    spaces of a line stay; characters Word cannot store become spaces.
+    spaces of a line stay; characters Word cannot store become spaces. A
+    :class:`RawMarkdown` is printed as it is.
     """
+    if isinstance(value, RawMarkdown):
+        return str(value)
     if value is None:
         return MISSING
     text = _NOT_XML.sub(" ", str(value).replace("\r\n", "\n").replace("\r", "\n"))

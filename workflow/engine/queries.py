@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
+from ..documents import edits, sections
 from ..documents.listing import documents_of, list_documents
 from ..documents.listing import downloads as document_downloads
 from ..errors import NotFound, Said, in_danish
@@ -160,7 +161,8 @@ def history_entries(conn: Connection, app_id: int) -> list[dict[str, Any]]:
     # the steps in version order, the downloads between them by time
     return list(heapq.merge(entries, document_downloads(conn, app_id),
                             sent_for_history(conn, app_id), notices_sent(conn, app_id),
-                            key=lambda e: e["at"]))
+                            sections.for_history(conn, app_id),
+                            edits.for_history(conn, app_id), key=lambda e: e["at"]))
 
 
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:

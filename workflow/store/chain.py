@@ -33,7 +33,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import FromClause
 
@@ -91,7 +101,8 @@ register(ChainKind("audit_entry", t.audit_entry, key="version", fields=(
 register(ChainKind("document_version", t.document_version, key="id", fields=(
     "document_id", "number", "created_at", "created_by", "trigger", "audit_version", "state",
     "letter_date", "template", "template_sha256", "input_sha256", "input", "approval_sha256",
-    "sha256", "size", "content", "recipe"), via=(t.document, "id", "document_id")))
+    "sha256", "size", "content", "recipe", "origin", "edited_from", "note"),
+    via=(t.document, "id", "document_id")))
 register(ChainKind("journal_entry", t.journal_entry, key="number", fields=JOURNAL_FIELDS))
 register(ChainKind("journal_exemption", t.journal_exemption, key="id", fields=(
     "number", "field", "ground", "reason", "decided_by", "decided_at")))
@@ -153,6 +164,30 @@ def append(conn: Connection, case: int, kind: str, key: Any) -> str:
                         .order_by(cl.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.sha256) if last is not None else (1, GENESIS)
     return _insert(conn, case, seq, spec, row, prev)
+
+
+def relink(conn: Connection, case: int, kind: str, key: Any) -> None:
+    """Hash the links of ``case`` anew from the one of ``kind`` ``key`` on, from the rows as
+    they stand now: for a step that amends its own audit entry (the versions it issued)
+    before it commits, so its links are of what commits. Only links of this transaction
+    may follow it (the caller holds the case's lock)."""
+    cl = t.chain_link
+    start = conn.execute(select(cl.c.seq).where(
+        cl.c.application_id == case, cl.c.kind == kind, cl.c.key == str(key))).scalar_one()
+    prev = GENESIS if start == 1 else conn.execute(select(cl.c.sha256).where(
+        cl.c.application_id == case, cl.c.seq == start - 1)).scalar_one()
+    for ln in conn.execute(select(cl).where(cl.c.application_id == case, cl.c.seq >= start)
+                           .order_by(cl.c.seq)).all():
+        spec = KINDS[ln.kind]
+        column = spec.table.c[spec.key]
+        typed = int(ln.key) if column.type.python_type is int else ln.key
+        names = list(ln.digests)
+        row = conn.execute(spec.select_rows(names).where(
+            spec.case_column() == case, column == typed)).mappings().one()
+        fields = _fields(names, row)
+        prev_of, prev = prev, link_hash(case, ln.seq, ln.kind, ln.key, prev, fields)
+        conn.execute(update(cl).where(cl.c.id == ln.id).values(
+            prev_sha256=prev_of, sha256=prev, digests=_short(fields)))
 
 
 class HotChain:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -225,6 +225,12 @@ class DocumentVersion(SQLModel, table=True):
         default=None, sa_column=Column(JSON, nullable=True),
         description="what regenerates the bytes: the rendering context (typed JSON), the "
                     "letterhead, header, title and the engine's version (None: before 0014)")
+    origin: str = Field(default="generated", max_length=20,
+                        description="generated (from the template) or edited (uploaded)")
+    edited_from: int | None = Field(default=None, description="an edited version: the "
+                                    "number of the version it was edited from")
+    note: str = Field(default="", max_length=2000, description="why: an upload's note, "
+                      "or the note that let a regeneration replace an edited version")
 
 
 class ChainLink(SQLModel, table=True):
@@ -243,6 +249,22 @@ class ChainLink(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     digests: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False),
                                     description="a short hash of each field: what changed")
+
+
+class CaseSection(SQLModel, table=True):
+    """One version of a case's own text for a section of its letter (reasons, ...):
+    never overwritten; the newest of a section is the one the drafts print."""
+
+    __tablename__ = "case_section"
+    __table_args__ = (UniqueConstraint("application_id", "name", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    name: str = Field(max_length=40)
+    number: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    created_by: str = Field(max_length=80)
 
 
 class DocumentDownload(SQLModel, table=True):

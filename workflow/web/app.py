@@ -200,7 +200,18 @@ def create_app(settings: Settings | None = None, *,
 
     from ..accounts import logins as accounts
     from ..store import database as store
-    from . import admin_pages, aktindsigt, api, casefile, ops, pagekit, pages, security
+    from . import (
+        admin_pages,
+        aktindsigt,
+        api,
+        case_api,
+        case_pages,
+        casefile,
+        ops,
+        pagekit,
+        pages,
+        security,
+    )
     from .pagecache import PageCache
 
     engine = store.make_engine(settings.database_url)
@@ -221,6 +232,9 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(casefile.pages)
     app.include_router(aktindsigt.api)
     app.include_router(aktindsigt.pages)
+    app.include_router(case_api.router)
+    app.include_router(case_api.uploads)
     app.include_router(pages.router)
+    app.include_router(case_pages.router)
     app.include_router(admin_pages.router)
     return app

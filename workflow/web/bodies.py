@@ -108,13 +108,15 @@ class CheckedBody(APIRoute):
     413) and, when JSON, checked (:func:`body_problems`: a 422 naming each field) before
     FastAPI parses and validates it."""
 
+    max_body = MAX_BODY
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def checked(request: Request) -> Response:
             if request.method in ("GET", "HEAD", "OPTIONS"):
                 return await handler(request)
-            body = await _read_body(request)
+            body = await _read_body(request, self.max_body)
             problems = body_problems(body) if body and _is_json(request) else []
             if problems:
                 raise RequestValidationError(problems)
@@ -123,16 +125,22 @@ class CheckedBody(APIRoute):
         return checked
 
 
-async def _read_body(request: Request) -> bytes:
-    too_large = HTTPException(413, f"the request body is larger than {MAX_BODY:,} bytes")
+class UploadBody(CheckedBody):
+    """A route that takes a file (an edited .docx): a body of up to 21 MiB."""
+
+    max_body = 21 << 20
+
+
+async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    too_large = HTTPException(413, f"the request body is larger than {limit:,} bytes")
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    if length.isdigit() and int(length) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)

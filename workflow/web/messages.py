@@ -30,7 +30,10 @@ from ..errors import (
 
 # history entries that are not a declared trigger
 OTHER_LABELS = {"create": "Oprettet", "download": "Hentet dokument",
-                "reminder": "Påmindelse sendt", "notice": "Besked sendt: din tur"}
+                "reminder": "Påmindelse sendt", "notice": "Besked sendt: din tur",
+                "edit_section": "Sagens tekst ændret",
+                "file_edited": "Redigeret version indsat",
+                "regenerate": "Dokument dannet igen fra skabelonen"}
 
 # what went wrong, said in Danish first; the engine's own words follow (a document that
 # cannot be made and a set-up fault keep their technical detail in English, for whoever

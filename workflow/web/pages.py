@@ -27,7 +27,7 @@ from ..errors import (
     in_danish,
 )
 from ..store import database as store
-from . import messages, pagecache, sessions
+from . import case_pages, messages, pagecache, sessions
 from .api import Id, content_disposition, get_wf
 from .pagekit import back, check_csrf, csrf_token, flash, render, session_user
 from .svg import state_svg
@@ -181,7 +181,8 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
                   required_when=lambda when: messages.required_when(wf, when),
                   confirmations=messages.confirmations(wf),
                   confirm_field=messages.CONFIRM_FIELD,
-                  drafts=wf.definition.drafts, **_case_file(request, wf, app, actor))
+                  drafts=wf.definition.drafts, **_case_file(request, wf, app, actor),
+                  **case_pages.document_extras(wf, app, view["documents"], actor))
 
 
 def _case_file(request: Request, wf: Workflow, app: dict[str, Any],
