@@ -2,7 +2,8 @@
 
 ``python bench/run.py`` (with the project's environment) runs the workloads changes,
 startup, documents, reminders and web in turn; ``--workload NAME`` runs one of them, or
-``faults`` (a long load-and-fault run, never part of the default). Each workload is a
+``casefile`` (issue 20's uploads, journal and export: about 9 minutes) or ``faults`` (a long
+load-and-fault run), never part of the default. Each workload is a
 module of ``workloads/``: ``add_arguments(options)``, ``run(args, ctx) -> report``,
 ``print_report(report)`` and ``goals(report) -> verdicts``; what it times runs in fresh
 processes (``workers/``, or the peers'). The runner owns what they share: the options
