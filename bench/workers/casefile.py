@@ -1,148 +1,444 @@
-"""Worker: the case file — a large upload's memory, and the journal of a large case.
+"""Worker: the case file's costs (issue 20), each beside its floor, in a fresh process.
 
 Workloads
-  upload   a PDF of ``--mb`` MB filed in a new case through ``CaseFile.attach_file`` (the
-           path the web and the command line share once the bytes arrive: spooled in
-           1 MiB pieces, examined, stored in 1 MiB chunks in the database): the time, and
-           the growth of peak RSS (``VmHWM``) over the process's peak before it.
-           ``--floor``: the same file read in 1 MiB pieces, hashed and copied to a
-           temporary file, nothing else (the least a streamed upload costs).
-  journal  a case given ``--docs`` uploaded documents (small, each distinct), then
-           ``journal.entries`` timed ``--runs`` times (median, p99) beside the floor: the
-           same rows by a bare ``SELECT`` on the connection.
+  upload  a fresh database (``demo_database``: migrated, the demo's set-up) with one case
+          opened by pl-ishoj; ``workflow serve --workers 1`` on a free loopback port (one
+          process: uvicorn in the ``workflow`` process itself, so its PID is the server's),
+          WORKFLOW_FILES ``database`` or a fresh folder; a bearer token for pl-ishoj
+          (POST /api/token); a warm-up upload of a 16 KiB PDF; then the big PDF (the
+          workload's file: a valid header, a random body) POSTed to
+          /api/applications/{id}/files as multipart/form-data, streamed from disk 256 KiB
+          at a time (httpx with a generator and a Content-Length). Timed: that POST, to its
+          201. Read: the server's VmHWM (peak RSS, /proc/PID/status) after the warm-up
+          (first set back to its VmRSS through /proc/PID/clear_refs, so that the start-up's
+          peak does not hide the upload's) and after the upload; the growth is the
+          difference. The upload's journal entry is
+          checked (size, sha256).
+  copy    the floor: ``shutil.copyfileobj`` of the same file into a new file, then fsync
+          (the folder store fsyncs too), in this fresh process; its VmHWM before (reset as
+          above) and after, and the time.
+  case    a fresh database with one case holding --docs documents of --doc-kb KiB each
+          (PDFs: a header and a random body, each different), filed by pl-ishoj through
+          ``CaseFile.attach_file`` (one transaction each, as the command line files them;
+          not timed beyond the total). Then, interleaved call by call, --calls times each:
+          ``journal.entries(wf, id, user="pl-ishoj")`` in this process, and the floor, one
+          ``SELECT * FROM journal_entry WHERE application_id = ? ORDER BY number`` on the
+          bare driver (sqlite3 / psycopg, one connection, rows fetched); through a real
+          ``workflow serve --workers 1`` on the same database: GET /api/applications/{id}/
+          journal (bearer token) and GET /applications/{id} (the case page, session cookie
+          from the /login form) with a query string never seen before (never the pages'
+          cache) and as the cache serves it. Then the aktindsigt export,
+          ``aktindsigt.export(wf, files, id, out, user="legal-ishoj")`` to a file, beside the
+          floor: ``zipfile`` writing the same documents' bytes (read from the store into a
+          list in memory first, not timed) to a file, stored (not deflated) as the export
+          stores documents; --exports times each, alternating, the order flipped by
+          --order. Throughput is the documents' bytes over the time.
 
 Each prints one ``RESULT {json}`` line.
 
-usage: python bench/workers/casefile.py upload|journal --url URL [--mb 20] [--floor]
-       [--docs 1000] [--runs 20]
+usage: python bench/workers/casefile.py upload --db sqlite --files database --pdf FILE
+       python bench/workers/casefile.py copy --pdf FILE
+       python bench/workers/casefile.py case --db sqlite [--docs 1000] [--doc-kb 50]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
-import io
+import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
-from benchlib import REPO_DIR, Clock, emit_json, percentile  # noqa: E402
+from benchlib import (  # noqa: E402
+    REPO_DIR,
+    demo_database,
+    emit_json,
+    free_port,
+    libpq_url,
+    percentile,
+    pg_schema_url,
+    pg_url,
+    scratch_dir,
+    sqlite_url,
+    workflow_script,
+)
+from workloads.web import form_log_in, stop  # noqa: E402
+
+from workflow.config import Settings  # noqa: E402
+from workflow.engine import aktindsigt, journal  # noqa: E402
+from workflow.engine.casefile import CaseFile, Filing  # noqa: E402
+from workflow.engine.workflow import Workflow  # noqa: E402
+
+PG_SCHEMA = "bench_casefile"    # our own schema in the benchmark database
+LEAD = "pl-ishoj"
+LEGAL = "legal-ishoj"
+PASSWORD = "demo"
+STREAM_CHUNK = 256 * 1024       # what the client sends at a time
+WARM_KIB = 16
 
 
-def peak_rss_mib() -> float:
-    """This process's peak RSS so far (``VmHWM``: unlike ``ru_maxrss``, not carried over
-    from the parent across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-NOW = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
+def pdf_bytes(size: int) -> bytes:
+    """A PDF's header and a random body: what the upload checks accept as a PDF."""
+    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    return head + os.urandom(max(0, size - len(head)))
 
 
-def big_pdf(path: Path, mb: int) -> Path:
-    with path.open("wb") as f:
-        f.write(b"%PDF-1.4\n")
-        block = bytes(range(256)) * 4096
-        for _ in range(mb):
-            f.write(block)
-        f.write(b"\n%%EOF\n")
-    return path
+def status_kib(pid: int | str, field: str) -> int:
+    """A ``/proc/PID/status`` figure in KiB (VmHWM: the peak resident set size)."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    if not found:
+        raise SystemExit(f"no {field} in /proc/{pid}/status")
+    return int(found.group(1))
 
 
-def upload(url: str, mb: int, floor: bool) -> None:
-    scratch = Path(tempfile.mkdtemp(prefix="casefile-"))
-    path = big_pdf(scratch / "stor.pdf", mb)
-    if floor:
-        before = peak_rss_mib()
-        t0 = time.perf_counter()
-        digest = hashlib.sha256()
-        with path.open("rb") as src, tempfile.TemporaryFile() as out:
-            while data := src.read(1 << 20):
-                digest.update(data)
-                out.write(data)
-        seconds = time.perf_counter() - t0
-    else:
-        from workflow.config import Settings
-        from workflow.engine.casefile import CaseFile, Filing
-        from workflow.engine.workflow import Workflow
+def reset_hwm(pid: int | str) -> bool:
+    """Set the process's VmHWM back to its VmRSS (``clear_refs`` 5, Linux 4.0 on): the
+    peak from here on, not the start-up's; False where the kernel refuses."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
-        wf = Workflow.open(Settings(database_url=url, templates_dir=REPO_DIR / "templates"),
-                           clock=Clock(NOW))
-        cf = CaseFile(wf, max_bytes=(mb + 1) * 1024 * 1024)
-        app_id = wf.create(kind="dispensation", round=1, title="Stor sag", user="pl-ishoj")
-        cf.add_note(app_id, "varm op", user="pl-ishoj")   # every statement used once
-        filing = Filing("received", NOW.date(), "IM", "Stor fil", "ministry_request")
-        before = peak_rss_mib()
-        t0 = time.perf_counter()
-        with path.open("rb") as src:
-            cf.attach_file(app_id, src, "stor.pdf", filing, user="legal-ishoj")
-        seconds = time.perf_counter() - t0
-        wf.close()
+
+def database_url(db: str, name: str) -> str:
+    if db == "sqlite":
+        return sqlite_url(scratch_dir() / f"{name}.db")
+    return pg_schema_url(pg_url(), PG_SCHEMA)
+
+
+def fresh_case(db: str, name: str) -> tuple[str, Workflow, int]:
+    """A fresh demo database with one case opened by the project lead."""
+    schema = PG_SCHEMA if db == "postgresql" else "public"
+    url = demo_database(database_url(db, name), schema)
+    wf = Workflow.open(Settings(database_url=url))
+    app_id = wf.create(kind="dispensation", round=1, title="Aktindsigt-bench", user=LEAD)
+    return url, wf, app_id
+
+
+def filing(wf: Workflow, k: int) -> Filing:
+    return Filing(direction="received", dated=wf.today(), party="Indenrigsministeriet",
+                  description=f"Brev nr. {k}", doc_type="letter")
+
+
+def form_fields(wf: Workflow, k: int) -> dict[str, str]:
+    f = filing(wf, k)
+    return {"direction": f.direction, "date": f.dated.isoformat(), "party": f.party,
+            "description": f.description, "type": f.doc_type}
+
+
+# ----------------------------------------------------------------------- server
+@contextmanager
+def served(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """``workflow serve --workers 1`` until the block ends: its base URL and its PID."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [workflow_script(), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"], env=env, cwd=REPO_DIR, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"workflow serve exited ({proc.returncode}):\n"
+                                 + log.read_text(errors="replace")[-3000:])
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("workflow serve did not answer within 60 s:\n"
+                                 + log.read_text(errors="replace")[-3000:])
+            time.sleep(0.1)
+        yield base, proc.pid
+    finally:
+        stop(proc)
+
+
+def server_env(url: str, files: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    return {**env, "WORKFLOW_DATABASE_URL": url, "WORKFLOW_FILES": files}
+
+
+def bearer(c: httpx.Client, user: str) -> dict[str, str]:
+    r = c.post("/api/token", data={"username": user, "password": PASSWORD})
+    if r.status_code != 200:
+        raise SystemExit(f"POST /api/token as {user}: {r.status_code} {r.text}")
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def multipart(fields: dict[str, str], filename: str, path: Path
+              ) -> tuple[str, int, Iterator[bytes]]:
+    """A multipart/form-data body streamed from ``path``: its content type, length and
+    chunks (the file never whole in the client's memory either)."""
+    boundary = f"bench-{os.urandom(12).hex()}"
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        .encode() for k, v in fields.items())
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+             f'filename="{filename}"\r\nContent-Type: application/pdf\r\n\r\n').encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    length = len(head) + path.stat().st_size + len(tail)
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        with path.open("rb") as f:
+            while data := f.read(STREAM_CHUNK):
+                yield data
+        yield tail
+
+    return f"multipart/form-data; boundary={boundary}", length, chunks()
+
+
+def post_file(c: httpx.Client, auth: dict[str, str], app_id: int, fields: dict[str, str],
+              filename: str, path: Path) -> dict[str, Any]:
+    kind, length, body = multipart(fields, filename, path)
+    r = c.post(f"/api/applications/{app_id}/files", content=body,
+               headers={**auth, "Content-Type": kind, "Content-Length": str(length)})
+    if r.status_code != 201:
+        raise SystemExit(f"upload of {filename}: {r.status_code} {r.text[:500]}")
+    entry: dict[str, Any] = r.json()
+    return entry
+
+
+# ----------------------------------------------------------------------- upload
+def run_upload(db: str, files: str, pdf: Path) -> dict[str, Any]:
+    scratch = scratch_dir() / f"upload-{db}-{files}"
     shutil.rmtree(scratch, ignore_errors=True)
-    after = peak_rss_mib()
-    emit_json({"variant": "floor" if floor else "upload", "mb": mb, "seconds": seconds,
-               "peak_rss_mib": after, "rss_growth_mib": after - before})
-
-
-def journal(url: str, docs: int, runs: int) -> None:
-    from sqlalchemy import select
-
-    from workflow.config import Settings
-    from workflow.engine import journal as jn
-    from workflow.engine.casefile import CaseFile, Filing
-    from workflow.engine.workflow import Workflow
-    from workflow.store import database as store
-    from workflow.store import tables as t
-
-    wf = Workflow.open(Settings(database_url=url, templates_dir=REPO_DIR / "templates"),
-                       clock=Clock(NOW))
-    cf = CaseFile(wf)
-    app_id = wf.create(kind="dispensation", round=1, title="Stor sag", user="pl-ishoj")
-    filing = Filing("received", NOW.date(), "Indenrigsministeriet", "Brev", "letter")
-    t0 = time.perf_counter()
-    for i in range(docs):
-        content = b"%PDF-1.4\n" + str(i).encode() + b"\n%%EOF\n"
-        cf.attach_file(app_id, io.BytesIO(content), f"brev-{i}.pdf", filing,
-                       user="legal-ishoj")
-    filed_s = time.perf_counter() - t0
-    ours, floor = [], []
-    je = t.journal_entry
-    for _ in range(runs + 2):
-        t0 = time.perf_counter()
-        listed = jn.entries(wf, app_id, user="pl-ishoj")
-        ours.append((time.perf_counter() - t0) * 1e3)
-        t0 = time.perf_counter()
-        with store.read(wf.engine) as conn:
-            rows = conn.execute(select(je).where(je.c.application_id == app_id)
-                                .order_by(je.c.number)).all()
-        floor.append((time.perf_counter() - t0) * 1e3)
-    assert len(listed) == len(rows) >= docs
-    ours, floor = ours[2:], floor[2:]
+    scratch.mkdir(parents=True)
+    url, wf, app_id = fresh_case(db, "casefile-upload")
+    fields = form_fields(wf, 1)
     wf.close()
-    emit_json({"variant": "journal", "docs": docs, "filed_s": filed_s,
-               "ms_median": statistics.median(ours), "ms_p99": percentile(ours, 0.99),
-               "floor_ms_median": statistics.median(floor)})
+    where = "database" if files == "database" else str(scratch / "files")
+    warm = scratch / "warm.pdf"
+    warm.write_bytes(pdf_bytes(WARM_KIB * 1024))
+    size = pdf.stat().st_size
+    with served(server_env(url, where), scratch / "serve.log") as (base, pid), \
+            httpx.Client(base_url=base, timeout=300) as c:
+        auth = bearer(c, LEAD)
+        post_file(c, auth, app_id, fields, "opvarmning.pdf", warm)
+        reset = reset_hwm(pid)
+        rss_before, hwm_before = status_kib(pid, "VmRSS"), status_kib(pid, "VmHWM")
+        t0 = time.perf_counter()
+        entry = post_file(c, auth, app_id, fields, "stor-ansøgning.pdf", pdf)
+        took = time.perf_counter() - t0
+        rss_after, hwm_after = status_kib(pid, "VmRSS"), status_kib(pid, "VmHWM")
+    sha = hashlib.sha256()
+    with pdf.open("rb") as f:
+        while data := f.read(1 << 20):
+            sha.update(data)
+    if entry["size"] != size or entry["sha256"] != sha.hexdigest():
+        raise SystemExit(f"the stored upload is not the file sent: {entry}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"variant": f"upload-{db}-{files}", "db": db, "files": files, "bytes": size,
+            "seconds": took, "mb_per_s": size / 1e6 / took,
+            "hwm_before_kib": hwm_before, "hwm_after_kib": hwm_after,
+            "growth_mib": (hwm_after - hwm_before) / 1024,
+            "rss_before_kib": rss_before, "rss_after_kib": rss_after, "hwm_reset": reset}
+
+
+def run_copy(pdf: Path) -> dict[str, Any]:
+    target = scratch_dir() / "copy-floor.pdf"
+    reset = reset_hwm("self")
+    hwm_before = status_kib("self", "VmHWM")
+    t0 = time.perf_counter()
+    with pdf.open("rb") as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+        dst.flush()
+        os.fsync(dst.fileno())
+    took = time.perf_counter() - t0
+    hwm_after = status_kib("self", "VmHWM")
+    size = target.stat().st_size
+    target.unlink()
+    return {"variant": "copy", "bytes": size, "seconds": took, "mb_per_s": size / 1e6 / took,
+            "hwm_before_kib": hwm_before, "hwm_after_kib": hwm_after,
+            "growth_mib": (hwm_after - hwm_before) / 1024, "hwm_reset": reset}
+
+
+# ------------------------------------------------------------------------- case
+def ms_stats(seconds: list[float]) -> dict[str, float]:
+    return {"median_ms": statistics.median(seconds) * 1e3,
+            "p99_ms": percentile(seconds, 0.99) * 1e3, "max_ms": max(seconds) * 1e3}
+
+
+class Floor:
+    """The journal's floor: one indexed query on the bare driver."""
+
+    SQL = "SELECT * FROM journal_entry WHERE application_id = {} ORDER BY number"
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            import sqlite3
+
+            self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+            self.sql = self.SQL.format("?")
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(libpq_url(pg_url()), autocommit=True,
+                                        options=f"-csearch_path={PG_SCHEMA}")
+            self.sql = self.SQL.format("%s")
+
+    def __call__(self, app_id: int) -> int:
+        return len(self.conn.execute(self.sql, (app_id,)).fetchall())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def file_documents(wf: Workflow, cf: CaseFile, app_id: int, docs: int, kib: int,
+                   folder: Path) -> float:
+    """File ``docs`` documents in the case through the case file; the seconds it took."""
+    path = folder / "doc.pdf"
+    t0 = time.perf_counter()
+    for k in range(docs):
+        path.write_bytes(pdf_bytes(kib * 1024))
+        with path.open("rb") as f:
+            cf.attach_file(app_id, f, f"brev-{k + 1:04d}.pdf", filing(wf, k + 1), user=LEAD)
+    return time.perf_counter() - t0
+
+
+def time_journal(wf: Workflow, url: str, app_id: int, calls: int, docs: int,
+                 base: str, auth: dict[str, str], page: httpx.Client) -> dict[str, Any]:
+    floor = Floor(url)
+    times: dict[str, list[float]] = {k: [] for k in ("entries", "floor", "api", "page",
+                                                     "page_cached")}
+    api = httpx.Client(base_url=base, timeout=60, headers=auth)
+    pc = time.perf_counter
+    for k in range(calls + 3):              # 3 warm-up calls each, not counted
+        got: dict[str, Any] = {}
+        s = pc()
+        got["entries"] = len(journal.entries(wf, app_id, user=LEAD))
+        t1 = pc()
+        got["floor"] = floor(app_id)
+        t2 = pc()
+        r = api.get(f"/api/applications/{app_id}/journal")
+        t3 = pc()
+        got["api"] = len(r.json()) if r.status_code == 200 else -r.status_code
+        p = page.get(f"/applications/{app_id}", params={"fresh": str(k)})
+        t4 = pc()
+        q = page.get(f"/applications/{app_id}")
+        t5 = pc()
+        for resp in (p, q):
+            if resp.status_code != 200 or f"brev-{docs:04d}.pdf" not in resp.text:
+                raise SystemExit(f"the case page: {resp.status_code}, without its last "
+                                 f"document")
+        if any(n != docs for n in got.values()):
+            raise SystemExit(f"journal entries counted: {got}, not {docs}")
+        if k >= 3:
+            for name, took in (("entries", t1 - s), ("floor", t2 - t1), ("api", t3 - t2),
+                               ("page", t4 - t3), ("page_cached", t5 - t4)):
+                times[name].append(took)
+    api.close()
+    floor.close()
+    return {name: ms_stats(v) for name, v in times.items()}
+
+
+def zip_floor(documents: list[tuple[str, bytes]], out: Path) -> float:
+    t0 = time.perf_counter()
+    with out.open("wb") as f, zipfile.ZipFile(f, "w") as z:
+        for name, content in documents:
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            z.writestr(info, content)
+    return time.perf_counter() - t0
+
+
+def time_export(wf: Workflow, cf: CaseFile, app_id: int, folder: Path, exports: int,
+                order: int) -> dict[str, Any]:
+    listed = [e for e in journal.entries(wf, app_id, user=LEGAL) if e["has_file"]]
+    documents = [(f"dokumenter/{e['number']:04d}-{e['filename']}",
+                  b"".join(cf.store.open(wf.engine, e["sha256"]))) for e in listed]
+    doc_bytes = sum(len(c) for _, c in documents)
+    ours: list[float] = []
+    plain: list[float] = []
+    zip_bytes = 0
+    for k in range(exports):
+        for which in (("ours", "floor") if (k + order) % 2 == 0 else ("floor", "ours")):
+            gc.collect()
+            out = folder / f"{which}.zip"
+            if which == "ours":
+                t0 = time.perf_counter()
+                with out.open("wb") as f:
+                    written = aktindsigt.export(wf, cf.store, app_id, f, user=LEGAL)
+                ours.append(time.perf_counter() - t0)
+                if sum(1 for x in written.files if x["number"]) != len(documents):
+                    raise SystemExit(f"the export holds {len(written.files)} files")
+                zip_bytes = out.stat().st_size
+            else:
+                plain.append(zip_floor(documents, out))
+            out.unlink()
+    o, p = statistics.median(ours), statistics.median(plain)
+    return {"documents": len(documents), "doc_bytes": doc_bytes, "zip_bytes": zip_bytes,
+            "export_s": o, "floor_s": p, "export_mb_per_s": doc_bytes / 1e6 / o,
+            "floor_mb_per_s": doc_bytes / 1e6 / p, "exports": exports}
+
+
+def run_case(db: str, files: str, docs: int, kib: int, calls: int, exports: int,
+             order: int) -> dict[str, Any]:
+    scratch = scratch_dir() / f"case-{db}-{files}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    where = "database" if files == "database" else str(scratch / "files")
+    url, wf, app_id = fresh_case(db, "casefile-case")
+    cf = CaseFile(wf, files=where)
+    filing_s = file_documents(wf, cf, app_id, docs, kib, scratch)
+    with served(server_env(url, where), scratch / "serve.log") as (base, _pid), \
+            httpx.Client(base_url=base, timeout=60) as page:
+        form_log_in(page)                    # pl-ishoj, the session cookie
+        auth = bearer(page, LEAD)
+        journal_ms = time_journal(wf, url, app_id, calls, docs, base, auth, page)
+    exported = time_export(wf, cf, app_id, scratch, exports, order)
+    wf.close()
+    tz = ZoneInfo(Settings().timezone)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"variant": f"case-{db}-{files}", "db": db, "files": files, "docs": docs,
+            "doc_kib": kib, "calls": calls, "filing_s": filing_s,
+            "filed_per_s": docs / filing_s, "journal": journal_ms, "export": exported,
+            "measured_at": datetime.now(tz).isoformat(timespec="seconds")}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["upload", "journal"])
-    ap.add_argument("--url", required=True)
-    ap.add_argument("--mb", type=int, default=20)
-    ap.add_argument("--floor", action="store_true")
-    ap.add_argument("--docs", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=20)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("workload", choices=["upload", "copy", "case"])
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--files", choices=["database", "folder"], default="database")
+    ap.add_argument("--pdf", type=Path, help="the file to upload (upload, copy)")
+    ap.add_argument("--docs", type=int, default=1000, help="documents in the case")
+    ap.add_argument("--doc-kb", type=int, default=50, help="KiB per document")
+    ap.add_argument("--calls", type=int, default=50, help="timed journal reads of each kind")
+    ap.add_argument("--exports", type=int, default=2, help="exports (and floors) timed")
+    ap.add_argument("--order", type=int, default=0, help="the round: flips the export order")
     a = ap.parse_args()
-    if a.mode == "upload":
-        upload(a.url, a.mb, a.floor)
+    if a.workload in ("upload", "copy") and a.pdf is None:
+        ap.error("--pdf FILE is needed")
+    if a.workload == "upload":
+        res = run_upload(a.db, a.files, a.pdf)
+    elif a.workload == "copy":
+        res = run_copy(a.pdf)
     else:
-        journal(a.url, a.docs, a.runs)
+        res = run_case(a.db, a.files, a.docs, a.doc_kb, a.calls, a.exports, a.order)
+    print(f"{res['variant']}: done")
+    emit_json(res)
 
 
 if __name__ == "__main__":
