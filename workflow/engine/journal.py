@@ -61,8 +61,8 @@ def entries_of(conn: Connection, definition: Definition, app_id: int, *,
     je, dv, d = t.journal_entry, t.document_version, t.document
     cols = [c for c in je.c if c.name not in ("id", "application_id", "document_version_id")]
     rows = conn.execute(
-        select(*cols, dv.c.number.label("version"), d.c.id.label("document_id"),
-               d.c.name.label("document"))
+        select(*cols, dv.c.number.label("version"), dv.c.origin, dv.c.edited_from,
+               d.c.id.label("document_id"), d.c.name.label("document"))
         .outerjoin(dv, dv.c.id == je.c.document_version_id)
         .outerjoin(d, d.c.id == dv.c.document_id)
         .where(je.c.application_id == app_id).order_by(je.c.number)).mappings().all()
@@ -79,7 +79,9 @@ def entries_of(conn: Connection, definition: Definition, app_id: int, *,
         if kind == "generated":
             spec = definition.drafts.get(r["document"] or "")
             description = f"{spec.label.da if spec else r['document']}, version " \
-                f"{r['version']}" + (f" ({names(r['party'])})" if r["party"] else "")
+                f"{r['version']}" + (f" ({names(r['party'])})" if r["party"] else "") + \
+                (f", redigeret i hånden fra version {r['edited_from']}"
+                 if r["origin"] == "edited" else "")
             filename = filename or f"{case_number}-{r['document']}-v{r['version']}.docx"
             document = {"id": r["document_id"], "number": r["version"]}
         out.append({
