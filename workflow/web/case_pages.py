@@ -116,7 +116,7 @@ def document_extras(wf: Workflow, app: dict[str, Any], documents: list[dict[str,
     live = {doc["id"] for doc in documents if doc["name"] in wf.definition.drafts
             and app["state"] in wf.definition.drafts[doc["name"]].live_in}
     return {"diffs": diffs,
-            "may_file": live if actor.role in edited.FILERS else set(),
+            "may_file_edited": live if actor.role in edited.FILERS else set(),
             "may_regenerate": live if actor.role in edited.REGENERATORS else set(),
             "uses_sections": bool(casetext.section_drafts(wf, app["kind"])),
             "section_labels": {name: label for name, (label, _) in SECTIONS.items()},
