@@ -158,3 +158,20 @@ def test_a_bad_exemption_is_refused_and_nothing_stored(
     with store.read(wf.engine) as conn:
         assert conn.execute(select(func.count()).select_from(t.journal_exemption)
                             ).scalar_one() == 0
+
+
+def test_bytes_changed_in_the_store_stop_the_export(wf: Workflow) -> None:
+    """A document whose stored bytes no longer match its journalised sha256 is not handed
+    out: the export fails, naming the hash, and the CLI leaves no zip (test_aktindsigt in
+    tests/cli)."""
+    from sqlalchemy import update
+
+    from workflow.errors import DocumentError
+
+    app_id, cf, n = case_with_file(wf)
+    sha = journal.entries(wf, app_id, user="legal-ishoj")[n["letter"] - 1]["sha256"]
+    with store.write(wf.engine) as conn:
+        conn.execute(update(t.stored_file_chunk).where(t.stored_file_chunk.c.sha256 == sha)
+                     .values(data=samples.PDF.replace(b"Catalog", b"Catalgo")))
+    with pytest.raises(DocumentError, match=sha):
+        aktindsigt.export(wf, cf.store, app_id, io.BytesIO(), user="legal-ishoj")

@@ -66,7 +66,8 @@ def reset_applications(engine: Engine) -> None:
     """Delete every application and what hangs on it; municipalities, areas, users stay."""
     with store.write(engine) as conn:
         conn.execute(update(t.area).values(released_on=None, released_by=None))
-        for table in (t.chain_link, t.reminder, t.document_download, t.document_version,
+        for table in (t.chain_link, t.journal_exemption, t.journal_entry, t.case_section,
+                      t.reminder, t.document_download, t.document_version,
                       t.document,
                       t.party_act,
                       t.deadline, t.audit_entry, t.link, t.application_area, t.application):

@@ -158,7 +158,7 @@ FIELDS = ("description", "party", "text")   # documents/aktindsigt.py's (checked
 @json_option
 def exempt(app_id: int, number: int | None, ground: str | None, reason: str,
            field: str | None, lift: bool, user: str | None, as_json: bool) -> None:
-    """Withhold journal entry N of case ID from aktindsigt, on a ground of offentlighedsloven.
+    """Withhold journal entry N of case ID from aktindsigt (offentlighedsloven).
 
     The export (`workflow export ID --aktindsigt OUT.zip`) leaves it out and lists it with
     its ground and reason. Every decision is kept; --lift ends one."""

@@ -111,7 +111,8 @@ def regenerate(wf: Workflow, document_id: int, *, user: str | None, confirm: boo
     saying so). None: nothing to make."""
     note = _check_note(note)
     if wf.drafts is None:
-        raise GuardFailed("this installation makes no drafts (no templates)")
+        raise GuardFailed(Said("this installation makes no drafts (no templates)",
+                               "denne installation laver ingen udkast (ingen skabeloner)"))
     with wf._write() as conn:
         doc, actor, row = _locked(wf, conn, document_id, user, REGENERATORS,
                                   ("regenerate a draft", "danne dokumentet igen"))

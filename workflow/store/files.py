@@ -102,7 +102,7 @@ class FileStore:
     def path_of(self, sha256: str) -> Path:
         """The file of ``sha256`` in the folder (only ever a hex digest: no other path)."""
         if self.folder is None or len(sha256) != 64 or not set(sha256) <= SHA256_HEX:
-            raise NotFound(f"no stored file {sha256!r}")
+            raise NotFound(Said(f"no stored file {sha256!r}", "filen findes ikke i arkivet"))
         return self.folder / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, conn: Connection, spool: Spool, now: datetime) -> bool:
@@ -159,7 +159,7 @@ class FileStore:
         row = conn.execute(select(t.stored_file).where(
             t.stored_file.c.sha256 == sha256)).first()
         if row is None:
-            raise NotFound(f"no stored file {sha256}")
+            raise NotFound(Said(f"no stored file {sha256}", "filen findes ikke i arkivet"))
         if row.place != "database":
             return None
         return len(conn.execute(select(t.stored_file_chunk.c.seq).where(
@@ -176,8 +176,9 @@ class FileStore:
         try:
             source = self.path_of(sha256).open("rb")
         except OSError:
-            raise NotFound(f"the stored file {sha256} is missing from "
-                           f"WORKFLOW_FILES {self.folder}") from None
+            raise NotFound(Said(f"the stored file {sha256} is missing from "
+                                f"WORKFLOW_FILES {self.folder}",
+                                "filen mangler i arkivets mappe")) from None
 
         def stream() -> Iterator[bytes]:
             with source:
