@@ -136,13 +136,20 @@ def run_bound(wf: Workflow, n: int) -> tuple[float, list[float]]:
         mc.run(machine, step, trigger)
         now, version = wf.clock(), got[7] + 1
         moved = hot.update[True, False]  # a new state, the data as it was: as wf.fire runs
+        day = now.astimezone(wf.tz).date()
         cur.execute(moved.sql, moved.params({
             "app_id": app_id, "old": got[7], "state": step.state, "version": version,
-            "at": now, "user": "pl-ishoj", "definition_hash": digest}))
+            "at": now, "on": day, "user": "pl-ishoj", "definition_hash": digest}))
         cur.execute(hot.audit.sql, hot.audit.params({
             "app_id": app_id, "version": version, "trigger": trigger,
             "from_state": got[6], "to_state": step.state, "user": "pl-ishoj",
-            "role": got[12], "municipality": got[13], "at": now, "comment": "", "data": {}}))
+            "role": got[12], "municipality": got[13], "at": now, "on": day, "comment": "",
+            "data": {}}))
+        wf.chain.append(cur, app_id, "audit_entry", {   # the step's link, as wf.fire writes it
+            "version": version, "trigger": trigger, "from_state": got[6],
+            "to_state": step.state, "user_id": "pl-ishoj", "role": got[12],
+            "municipality": got[13], "at": now, "happened_on": day, "comment": "",
+            "data": {}})
         if not sqlite:  # PostgreSQL's change counter (SQLite counts changes itself)
             cur.execute(store._COUNT_CHANGE)
         raw.commit()
