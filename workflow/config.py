@@ -20,6 +20,12 @@
 | WORKFLOW_FILES             | database: uploaded files' bytes in the database, or a folder |
 | WORKFLOW_UPLOAD_MAX_BYTES  | 52428800 (50 MB): the largest upload      |
 | WORKFLOW_CLAMD             | (none) clamd to scan uploads: HOST:PORT or a socket path |
+| WORKFLOW_OIDC_ISSUER       | (none) single sign-on: the OpenID Connect provider's issuer URL |
+| WORKFLOW_OIDC_CLIENT_ID, _CLIENT_SECRET | (none) the app's registration there |
+| WORKFLOW_OIDC_GROUPS_CLAIM | groups: the ID token's claim with the user's groups |
+| WORKFLOW_OIDC_LABEL        | din organisation: the button says "Log ind med …" |
+| WORKFLOW_OIDC_REDIRECT_URI | (none) the callback URL …/login/oidc/callback, behind a proxy |
+| WORKFLOW_LOCAL_LOGIN       | true; false: no password login (single sign-on only) |
 
 Plain dataclasses on purpose: ``workflow --help`` must not pay for importing pydantic.
 ``workflow check`` and ``workflow diagram`` do not import this module at all: they take
@@ -63,6 +69,13 @@ class Settings:
     files: str = "database"       # where uploads' bytes live: "database" or a folder
     upload_max_bytes: int = 50 * 1024 * 1024
     clamd: str | None = None      # clamd to scan uploads with: HOST:PORT or a socket path
+    oidc_issuer: str | None = None  # single sign-on (OpenID Connect): the provider's issuer
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_groups_claim: str = "groups"
+    oidc_label: str = "din organisation"
+    oidc_redirect_uri: str | None = None
+    local_login: bool = True      # the password login (off: single sign-on only)
 
     def clock(self) -> Callable[[], datetime]:
         """The system clock, or, with WORKFLOW_NOW, one that always says that moment."""
@@ -95,6 +108,15 @@ class Settings:
             upload_max_bytes=parse_count("WORKFLOW_UPLOAD_MAX_BYTES", get("UPLOAD_MAX_BYTES"),
                                          defaults.upload_max_bytes),
             clamd=get("CLAMD") or None,
+            oidc_issuer=get("OIDC_ISSUER") or None,
+            oidc_client_id=get("OIDC_CLIENT_ID") or None,
+            oidc_client_secret=get("OIDC_CLIENT_SECRET") or None,
+            oidc_groups_claim=get("OIDC_GROUPS_CLAIM") or defaults.oidc_groups_claim,
+            oidc_label=get("OIDC_LABEL") or defaults.oidc_label,
+            oidc_redirect_uri=get("OIDC_REDIRECT_URI") or None,
+            local_login=parse_choice("WORKFLOW_LOCAL_LOGIN", get("LOCAL_LOGIN"),
+                                     ("true", "false", "1", "0", "yes", "no", "on", "off"),
+                                     "true") in ("true", "1", "yes", "on"),
         )
 
 

@@ -52,6 +52,8 @@ class AreaPartRelease(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_user_oidc"),)
+
     id: str = Field(primary_key=True, max_length=80)
     name: str = Field(max_length=200)
     role: str = Field(max_length=40)
@@ -62,6 +64,10 @@ class User(SQLModel, table=True):
     active: bool = True
     turn_notices: bool | None = Field(default=None, description="e-mail me when a step "
                                       "makes it my turn (None: yes, the default)")
+    oidc_issuer: str | None = Field(default=None, max_length=300, description="single "
+                                    "sign-on: the provider that vouches for the user")
+    oidc_subject: str | None = Field(default=None, max_length=255, description="the "
+                                     "user's `sub` at that provider")
 
 
 class Definition(SQLModel, table=True):

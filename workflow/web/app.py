@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None, *,
         pagekit,
         pages,
         security,
+        sso,
     )
     from .pagecache import PageCache
 
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, *,
     ops.install(app, settings)  # /healthz, /readyz, /metrics; request ids, logs, metrics
     app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
     pagekit.install_filters(app.state.pages)
+    sso.install(app, settings, secret=secret)  # "Log ind med …", when an issuer is set
     app.state.page_cache = PageCache()
     app.include_router(api.router)
     app.include_router(casefile.api)
