@@ -127,6 +127,13 @@ def turn_notices(engine: Engine, user_id: str) -> bool:
     return got[0] is not False
 
 
+def end_credentials(conn: Connection, user_id: str, now: datetime, *,
+                    keep: str | None = None) -> Ended:
+    """End every session of the user (but ``keep``, a session id) and revoke every API
+    token, in the caller's transaction."""
+    return _end_credentials(conn, user_id, now, keep=keep)
+
+
 def _end_credentials(conn: Connection, user_id: str, now: datetime, *,
                      keep: str | None = None) -> Ended:
     ws, at = t.web_session, t.api_token

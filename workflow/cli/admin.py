@@ -17,17 +17,21 @@ from .plain import emit_json
 
 if TYPE_CHECKING:
     from ..accounts.logins import Ended
-    from ..engine.workflow import Workflow
+    from ..engine.workflow import Actor, Workflow
 
 def _require_admin(user: str | None) -> Workflow:
-    from ..errors import PermissionDenied
+    return _admin(user)[0]
+
+
+def _admin(user: str | None) -> tuple[Workflow, Actor]:
+    from ..accounts.users import require_admin
     from ..store import database as store
 
     wf = open_workflow()
     with store.read(wf.engine) as conn:
-        if wf.actor(conn, user).role != "admin":
-            raise PermissionDenied("only an administrator may manage users and tokens")
-    return wf
+        actor = wf.actor(conn, user)
+    require_admin(actor)
+    return wf, actor
 
 
 @click.group()
@@ -69,26 +73,39 @@ def users_list(user: str | None, as_json: bool) -> None:
 def users_add(user_id: str, name: str, role: str, municipality: str | None, email: str,
               user: str | None) -> None:
     """Add a user (no password until one is set)."""
-    from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
+    from ..accounts.users import add_user
 
-    from ..errors import InvalidData
-    from ..store import database as store
-    from ..store import tables as t
-
-    wf = _require_admin(user)
-    if role not in wf.definition.roles:
-        raise InvalidData(f"unknown role {role!r}; known: {', '.join(wf.definition.roles)}")
-    if municipality is not None and municipality not in wf.municipalities:
-        raise InvalidData(f"unknown municipality {municipality!r}")
-    try:
-        with store.write(wf.engine) as conn:
-            conn.execute(insert(t.user).values(id=user_id, name=name, role=role,
-                                               municipality=municipality, email=email))
-    except IntegrityError:
-        raise InvalidData(f"there is already a user {user_id!r}") from None
+    wf, actor = _admin(user)
+    add_user(wf.engine, actor, user_id, name=name, role=role, municipality=municipality,
+             email=email, roles=wf.definition.roles)
     click.echo(f"Added {user_id} ({role}); set a password with "
                f"`workflow users set-password {user_id} --as {user}`.")
+
+
+@users.command("change")
+@click.argument("user_id")
+@click.option("--role", required=True)
+@click.option("--municipality", default=None, help="None given: no municipality.")
+@as_option
+def users_change(user_id: str, role: str, municipality: str | None, user: str | None) -> None:
+    """Change a user's role and municipality."""
+    from ..accounts.users import change_user
+
+    wf, actor = _admin(user)
+    change_user(wf.engine, actor, user_id, role=role, municipality=municipality,
+                roles=wf.definition.roles)
+    click.echo(f"{user_id} is now {role}, {municipality or 'no municipality'}.")
+
+
+@users.command("revoke")
+@click.argument("user_id")
+@as_option
+def users_revoke(user_id: str, user: str | None) -> None:
+    """End every web session of a user and revoke every API token of theirs."""
+    from ..accounts.users import revoke_all
+
+    wf, actor = _admin(user)
+    click.echo(f"{user_id}: {_ended(revoke_all(wf.engine, actor, user_id, now=wf.clock()))}.")
 
 
 @users.command("set-password")
@@ -96,13 +113,16 @@ def users_add(user_id: str, name: str, role: str, municipality: str | None, emai
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @as_option
 def users_set_password(user_id: str, password_stdin: bool, user: str | None) -> None:
-    """Set a user's password (asked for twice, or read from stdin)."""
-    from ..accounts.logins import set_password
+    """Set a user's password (asked for twice, or read from stdin; an empty line there:
+    a new one is made and shown once)."""
+    from ..accounts.users import reset_password
 
-    wf = _require_admin(user)
+    wf, actor = _admin(user)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
         "New password", hide_input=True, confirmation_prompt=True)
-    ended = set_password(wf.engine, user_id, password, now=wf.clock())
+    made, ended = reset_password(wf.engine, actor, user_id, password, now=wf.clock())
+    if made:  # none given (an empty line on stdin): one was made
+        click.echo(f"New password for {user_id} (shown only now): {made}")
     click.echo(f"Password set for {user_id}; {_ended(ended)}.")
 
 
@@ -130,10 +150,10 @@ def users_activate(user_id: str, user: str | None, as_json: bool) -> None:
 
 
 def _set_active(user_id: str, active: bool, user: str | None, as_json: bool) -> None:
-    from ..accounts.logins import set_active
+    from ..accounts.users import set_active
 
-    wf = _require_admin(user)
-    ended = set_active(wf.engine, user_id, active, now=wf.clock())
+    wf, actor = _admin(user)
+    ended = set_active(wf.engine, actor, user_id, active, now=wf.clock())
     if as_json:
         emit_json({"user": user_id, "active": active, "sessions_ended": ended.sessions,
                    "tokens_revoked": ended.tokens})
