@@ -52,7 +52,7 @@ class AreaPartRelease(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_user_oidc"),)
+    __table_args__ = (Index("uq_user_oidc", "oidc_issuer", "oidc_subject", unique=True),)
 
     id: str = Field(primary_key=True, max_length=80)
     name: str = Field(max_length=200)

@@ -23,7 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('oidc_issuer', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
         batch_op.add_column(sa.Column('oidc_subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True))
-        batch_op.create_unique_constraint('uq_user_oidc', ['oidc_issuer', 'oidc_subject'])
+    # an index, not a constraint: SQLite would have to copy the table for a constraint
+    op.create_index('uq_user_oidc', 'user', ['oidc_issuer', 'oidc_subject'], unique=True)
     op.create_table('directory_group',
     sa.Column('group', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -36,7 +37,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('directory_group')
+    op.drop_index('uq_user_oidc', table_name='user')
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_user_oidc', type_='unique')
         batch_op.drop_column('oidc_subject')
         batch_op.drop_column('oidc_issuer')
