@@ -229,3 +229,58 @@ def test_the_provider_must_be_https_but_on_loopback(tmp_path: Path) -> None:
     with pytest.raises(SetupError, match="https"):
         oidc.Provider(oidc.ProviderSettings("http://idp.example.dk", "c", "s"))
     oidc.Provider(oidc.ProviderSettings("https://login.microsoftonline.com/t/v2.0", "c", "s"))
+
+
+def test_the_id_token_is_checked(provider: str) -> None:
+    """A real ID token from the provider, then altered: a foreign audience, a wrong nonce,
+    a changed payload (the signature no longer holds) and an expired one are refused."""
+    import base64
+    import json
+
+    from authlib.integrations.requests_client import OAuth2Session
+
+    from workflow.accounts import oidc
+
+    ours = oidc.Provider(oidc.ProviderSettings(provider, "workflow-test", "s"))
+    redirect = "http://127.0.0.1:1/login/oidc/callback"
+    url, pending = ours.begin(redirect)
+    httpx.put(f"{provider}/users/sub-check", json={"groups": ["GG-Ishoj-Jura"]})
+    back = httpx.post(url, data={"sub": "sub-check"})
+    code = parse_qs(urlsplit(back.headers["location"]).query)["code"][0]
+    with OAuth2Session("workflow-test", "s", redirect_uri=redirect) as client:
+        token = dict(client.fetch_token(ours.metadata()["token_endpoint"], code=code,
+                                        code_verifier=pending.verifier))
+    claims = ours.validate_id_token(token, pending.nonce)
+    assert (claims["sub"], claims["aud"], claims["iss"]) == ("sub-check", ["workflow-test"],
+                                                            provider)
+    assert ours.identity(claims).groups == ("GG-Ishoj-Jura",)
+
+    theirs = oidc.Provider(oidc.ProviderSettings(provider, "another-app", "s"))
+    with pytest.raises(oidc.Refused, match="aud"):
+        theirs.validate_id_token(token, pending.nonce)
+    with pytest.raises(oidc.Refused, match="nonce"):
+        ours.validate_id_token(token, "another-nonce")
+    with pytest.raises(oidc.Refused, match="exp"):
+        ours.validate_id_token(token, pending.nonce, now=claims["exp"] + oidc.LEEWAY + 1)
+    head, body, signature = token["id_token"].split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**payload, "sub": "sub-admin"}).encode())
+    with pytest.raises(oidc.Refused, match="signature"):
+        ours.validate_id_token({**token, "id_token": ".".join(
+            [head, forged.decode().rstrip("="), signature])}, pending.nonce)
+
+
+def test_local_login_switched_off_leaves_single_sign_on(provider: str, db_url: str) -> None:
+    from tests.web.test_api import TestClient
+    from workflow.config import Settings
+    from workflow.web.app import create_app
+
+    settings = Settings(database_url=db_url, oidc_issuer=provider, oidc_client_id="c",
+                        oidc_client_secret="s", local_login=False)
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/login")
+        assert "Log ind med din organisation" in page.text
+        assert 'name="password"' not in page.text
+        r = client.post("/login", data={"username": "admin", "password": "demo",
+                                        "csrf": "none-on-the-page"})
+        assert r.status_code == 403 and "slået fra" in r.text

@@ -1,4 +1,5 @@
-"""OpenID Connect, the authorization code flow with PKCE, through authlib: the provider's
+"""OpenID Connect, the authorization code flow with PKCE, through authlib (its requests
+``OAuth2Session``; joserfc for the keys and signatures): the provider's
 discovery document (``/.well-known/openid-configuration``), the authorization URL (with
 ``state``, ``nonce`` and an S256 code challenge), the code's exchange at the token endpoint
 and the ID token's validation: its signature against the provider's keys (``jwks_uri``;
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import httpx
+import requests
 
 from ..errors import AuthError, Said, SetupError
 from .directory import Identity
@@ -86,10 +87,10 @@ class Provider:
 
     def _get(self, url: str) -> dict[str, Any]:
         try:
-            resp = httpx.get(url, timeout=TIMEOUT)
+            resp = requests.get(url, timeout=TIMEOUT)
             resp.raise_for_status()
             data = resp.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (requests.RequestException, ValueError) as exc:
             raise SetupError(Said(f"the sign-in provider cannot be reached ({url}): {exc}",
                                   "Log ind hos din organisation er ikke muligt lige nu, da "
                                   "dens login-tjeneste ikke svarer. Prøv igen senere")) from None
@@ -119,12 +120,12 @@ class Provider:
             return self._jwks
 
     def _client(self, redirect_uri: str) -> Any:
-        from authlib.integrations.httpx_client import OAuth2Client
+        from authlib.integrations.requests_client import OAuth2Session
 
         s = self.settings
-        return OAuth2Client(client_id=s.client_id, client_secret=s.client_secret,
-                            scope=s.scope, redirect_uri=redirect_uri,
-                            code_challenge_method="S256", timeout=TIMEOUT)
+        return OAuth2Session(client_id=s.client_id, client_secret=s.client_secret,
+                             scope=s.scope, redirect_uri=redirect_uri,
+                             code_challenge_method="S256")
 
     def begin(self, redirect_uri: str) -> tuple[str, Pending]:
         """The provider's authorization URL to send the browser to, and what to keep."""
@@ -157,8 +158,8 @@ class Provider:
             with self._client(pending.redirect_uri) as client:
                 token = client.fetch_token(self.metadata()["token_endpoint"], code=code,
                                            code_verifier=pending.verifier,
-                                           grant_type="authorization_code")
-        except (OAuthError, httpx.HTTPError, ValueError) as exc:
+                                           grant_type="authorization_code", timeout=TIMEOUT)
+        except (OAuthError, requests.RequestException, ValueError) as exc:
             raise Refused(Said(f"the code was not exchanged: {exc}", REFUSED.da)) from None
         claims = self.validate_id_token(token, pending.nonce, now=now)
         return self.identity(claims)

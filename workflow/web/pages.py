@@ -47,10 +47,10 @@ def login(request: Request, wf: WfDep, username: Annotated[str, Form()],
           password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
     """Log in: a new session on the server; a refusal is the login form again, saying
     why (401, or 429 with Retry-After while this address must wait)."""
-    check_csrf(request, csrf)
-    if not request.app.state.pages.env.globals.get("local_login", True):
+    if not request.app.state.pages.env.globals.get("local_login", True):  # nothing to check
         return render(request, "login.html", status=403, messages=[{"kind": "error", "text": (
             "Log ind med adgangskode er slået fra her. Brug knappen ovenfor.")}])
+    check_csrf(request, csrf)
     client = request.client.host if request.client else ""
     try:
         user = accounts.authenticate(wf.engine, username.strip(), password, client=client,
