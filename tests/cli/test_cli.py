@@ -583,6 +583,7 @@ def test_rules_lists_the_guards_and_effects() -> None:
 
 # Commands that write or run something; every other command reads, and takes --json.
 WRITING = {"init", "new", "advance", "serve", "scheduler", "download", "users add",
+           "users change", "users revoke",
            "users set-password", "users notices", "tokens issue", "tokens revoke",
            "section", "file-edited", "regenerate"}
 

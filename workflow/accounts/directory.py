@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidData, PermissionDenied, Said
 from ..store import database as store
@@ -119,7 +120,14 @@ DEACTIVATED = Said("this user is deactivated", "Din bruger er deaktiveret i sags
 def sign_in(engine: Engine, who: Identity, *, now: datetime, client: str = "") -> str:
     """The user ``who`` is, made or brought up to date from their groups, in one
     transaction; PermissionDenied (nothing written) for groups that give no access or
-    a deactivated user."""
+    a deactivated user. Two first sign-ins at once: the second finds the first's user."""
+    try:
+        return _sign_in(engine, who, now=now, client=client)
+    except IntegrityError:  # made by a sign-in in parallel, or the id taken a moment ago
+        return _sign_in(engine, who, now=now, client=client)
+
+
+def _sign_in(engine: Engine, who: Identity, *, now: datetime, client: str) -> str:
     u = t.user
     with store.write(engine) as conn:
         mapped = map_groups(conn, who.groups)

@@ -162,6 +162,25 @@ def _set_active(user_id: str, active: bool, user: str | None, as_json: bool) -> 
                + ("." if active else f"; {_ended(ended)}."))
 
 
+@users.command("groups")
+@as_option
+@json_option
+def users_groups(user: str | None, as_json: bool) -> None:
+    """The directory groups single sign-on maps to roles and municipalities (set by the
+    installation file's directory: groups:)."""
+    from ..accounts.directory import list_groups
+    from ..store import database as store
+
+    wf = _require_admin(user)
+    with store.read(wf.engine) as conn:
+        rows = list_groups(conn)
+    if as_json:
+        emit_json(rows)
+        return
+    table([[r["group"], r["role"], r["municipality"] or "-", r["cooperation"] or "-"]
+           for r in rows], ["group", "role", "municipality", "cooperation"])
+
+
 @users.command("notices")
 @click.argument("user_id")
 @click.argument("setting", type=click.Choice(["on", "off"]))
