@@ -18,7 +18,7 @@ from ..accounts import logins as accounts
 from ..accounts import users
 from ..accounts.logins import Ended
 from ..engine.workflow import Actor, Workflow
-from ..errors import WorkflowError
+from ..errors import PermissionDenied, Said, WorkflowError
 from ..store import database as store
 from . import messages, sessions
 from .api import Id, get_wf
@@ -33,7 +33,9 @@ def _admin(request: Request, wf: Workflow) -> Actor:
     user = session_user(request)
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-    users.require_admin(actor)
+    if not users.may_administer(actor):
+        raise PermissionDenied(Said("only an administrator may see this page",
+                                    "kun en administrator kan se denne side"))
     return actor
 
 
