@@ -30,7 +30,8 @@ PG_BASE_URL = os.environ.get("WORKFLOW_TEST_POSTGRES_URL",
 PG_SCHEMA = f"wf_test_{os.getpid()}"
 PG_URL = f"{PG_BASE_URL}?options=-csearch_path%3D{PG_SCHEMA}"
 REQUIRE_PG = bool(os.environ.get("CI") or os.environ.get("WORKFLOW_REQUIRE_POSTGRES"))
-TABLES = ["directory_group", "chain_link", "journal_exemption", "journal_entry", "stored_file_chunk", "stored_file",
+TABLES = ["directory_group", "chain_link", "journal_exemption", "journal_entry",
+          "stored_file_chunk", "stored_file",
           "web_session", "login_attempt", "api_token", "setting", "reminder", "document_download",
           "case_section",
           "document_version", "document", "party_act", "deadline", "audit_entry", "link",
