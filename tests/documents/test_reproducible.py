@@ -123,7 +123,8 @@ def test_a_changed_template_is_reported_with_its_reason(
     assert not got.identical and got.new_sha256 != got.stored_sha256
     said = str(got)
     assert "afviger" in said
-    assert "skabelonen application_letter.md.j2 eller brevpapiret joint.docx er ændret" in said
+    assert "skabelonen application_letter.md.j2 eller brevpapirets grundlag " \
+        "(reference/base.docx) er ændret" in said
     assert "forskel i word/document.xml" in said
     assert "identisk" not in said
 

@@ -92,6 +92,11 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
         if found:
             unusable.add(row["id"])
     found_for: dict[tuple[str, int | None, str], list[str]] = {}
+
+    def found(problem: TemplateProblem, who: str) -> None:
+        whos = found_for.setdefault((problem.file, problem.line, problem.message), [])
+        if who:
+            whos.append(who)
     used: set[str] = set()
     today = datetime.now(drafts.tz).date()
     parties = [m["id"] for m in members]
@@ -110,7 +115,7 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
                 why = (f"the agenda_template of {who} ({party}) names this template, so "
                        f"its {draft.name} cannot be made") if own else \
                     f"draft {draft.name!r} needs this template"
-                problems.append(TemplateProblem(name, None, f"missing: {why}"))
+                found(TemplateProblem(name, None, f"missing: {why}"), "" if own else who)
                 continue
             for chosen, why in _letterheads(draft, party, list(rows)):
                 if chosen in unusable:
@@ -119,7 +124,7 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
                     drafts.letterheads.make(letterhead_spec(chosen, parties, rows),
                                             logos_of(rows))
                 except DocumentError as exc:
-                    problems.append(TemplateProblem(name, None, f"letterhead: {exc}{why}"))
+                    found(TemplateProblem(name, None, f"letterhead: {exc}{why}"), who)
             samples = {label: build_context(
                 inp, letter_date=today, facts=drafts.facts(draft, inp, today), party=party)
                 for label, inp in inputs.items()}
@@ -128,9 +133,7 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
             for file in files:
                 used.add(file)
                 for p in check_template(drafts.env, file, samples):
-                    found_for.setdefault((p.file, p.line, p.message), [])
-                    if who:
-                        found_for[(p.file, p.line, p.message)].append(who)
+                    found(p, who)
     for (file, line, message), whos in found_for.items():
         names = list(dict.fromkeys(whos))
         problems.append(TemplateProblem(file, line, message + (
