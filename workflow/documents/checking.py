@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 
 from .. import danish
-from ..errors import DocumentError
+from ..errors import DocumentError, SetupError
 from ..process.spec import DraftSpec
 from ..store import database as store
 from ..store import tables as t
@@ -40,8 +40,14 @@ def installation_municipalities(engine: Engine) -> tuple[list[dict[str, Any]],
                                                          list[dict[str, Any]]] | None:
     """The municipality rows of the cooperation and those of everyone to check (also the
     parties to BUM agreements); none if the database has no schema yet."""
-    if store._missing_file(engine) is not None or store.current_revision(engine) is None:
+    if store._missing_file(engine) is not None:
         return None
+    revision = store.current_revision(engine)
+    if revision is None:
+        return None
+    if revision != store.HEAD_REVISION:
+        raise SetupError(f"the database is at schema revision {revision}, this program needs "
+                         f"{store.HEAD_REVISION}: run `workflow init` to upgrade it")
     m, a = t.municipality, t.application
     with store.read(engine) as conn:
         rows = {r.id: dict(r._mapping) for r in conn.execute(select(m).order_by(m.c.id))}
