@@ -114,7 +114,10 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
             if party in unusable:
                 continue
             who = rows[party]["name"] if party else ""
-            name = drafts.template_name(draft, party, rows)
+            try:
+                name = drafts.template_name(draft, party, rows)
+            except DocumentError:   # a council's own template that is not there
+                name = str(rows[party][str(draft.own_template)])
             used.add(name)
             if not _plain_name(name) or not (drafts.dir / "documents" / name).is_file():
                 own = name != draft.template_for(party)

@@ -90,8 +90,15 @@ class Drafts:
         """The draft's template; for a council with a template of its own (the column
         ``own_template:`` names, e.g. ``agenda_template``), that one."""
         if draft.own_template and party is not None:
-            own = (rows.get(party) or {}).get(draft.own_template)
+            row = rows.get(party) or {}
+            own = row.get(draft.own_template)
             if own:
+                if "/" in str(own) or "\\" in str(own) or ".." in str(own) \
+                        or not (self.dir / "documents" / str(own)).is_file():
+                    raise DocumentError(
+                        f"cannot make {draft.name} for {row.get('name', party)}: its "
+                        f"{draft.own_template} names {own!r}, which is not a template in "
+                        f"{self.dir / 'documents'}")
                 return str(own)
         return draft.template_for(party)
 
