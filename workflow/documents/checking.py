@@ -93,9 +93,9 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
     problems: list[TemplateProblem] = []
     unusable = set()
     for row in rows.values():
-        found = municipality_problems(drafts, row)
-        problems.extend(found)
-        if found:
+        own = municipality_problems(drafts, row)
+        problems.extend(own)
+        if own:
             unusable.add(row["id"])
     found_for: dict[tuple[str, int | None, str], list[str]] = {}
 
@@ -103,6 +103,7 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
         whos = found_for.setdefault((problem.file, problem.line, problem.message), [])
         if who:
             whos.append(who)
+
     used: set[str] = set()
     today = datetime.now(drafts.tz).date()
     parties = [m["id"] for m in members]
