@@ -93,9 +93,9 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
     problems: list[TemplateProblem] = []
     unusable = set()
     for row in rows.values():
-        own = municipality_problems(drafts, row)
-        problems.extend(own)
-        if own:
+        wrong = municipality_problems(drafts, row)
+        problems.extend(wrong)
+        if wrong:
             unusable.add(row["id"])
     found_for: dict[tuple[str, int | None, str], list[str]] = {}
 
