@@ -77,7 +77,7 @@ def letterhead_spec(chosen: str, parties: Sequence[str],
         problem = logo_problem(logo, row.get("logo_type"))
         if problem:
             raise DocumentError(f"the letterhead of {row['name']}: {problem}")
-        out.append({"id": m, "name": str(row["name"]), "council": str(row.get("council") or ""),
+        out.append({"id": m, "name": str(row["name"]),
                     "address": str(row.get("address") or ""),
                     "logo": None if logo is None else {
                         "type": sniff_image(bytes(logo)),
