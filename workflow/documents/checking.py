@@ -131,8 +131,8 @@ def check_drafts(drafts: Drafts, members: Rows | None, everyone: Rows | None
                 if chosen in unusable:
                     continue
                 try:
-                    drafts.letterheads.make(letterhead_spec(chosen, parties, rows),
-                                            logos_of(rows))
+                    spec = letterhead_spec(chosen, parties, rows)
+                    drafts.letterheads.make(spec, logos_of(rows, spec))
                 except DocumentError as exc:
                     found(TemplateProblem(name, None, f"letterhead: {exc}{why}"), who)
             samples = {label: build_context(

@@ -121,7 +121,7 @@ class Drafts:
             spec = letterhead_spec(chosen, parties, rows)
         except DocumentError as exc:
             raise DocumentError(f"cannot make {draft.name}: {exc}") from None
-        paper, digest = self.letterheads.make(spec, logos_of(rows))
+        paper, digest = self.letterheads.make(spec, logos_of(rows, spec))
         return spec, paper, digest
 
     def files(self, template: str, paper_sha: str) -> tuple[bytes, str]:

@@ -85,10 +85,12 @@ def letterhead_spec(chosen: str, parties: Sequence[str],
     return {"kind": JOINT if chosen == JOINT else "own", "municipalities": out}
 
 
-def logos_of(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
-    """The logo images of ``rows``, by their sha256."""
+def logos_of(rows: Mapping[str, Mapping[str, Any]],
+             spec: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+    """The logo images of ``rows`` (only of the municipalities ``spec`` names), by sha256."""
+    ids = [m["id"] for m in spec["municipalities"]] if spec is not None else list(rows)
     return {hashlib.sha256(bytes(r["logo"])).hexdigest(): bytes(r["logo"])
-            for r in rows.values() if r.get("logo") is not None}
+            for r in (rows[i] for i in ids if i in rows) if r.get("logo") is not None}
 
 
 def logos_in(docx: bytes) -> dict[str, bytes]:
@@ -106,7 +108,7 @@ class Letterheads:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        self._base: tuple[float, bytes] | None = None
+        self._base: tuple[float, bytes, str] | None = None
         self._made: dict[str, bytes] = {}
 
     def base_bytes(self) -> bytes:
@@ -117,12 +119,15 @@ class Letterheads:
                 f"missing the base document of the letterheads {self.base} (styles, page "
                 f"and footer; templates/reference/make_references.py makes it)") from None
         if self._base is None or self._base[0] != mtime:
-            self._base = (mtime, self.base.read_bytes())
+            data = self.base.read_bytes()
+            self._base = (mtime, data, hashlib.sha256(data).hexdigest())
         return self._base[1]
 
     def digest(self, spec: Mapping[str, Any]) -> str:
         """sha256 over the letterhead's inputs and the base document."""
-        base = hashlib.sha256(self.base_bytes()).hexdigest()
+        self.base_bytes()
+        assert self._base is not None
+        base = self._base[2]
         text = json.dumps(spec, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(f"{base}\0{text}".encode()).hexdigest()
 

@@ -181,7 +181,7 @@ def aktliste(wf: Workflow, app_id: int, *, user: str | None, fmt: str) -> tuple[
     if wf.drafts is None:
         raise DocumentError("no templates folder: the aktliste PDF needs its letterhead")
     spec = letterhead_spec(JOINT, list(app.parties), rows)   # the parties' joint letterhead
-    paper, _sha = wf.drafts.letterheads.make(spec, logos_of(rows))
+    paper, _sha = wf.drafts.letterheads.make(spec, logos_of(rows, spec))
     docx = lists.to_docx(listed, case_number=app.case_number, title=app.title,
                          today=wf.today(), reference=paper, now=wf.clock())
     if fmt == "docx":
