@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any
 
+from sqlalchemy import case as when_then
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -229,13 +230,11 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
            tz: tzinfo) -> Inputs:
     """Read what the drafts of ``app`` (an application row as a mapping) may use."""
     m, u = t.municipality, t.user
-    munis = {r.id: dict(r._mapping) | {"logo": None} for r in conn.execute(
-        select(*[c for c in m.c if c.name != "logo"]))}
-    letterheads = set(app["parties"]) | {   # the logos of those a letterhead may name only
-        v for v in (app["data"] or {}).values() if isinstance(v, str) and v in munis}
-    for logo_of in conn.execute(select(m.c.id, m.c.logo).where(
-            m.c.id.in_(sorted(letterheads)), m.c.logo.is_not(None))):
-        munis[logo_of.id]["logo"] = logo_of.logo
+    named = set(app["parties"]) | {   # the logos of those a letterhead may name only
+        v for v in (app["data"] or {}).values() if isinstance(v, str)}
+    munis = {r.id: dict(r._mapping) for r in conn.execute(select(
+        *[c for c in m.c if c.name != "logo"],
+        when_then((m.c.id.in_(sorted(named)), m.c.logo), else_=None).label("logo")))}
     contacts: dict[str, Any] = {}
     for r in conn.execute(select(u.c.name, u.c.email, u.c.municipality)
                           .where(u.c.role == "project_lead", u.c.active).order_by(u.c.id)):
