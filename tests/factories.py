@@ -143,3 +143,47 @@ def make_application(wf: Workflow, *, state: str = "area_selection", kind: str =
         walk_to(wf, trigger, data)
         wf.fire(app_id, trigger, user=user, data=data)
     return app_id
+
+
+DEMO_LETTERHEADS = ("ishoj", "vallensbaek", "brondby", "joint")
+
+
+def demo_letterhead(which: str = "joint") -> bytes:
+    """The demo's letterhead ``which`` (a municipality id, or ``joint``: Ishøj and
+    Vallensbæk), made as the drafts make it, on the shipped base document."""
+    from pathlib import Path
+
+    from workflow.documents.letterhead import Letterheads, letterhead_spec
+    from workflow.installation.demo import MUNICIPALITIES
+
+    rows = {m["id"]: m for m in MUNICIPALITIES}
+    base = Path(__file__).resolve().parents[1] / "templates" / "reference" / "base.docx"
+    spec = letterhead_spec(which, ["ishoj", "vallensbaek"], rows)
+    return Letterheads(base).make(spec, {})[0]
+
+
+def tiny_png(width: int = 4, height: int = 2, rgb: tuple[int, int, int] = (0, 75, 135)) -> bytes:
+    """A real PNG image of one colour, made here (the letterheads' logos in tests)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\0" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                             0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def set_municipality(wf: Workflow, municipality: str, **values: Any) -> None:
+    """Change a municipality's row (as the installation file would)."""
+    from sqlalchemy import update
+
+    from workflow.store import database as store
+    from workflow.store import tables as t
+
+    with store.write(wf.engine) as conn:
+        conn.execute(update(t.municipality).where(t.municipality.c.id == municipality)
+                     .values(**values))

@@ -7,7 +7,8 @@ Workloads
           draft's template and letterhead through ``Drafts.sources`` (cached bytes, as in
           the engine), the Jinja render through ``rendering.make_environment`` (compiled
           template cached, as in the engine) and ``docx_writer.write_docx`` onto
-          ``templates/reference/joint.docx``, bytes out in memory. Building the Inputs
+          the parties' joint letterhead (made once from their rows on
+          ``templates/reference/base.docx`` and cached), bytes out in memory. Building the Inputs
           stands in for the database ``gather`` and is not timed.
   fire    the full in-engine cost on SQLite: ``wf.fire(app, "confirm_areas")`` by the
           second municipality (the step that completes the joint confirmation and makes
@@ -83,6 +84,7 @@ class LetterMaker:
         definition = load(str(REPO_DIR / "states.yaml"))
         tz = ZoneInfo(Settings().timezone)
         self.drafts = Drafts(definition, TEMPLATES, tz)
+        self.inputs = sample_inputs(full=True)   # the parties whose letterhead is made
         self.spec = definition.drafts[DRAFT]
         self.now = datetime.now(tz)
         self.letter_date = self.now.date()
@@ -93,7 +95,7 @@ class LetterMaker:
         return build_context(inputs, letter_date=self.letter_date, facts=self.facts)
 
     def markdown(self, ctx: dict[str, Any]) -> tuple[str, bytes]:
-        template, letterhead, _sha = self.drafts.sources(self.spec, None)
+        template, letterhead, _sha = self.drafts.sources(self.spec, None, self.inputs)
         return self.drafts.env.get_template(template).render(ctx), letterhead
 
     def docx(self, markdown: str, letterhead: bytes, number: str) -> bytes:

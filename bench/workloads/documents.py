@@ -205,7 +205,7 @@ def print_report(report: Mapping[str, Any]) -> None:
     ours, peer = summary[ROWS[0].name], summary[DOCXTPL]
     print(f"\n  workflow letter = context {b['context_ms']:.2f} + Jinja render "
           f"{b['render_ms']:.2f} + write_docx {b['docx_ms']:.2f} ms "
-          f"(markdown-it parse, python-docx layout on joint.docx, save)\n"
+          f"(markdown-it parse, python-docx layout on the joint letterhead, save)\n"
           f"  in a transition (sqlite): confirm_areas making the letter {b['with_ms']:.1f} ms, "
           f"without drafts {b['without_ms']:.1f} ms; the difference is the row (gather "
           f"alone {b['gather_ms']:.1f} ms)\n"

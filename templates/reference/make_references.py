@@ -1,11 +1,13 @@
-"""Build the reference Word documents (letterhead, styles, header, footer) from scratch.
+"""Build the neutral base Word document of every letterhead (styles, page, footer).
 
 Run once, or after changing this file, with the project's virtualenv:
 ``.venv/bin/python templates/reference/make_references.py``.
-The .docx files it writes may then be edited in Word as they are; the engine only needs
-their styles, and ``{{ case_number }}`` and ``{{ date }}`` somewhere in the header.
-They are Danish (da-DK: the default language, the theme fonts' language, the separators
-and the core property), as the engine makes every document it writes on them.
+``base.docx`` names no municipality: each draft's letterhead (names, addresses, logos) is
+written into its header at render time from the installation's data
+(``workflow/documents/letterhead.py``). It may be edited in Word as it is (fonts, sizes,
+margins, footer); the engine needs its styles. It is Danish (da-DK: the default language,
+the theme fonts' language, the separators and the core property), as the engine makes
+every document it writes on it.
 """
 
 from __future__ import annotations
@@ -18,19 +20,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from workflow.docx_writer import set_danish
+from workflow.documents.docx_writer import set_danish
 
 HERE = Path(__file__).resolve().parent
-LETTERHEADS = {
-    "ishoj": (["Ishøj Kommune"], "Ishøj Store Torv 20 · 2635 Ishøj", RGBColor(0x00, 0x4B, 0x87)),
-    "vallensbaek": (["Vallensbæk Kommune"], "Vallensbæk Stationstorv 100 · 2665 Vallensbæk Strand",
-                    RGBColor(0x1F, 0x6B, 0x3A)),
-    # Outside the cooperation: the letterhead of Brøndby as a provider under a BUM agreement.
-    "brondby": (["Brøndby Kommune"], "Park Allé 160 · 2605 Brøndby", RGBColor(0x00, 0x5A, 0x78)),
-    "joint": (["Ishøj Kommune", "Vallensbæk Kommune"],
-              "Ishøj Store Torv 20 · 2635 Ishøj  |  Vallensbæk Stationstorv 100 · "
-              "2665 Vallensbæk Strand", RGBColor(0x2B, 0x3A, 0x4A)),
-}
+COLOUR = RGBColor(0x2B, 0x3A, 0x4A)   # the headings' colour
 
 
 def field(paragraph, instr: str) -> None:
@@ -53,8 +46,8 @@ def field(paragraph, instr: str) -> None:
             run._r.append(el)
 
 
-def build(name: str) -> Path:
-    names, address, colour = LETTERHEADS[name]
+def build() -> Path:
+    colour = COLOUR
     doc = Document()
     # Word 2010's duplicate style part and the thumbnail: not needed, slower to save
     for rel_id, rel in list(doc.part.rels.items()):
@@ -97,18 +90,6 @@ def build(name: str) -> Path:
     section.top_margin, section.bottom_margin = Cm(3.2), Cm(2.2)
     section.header_distance = Cm(1.0)
 
-    header = section.header
-    p = header.paragraphs[0]
-    run = p.add_run("  ·  ".join(names))
-    run.bold, run.font.size, run.font.color.rgb = True, Pt(12), colour
-    p = header.add_paragraph()
-    run = p.add_run(address)
-    run.font.size = Pt(8)
-    p = header.add_paragraph()
-    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    run = p.add_run("Sagsnr. {{ case_number }}  ·  {{ date }}")
-    run.font.size = Pt(8)
-
     p = section.footer.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for text in ("Side ", None, " af ", None):
@@ -118,12 +99,11 @@ def build(name: str) -> Path:
             p.add_run(text).font.size = Pt(8)
     set_danish(doc)
     doc.core_properties.author = "workflow"
-    doc.core_properties.title = "Reference: " + " og ".join(names)
-    path = HERE / f"{name}.docx"
+    doc.core_properties.title = "Brevpapirets grundlag"
+    path = HERE / "base.docx"
     doc.save(path)
     return path
 
 
 if __name__ == "__main__":
-    for key in LETTERHEADS:
-        print(build(key))  # noqa: T201
+    print(build())  # noqa: T201

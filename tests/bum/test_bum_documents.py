@@ -36,6 +36,7 @@ from tests.documents.test_documents import (
     styled,
     table_rows,
 )
+from tests.factories import set_municipality
 from workflow.config import Settings
 from workflow.documents.context import build_context, gather
 from workflow.engine.workflow import Workflow
@@ -545,32 +546,31 @@ def test_the_current_year_while_negotiating_and_during_the_cycle(wf: Workflow,
 
 
 # ===================================================================== letterheads
-def test_a_provider_without_a_letterhead_blocks_the_step_clearly(db_url: str, clock: Clock,
-                                                                 tmp_path: Path) -> None:
-    templates = copy_templates(tmp_path)
-    (templates / "reference" / "brondby.docx").unlink()
-    wf = Workflow.open(Settings(database_url=db_url, templates_dir=templates), clock=clock)
+def test_a_provider_with_a_bad_logo_blocks_the_step_and_the_check_says_so(
+        db_url: str, clock: Clock) -> None:
+    wf = Workflow.open(Settings(database_url=db_url), clock=clock)
     try:
+        set_municipality(wf, "brondby", logo=b"GIF89a not a png", logo_type="image/png")
         app = new_agreement(wf, clock, provider="brondby", purchaser="vallensbaek")
         clock.at("2026-03-10T10:00")
         with pytest.raises(DocumentError) as caught:
             wf.fire(app, "propose_terms", user="pl-brondby", data=TERMS)
-        message = str(caught.value)
-        assert message.startswith("cannot make bum_agreement: there is no letterhead 'brondby' "
-                                  "('{provider}' for this case); add ")
-        assert str(templates / "reference" / "brondby.docx") in message
-        assert "make_references.py" in message
+        assert str(caught.value) == (
+            "cannot make bum_agreement: the letterhead of Brøndby Kommune: the logo is not a "
+            "PNG or JPEG image (by its content)")
         # nothing was recorded: the step is blocked
         assert docs_of(wf, app) == {}
         with store.read(wf.engine) as conn:
             assert app_row(conn, app)["data"].get("years") is None
     finally:
         wf.close()
-    result = run_cli({"WORKFLOW_TEMPLATES_DIR": str(templates)}, "templates", "check")
+    result = run_cli({"WORKFLOW_DATABASE_URL": db_url}, "templates", "check")
     assert result.exit_code == 3
     assert result.stderr.splitlines()[:-1] == [
-        f"{name}.md.j2:?: missing letterhead brondby.docx ({{provider}} when the provider is "
-        f"brondby)" for name in ("bum_agreement", "price_notice", "true_up_statement")]
+        "municipality brondby:?: Brøndby Kommune (brondby): the logo is not a PNG or JPEG "
+        "image (by its content); its letterheads cannot be made"]
+    assert result.stderr.splitlines()[-1].endswith(
+        "for municipalities brondby, ishoj, vallensbaek.")
 
 
 def test_brondby_as_provider_writes_on_its_own_letterhead(wf: Workflow, clock: Clock) -> None:
@@ -609,7 +609,8 @@ def test_templates_check_is_clean_and_tries_agreements_on_agreement_samples(
     assert result.exit_code == 3
     problems = result.stderr.splitlines()
     assert problems[0] == f"price_notice.md.j2:{at + 1}: unknown name 'adress' (known here: " \
-                          "address, committees, contact, council, id, name, short)"
+                          "address, agenda_layout, committees, contact, contacts, council, " \
+                          "council_definite, council_type, id, name, short, signatories)"
     assert problems[1] == "true_up_statement.md.j2:3: unknown name 'balans' (known here: " \
                           "actual_direct, actual_overhead, actual_total, balance, paid, until)"
     assert len(problems) == 3

@@ -33,14 +33,16 @@ from sqlalchemy import insert, select, update
 
 from tests.conftest import Clock
 from tests.engine.test_concurrency import no_unexpected_errors, racers
-from tests.factories import ROUND_ONE, make_application, walk_fire
+from tests.factories import ROUND_ONE, make_application, set_municipality, tiny_png, walk_fire
 from workflow.cli.app import cli
 from workflow.config import Settings
+from workflow.documents.letterhead import Letterheads, letterhead_spec
 from workflow.documents.pdf import LIBREOFFICE_HINT
 from workflow.documents.sections import SECTIONS
 from workflow.engine.queries import documents, get_application, history
 from workflow.engine.workflow import Workflow
 from workflow.errors import DocumentError, InvalidData, NotFound, PermissionDenied, SetupError
+from workflow.installation.demo import MUNICIPALITIES
 from workflow.store import tables as t
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -173,9 +175,10 @@ def template_sha(templates: Path, template: str, letterhead: str) -> str:
     for name in SECTIONS:
         if f'"sections/{name}.md.j2"'.encode() in source:
             source += b"\0" + (templates / "documents" / "sections" / f"{name}.md.j2").read_bytes()
-    return hashlib.sha256(source + b"\0" +
-                          (templates / "reference" / f"{letterhead}.docx").read_bytes()
-                          ).hexdigest()
+    rows = {m["id"]: m for m in MUNICIPALITIES}
+    paper = Letterheads(templates / "reference" / "base.docx").digest(
+        letterhead_spec(letterhead, ["ishoj", "vallensbaek"], rows))
+    return hashlib.sha256(source + b"\0" + paper.encode()).hexdigest()
 
 
 def copy_templates(tmp_path: Path) -> Path:
@@ -622,8 +625,7 @@ def test_versions_record_what_made_them(wf: Workflow, clock: Clock) -> None:
                 (step["trigger"], step["user"], step["to"])
             assert v["created_at"] == step["at"]
             assert v["letter_date"] == step["happened_on"]   # the day the step happened
-            assert v["template"] == (f"agenda_item_{party}.md.j2" if party else
-                                     f"{name}.md.j2")
+            assert v["template"] == f"{name}.md.j2"
             assert v["template_sha256"] == template_sha(TEMPLATES, v["template"],
                                                         letterhead[party])
             assert re.fullmatch(r"[0-9a-f]{64}", v["input_sha256"])
@@ -695,22 +697,23 @@ def test_a_changed_template_or_letterhead_makes_a_new_version(db_url: str, clock
     assert "Et nyt afsnit om Åmosen og Ølstykke." in paragraphs(fetch(wf, app,
                                                                        "application_letter"))
 
-    reference = templates / "reference" / "joint.docx"
-    head = docx.Document(str(reference))
-    head.sections[0].header.paragraphs[0].runs[0].text = "Ishøj og Vallensbæk – nyt brevpapir"
-    head.save(str(reference))
-    touch_later(reference)
+    logo = tiny_png()   # a new letterhead: Ishøj's logo, from its municipality row
+    set_municipality(wf, "ishoj", logo=logo, logo_type="image/png")
     out = wf.fire(app, "return_draft", user="legal-ishoj", data={"reason": "Nyt brevpapir"})
     assert [(m.name, m.number) for m in out.documents] == [("application_letter", 3)]
     newest = fetch(wf, app, "application_letter")
-    assert newest.sections[0].header.paragraphs[0].text == "Ishøj og Vallensbæk – nyt brevpapir"
+    header = newest.sections[0].header
+    assert [p.blob for p in header.part.related_parts.values()
+            if p.partname.startswith("/word/media/")] == [logo]
+    assert len(header.paragraphs[0]._p.xpath(".//pic:pic")) == 1   # the logo, first
+    assert header.paragraphs[1].text == "Ishøj Kommune  ·  Vallensbæk Kommune"
     # nothing changed since: no version
     assert wf.fire(app, "submit_for_review", user="pl-ishoj").documents == ()
     versions = docs_of(wf, app)[("application_letter", None)]["versions"]
     assert [v["number"] for v in versions] == [1, 2, 3]
     assert len({v["template_sha256"] for v in versions}) == 3
     assert len({v["input_sha256"] for v in versions}) == 1
-    assert versions[2]["template_sha256"] == template_sha(templates, "application_letter.md.j2",
+    assert versions[1]["template_sha256"] == template_sha(templates, "application_letter.md.j2",
                                                           "joint")
     assert wf.download(letter, user="pl-ishoj", number=1).content == v1.content
 
@@ -875,7 +878,7 @@ def add_line(templates: Path, file: str, after: str, line: str, problem: str) ->
 def break_templates(breakage: str, d: Path) -> list[str]:
     """Break a copy of the templates one way; the problems `templates check` must report."""
     if breakage == "syntax error":
-        return [add_line(d, "agenda_item_ishoj.md.j2", "## Resume", "{% if case.kind == %}",
+        return [add_line(d, "agenda_item.md.j2", "## Resume", "{% if case.kind == %}",
                          "syntax error: ")]
     if breakage == "unknown name":
         return [add_line(d, "info_answer.md.j2", "## Personale", "{{ ministre.name }}",
@@ -895,15 +898,13 @@ def break_templates(breakage: str, d: Path) -> list[str]:
                 add_line(d, file, "## Tidsplan", "TODO: tjek tidsplanen",
                          "leftover placeholder text 'TODO'")]
     if breakage == "missing template":
-        (d / "documents" / "agenda_item_vallensbaek.md.j2").unlink()
-        return ["agenda_item_vallensbaek.md.j2:?: missing: draft 'agenda_item' needs this "
-                "template"]
-    if breakage == "missing letterhead":
-        (d / "reference" / "ishoj.docx").unlink()
-        return ["agenda_item_ishoj.md.j2:?: missing letterhead ishoj.docx",
-                "conditions_agenda_item.md.j2:?: missing letterhead ishoj.docx"] + [
-            f"{name}.md.j2:?: missing letterhead ishoj.docx ({{provider}} when the provider "
-            f"is ishoj)" for name in ("bum_agreement", "price_notice", "true_up_statement")]
+        (d / "documents" / "agenda_item.md.j2").unlink()
+        return ["agenda_item.md.j2:?: missing: draft 'agenda_item' needs this template (for "
+                "Ishøj Kommune og Vallensbæk Kommune)"]
+    if breakage == "missing letterhead base":
+        (d / "reference" / "base.docx").unlink()
+        return [f"{p.name}:?: letterhead: missing the base document of the letterheads "
+                for p in (TEMPLATES / "documents").glob("*.md.j2")]
     if breakage == "unused template":
         (d / "documents" / "gammel.md.j2").write_text("# Gammel\n", encoding="utf-8")
         return ["gammel.md.j2:?: not used by any draft in the definition"]
@@ -916,7 +917,7 @@ def break_templates(breakage: str, d: Path) -> list[str]:
 
 BREAKAGES = ["syntax error", "unknown name", "unknown attribute in a loop",
              "unknown attribute path", "leftover placeholders", "missing template",
-             "missing letterhead", "unused template", "sandbox"]
+             "missing letterhead base", "unused template", "sandbox"]
 
 
 @pytest.mark.parametrize("breakage", BREAKAGES)

@@ -22,10 +22,11 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 from docx.text.paragraph import Paragraph
 
+from tests.factories import demo_letterhead
 from workflow.documents.docx_writer import write_docx
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "templates" / "reference"
-JOINT = (REFERENCE_DIR / "joint.docx").read_bytes()
+JOINT = demo_letterhead("joint")
 HEADER = {"case_number": "00.17.15-G01-2-18", "date": "3. april 2018"}
 CREATED = datetime(2018, 4, 3, 9, 30)
 
@@ -268,7 +269,7 @@ def test_danish_letters_and_xml_characters_are_kept() -> None:
     ("joint", "Ishøj Kommune  ·  Vallensbæk Kommune")])
 def test_the_letterhead_header_and_footer_are_kept_and_filled(name: str,
                                                               letterhead: str) -> None:
-    reference = (REFERENCE_DIR / f"{name}.docx").read_bytes()
+    reference = demo_letterhead(name)
     ref = docx.Document(io.BytesIO(reference))
     doc = write("# Overskrift\n\nTekst\n", reference)
     section = doc.sections[0]
@@ -380,8 +381,7 @@ def test_the_same_input_gives_the_same_bytes_whenever_it_is_written() -> None:
     import time
     import zipfile
 
-    reference = (Path(__file__).resolve().parents[2] / "templates" / "reference" /
-                 "joint.docx").read_bytes()
+    reference = demo_letterhead("joint")
     moment = datetime(2018, 1, 8, 9, 30)
 
     def write(when: datetime) -> bytes:

@@ -123,7 +123,8 @@ def test_a_changed_template_is_reported_with_its_reason(
     assert not got.identical and got.new_sha256 != got.stored_sha256
     said = str(got)
     assert "afviger" in said
-    assert "skabelonen application_letter.md.j2 eller brevpapiret joint.docx er ændret" in said
+    assert "skabelonen application_letter.md.j2 eller brevpapirets grundlag " \
+        "(reference/base.docx) er ændret" in said
     assert "forskel i word/document.xml" in said
     assert "identisk" not in said
 
@@ -136,6 +137,22 @@ def test_a_version_without_a_recipe_says_it_cannot_be_made_again(wf: Workflow) -
     got = wf.reproduce(letter, user="legal-ishoj")
     assert not got.identical and got.new_sha256 is None
     assert "før skemarevision 0014" in str(got)
+
+
+def test_a_version_on_a_letterhead_file_says_it_cannot_be_made_again(wf: Workflow) -> None:
+    """Before 0020 a recipe named its letterhead file (``joint``), which is gone."""
+    app = make_application(wf, state="drafting")
+    letter = doc_id(wf, app, "application_letter")
+    dv = t.document_version
+    with store.write(wf.engine) as conn:
+        row = conn.execute(dv.select().where(dv.c.number == 1)).mappings().first()
+        assert row is not None and row["recipe"]["letterhead"]["kind"] == "joint"
+        assert [m["name"] for m in row["recipe"]["letterhead"]["municipalities"]] == \
+            ["Ishøj Kommune", "Vallensbæk Kommune"]
+        conn.execute(update(dv).values(recipe={**row["recipe"], "letterhead": "joint"}))
+    got = wf.reproduce(letter, user="legal-ishoj")
+    assert not got.identical and got.new_sha256 is None
+    assert "brevpapiret joint.docx, som ikke findes længere" in str(got)
 
 
 def test_another_engine_is_named(wf: Workflow) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from workflow.documents.drafts import Drafts
 from workflow.documents.rendering import RawMarkdown, markdown_escape
+from workflow.documents.samples import sample_inputs
 from workflow.documents.sections import SECTIONS, context_sections, digestible, gentle_escape
 from workflow.process.definition import load
 
@@ -35,12 +36,12 @@ def test_a_section_template_is_part_of_the_letters_template_digest(tmp_path: Pat
     shutil.copytree(PROJECT / "templates", copy)
     drafts = drafts_on(copy)
     letter = drafts.definition.drafts["application_letter"]
-    before = drafts.sources(letter, None)[2]
+    before = drafts.sources(letter, None, sample_inputs(True))[2]
     assert [p.name for p in drafts.section_files(
         (copy / "documents" / "application_letter.md.j2").read_bytes())] == \
         [f"{n}.md.j2" for n in SECTIONS]
     (copy / "documents" / "sections" / "economy.md.j2").write_text("Ny tekst.\n")
-    assert drafts_on(copy).sources(letter, None)[2] != before
+    assert drafts_on(copy).sources(letter, None, sample_inputs(True))[2] != before
     assert [d.name for d in drafts.section_drafts("dispensation")] == ["application_letter"]
     assert drafts.section_drafts("satellite") == []
 

@@ -38,8 +38,12 @@ EARLIER = REVISIONS[:-1]
 NOW = datetime(2027, 3, 4, 9, 0, tzinfo=UTC)
 # a column added later whose old rows get a value: a claim from before 0009 is of a whole area
 # from before 0015, a draft's version was made from its template, with no note
+# from before 0020, a municipality has the default council type and agenda layout and
+# names no signatories or contacts
 WHOLE = {("application_area", "part_id"): "", ("document_version", "origin"): "generated",
-         ("document_version", "note"): ""}
+         ("document_version", "note"): "", ("municipality", "council_type"): "kommunalbestyrelse",
+         ("municipality", "agenda_layout"): "standard", ("municipality", "signatories"): [],
+         ("municipality", "contacts"): []}
 
 
 def test_the_revisions_are_a_line_ending_at_head() -> None:

@@ -105,25 +105,36 @@ def templates() -> None:
 @templates.command("check")
 @json_option
 def templates_check(as_json: bool) -> None:
-    """Check every template: syntax, unknown names, errors, leftover placeholders."""
+    """Check every template for every municipality of the installation: syntax, unknown
+    names, errors, leftover placeholders, logos, agenda layouts and own templates."""
     from zoneinfo import ZoneInfo
 
     from ..config import Settings
+    from ..documents.checking import installation_municipalities
     from ..documents.drafts import Drafts
     from ..process.definition import load
+    from ..store import database as store
 
     settings = Settings.from_env()
     drafts = Drafts(load(settings.states_file), settings.templates_dir,
                     ZoneInfo(settings.timezone))
-    problems = drafts.check()
+    engine = store.make_engine(settings.database_url)
+    try:
+        found = installation_municipalities(engine)
+    finally:
+        engine.dispose()
+    members, everyone = found if found is not None else (None, None)
+    problems = drafts.check(members, everyone)
     if as_json:
         emit_json([{"file": p.file, "line": p.line, "message": p.message} for p in problems])
     else:
         for p in problems:
             click.echo(str(p), err=True)
         n = len(drafts.definition.drafts)
+        which = "the demo's municipalities (the database has no schema yet)" \
+            if everyone is None else "municipalities " + ", ".join(m["id"] for m in everyone)
         click.echo(f"{len(problems)} problem(s) in the templates of {n} drafts "
-                   f"({settings.templates_dir}).", err=bool(problems))
+                   f"({settings.templates_dir}), for {which}.", err=bool(problems))
     if problems:
         sys.exit(3)
 

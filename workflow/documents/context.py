@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any
 
+from sqlalchemy import case as when_then
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -55,13 +56,35 @@ class Inputs:
     # committee decisions: act name (committee, conditions_committee) -> party -> committee
     committees: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)   # the case's own text, by name
+    # the municipality rows by id (letterhead, logo, own templates): not in the context
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# How a council is called by its type (``municipality.council_type``), in the definite form
+COUNCIL_DEFINITE = {"byraad": "Byrådet", "kommunalbestyrelse": "Kommunalbestyrelsen"}
+# The layouts of the agenda item (templates/documents/agenda_item.md.j2), by
+# ``municipality.agenda_layout``: see templates/README.md
+AGENDA_LAYOUTS = ("standard", "summary_first", "recommendation_first")
+# Who signs a municipality's letters when its row names no one (the titles only)
+DEFAULT_SIGNATORIES = ({"name": None, "title": "Borgmester"},
+                       {"name": None, "title": "Kommunaldirektør"})
 
 
 def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
     name = str(row["name"])
+    council_type = str(row.get("council_type") or "kommunalbestyrelse")
+    signatories = [{"name": s.get("name") or None, "title": s.get("title") or None}
+                   for s in row.get("signatories") or []] or [dict(s) for s in
+                                                             DEFAULT_SIGNATORIES]
     return {"id": row["id"], "name": name, "short": name.removesuffix(" Kommune"),
             "council": row["council"], "address": row["address"],
+            "council_type": council_type,
+            "council_definite": COUNCIL_DEFINITE.get(council_type, "Kommunalbestyrelsen"),
             "committees": list(row.get("committees") or []),
+            "signatories": signatories,
+            "contacts": [{k: c.get(k) or None for k in ("name", "title", "email", "phone")}
+                         for c in row.get("contacts") or []],
+            "agenda_layout": str(row.get("agenda_layout") or "standard"),
             "contact": {"name": contact["name"] if contact else None,
                         "email": contact["email"] if contact else None}}
 
@@ -207,7 +230,11 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
            tz: tzinfo) -> Inputs:
     """Read what the drafts of ``app`` (an application row as a mapping) may use."""
     m, u = t.municipality, t.user
-    munis = {r.id: dict(r._mapping) for r in conn.execute(select(m))}
+    named = set(app["parties"]) | {   # the logos of those a letterhead may name only
+        v for v in (app["data"] or {}).values() if isinstance(v, str)}
+    munis = {r.id: dict(r._mapping) for r in conn.execute(select(
+        *[c for c in m.c if c.name != "logo"],
+        when_then((m.c.id.in_(sorted(named)), m.c.logo), else_=None).label("logo")))}
     contacts: dict[str, Any] = {}
     for r in conn.execute(select(u.c.name, u.c.email, u.c.municipality)
                           .where(u.c.role == "project_lead", u.c.active).order_by(u.c.id)):
@@ -221,7 +248,7 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     parties = [views[p] for p in app["parties"] if p in views]
     acts = current_acts(conn, app["id"], 0)
     if app["process"] == "bum_agreement":
-        return _gather_agreement(conn, app, case, parties, views, acts)
+        return _gather_agreement(conn, app, case, parties, views, acts, munis)
     areas = application_areas(conn, app["id"])
     req = _latest_step(conn, app["id"], "request_info", tz)
     info = None if req is None else {
@@ -240,7 +267,7 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
                   all_municipalities=views, announced=announced, committees=committees,
-                  sections=section_bodies(conn, app["id"]))
+                  sections=section_bodies(conn, app["id"]), rows=munis)
 
 
 def _latest_step(conn: Connection, app_id: int, trigger: str, tz: tzinfo
@@ -268,7 +295,8 @@ def _linked(conn: Connection, app_id: int, kind: str) -> dict[str, Any] | None:
 
 def _gather_agreement(conn: Connection, app: Mapping[str, Any], case: dict[str, Any],
                       parties: list[dict[str, Any]], views: dict[str, dict[str, Any]],
-                      acts: dict[str, dict[str, dict[str, Any]]]) -> Inputs:
+                      acts: dict[str, dict[str, dict[str, Any]]],
+                      rows: dict[str, dict[str, Any]]) -> Inputs:
     """A BUM agreement: its area and the application it follows (no application areas,
     no ministry's requests)."""
     ar = t.area
@@ -283,4 +311,4 @@ def _gather_agreement(conn: Connection, app: Mapping[str, Any], case: dict[str, 
         "part": part or None}
     return Inputs(case=case, municipalities=parties, areas=[], acts=acts, data=data,
                   all_municipalities=views, process="bum_agreement", area=area,
-                  source=_linked(conn, app["id"], "agreement_for"))
+                  source=_linked(conn, app["id"], "agreement_for"), rows=rows)

@@ -16,7 +16,6 @@ in the step's transaction.
 from __future__ import annotations
 
 import hashlib
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from ..store import tables as t
 from . import rendering
 from .context import Inputs, build_context, gather, input_digest
 from .docx_writer import write_docx
+from .letterhead import Letterheads, letterhead_spec, logos_of
 from .recipe import made_on, make_recipe
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -58,6 +58,7 @@ class Drafts:
         self.dir = templates_dir
         self.env = rendering.make_environment(templates_dir / "documents")
         self.tz = tz
+        self.letterheads = Letterheads(templates_dir / "reference" / "base.docx")
         self._files: dict[Path, tuple[float, bytes]] = {}
         # (kind, state) in which some draft is live: kept up to date on every change there
         self._live = {(kind, state) for d in definition.drafts.values()
@@ -74,39 +75,63 @@ class Drafts:
             self._files[path] = cached
         return cached[1]
 
-    def sources(self, draft: DraftSpec, party: str | None,
+    def sources(self, draft: DraftSpec, party: str | None, inputs: Inputs,
                 data: Mapping[str, Any] | None = None) -> tuple[str, bytes, str]:
-        """Template name, letterhead bytes, and sha256 over both."""
-        name = draft.template_for(party)
-        letterhead = self.letterhead_name(draft, party, data)
-        _body, letterhead_bytes, digest = self.files(name, letterhead)
-        return name, letterhead_bytes, digest
+        """Template name, letterhead bytes, and sha256 over both (for the case of
+        ``inputs``)."""
+        name = self.template_name(draft, party, inputs.rows)
+        _spec, paper, paper_sha = self.paper(
+            draft, party, [m["id"] for m in inputs.municipalities], inputs.rows, data)
+        _body, digest = self.files(name, paper_sha)
+        return name, paper, digest
+
+    def template_name(self, draft: DraftSpec, party: str | None,
+                      rows: Mapping[str, Mapping[str, Any]]) -> str:
+        """The draft's template; for a council with a template of its own (the column
+        ``own_template:`` names, e.g. ``agenda_template``), that one."""
+        if draft.own_template and party is not None:
+            row = rows.get(party) or {}
+            own = row.get(draft.own_template)
+            if own:
+                if "/" in str(own) or "\\" in str(own) or ".." in str(own) \
+                        or not (self.dir / "documents" / str(own)).is_file():
+                    raise DocumentError(
+                        f"cannot make {draft.name} for {row.get('name', party)}: its "
+                        f"{draft.own_template} names {own!r}, which is not a template in "
+                        f"{self.dir / 'documents'}")
+                return str(own)
+        return draft.template_for(party)
 
     def letterhead_name(self, draft: DraftSpec, party: str | None,
                         data: Mapping[str, Any] | None = None) -> str:
         try:
-            chosen = draft.letterhead_for(party, data)
+            return draft.letterhead_for(party, data)
         except KeyError as exc:
             raise DocumentError(
                 f"cannot make {draft.name}: its letterhead {draft.letterhead!r} names the "
                 f"field {exc.args[0]!r}, which this case does not have") from None
-        path = self.dir / "reference" / f"{chosen}.docx"
-        if not path.is_file():
-            raise DocumentError(
-                f"cannot make {draft.name}: there is no letterhead {chosen!r} "
-                f"({draft.letterhead!r} for this case); add {path} (a reference Word "
-                f"document with the municipality's letterhead and styles, see "
-                f"templates/reference/make_references.py)")
-        return chosen
 
-    def files(self, template: str, letterhead: str) -> tuple[bytes, bytes, str]:
-        """A template's and a letterhead's bytes, and the sha256 over both."""
+    def paper(self, draft: DraftSpec, party: str | None, parties: Sequence[str],
+              rows: Mapping[str, Mapping[str, Any]], data: Mapping[str, Any] | None = None
+              ) -> tuple[dict[str, Any], bytes, str]:
+        """The letterhead's inputs (for the recipe), its bytes and their sha256: made from
+        the municipality ``rows`` (one municipality's, or ``joint``: all ``parties``)."""
+        chosen = self.letterhead_name(draft, party, data)
+        try:
+            spec = letterhead_spec(chosen, parties, rows)
+        except DocumentError as exc:
+            raise DocumentError(f"cannot make {draft.name}: {exc}") from None
+        paper, digest = self.letterheads.make(spec, logos_of(rows, spec))
+        return spec, paper, digest
+
+    def files(self, template: str, paper_sha: str) -> tuple[bytes, str]:
+        """A template's bytes, and the sha256 over it (with the sections it includes) and
+        its letterhead (``paper_sha``: :meth:`Letterheads.digest`)."""
         body = self._read(self.dir / "documents" / template)
-        paper = self._read(self.dir / "reference" / f"{letterhead}.docx")
         whole = body
         for included in self.section_files(body):  # the sections' own default text
             whole += b"\0" + self._read(included)
-        return body, paper, hashlib.sha256(whole + b"\0" + paper).hexdigest()
+        return body, hashlib.sha256(whole + b"\0" + paper_sha.encode()).hexdigest()
 
     def render(self, template: str, ctx: Mapping[str, Any], letterhead: bytes,
                recipe: Mapping[str, Any], what: str) -> bytes:
@@ -159,52 +184,15 @@ class Drafts:
     def applicable(self, kind: str) -> list[DraftSpec]:
         return [d for d in self.definition.drafts.values() if kind in d.applies_to]
 
-    def check(self) -> list[rendering.TemplateProblem]:
-        """Every problem in every template the definition names (and unused templates).
+    def check(self, members: Sequence[Mapping[str, Any]] | None = None,
+              everyone: Sequence[Mapping[str, Any]] | None = None
+              ) -> list[rendering.TemplateProblem]:
+        """Every problem in every template the definition names, for every municipality
+        (``members``: of a cooperation; ``everyone``: also the BUM parties; by default the
+        demo's): see ``checking.py``."""
+        from .checking import check_drafts
 
-        Each template is tried on samples of its own process (a dispensation application,
-        a BUM agreement), complete and just created; per-municipality drafts once for each
-        municipality of the cooperation; letterheads named after a case field (the BUM
-        provider's) for every municipality that could fill it.
-        """
-        from ..installation.demo import MUNICIPALITIES
-        from .samples import sample_inputs
-
-        parties = [m["id"] for m in MUNICIPALITIES if m["cooperation"]]
-        everyone = [m["id"] for m in MUNICIPALITIES]
-        problems: list[rendering.TemplateProblem] = []
-        seen: set[str] = set()
-        today = datetime.now(self.tz).date()
-        for draft in self.definition.drafts.values():
-            process = self._process_of(draft)
-            for party in (parties if draft.per_party else [None]):
-                name = draft.template_for(party)
-                if name in seen:
-                    continue
-                seen.add(name)
-                if not (self.dir / "documents" / name).is_file():
-                    problems.append(rendering.TemplateProblem(
-                        name, None, f"missing: draft {draft.name!r} needs this template"))
-                    continue
-                for letterhead, why in _letterheads(draft, party, everyone):
-                    if not (self.dir / "reference" / f"{letterhead}.docx").is_file():
-                        problems.append(rendering.TemplateProblem(
-                            name, None, f"missing letterhead {letterhead}.docx{why}"))
-                samples = {label: build_context(
-                    inputs, letter_date=today, facts=self.facts(draft, inputs, today),
-                    party=party) for label, full in (("full", True), ("early", False))
-                    for inputs in [sample_inputs(full, process)]}
-                problems.extend(rendering.check_template(self.env, name, samples))
-                for included in self.section_files(self._read(self.dir / "documents" / name)):
-                    section = f"sections/{included.name}"
-                    if section not in seen:
-                        seen.add(section)
-                        problems.extend(rendering.check_template(self.env, section, samples))
-        for path in sorted((self.dir / "documents").glob("*.md.j2")):
-            if path.name not in seen:
-                problems.append(rendering.TemplateProblem(
-                    path.name, None, "not used by any draft in the definition"))
-        return problems
+        return check_drafts(self, members, everyone)
 
     def facts(self, draft: DraftSpec, inputs: Inputs, letter_date: date) -> Facts:
         """The ministry, law and populations a draft names: as on its ``facts_on`` date
@@ -295,7 +283,10 @@ class Drafts:
         that version), unless a regeneration was confirmed with a ``note``."""
         letter_date = day or now.astimezone(self.tz).date()
         facts = self.facts(draft, inputs, letter_date)
-        template, letterhead, template_sha = self.sources(draft, party, app["data"])
+        template = self.template_name(draft, party, inputs.rows)
+        spec, letterhead, paper_sha = self.paper(draft, party, app["parties"], inputs.rows,
+                                                 app["data"])
+        _body, template_sha = self.files(template, paper_sha)
         if facts.ministry is None and b"ministry" in self._read(self.dir / "documents" /
                                                                  template):
             first = self.definition.ministries[0].since if self.definition.ministries else None
@@ -316,7 +307,7 @@ class Drafts:
                 and (not issued or latest.letter_date == letter_date))):
             return None
         recipe = make_recipe(
-            ctx, letterhead=self.letterhead_name(draft, party, app["data"]), header={
+            ctx, letterhead=spec, header={
                 "case_number": app["case_number"], "date": danish.long_date(letter_date)},
             title=f"{draft.label.da} – {app['case_number']}", letter_date=letter_date)
         with metrics.timed_render(draft.name):
@@ -360,18 +351,3 @@ class Drafts:
         if act is not None and approved:
             conn.execute(update(pa).where(pa.c.id == act.id)
                          .values(data={**act.data, "approved": approved}))
-
-
-def _letterheads(draft: DraftSpec, party: str | None,
-                 municipalities: Sequence[str]) -> list[tuple[str, str]]:
-    """The letterheads a draft may use, each with why (for one named after a case field,
-    the municipality that would need it)."""
-    fields = sorted({f for _, f, _, _ in string.Formatter().parse(draft.letterhead)
-                     if f and f != "party"})
-    if not fields:
-        return [(draft.letterhead_for(party), "")]
-    out: dict[str, str] = {}
-    for m in municipalities:
-        name = draft.letterhead_for(party, dict.fromkeys(fields, m))
-        out.setdefault(name, f" ({draft.letterhead} when the {' and '.join(fields)} is {m})")
-    return list(out.items())

@@ -4,8 +4,11 @@ A draft's bytes are a function of its rendering context, its template and letter
 the letter's date and the engine (this package, python-docx, markdown-it-py, Jinja2 and
 zlib: see :func:`engine_version`); :func:`write_docx` fixes everything else (zip stamps
 and order, core properties). :func:`make_recipe` keeps the context as typed JSON (dates
-and Decimals stay dates and Decimals) with the letterhead, header, title and engine;
+and Decimals stay dates and Decimals) with the letterhead's inputs (the municipalities'
+names and addresses, each logo's type and sha256: ``letterhead.py``), header, title and
+engine;
 :func:`reproduce` makes the version again from it and the template files on disk now,
+(the logos from the version's own .docx, by sha256),
 and says whether the bytes are identical, and if not, why: the template or letterhead
 changed (their sha256 is in the version), another engine, or which parts of the .docx
 differ.
@@ -90,9 +93,9 @@ def made_on(letter_date: date) -> datetime:
     return datetime.combine(letter_date, time())
 
 
-def make_recipe(ctx: Mapping[str, Any], *, letterhead: str, header: Mapping[str, str],
+def make_recipe(ctx: Mapping[str, Any], *, letterhead: Mapping[str, Any], header: Mapping[str, str],
                 title: str, letter_date: date) -> dict[str, Any]:
-    return {"engine": engine_version(), "letterhead": letterhead, "header": dict(header),
+    return {"engine": engine_version(), "letterhead": dict(letterhead), "header": dict(header),
             "title": title, "author": AUTHOR, "created": letter_date.isoformat(),
             "context": encode(ctx)}
 
@@ -144,6 +147,7 @@ def reproduce(drafts: Drafts, row: Mapping[str, Any]) -> Reproduction:
     """Make a stored version (a ``document_version`` row) again from its recipe and the
     template files as they are now; compare with the stored bytes."""
     from ..errors import DocumentError
+    from .letterhead import logos_in
 
     stored = bytes(row["content"])
     out = Reproduction(row["document_id"], row["number"], row["sha256"], None, False)
@@ -154,14 +158,22 @@ def reproduce(drafts: Drafts, row: Mapping[str, Any]) -> Reproduction:
     reasons = []
     if sha(stored) != row["sha256"]:
         reasons.append("de gemte bytes passer ikke med deres gemte sha256")
+    spec = recipe["letterhead"]
+    if not isinstance(spec, Mapping):
+        return _with(out, reasons=[*reasons, f"versionen blev lavet på brevpapiret {spec}.docx, "
+                                   f"som ikke findes længere (siden skemarevision 0020 laves "
+                                   f"brevpapiret af kommunernes data); den kan ikke gendannes"])
     try:
-        _body, letterhead, template_sha = drafts.files(row["template"], recipe["letterhead"])
+        letterhead, paper_sha = drafts.letterheads.make(spec, logos_in(stored))
+        _body, template_sha = drafts.files(row["template"], paper_sha)
     except DocumentError as exc:
         return _with(out, reasons=[*reasons, f"skabelonen eller brevpapiret findes ikke "
                                    f"længere: {exc}"])
     if template_sha != row["template_sha256"]:
-        reasons.append(f"skabelonen {row['template']} eller brevpapiret "
-                       f"{recipe['letterhead']}.docx er ændret siden versionen blev lavet "
+        names = " og ".join(m["name"] for m in spec.get("municipalities", []))
+        reasons.append(f"skabelonen {row['template']} eller brevpapirets grundlag "
+                       f"(reference/base.docx) er ændret siden versionen blev lavet; "
+                       f"brevpapiret for {names} laves af opskriftens data "
                        f"(sha256 {row['template_sha256'][:16]}… nu {template_sha[:16]}…)")
     if recipe.get("engine") != engine_version():
         reasons.append(f"en anden motor: versionen blev lavet med {recipe.get('engine')}, "

@@ -276,6 +276,9 @@ def check_template(env: jinja2.Environment, name: str,
         except Exception as exc:  # noqa: BLE001 - any failure is the template's problem
             problems.append(_render_problem(exc, name))
             continue
+        if label == "full" and not text.strip():
+            problems.append(TemplateProblem(name, None, "renders to nothing (an empty "
+                                                        "document) with every value set"))
         if label == "full" and MISSING in text:
             out_line = next(i for i, ln in enumerate(text.splitlines(), 1) if MISSING in ln)
             problems.append(TemplateProblem(

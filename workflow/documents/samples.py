@@ -3,36 +3,65 @@ agreement, each as complete as can be or as bare as at its start, as :class:`Inp
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from .context import Inputs, municipality_view
 
+Rows = Sequence[Mapping[str, Any]]
 
-def sample_inputs(full: bool, process: str = "application") -> Inputs:
-    """A case of ``process`` as complete as can be (``full``), or as bare as at its start."""
-    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
 
+def _contact(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A municipality's project lead in a complete sample: the demo's, else an invented one."""
+    from ..installation.demo import USERS
+
+    lead = next((u for u in USERS if u["role"] == "project_lead"
+                 and u["municipality"] == row["id"]), None)
+    return dict(lead) if lead else {"name": "Projektleder (eksempel)",
+                                    "email": f"projektleder@{row['id']}.example"}
+
+
+def _demo_rows() -> list[dict[str, Any]]:
+    from ..installation.demo import MUNICIPALITIES
+
+    return [dict(m) for m in MUNICIPALITIES]
+
+
+def sample_inputs(full: bool, process: str = "application", *,
+                  members: Rows | None = None, everyone: Rows | None = None) -> Inputs:
+    """A case of ``process`` as complete as can be (``full``), or as bare as at its start.
+
+    ``members``: the municipality rows of the cooperation the case is in (by default the
+    demo's); ``everyone``: every municipality row the drafts may name (a BUM provider)."""
+    from ..installation.demo import AREAS
+
+    demo = _demo_rows()
+    members = list(members) if members is not None else [m for m in demo if m["cooperation"]]
+    everyone = list(everyone) if everyone is not None else demo
     if process == "bum_agreement":
-        return sample_agreement_inputs(full)
-    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
-    munis = [municipality_view(m, contacts.get(m["id"]) if full else None)
-             for m in MUNICIPALITIES if m["cooperation"]]
-    areas = [{"id": a["id"], "name": a["name_da"], "law_ref": a["law_ref"],
-              "run_by": a["run_by"], "outcome": ("granted" if i < 2 else "refused")
-              if full else None} for i, a in enumerate(AREAS[1:4])]
+        return sample_agreement_inputs(full, members=members, everyone=everyone)
+    a, b = members[0]["id"], members[1 % len(members)]["id"]
+    munis = [municipality_view(m, _contact(m) if full else None) for m in members]
+    run_by = {"ishoj": a, "vallensbaek": b}
+    areas = [{"id": x["id"], "name": x["name_da"], "law_ref": x["law_ref"],
+              "run_by": run_by.get(x["run_by"], a), "outcome": ("granted" if i < 2 else
+                                                                "refused")
+              if full else None} for i, x in enumerate(AREAS[1:4])]
     case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
             "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
             "round": 1, "satellite_fallback": True}
+    rows = {m["id"]: dict(m) for m in [*everyone, *members]}
     if not full:
-        return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={})
-    acts = {"council": {"ishoj": {"decision": "approved", "meeting_date": "2018-04-03",
-                                  "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
-                        "vallensbaek": {"decision": "rejected", "meeting_date": "2018-04-25",
-                                        "agenda_ref": "Kommunalbestyrelsen 25-04-2018, pkt. 12",
-                                        "reason": "Ønsker flere områder med"}},
-            "conditions": {"ishoj": {"meeting_date": "2018-07-03",
+        return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={},
+                      rows=rows)
+    acts = {"council": {a: {"decision": "approved", "meeting_date": "2018-04-03",
+                            "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
+                        b: {"decision": "rejected", "meeting_date": "2018-04-25",
+                            "agenda_ref": "Kommunalbestyrelsen 25-04-2018, pkt. 12",
+                            "reason": "Ønsker flere områder med"}},
+            "conditions": {a: {"meeting_date": "2018-07-03",
                                      "agenda_ref": "Byrådet 3. juli 2018, punkt 2"}}}
     data = {"outcome": "partly_granted", "reference": "2018-4711",
             "decision_date": "2018-06-15", "conditions": "Overgang senest 1. januar 2019",
@@ -43,14 +72,14 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
                                 "Ændringen har virkning fra 1. januar 2019."],
                  "granted_areas": [a["id"] for a in areas[:2]]}
     committees = {
-        "committee": {"ishoj": {"Fagudvalget": {
+        "committee": {a: {"Fagudvalget": {
             "decision": "approved", "committee_date": "2018-03-20",
             "agenda_ref": "Fagudvalget 20. marts 2018, punkt 4"}}},
-        "conditions_committee": {"vallensbaek": {"Økonomiudvalget": {
+        "conditions_committee": {b: {"Økonomiudvalget": {
             "decision": "rejected", "committee_date": "2018-06-27",
             "agenda_ref": "Økonomiudvalget 27-06-2018, pkt. 3", "reason": "Afventer MED"}}}}
     return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
-                  announced=announced, committees=committees,
+                  announced=announced, committees=committees, rows=rows,
                   info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
                                 "date": date(2018, 3, 9), "received": date(2018, 3, 12),
                                 "questions": [
@@ -74,27 +103,32 @@ def _sample_year(year: int, direct: str, rate: str, volume: int, level: str,
                         zip(quarters, instalments(price.total, len(quarters)), strict=True)]}
 
 
-def sample_agreement_inputs(full: bool) -> Inputs:
-    """A BUM agreement (Vallensbæk buys rehabilitation from Ishøj): ``full`` is signed and
-    two cycles on, with a true-up, a notice below the price, a change and a termination;
-    otherwise just created, with no terms yet."""
-    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
+def sample_agreement_inputs(full: bool, *, members: Rows | None = None,
+                            everyone: Rows | None = None) -> Inputs:
+    """A BUM agreement (the demo: Vallensbæk buys rehabilitation from Ishøj): ``full`` is
+    signed and two cycles on, with a true-up, a notice below the price, a change and a
+    termination; otherwise just created, with no terms yet."""
+    from ..installation.demo import AREAS
 
-    contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
-    views = {m["id"]: municipality_view(m, contacts.get(m["id"]) if full else None)
-             for m in MUNICIPALITIES}
+    demo = _demo_rows()
+    members = list(members) if members is not None else [m for m in demo if m["cooperation"]]
+    everyone = list(everyone) if everyone is not None else demo
+    rows = {m["id"]: dict(m) for m in [*everyone, *members]}
+    views = {k: municipality_view(m, _contact(m) if full else None) for k, m in rows.items()}
+    provider, purchaser = members[0]["id"], members[1 % len(members)]["id"]
     area = next(a for a in AREAS if a["id"] == "rehabilitation")
     case = {"id": 6, "number": "00.17.15-G02-6-18", "title": "Delaftale om genoptræning",
             "kind": "bum_agreement", "kind_label": "Delaftale om køb af ydelser (BUM)",
             "round": None}
     data: dict[str, Any] = {
-        "provider": "ishoj", "purchaser": "vallensbaek", "area": area["id"],
+        "provider": provider, "purchaser": purchaser, "area": area["id"],
         "service": "Genoptræning efter sundhedslovens § 140 for Vallensbæks borgere på "
                    "Ishøj Genoptræningscenter"}
     common: dict[str, Any] = {
-        "case": case, "municipalities": [views["ishoj"], views["vallensbaek"]], "areas": [],
+        "case": case, "municipalities": [views[provider], views[purchaser]], "areas": [],
         "all_municipalities": views, "process": "bum_agreement",
-        "area": {"id": area["id"], "name": area["name_da"], "law_ref": area["law_ref"]}}
+        "area": {"id": area["id"], "name": area["name_da"], "law_ref": area["law_ref"]},
+        "rows": rows}
     if not full:
         return Inputs(acts={}, data=data, **common)
     quarters = [date(2019, m, 1) for m in (1, 4, 7, 10)]
@@ -116,10 +150,10 @@ def sample_agreement_inputs(full: bool) -> Inputs:
         "last_true_up": 2019, "years": {"2019": first, "2020": second},
         "changes": [{"effective_date": "2019-10-01", "expected_volume": 450,
                      "service_level": "Første træning senest 5 dage efter udskrivning",
-                     "noticed_on": "2019-06-20", "by": "vallensbaek"}]})
-    acts = {"budget": {"ishoj": {"meeting_date": "2019-10-08",
-                                 "agenda_ref": "Byrådet 8. oktober 2019, punkt 3"},
-                       "vallensbaek": {"meeting_date": "2019-10-09",
+                     "noticed_on": "2019-06-20", "by": purchaser}]})
+    acts = {"budget": {provider: {"meeting_date": "2019-10-08",
+                                  "agenda_ref": "Byrådet 8. oktober 2019, punkt 3"},
+                       purchaser: {"meeting_date": "2019-10-09",
                                        "agenda_ref": "Kommunalbestyrelsen 09-10-2019, pkt. 4"}}}
     source = {"number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
               "decision_date": date(2018, 6, 15), "reference": "2018-4711"}

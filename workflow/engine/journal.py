@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ..danish import long_date
 from ..documents import aktliste as lists
+from ..documents.letterhead import JOINT, letterhead_spec, logos_of
 from ..documents.listing import _may_not_download
 from ..documents.pdf import convert_to_pdf
 from ..errors import DocumentError, NotFound, PermissionDenied, Said
@@ -170,18 +171,19 @@ def aktliste(wf: Workflow, app_id: int, *, user: str | None, fmt: str) -> tuple[
     """The aktliste of the case as ``csv`` or ``pdf`` (or ``docx``): file name, bytes."""
     listed = entries(wf, app_id, user=user)
     with store.read(wf.engine) as conn:
-        app = conn.execute(select(t.application.c.case_number, t.application.c.title)
+        app = conn.execute(select(t.application.c.case_number, t.application.c.title,
+                                  t.application.c.parties)
                            .where(t.application.c.id == app_id)).one()
+        rows = {r.id: dict(r._mapping) for r in conn.execute(select(t.municipality))}
     stem = f"aktliste-{app.case_number or app_id}"
     if fmt == "csv":
         return f"{stem}.csv", lists.to_csv(listed)
-    reference = (wf.drafts.dir if wf.drafts else None)
-    if reference is None:
+    if wf.drafts is None:
         raise DocumentError("no templates folder: the aktliste PDF needs its letterhead")
+    spec = letterhead_spec(JOINT, list(app.parties), rows)   # the parties' joint letterhead
+    paper, _sha = wf.drafts.letterheads.make(spec, logos_of(rows, spec))
     docx = lists.to_docx(listed, case_number=app.case_number, title=app.title,
-                         today=wf.today(), reference=(reference / "reference" /
-                                                      "joint.docx").read_bytes(),
-                         now=wf.clock())
+                         today=wf.today(), reference=paper, now=wf.clock())
     if fmt == "docx":
         return f"{stem}.docx", docx
     return f"{stem}.pdf", convert_to_pdf(docx)

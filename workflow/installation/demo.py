@@ -24,16 +24,19 @@ from ..store import tables as t
 MUNICIPALITIES: list[dict[str, Any]] = [
     {"id": "ishoj", "name": "Ishøj Kommune", "council": "Ishøj Byråd",
      "address": "Ishøj Store Torv 20, 2635 Ishøj", "cooperation": True,
-     "committees": ["Fagudvalget", "Økonomi- og Planudvalget"]},
+     "committees": ["Fagudvalget", "Økonomi- og Planudvalget"], "council_type": "byraad",
+     "agenda_layout": "summary_first"},
     {"id": "vallensbaek", "name": "Vallensbæk Kommune",
      "council": "Vallensbæk Kommunalbestyrelse",
      "address": "Vallensbæk Stationstorv 100, 2665 Vallensbæk Strand", "cooperation": True,
-     "committees": ["Fagudvalget", "Økonomiudvalget"]},
+     "committees": ["Fagudvalget", "Økonomiudvalget"], "council_type": "kommunalbestyrelse",
+     "agenda_layout": "recommendation_first"},
     # The committees before each council are DOMAIN.md § 3's paths; "Fagudvalget" stands
     # for whichever standing committee owns the area. Brøndby's are not declared.
     # Not in the cooperation: a third buyer of services under a BUM agreement.
     {"id": "brondby", "name": "Brøndby Kommune", "council": "Brøndby Kommunalbestyrelse",
-     "address": "Park Allé 160, 2605 Brøndby", "cooperation": False, "committees": None},
+     "address": "Park Allé 160, 2605 Brøndby", "cooperation": False, "committees": None,
+     "council_type": "kommunalbestyrelse", "agenda_layout": "standard"},
 ]
 
 # Parts an application may ask for alone (DOMAIN.md § 2): Dragør took back serviceloven

@@ -265,6 +265,10 @@ def _dated(v: Checker, raw: Any, path: Path_, key: str, required: set[str],
     return out
 
 
+# The municipality columns that may name a council's own template for a draft
+OWN_TEMPLATES = ("agenda_template",)
+
+
 def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
             fields: dict[str, FieldSpec], roles: dict[str, Label]) -> dict[str, DraftSpec]:
     states = {s for p in processes.values() for s in p.states}
@@ -274,7 +278,7 @@ def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
         path: Path_ = ("documents", "drafts", name)
         m = v.mapping(body, path)
         v.keys(m, path, {"da", "en", "template", "letterhead", "applies_to", "live_in", "per",
-                         "facts_on", "readers"},
+                         "facts_on", "readers", "own_template"},
                {"da", "en", "template", "letterhead", "applies_to"})
         facts_on = m.get("facts_on")
         if facts_on is not None and (facts_on not in fields or fields[facts_on].type != "date"):
@@ -303,6 +307,10 @@ def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
                             + " can be filled in here")
             if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", text) or ".." in text:
                 v.error(path + (key,), "a plain file name is expected")
+        own = m.get("own_template")
+        if own is not None and (own not in OWN_TEMPLATES or per != "party"):
+            v.error(path + ("own_template",), f"{own!r}: a council's own template is named "
+                    f"by {', '.join(OWN_TEMPLATES)} (with `per: party`)")
         readers = v.names(m.get("readers", []), path + ("readers",))
         for r in readers:
             if r not in roles:
@@ -310,7 +318,7 @@ def _drafts(v: Checker, raw: Any, processes: dict[str, ProcessSpec],
         out[name] = DraftSpec(name, read_label(v, m, path), template, letterhead, tuple(applies),
                               tuple(live), per == "party",
                               str(facts_on) if facts_on is not None else None,
-                              tuple(readers))
+                              tuple(readers), str(own) if own is not None else None)
     return out
 
 

@@ -187,13 +187,14 @@ class DraftSpec(NamedTuple):
     name: str
     label: Label
     template: str                 # may hold {party}
-    letterhead: str               # a reference .docx under templates/reference/, may hold {party}
+    letterhead: str               # "joint" (all parties) or a municipality id; may hold {party}
     applies_to: tuple[str, ...]
     live_in: tuple[str, ...]
     per_party: bool = False
     facts_on: str | None = None   # a date field: the ministry and the law as on that day
     readers: tuple[str, ...] = ()  # roles that may download it besides documents.download_roles
                                    # (of a draft per party: their own municipality's only)
+    own_template: str | None = None  # a municipality column naming a council's own template
 
 
     def template_for(self, party: str | None) -> str:

@@ -22,6 +22,16 @@ class Municipality(SQLModel, table=True):
     committees: list[str] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True),
         description="the committees before the council, in order (DOMAIN.md § 3)")
+    # the letterhead, who signs, the agenda item's layout or own template (templates/README)
+    council_type: str = Field(default="kommunalbestyrelse", max_length=40)  # or "byraad"
+    logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    logo_type: str | None = Field(default=None, max_length=40)  # image/png or image/jpeg
+    signatories: list[dict[str, Any]] = Field(   # [{"name", "title"}], in order
+        default_factory=list, sa_column=Column(JSON, nullable=False))
+    contacts: list[dict[str, Any]] = Field(   # [{"name", "title", "email", "phone"}]
+        default_factory=list, sa_column=Column(JSON, nullable=False))
+    agenda_layout: str = Field(default="standard", max_length=40)
+    agenda_template: str | None = Field(default=None, max_length=200)   # templates/documents/
 
 
 class Area(SQLModel, table=True):
