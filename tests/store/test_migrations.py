@@ -23,6 +23,7 @@ from sqlalchemy import table as sa_table
 from tests.conftest import Clock
 from tests.factories import make_application, walk_fire
 from tests.operations.test_ops import fill, pg_schemas, rows_of  # noqa: F401  (pg_schemas: a fixture)
+from workflow.accounts import directory
 from workflow.accounts import logins as accounts
 from workflow.config import Settings
 from workflow.engine.queries import get_application, history, list_applications
@@ -65,6 +66,9 @@ def newest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str,
     engine = store.make_engine(url)
     store.migrate(engine)
     demo.load_setup(engine)
+    with store.write(engine) as conn:  # a directory group, so 0019's table has a row
+        directory.replace_groups(conn, [{"group": "GG-Ishoj-Jura", "role": "legal",
+                                         "municipality": "ishoj"}])
     engine.dispose()
     fill(url)
     part_released(url)
