@@ -125,7 +125,7 @@ def open_on(wf: Workflow, conn: Connection, files: FileStore, app_id: int, numbe
         return _generated(wf, conn, actor, row)
     chunks = files.open(wf.engine, row.sha256, conn=conn if within else None)
     return Opened(number, f"{number}-{row.filename}", row.media_type, int(row.size), row.sha256,
-                  _checked(chunks, row.sha256))
+                  checked(chunks, row.sha256))
 
 
 def _generated(wf: Workflow, conn: Connection, actor: Actor, row: Any) -> Opened:
@@ -142,11 +142,11 @@ def _generated(wf: Workflow, conn: Connection, actor: Actor, row: Any) -> Opened
     name = f"{row.number}-{ver.case_number}-{ver.name}" + \
         (f"-{ver.party}" if ver.party else "") + f"-v{ver.number}.docx"
     return Opened(row.number, name, row.media_type, len(content), row.sha256,
-                  _checked(iter([content[i:i + CHUNK]
+                  checked(iter([content[i:i + CHUNK]
                                  for i in range(0, len(content), CHUNK)]), row.sha256))
 
 
-def _checked(chunks: Iterator[bytes], sha256: str) -> Iterator[bytes]:
+def checked(chunks: Iterator[bytes], sha256: str) -> Iterator[bytes]:
     """The chunks, and at their end a DocumentError if they were not the bytes stored."""
     digest = hashlib.sha256()
     for data in chunks:
