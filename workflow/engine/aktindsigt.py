@@ -26,6 +26,7 @@ from ..store import tables as t
 from ..store.files import FileStore
 from . import journal
 from .queries import history_entries
+from .rights import check_case_role
 from .workflow import Actor, Workflow
 
 AKTINDSIGT_ROLES = ("legal",)
@@ -45,15 +46,9 @@ def _may(wf: Workflow, conn: Connection, app_id: int, user: str | None, *,
     app = conn.execute(query).first()
     if app is None:
         raise NotFound.application(app_id)
-    wf.check_party(actor, app_id, list(app.parties), app.case_number)
-    if actor.role not in AKTINDSIGT_ROLES or actor.municipality not in app.parties:
-        roles = wf.definition.roles
-        raise PermissionDenied(Said(
-            f"{actor.id} ({actor.role}) may not decide or export an aktindsigt; that takes "
-            f"{' or '.join(AKTINDSIGT_ROLES)} of a municipality party to the case",
-            "Aktindsigt afgøres og udleveres af "
-            + " eller ".join(f"»{roles[r].da}«" for r in AKTINDSIGT_ROLES if r in roles)
-            + " i en af sagens kommuner"))
+    check_case_role(wf, actor, app_id, app.parties, app.case_number, AKTINDSIGT_ROLES,
+                    may_not="decide or export an aktindsigt",
+                    done_da="Aktindsigt afgøres og udleveres")
     return actor, app
 
 
