@@ -166,10 +166,12 @@ class _Stream:
     """Every stored byte of a case's documents in one query, in journal order and chunk
     order (an upload's chunks from ``stored_file_chunk``, or its file in the folder; a
     generated version's content), read as the zip is written: on PostgreSQL through a
-    server-side cursor a few chunks at a time, on SQLite as its cursor steps. ``open``
+    server-side cursor of the transaction's own driver connection a few chunks at a time,
+    in the binary protocol (bytea as they are, not as hex text: half the time); on SQLite
+    as its cursor steps. ``open``
     is asked for the entries in journal order, each read to its end before the next."""
 
-    BUFFERED = 4    # chunks (of at most files.CHUNK) held at a time on PostgreSQL
+    BUFFERED = 16   # rows (a chunk each, at most files.CHUNK) fetched at a time on PostgreSQL
 
     def __init__(self, wf: Workflow, conn: Connection, files: FileStore, actor: Actor,
                  app_id: int, case_number: str, left_out: list[int]) -> None:
@@ -188,10 +190,9 @@ class _Stream:
                  .order_by(je.c.number, c.c.seq))
         if left_out:
             query = query.where(je.c.number.not_in(left_out))
-        if conn.dialect.name != "sqlite":
-            query = query.execution_options(yield_per=self.BUFFERED)
         self.wf, self.files, self.actor, self.case_number = wf, files, actor, case_number
-        self.result = conn.execute(query)
+        self.result: Any = conn.execute(query) if conn.dialect.name == "sqlite" else \
+            _binary_cursor(conn, query, self.BUFFERED)
         self.rows: Iterator[Any] = iter(self.result)
         self.ahead: Any = next(self.rows, None)
 
@@ -224,3 +225,17 @@ class _Stream:
             if self.ahead.data is not None:
                 yield bytes(self.ahead.data)
             self.ahead = next(self.rows, None)
+
+
+def _binary_cursor(conn: Connection, query: Any, rows: int) -> Any:
+    """``query`` on a named (server-side) psycopg cursor in binary format, inside
+    ``conn``'s transaction, ``rows`` fetched at a time; rows are named tuples."""
+    from psycopg.rows import namedtuple_row
+
+    compiled = query.compile(dialect=conn.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor(name="aktindsigt_export", binary=True, row_factory=namedtuple_row)
+    cur.itersize = rows
+    cur.execute(compiled.string, compiled.params)
+    return cur

@@ -25,6 +25,7 @@ chain uses it); it gives the same hashes as the steps that wrote them.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -128,8 +129,13 @@ def plain(value: Any) -> Any:
     return value
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    """``json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``,
+    UTF-8, on one encoder made once (a call of json.dumps with options makes its own)."""
+    return _CANONICAL.encode(obj).encode()
 
 
 def _digest(obj: Any) -> str:
@@ -148,7 +154,18 @@ def _fields(names: Iterable[str], row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def _short(fields: Mapping[str, Any]) -> dict[str, str]:
-    return {f: _digest(v)[:16] for f, v in fields.items()}
+    return {f: _short_scalar(v) if isinstance(v, _SCALARS) and not (
+        isinstance(v, str) and len(v) > 200) else _digest(v)[:16] for f, v in fields.items()}
+
+
+_SCALARS = (str, int, float, type(None))
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _short_scalar(value: Any) -> str:
+    """A field's short digest, kept per process for the values that recur (a user, a role,
+    a state, an empty comment); ``typed``: 1, 1.0 and True are three values."""
+    return _digest(value)[:16]
 
 
 # ------------------------------------------------------------------ writing
@@ -206,11 +223,15 @@ class HotChain:
             key=bindparam("key"), prev_sha256=bindparam("prev"), sha256=bindparam("sha"),
             digests=bindparam("digests")), dialect)
 
-    def append(self, cur: Any, case: int, kind: str, row: Mapping[str, Any]) -> str:
+    def append(self, cur: Any, case: int, kind: str, row: Mapping[str, Any], *,
+               head: tuple[Any, Any] | None = None) -> str:
         """Chain the row of ``kind`` just written with the values ``row`` (every field of
-        the kind, as written: they hash as the database gives them back)."""
+        the kind, as written: they hash as the database gives them back). ``head``: the
+        chain's last (seq, sha256), (None, None) for none yet, as read under the case's
+        lock in this transaction with nothing chained since; else it is read here."""
         spec = KINDS[kind]
-        last = self.head.one(cur, {"case": case})
+        last = self.head.one(cur, {"case": case}) if head is None else \
+            (head if head[0] is not None else None)
         seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
         fields = _fields(spec.fields, row)
         key = str(row[spec.key])
