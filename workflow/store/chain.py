@@ -110,9 +110,14 @@ register(ChainKind("journal_exemption", t.journal_exemption, key="id", fields=(
 
 
 # ------------------------------------------------------------------ canonical form
+_AS_IS = frozenset((str, int, float, bool))
+
+
 def plain(value: Any) -> Any:
     """A value as plain JSON, the same whichever database it was read from: moments in UTC
     with microseconds, dates as ISO, bytes as their sha256, Decimals as strings."""
+    if value is None or type(value) in _AS_IS:     # most fields: no ABC to ask
+        return value
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.astimezone(UTC).isoformat(timespec="microseconds")
