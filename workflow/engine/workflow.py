@@ -45,7 +45,7 @@ from ..rules import registry as rules
 from ..store import chain
 from ..store import database as store
 from ..store import tables as t
-from ..store.statements import APP_COLUMNS, HotStatements, cursor
+from ..store.statements import HotStatements, cursor
 from .actors import Actor as Actor
 from .actors import Outcome as Outcome
 from .changes import conflict, describe_change, last_change, translate_db_errors
@@ -214,7 +214,7 @@ class Workflow:
         check_user(user)
         with self._write(app_id) as conn:
             cur = cursor(conn)
-            actor, row, head = self._load_head(cur, conn, app_id, user)
+            actor, row, head = self._load(cur, conn, app_id, user)
             now = self.clock()  # once the row is ours: times follow the order of changes
             self.check_party(actor, app_id, row["parties"], row["case_number"])
             if expected_version is not None and row["version"] != expected_version:
@@ -354,11 +354,10 @@ class Workflow:
             "to_state": new, "user": actor.id, "role": actor.role,
             "municipality": actor.municipality, "at": now, "on": day,
             "comment": comment or "", "data": audit_data})
-        self.chain.append(cur, row["id"], "audit_entry", {
+        self.chain.append(cur, row["id"], "audit_entry", head=head, row={
             "version": version, "trigger": trigger, "from_state": old, "to_state": new,
             "user_id": actor.id, "role": actor.role, "municipality": actor.municipality,
-            "at": now, "happened_on": day, "comment": comment or "", "data": audit_data},
-            head=head)
+            "at": now, "happened_on": day, "comment": comment or "", "data": audit_data})
         if process.states[new].deadline or (changed and process.states[old].deadline):
             row = {**row, "state": new, "data": ctx.app_data}
             if changed:
@@ -381,29 +380,20 @@ class Workflow:
         return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
                        tuple(made), process.name)
 
-    def _load(self, cur: Any, conn: Connection, app_id: int,
-              user: str | None) -> tuple[Actor, dict[str, Any]]:
-        """The acting user and the application, locked for this transaction."""
-        actor, row, _head = self._load_head(cur, conn, app_id, user)
-        return actor, row
-
-    def _load_head(self, cur: Any, conn: Connection, app_id: int, user: str | None
-                   ) -> tuple[Actor, dict[str, Any], tuple[Any, Any] | None]:
-        """:meth:`_load`, and on SQLite the head of the case's chain read with it (None:
-        the chain reads its own head)."""
+    def _load(self, cur: Any, conn: Connection, app_id: int, user: str | None
+              ) -> tuple[Actor, dict[str, Any], tuple[Any, Any] | None]:
+        """The acting user and the application, locked for this transaction; on SQLite
+        also the head of the case's chain, read with it (else None: the chain reads it)."""
         if not user:
             raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
         got = self.hot.load.one(cur, {"app_id": app_id, "user_id": user})
         if got is None:
             self.actor(conn, user)  # an unknown user is the first thing to say
             raise NotFound.application(app_id)
-        n = len(APP_COLUMNS)
-        name, role, municipality, active = got[n:n + 4]
+        row, (name, role, municipality, active), head = self.hot.split(got)
         if role is None or not active:
             raise NotFound.user(user)
-        head = (got[n + 4], got[n + 5]) if self.hot.chain_head else None
-        return Actor(user, name, role, municipality), dict(zip(APP_COLUMNS, got[:n],
-                                                               strict=True)), head
+        return Actor(user, name, role, municipality), row, head
 
     def _write(self, app_id: int | None = None) -> Any:
         tx = store.write(self.engine)  # SQLite's writer reports its own errors

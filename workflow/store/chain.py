@@ -25,13 +25,8 @@ chain uses it); it gives the same hashes as the steps that wrote them.
 from __future__ import annotations
 
 import bisect
-import functools
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +44,9 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import FromClause
 
 from . import tables as t
+from .canonical import fields_of as _fields
+from .canonical import link_hash, plain
+from .canonical import short_digests as _short
 from .statements import Prepared
 
 GENESIS = "0" * 64   # the "previous hash" of a case's first link
@@ -107,70 +105,6 @@ register(ChainKind("document_version", t.document_version, key="id", fields=(
 register(ChainKind("journal_entry", t.journal_entry, key="number", fields=JOURNAL_FIELDS))
 register(ChainKind("journal_exemption", t.journal_exemption, key="id", fields=(
     "number", "field", "ground", "reason", "decided_by", "decided_at")))
-
-
-# ------------------------------------------------------------------ canonical form
-_AS_IS = frozenset((str, int, float, bool))
-
-
-def plain(value: Any) -> Any:
-    """A value as plain JSON, the same whichever database it was read from: moments in UTC
-    with microseconds, dates as ISO, bytes as their sha256, Decimals as strings."""
-    if value is None or type(value) in _AS_IS:     # most fields: no ABC to ask
-        return value
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"sha256": hashlib.sha256(bytes(value)).hexdigest()}
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def canonical(obj: Any) -> bytes:
-    """``json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``,
-    UTF-8, on one encoder made once (a call of json.dumps with options makes its own)."""
-    return _CANONICAL.encode(obj).encode()
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj)).hexdigest()
-
-
-def link_hash(case: int, seq: int, kind: str, key: str, prev: str,
-              fields: Mapping[str, Any]) -> str:
-    """sha256 of the link: the row's fields (plain), its place and the previous hash."""
-    return _digest({"case": case, "seq": seq, "kind": kind, "key": key, "prev": prev,
-                    "fields": fields})
-
-
-def _fields(names: Iterable[str], row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {f: plain(row[f]) for f in names}
-
-
-def _short(fields: Mapping[str, Any]) -> dict[str, str]:
-    return {f: _short_scalar(v) if isinstance(v, _SCALARS) and not (
-        isinstance(v, str) and len(v) > 200) else _digest(v)[:16] for f, v in fields.items()}
-
-
-_SCALARS = (str, int, float, type(None))
-
-
-@functools.lru_cache(maxsize=4096, typed=True)
-def _short_scalar(value: Any) -> str:
-    """A field's short digest, kept per process for the values that recur (a user, a role,
-    a state, an empty comment); ``typed``: 1, 1.0 and True are three values."""
-    return _digest(value)[:16]
 
 
 # ------------------------------------------------------------------ writing

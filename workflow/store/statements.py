@@ -150,3 +150,11 @@ class HotStatements:
             municipality=bindparam("municipality"), at=bindparam("at"),
             happened_on=bindparam("on"), comment=bindparam("comment"),
             data=bindparam("data")), dialect, shared=shared)
+
+    def split(self, got: Sequence[Any]) -> tuple[dict[str, Any], Sequence[Any],
+                                                 tuple[Any, Any] | None]:
+        """A row of ``load``: the application (APP_COLUMNS), the user (USER_COLUMNS) and
+        the chain's head (its last seq and sha256, or None where not read with it)."""
+        n, m = len(APP_COLUMNS), len(APP_COLUMNS) + len(USER_COLUMNS)
+        head = (got[m], got[m + 1]) if self.chain_head else None
+        return dict(zip(APP_COLUMNS, got[:n], strict=True)), got[n:m], head
