@@ -14,12 +14,15 @@ import json
 import os
 import resource
 import shlex
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -348,3 +351,49 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@contextmanager
+def served(env: Mapping[str, str], log: Path, workers: int = 1
+           ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``workflow serve --workers N`` on a free loopback port until the block ends, its
+    output to ``log``: its base URL, once GET /login answers, and its process (with one
+    worker uvicorn runs in it, so its PID is the server's)."""
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [workflow_script(), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)], env=dict(env), cwd=REPO_DIR, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"workflow serve exited ({proc.returncode}):\n"
+                                 + log.read_text(errors="replace")[-3000:])
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("workflow serve did not answer within 60 s:\n"
+                                 + log.read_text(errors="replace")[-3000:])
+            time.sleep(0.1)
+        yield base, proc
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End the server we started: SIGTERM to its process group (uvicorn and its workers)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

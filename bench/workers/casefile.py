@@ -25,14 +25,17 @@ Workloads
           ``SELECT * FROM journal_entry WHERE application_id = ? ORDER BY number`` on the
           bare driver (sqlite3 / psycopg, one connection, rows fetched); through a real
           ``workflow serve --workers 1`` on the same database: GET /api/applications/{id}/
-          journal (bearer token) and GET /applications/{id} (the case page, session cookie
-          from the /login form) with a query string never seen before (never the pages'
-          cache) and as the cache serves it. Then the aktindsigt export,
-          ``aktindsigt.export(wf, files, id, out, user="legal-ishoj")`` to a file, beside the
-          floor: ``zipfile`` writing the same documents' bytes (read from the store into a
-          list in memory first, not timed) to a file, stored (not deflated) as the export
-          stores documents; --exports times each, alternating, the order flipped by
-          --order. Throughput is the documents' bytes over the time.
+          journal?limit=100 (bearer token; its pages in turn, by the cursors a first walk
+          collected), GET /applications/{id} (the case page, the newest 50 entries;
+          session cookie from the /login form) with a query string never seen before
+          (never the pages' cache) and as the cache serves it, and the journal page
+          GET /applications/{id}/journal?efter=N (100 entries, its pages in turn). Then
+          the aktindsigt export, ``aktindsigt.export(wf, files, id, out,
+          user="legal-ishoj")`` to a file, beside the floor: ``zipfile`` writing the same
+          documents' bytes (read from the store into a list in memory first, not timed)
+          to a file, stored (not deflated) as the export stores documents; --exports
+          times each, alternating, the order flipped by --order. Throughput is the
+          documents' bytes over the time.
 
 Each prints one ``RESULT {json}`` line.
 
@@ -50,12 +53,10 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -65,19 +66,17 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for benchlib
 from benchlib import (  # noqa: E402
-    REPO_DIR,
     demo_database,
     emit_json,
-    free_port,
     libpq_url,
     percentile,
     pg_schema_url,
     pg_url,
     scratch_dir,
+    served,
     sqlite_url,
-    workflow_script,
 )
-from workloads.web import form_log_in, stop  # noqa: E402
+from workloads.web import form_log_in  # noqa: E402
 
 from workflow.config import Settings  # noqa: E402
 from workflow.engine import aktindsigt, journal  # noqa: E402
@@ -90,6 +89,7 @@ LEGAL = "legal-ishoj"
 PASSWORD = "demo"
 STREAM_CHUNK = 256 * 1024       # what the client sends at a time
 WARM_KIB = 16
+PAGE = 100                      # the API's journal page, and the journal page's
 
 
 def pdf_bytes(size: int) -> bytes:
@@ -144,36 +144,6 @@ def form_fields(wf: Workflow, k: int) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------- server
-@contextmanager
-def served(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
-    """``workflow serve --workers 1`` until the block ends: its base URL and its PID."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [workflow_script(), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1"], env=env, cwd=REPO_DIR, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"workflow serve exited ({proc.returncode}):\n"
-                                 + log.read_text(errors="replace")[-3000:])
-            try:
-                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("workflow serve did not answer within 60 s:\n"
-                                 + log.read_text(errors="replace")[-3000:])
-            time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        stop(proc)
-
-
 def server_env(url: str, files: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
     return {**env, "WORKFLOW_DATABASE_URL": url, "WORKFLOW_FILES": files}
@@ -232,10 +202,11 @@ def run_upload(db: str, files: str, pdf: Path) -> dict[str, Any]:
     warm = scratch / "warm.pdf"
     warm.write_bytes(pdf_bytes(WARM_KIB * 1024))
     size = pdf.stat().st_size
-    with served(server_env(url, where), scratch / "serve.log") as (base, pid), \
+    with served(server_env(url, where), scratch / "serve.log") as (base, server), \
             httpx.Client(base_url=base, timeout=300) as c:
         auth = bearer(c, LEAD)
         post_file(c, auth, app_id, fields, "opvarmning.pdf", warm)
+        pid = server.pid
         reset = reset_hwm(pid)
         rss_before, hwm_before = status_kib(pid, "VmRSS"), status_kib(pid, "VmHWM")
         t0 = time.perf_counter()
@@ -317,36 +288,58 @@ def file_documents(wf: Workflow, cf: CaseFile, app_id: int, docs: int, kib: int,
     return time.perf_counter() - t0
 
 
+def api_cursors(api: httpx.Client, app_id: int) -> list[str | None]:
+    """The API journal's pages of PAGE entries, walked once: the cursor of each (None: the
+    first page), so that the timed reads can ask for any of them."""
+    out: list[str | None] = [None]
+    while True:
+        r = api.get(f"/api/applications/{app_id}/journal",
+                    params={"limit": PAGE, **({"cursor": out[-1]} if out[-1] else {})})
+        following = r.headers.get("x-next-cursor")
+        if r.status_code != 200 or following is None:
+            return out
+        out.append(following)
+
+
 def time_journal(wf: Workflow, url: str, app_id: int, calls: int, docs: int,
                  base: str, auth: dict[str, str], page: httpx.Client) -> dict[str, Any]:
     floor = Floor(url)
     times: dict[str, list[float]] = {k: [] for k in ("entries", "floor", "api", "page",
-                                                     "page_cached")}
+                                                     "page_cached", "journal_page")}
     api = httpx.Client(base_url=base, timeout=60, headers=auth)
+    cursors = api_cursors(api, app_id)
     pc = time.perf_counter
     for k in range(calls + 3):              # 3 warm-up calls each, not counted
         got: dict[str, Any] = {}
+        at = cursors[k % len(cursors)]      # the pages in turn, the first to the last
         s = pc()
         got["entries"] = len(journal.entries(wf, app_id, user=LEAD))
         t1 = pc()
         got["floor"] = floor(app_id)
         t2 = pc()
-        r = api.get(f"/api/applications/{app_id}/journal")
+        r = api.get(f"/api/applications/{app_id}/journal",
+                    params={"limit": PAGE, **({"cursor": at} if at else {})})
         t3 = pc()
         got["api"] = len(r.json()) if r.status_code == 200 else -r.status_code
         p = page.get(f"/applications/{app_id}", params={"fresh": str(k)})
         t4 = pc()
         q = page.get(f"/applications/{app_id}")
         t5 = pc()
+        j = page.get(f"/applications/{app_id}/journal",
+                     params={"efter": str((k * PAGE) % max(1, docs)), "fresh": str(k)})
+        t6 = pc()
         for resp in (p, q):
             if resp.status_code != 200 or f"brev-{docs:04d}.pdf" not in resp.text:
                 raise SystemExit(f"the case page: {resp.status_code}, without its last "
                                  f"document")
-        if any(n != docs for n in got.values()):
+        if j.status_code != 200 or f"af {docs:,}".replace(",", ".") not in j.text:
+            raise SystemExit(f"the journal page: {j.status_code}, without its pager")
+        if got["entries"] != docs or got["floor"] != docs or got["api"] <= 0:
             raise SystemExit(f"journal entries counted: {got}, not {docs}")
         if k >= 3:
             for name, took in (("entries", t1 - s), ("floor", t2 - t1), ("api", t3 - t2),
-                               ("page", t4 - t3), ("page_cached", t5 - t4)):
+                               ("page", t4 - t3), ("page_cached", t5 - t4),
+                               ("journal_page", t6 - t5)):
                 times[name].append(took)
     api.close()
     floor.close()
@@ -402,7 +395,7 @@ def run_case(db: str, files: str, docs: int, kib: int, calls: int, exports: int,
     url, wf, app_id = fresh_case(db, "casefile-case")
     cf = CaseFile(wf, files=where)
     filing_s = file_documents(wf, cf, app_id, docs, kib, scratch)
-    with served(server_env(url, where), scratch / "serve.log") as (base, _pid), \
+    with served(server_env(url, where), scratch / "serve.log") as (base, _server), \
             httpx.Client(base_url=base, timeout=60) as page:
         form_log_in(page)                    # pl-ishoj, the session cookie
         auth = bearer(page, LEAD)

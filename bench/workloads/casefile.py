@@ -14,9 +14,10 @@ Every round runs, in turn and each in its own fresh process (the order rotated e
   case DB              a case of --cf-docs documents (--cf-doc-kb KiB PDFs, filed through
                        ``CaseFile.attach_file``, files in the database); then the journal
                        read --cf-calls times each way, interleaved: ``journal.entries`` in
-                       the worker, GET /api/applications/{id}/journal and the case page
-                       GET /applications/{id} (uncached: a new query string each time; and
-                       cached) through a real ``workflow serve``, beside the floor, one
+                       the worker, GET /api/applications/{id}/journal (a page of 100, by
+                       cursor), the case page GET /applications/{id} (the newest 50;
+                       uncached: a new query string each time; and cached) and the journal
+                       page (100 a page) through a real ``workflow serve``, beside the floor, one
                        ``SELECT * FROM journal_entry WHERE application_id = ? ORDER BY
                        number`` on the bare driver; then ``aktindsigt.export`` of the case
                        to a file beside plain ``zipfile`` writing the same bytes (held in a
@@ -24,7 +25,8 @@ Every round runs, in turn and each in its own fresh process (the order rotated e
                        documents), alternating
 
 Goals: the server's growth during the upload at most GOAL_GROWTH_MIB (not the file's
-size); the journal (``journal.entries``, the API and the uncached page, p99) under
+size); the journal (``journal.entries``, the API, the uncached case page and the
+journal page, p99) under
 GOAL_JOURNAL_MS; the export at least GOAL_EXPORT of plain zipping's throughput.
 """
 
@@ -62,11 +64,12 @@ UPLOAD_MB = 20
 CALLS = 50
 STORES = ("database", "folder")
 READS = (("entries", "journal.entries (in-process)"),
-         ("api", "GET …/journal (API)"),
+         ("api", "GET …/journal (API, 100)"),
          ("page", "GET /applications/ID (uncached)"),
          ("page_cached", "GET /applications/ID (cached)"),
+         ("journal_page", "GET …/ID/journal (page, 100)"),
          ("floor", "bare driver SELECT (floor)"))
-GOAL_READS = ("entries", "api", "page")
+GOAL_READS = ("entries", "api", "page", "journal_page")
 
 
 def make_pdf(path: Path, mb: int) -> None:

@@ -45,7 +45,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -66,11 +65,11 @@ from benchlib import (
     Options,
     Verdict,
     empty_database,
-    free_port,
     pg_schema_url,
     pg_url,
     print_head,
     revision,
+    served,
     sqlite_url,
     workflow_script,
 )
@@ -198,47 +197,6 @@ def fresh_database(db: str, scratch: Path) -> str:
     if db == "sqlite":
         return empty_database(sqlite_url(scratch / "web.db"))
     return empty_database(pg_schema_url(pg_url(), PG_SCHEMA), PG_SCHEMA)
-
-
-@contextmanager
-def server(env: Mapping[str, str], log: Path, workers: int) -> Iterator[str]:
-    """``workflow serve`` on a free loopback port until the block ends; its base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [workflow_script(), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)], env=dict(env), cwd=REPO_DIR, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"workflow serve exited ({proc.returncode}):\n"
-                                 + log.read_text(errors="replace")[-3000:])
-            try:
-                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("workflow serve did not answer within 60 s:\n"
-                                 + log.read_text(errors="replace")[-3000:])
-            time.sleep(0.2)
-        yield base
-    finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """End the server we started: SIGTERM to its process group (uvicorn and its workers)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -387,7 +345,7 @@ def measure_db(db: str, scratch: Path, env: Mapping[str, str], *, duration: int,
                    cwd=REPO_DIR, check=True, capture_output=True)
     init_s = time.perf_counter() - t0
     rows: dict[str, dict[str, Any]] = {}
-    with server(db_env, folder / "serve.log", workers) as base:
+    with served(db_env, folder / "serve.log", workers) as (base, _proc):
         creds = log_in(base)
         for route in ROUTES:  # warm-up: every worker compiles templates, fills its pools
             run_route(base, route, creds, folder, min(8, connections), WARMUP_S)

@@ -22,6 +22,7 @@ from tests.factories import make_application
 from tests.web.test_api import Api, TestClient, prepare, require_libreoffice
 from tests.web.test_bum import log_in
 from workflow.config import Settings
+from workflow.engine.casefile import CaseFile
 from workflow.engine.workflow import Workflow
 from workflow.errors import TooLarge
 from workflow.store import database as store
@@ -229,6 +230,95 @@ def test_the_case_page_files_an_upload_and_a_note_and_shows_the_journal(
     assert r.headers["content-disposition"].startswith("attachment;")
     r = client.get(f"/applications/{app_id}/aktliste.csv")
     assert "Ringede til IM." in r.content.decode("utf-8-sig")
+
+
+def _notes(wf: Workflow, app_id: int, n: int) -> list[int]:
+    """``n`` notes in the case (the quickest entries); every journal number it has then."""
+    cf = CaseFile(wf)
+    for k in range(n):
+        cf.add_note(app_id, f"Notat {k + 1}", user="pl-ishoj")
+    return sorted(e.number for e in _entries(wf, app_id))
+
+
+def test_the_journal_api_pages_by_an_opaque_cursor_and_refuses_an_altered_one(
+        client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="drafting")
+    numbers = _notes(wf, app_id, 7)
+    pl = Api(client, "pl-ishoj")
+    seen: list[int] = []
+    url: str | None = f"/api/applications/{app_id}/journal?limit=3"
+    cursors = []
+    while url:
+        r = client.get(url, headers=pl.headers)
+        assert r.status_code == 200, r.text
+        assert 1 <= len(r.json()) <= 3
+        seen += [e["number"] for e in r.json()]
+        following = r.headers.get("x-next-cursor")
+        assert ("link" in r.headers) == (following is not None)
+        if following:
+            cursors.append(following)
+            assert r.headers["link"] == (f"</api/applications/{app_id}/journal?limit=3"
+                                         f'&cursor={following}>; rel="next"')
+        url = r.headers["link"][1:].split(">;")[0] if following else None
+    assert seen == numbers and len(cursors) == (len(numbers) - 1) // 3
+    good = cursors[0]
+    for bad in (good[:-1] + ("A" if good[-1] != "A" else "B"), "A" + good[1:], good[:-2],
+                "x" * 40, "!!", "æøå"):
+        r = client.get(f"/api/applications/{app_id}/journal", headers=pl.headers,
+                       params={"cursor": bad})
+        assert r.status_code == 422, (bad, r.text)
+        assert "cursor" in r.text
+    # a cursor of one case is no cursor of another
+    r = client.get(f"/api/applications/{app_id + 1}/journal", headers=pl.headers,
+                   params={"cursor": good})
+    assert r.status_code == 422
+    r = client.get(f"/api/applications/{app_id}/journal", headers=pl.headers,
+                   params={"limit": 0})
+    assert r.status_code == 422
+    assert pl.get(f"/api/applications/{app_id}/journal") == \
+        pl.get(f"/api/applications/{app_id}/journal?limit=500")
+
+
+def test_the_case_page_shows_the_newest_entries_and_the_journal_page_pages_in_danish(
+        client: TestClient, wf: Workflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow.web import casefile, pages
+
+    monkeypatch.setattr(pages, "CASE_PAGE_JOURNAL", 4)
+    monkeypatch.setattr(casefile, "JOURNAL_PAGE", 5)
+    app_id = make_application(wf, state="drafting")
+    numbers = _notes(wf, app_id, 9)
+    total = len(numbers)
+    log_in(client, "pl-ishoj")
+    page = client.get(f"/applications/{app_id}").text
+    shown = [n for n in numbers if f'id="akt-{n}"' in page]
+    assert shown == numbers[-4:]
+    assert f"De nyeste 4 af {total} akter." in page
+    assert f'<a href="/applications/{app_id}/journal">Vis hele journalen</a>' in page
+    # the correcting note's choices still list every note, not only the newest
+    assert all(f'<option value="{n}">{n}: ' in page for n in numbers if n in
+               {e.number for e in _entries(wf, app_id) if e.kind == "note"})
+
+    def rows(text: str) -> list[int]:
+        return [n for n in numbers if f'id="akt-{n}"' in text]
+
+    first = client.get(f"/applications/{app_id}/journal")
+    assert first.status_code == 200 and rows(first.text) == numbers[:5]
+    assert f"1.–5. af {total}" in first.text and "Forrige side" not in first.text
+    assert f'href="/applications/{app_id}/journal?efter={numbers[4]}" rel="next">' \
+           "Næste side ›" in first.text
+    second = client.get(f"/applications/{app_id}/journal", params={"efter": numbers[4]})
+    assert rows(second.text) == numbers[5:10]
+    assert f"6.–{min(10, total)}. af {total}" in second.text
+    assert f'journal?foer={numbers[5]}" rel="prev">‹ Forrige side' in second.text
+    back = client.get(f"/applications/{app_id}/journal", params={"foer": numbers[5]})
+    assert rows(back.text) == numbers[:5]
+    last = client.get(f"/applications/{app_id}/journal?foer=2147483647")
+    assert rows(last.text) == numbers[-5:] and "Næste side" not in last.text
+    for bad in ("abc", "-1", "1e3"):
+        r = client.get(f"/applications/{app_id}/journal", params={"efter": bad})
+        assert r.status_code == 422 and "aktnummer" in r.text
+    log_in(client, "pl-brondby")
+    assert client.get(f"/applications/{app_id}/journal").status_code == 403
 
 
 def _entries(wf: Workflow, app_id: int) -> list[Any]:

@@ -70,7 +70,9 @@ def safe_member(number: int, filename: str) -> str:
     """The zip member of an entry's file: ``dokumenter/0007-name``, the name without any
     folder, control character or leading dot (it comes from an upload)."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).lstrip(".").strip() or "dokument"
+    if not base.isprintable():
+        base = "".join(ch for ch in base if ch.isprintable())
+    base = base.lstrip(".").strip() or "dokument"
     prefix = f"{number:04d}-"
     if base.startswith(f"{number}-"):
         base = base[len(f"{number}-"):]

@@ -25,11 +25,12 @@ from sqlalchemy.engine import Connection, RowMapping
 from ..config import Settings
 from ..danish import long_date
 from ..documents import incoming, virusscan
-from ..errors import InvalidData, NotFound, PermissionDenied, Said
+from ..errors import InvalidData, NotFound, Said
 from ..store import database as store
 from ..store import journal
 from ..store import tables as t
 from ..store.files import FileStore, Spool, read_chunks
+from .rights import check_case_role
 from .when import happened_day
 from .workflow import Actor, Workflow
 
@@ -87,16 +88,9 @@ class CaseFile:
         return actor
 
     def _check(self, actor: Actor, app: RowMapping) -> None:
-        parties = list(app["parties"])
-        self.wf.check_party(actor, app["id"], parties, app["case_number"])
-        if actor.role not in FILING_ROLES or actor.municipality not in parties:
-            roles = self.wf.definition.roles
-            raise PermissionDenied(Said(
-                f"{actor.id} ({actor.role}) may not file documents or notes in a case; that "
-                f"takes {' or '.join(FILING_ROLES)} of a municipality party to it",
-                "Dokumenter og notater i sagen registreres af "
-                + " eller ".join(f"»{roles[r].da}«" for r in FILING_ROLES if r in roles)
-                + " i en af sagens kommuner"))
+        check_case_role(self.wf, actor, app["id"], app["parties"], app["case_number"],
+                        FILING_ROLES, may_not="file documents or notes in a case",
+                        done_da="Dokumenter og notater i sagen registreres")
 
     # ---------------------------------------------------------------- upload
     def spool(self) -> Spool:

@@ -101,7 +101,7 @@ def save_section(wf: Workflow, app_id: int, name: str, body: str, *, user: str |
     sec.check_name(name)
     text = sec.clean_text(body)
     with wf._write(app_id) as conn:
-        actor, row = wf._load(cursor(conn), conn, app_id, user)
+        actor, row, _head = wf._load(cursor(conn), conn, app_id, user)
         now = wf.clock()
         wf.check_party(actor, app_id, row["parties"], row["case_number"])
         if not may_edit(actor):

@@ -67,7 +67,7 @@ def _locked(wf: Workflow, conn: Connection, document_id: int, user: str | None,
     """The document, the acting user and its case (locked), checked: the user is of a
     party and has one of ``roles``; the draft is being worked on."""
     doc = _document(conn, document_id)
-    actor, row = wf._load(cursor(conn), conn, doc.application_id, user)
+    actor, row, _head = wf._load(cursor(conn), conn, doc.application_id, user)
     wf.check_party(actor, row["id"], row["parties"], row["case_number"])
     if actor.role not in roles:
         raise PermissionDenied(Said(

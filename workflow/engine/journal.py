@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ..danish import long_date
@@ -59,18 +59,101 @@ def entries(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
 def entries_of(conn: Connection, definition: Definition, app_id: int, *,
                names: Any = str, case_number: str = "") -> list[dict[str, Any]]:
     """The journal of case ``app_id`` (no rights checked: the caller's business)."""
-    je, dv, d = t.journal_entry, t.document_version, t.document
-    cols = [c for c in je.c if c.name not in ("id", "application_id", "document_version_id")]
-    rows = conn.execute(
-        select(*cols, dv.c.number.label("version"), dv.c.origin, dv.c.edited_from,
-               d.c.id.label("document_id"), d.c.name.label("document"))
-        .outerjoin(dv, dv.c.id == je.c.document_version_id)
-        .outerjoin(d, d.c.id == dv.c.document_id)
-        .where(je.c.application_id == app_id).order_by(je.c.number)).mappings().all()
+    rows = conn.execute(_listed(app_id).order_by(t.journal_entry.c.number)).mappings().all()
     corrected: dict[int, list[int]] = {}
     for r in rows:
         if r["corrects"] is not None:
             corrected.setdefault(r["corrects"], []).append(r["number"])
+    return _described(rows, definition, corrected, names, case_number)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A stretch of a case's journal in journal order, found by its keys (the numbers
+    either side), never by an offset; where it lies in the whole."""
+
+    entries: list[dict[str, Any]]
+    total: int              # entries in the whole journal
+    before: int             # entries before this stretch
+    has_earlier: bool
+    has_later: bool
+    case_number: str = ""
+    title: str = ""
+
+    @property
+    def first(self) -> int | None:
+        return self.entries[0]["number"] if self.entries else None
+
+    @property
+    def last(self) -> int | None:
+        return self.entries[-1]["number"] if self.entries else None
+
+
+MAX_PAGE = 500
+MAX_NUMBER = 2**31 - 1   # no journal number is larger (an int4 column)
+
+
+def page(wf: Workflow, app_id: int, *, user: str | None, after: int | None = None,
+         before: int | None = None, limit: int = 50) -> Page:
+    """``limit`` entries of the case's journal, for a user of one of its municipalities:
+    the first ones after number ``after``, else the last ones before number ``before``,
+    else the newest (``after=0``: the oldest). One indexed range query, so a page costs
+    the same at the journal's start and its end."""
+    limit = max(1, min(limit, MAX_PAGE))
+    after, before = (None if n is None else max(0, min(n, MAX_NUMBER)) for n in (after, before))
+    je = t.journal_entry
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        app = _case(wf, conn, app_id, actor)
+        query = _listed(app_id).limit(limit)
+        if after is not None:
+            query = query.where(je.c.number > after).order_by(je.c.number)
+        else:
+            if before is not None:
+                query = query.where(je.c.number < before)
+            query = query.order_by(je.c.number.desc())
+        rows = list(conn.execute(query).mappings().all())
+        if after is None:
+            rows.reverse()
+        numbers = [r["number"] for r in rows]
+        corrected: dict[int, list[int]] = {}
+        if numbers:
+            for fix in conn.execute(select(je.c.corrects, je.c.number).where(
+                    je.c.application_id == app_id, je.c.corrects.in_(numbers))
+                    .order_by(je.c.number)):
+                corrected.setdefault(fix.corrects, []).append(fix.number)
+        first = numbers[0] if numbers else (after + 1 if after is not None else 0)
+        total, low, high, earlier = conn.execute(
+            select(func.count(), func.min(je.c.number), func.max(je.c.number),
+                   func.count().filter(je.c.number < first))
+            .where(je.c.application_id == app_id)).one()
+        listed = _described(rows, wf.definition, corrected, wf.names.party, app.case_number)
+    return Page(listed, int(total), int(earlier), bool(numbers) and numbers[0] > low,
+                bool(numbers) and numbers[-1] < high, app.case_number, app.title)
+
+
+def note_choices(wf: Workflow, app_id: int) -> list[tuple[int, str]]:
+    """The case's notes, as the form of a correcting note lists them (its number and its
+    first line); no rights checked: for a page that has checked them."""
+    je = t.journal_entry
+    with store.read(wf.engine) as conn:
+        return [(r.number, r.description) for r in conn.execute(
+            select(je.c.number, je.c.description).where(
+                je.c.application_id == app_id, je.c.kind == "note").order_by(je.c.number))]
+
+
+def _listed(app_id: int) -> Any:
+    je, dv, d = t.journal_entry, t.document_version, t.document
+    cols = [c for c in je.c if c.name not in ("id", "application_id", "document_version_id")]
+    return (select(*cols, dv.c.number.label("version"), dv.c.origin, dv.c.edited_from,
+                   d.c.id.label("document_id"), d.c.name.label("document"))
+            .outerjoin(dv, dv.c.id == je.c.document_version_id)
+            .outerjoin(d, d.c.id == dv.c.document_id)
+            .where(je.c.application_id == app_id))
+
+
+def _described(rows: Any, definition: Definition, corrected: dict[int, list[int]],
+               names: Any, case_number: str) -> list[dict[str, Any]]:
     days: dict[Any, tuple[str, str]] = {}
     out = []
     for r in rows:
@@ -126,7 +209,7 @@ def open_on(wf: Workflow, conn: Connection, files: FileStore, app_id: int, numbe
         return _generated(wf, conn, actor, row)
     chunks = files.open(wf.engine, row.sha256, conn=conn if within else None)
     return Opened(number, f"{number}-{row.filename}", row.media_type, int(row.size), row.sha256,
-                  _checked(chunks, row.sha256))
+                  checked(chunks, row.sha256))
 
 
 def _generated(wf: Workflow, conn: Connection, actor: Actor, row: Any) -> Opened:
@@ -143,11 +226,11 @@ def _generated(wf: Workflow, conn: Connection, actor: Actor, row: Any) -> Opened
     name = f"{row.number}-{ver.case_number}-{ver.name}" + \
         (f"-{ver.party}" if ver.party else "") + f"-v{ver.number}.docx"
     return Opened(row.number, name, row.media_type, len(content), row.sha256,
-                  _checked(iter([content[i:i + CHUNK]
+                  checked(iter([content[i:i + CHUNK]
                                  for i in range(0, len(content), CHUNK)]), row.sha256))
 
 
-def _checked(chunks: Iterator[bytes], sha256: str) -> Iterator[bytes]:
+def checked(chunks: Iterator[bytes], sha256: str) -> Iterator[bytes]:
     """The chunks, and at their end a DocumentError if they were not the bytes stored."""
     digest = hashlib.sha256()
     for data in chunks:

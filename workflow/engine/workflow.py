@@ -45,7 +45,7 @@ from ..rules import registry as rules
 from ..store import chain
 from ..store import database as store
 from ..store import tables as t
-from ..store.statements import APP_COLUMNS, HotStatements, cursor
+from ..store.statements import HotStatements, cursor
 from .actors import Actor as Actor
 from .actors import Outcome as Outcome
 from .changes import conflict, describe_change, last_change, translate_db_errors
@@ -214,7 +214,7 @@ class Workflow:
         check_user(user)
         with self._write(app_id) as conn:
             cur = cursor(conn)
-            actor, row = self._load(cur, conn, app_id, user)
+            actor, row, head = self._load(cur, conn, app_id, user)
             now = self.clock()  # once the row is ours: times follow the order of changes
             self.check_party(actor, app_id, row["parties"], row["case_number"])
             if expected_version is not None and row["version"] != expected_version:
@@ -273,7 +273,7 @@ class Workflow:
                 datebounds.check(vals, step.chosen.spec.dates, ctx.anchor, self.names.field)
             check_day(self, conn, row, day, day_field, now, party)
             return self._apply(conn, cur, process, row, actor, step, trigger, vals, comment,
-                               now, day)
+                               now, day, head)
 
     @counts_refusals
     def download(self, document_id: int, *, user: str | None, number: int | None = None,
@@ -312,7 +312,7 @@ class Workflow:
 
     def _apply(self, conn: Connection, cur: Any, process: ProcessSpec, row: dict[str, Any],
                actor: Actor, step: mc.Step, trigger: str, vals: dict[str, Any], comment: str,
-               now: datetime, day: date) -> Outcome:
+               now: datetime, day: date, head: tuple[Any, Any] | None) -> Outcome:
         assert step.chosen is not None
         spec, ctx = step.chosen.spec, step.ctx
         old, new = row["state"], step.state
@@ -354,7 +354,7 @@ class Workflow:
             "to_state": new, "user": actor.id, "role": actor.role,
             "municipality": actor.municipality, "at": now, "on": day,
             "comment": comment or "", "data": audit_data})
-        self.chain.append(cur, row["id"], "audit_entry", {
+        self.chain.append(cur, row["id"], "audit_entry", head=head, row={
             "version": version, "trigger": trigger, "from_state": old, "to_state": new,
             "user_id": actor.id, "role": actor.role, "municipality": actor.municipality,
             "at": now, "happened_on": day, "comment": comment or "", "data": audit_data})
@@ -380,19 +380,20 @@ class Workflow:
         return Outcome(row["id"], trigger, old, new, version, waiting, tuple(ctx.spawned),
                        tuple(made), process.name)
 
-    def _load(self, cur: Any, conn: Connection, app_id: int,
-              user: str | None) -> tuple[Actor, dict[str, Any]]:
-        """The acting user and the application, locked for this transaction."""
+    def _load(self, cur: Any, conn: Connection, app_id: int, user: str | None
+              ) -> tuple[Actor, dict[str, Any], tuple[Any, Any] | None]:
+        """The acting user and the application, locked for this transaction; on SQLite
+        also the head of the case's chain, read with it (else None: the chain reads it)."""
         if not user:
             raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
         got = self.hot.load.one(cur, {"app_id": app_id, "user_id": user})
         if got is None:
             self.actor(conn, user)  # an unknown user is the first thing to say
             raise NotFound.application(app_id)
-        name, role, municipality, active = got[len(APP_COLUMNS):]
+        row, (name, role, municipality, active), head = self.hot.split(got)
         if role is None or not active:
             raise NotFound.user(user)
-        return Actor(user, name, role, municipality), dict(zip(APP_COLUMNS, got, strict=False))
+        return Actor(user, name, role, municipality), row, head
 
     def _write(self, app_id: int | None = None) -> Any:
         tx = store.write(self.engine)  # SQLite's writer reports its own errors

@@ -25,12 +25,8 @@ chain uses it); it gives the same hashes as the steps that wrote them.
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +44,9 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import FromClause
 
 from . import tables as t
+from .canonical import fields_of as _fields
+from .canonical import link_hash, plain
+from .canonical import short_digests as _short
 from .statements import Prepared
 
 GENESIS = "0" * 64   # the "previous hash" of a case's first link
@@ -108,49 +107,6 @@ register(ChainKind("journal_exemption", t.journal_exemption, key="id", fields=(
     "number", "field", "ground", "reason", "decided_by", "decided_at")))
 
 
-# ------------------------------------------------------------------ canonical form
-def plain(value: Any) -> Any:
-    """A value as plain JSON, the same whichever database it was read from: moments in UTC
-    with microseconds, dates as ISO, bytes as their sha256, Decimals as strings."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"sha256": hashlib.sha256(bytes(value)).hexdigest()}
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj)).hexdigest()
-
-
-def link_hash(case: int, seq: int, kind: str, key: str, prev: str,
-              fields: Mapping[str, Any]) -> str:
-    """sha256 of the link: the row's fields (plain), its place and the previous hash."""
-    return _digest({"case": case, "seq": seq, "kind": kind, "key": key, "prev": prev,
-                    "fields": fields})
-
-
-def _fields(names: Iterable[str], row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {f: plain(row[f]) for f in names}
-
-
-def _short(fields: Mapping[str, Any]) -> dict[str, str]:
-    return {f: _digest(v)[:16] for f, v in fields.items()}
-
-
 # ------------------------------------------------------------------ writing
 def append(conn: Connection, case: int, kind: str, key: Any) -> str:
     """Chain the row ``key`` of ``kind`` in ``case``, just written in this transaction
@@ -206,11 +162,15 @@ class HotChain:
             key=bindparam("key"), prev_sha256=bindparam("prev"), sha256=bindparam("sha"),
             digests=bindparam("digests")), dialect)
 
-    def append(self, cur: Any, case: int, kind: str, row: Mapping[str, Any]) -> str:
+    def append(self, cur: Any, case: int, kind: str, row: Mapping[str, Any], *,
+               head: tuple[Any, Any] | None = None) -> str:
         """Chain the row of ``kind`` just written with the values ``row`` (every field of
-        the kind, as written: they hash as the database gives them back)."""
+        the kind, as written: they hash as the database gives them back). ``head``: the
+        chain's last (seq, sha256), (None, None) for none yet, as read under the case's
+        lock in this transaction with nothing chained since; else it is read here."""
         spec = KINDS[kind]
-        last = self.head.one(cur, {"case": case})
+        last = self.head.one(cur, {"case": case}) if head is None else \
+            (head if head[0] is not None else None)
         seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
         fields = _fields(spec.fields, row)
         key = str(row[spec.key])

@@ -145,12 +145,12 @@ class FileStore:
         of its own, or all on ``conn`` (the caller reads them before it closes)."""
         if conn is not None:
             count = self._chunk_count(conn, sha256)
-            return self._from_folder(sha256) if count is None else \
+            return self.open_folder(sha256) if count is None else \
                 self._chunks_on(conn, sha256, count)
         with store.read(engine) as own:
             count = self._chunk_count(own, sha256)
         if count is None:
-            return self._from_folder(sha256)
+            return self.open_folder(sha256)
         return self._from_database(engine, sha256, count)
 
     @staticmethod
@@ -172,7 +172,7 @@ class FileStore:
             yield bytes(conn.execute(select(c.c.data).where(
                 c.c.sha256 == sha256, c.c.seq == seq)).scalar_one())
 
-    def _from_folder(self, sha256: str) -> Iterator[bytes]:
+    def open_folder(self, sha256: str) -> Iterator[bytes]:
         try:
             source = self.path_of(sha256).open("rb")
         except OSError:

@@ -1,7 +1,8 @@
 """Statements on the hot path, compiled once per database and run on the driver's cursor.
 
 A transition runs three statements (load application and user, update application,
-insert audit entry). Building and compiling them through SQLAlchemy on every call costs
+insert audit entry); on SQLite the load also reads the head of the case's chain (see
+:class:`HotStatements`). Building and compiling them through SQLAlchemy on every call costs
 ~10× what the database needs (see ``bench/``), so each is compiled once with SQLAlchemy's
 own compiler, and the column types' own bind/result processors convert the values, so
 the rows are exactly what SQLAlchemy itself would write and read. They run inside the
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, bindparam, select, update
+from sqlalchemy import Column, Date, DateTime, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Executable
 
@@ -110,7 +111,22 @@ class HotStatements:
     def __init__(self, dialect: Dialect) -> None:
         a, u, ae = t.application, t.user, t.audit_entry
         cols = [a.c[n] for n in APP_COLUMNS] + [u.c[n] for n in USER_COLUMNS]
-        load = (select(*cols).select_from(a.outerjoin(u, u.c.id == bindparam("user_id")))
+        # SQLite: the head of the case's chain (its last seq and hash) in the same read, as
+        # the write lock is the transaction's from its BEGIN IMMEDIATE, so nothing can chain
+        # in between. Not on PostgreSQL: there the row lock is taken as this statement
+        # runs, and its subqueries would see the snapshot from before a wait for it.
+        self.chain_head = dialect.name == "sqlite"
+        head: list[Any] = []
+        if self.chain_head:
+            cl, top = t.chain_link, t.chain_link.alias("head")
+            last = select(func.max(cl.c.seq)).where(cl.c.application_id == a.c.id) \
+                .correlate(a).scalar_subquery()
+            head = [last.label("chain_seq"),
+                    select(top.c.sha256).where(top.c.application_id == a.c.id,
+                                               top.c.seq == last)
+                    .scalar_subquery().label("chain_sha256")]
+        load = (select(*cols, *head)
+                .select_from(a.outerjoin(u, u.c.id == bindparam("user_id")))
                 .where(a.c.id == bindparam("app_id")))
         if dialect.name == "postgresql":
             load = load.with_for_update(of=a)
@@ -134,3 +150,11 @@ class HotStatements:
             municipality=bindparam("municipality"), at=bindparam("at"),
             happened_on=bindparam("on"), comment=bindparam("comment"),
             data=bindparam("data")), dialect, shared=shared)
+
+    def split(self, got: Sequence[Any]) -> tuple[dict[str, Any], Sequence[Any],
+                                                 tuple[Any, Any] | None]:
+        """A row of ``load``: the application (APP_COLUMNS), the user (USER_COLUMNS) and
+        the chain's head (its last seq and sha256, or None where not read with it)."""
+        n, m = len(APP_COLUMNS), len(APP_COLUMNS) + len(USER_COLUMNS)
+        head = (got[m], got[m + 1]) if self.chain_head else None
+        return dict(zip(APP_COLUMNS, got[:n], strict=True)), got[n:m], head

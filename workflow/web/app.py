@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None, *,
         case_api,
         case_pages,
         casefile,
+        cursors,
         ops,
         pagekit,
         pages,
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None, *,
     # sessions kept on the server (the cookie: a signed id), security headers, no
     # cross-site form posts, the pages' static files: see security.py
     security.install(app, settings, secret=secret)
+    app.state.cursor_key = cursors.key_of(secret)
     ops.install(app, settings)  # /healthz, /readyz, /metrics; request ids, logs, metrics
     app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
     pagekit.install_filters(app.state.pages)

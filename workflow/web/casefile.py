@@ -12,19 +12,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..documents.incoming import KINDS
 from ..engine import journal
 from ..engine.casefile import DIRECTIONS, DOC_TYPES, CaseFile, Filing
+from ..engine.queries import user_names
 from ..errors import InvalidData, Said, WorkflowError
+from . import cursors
 from .api import CHANGE, DOCX, READ, Id, UserDep, WfDep, content_disposition, errors
 from .bodies import CheckedBody
 from .messages import refusal
-from .pagekit import back, check_csrf, flash, session_user
+from .pagekit import back, check_csrf, flash, render, session_user
 from .uploads import Upload, read_upload
 
 api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 503),
@@ -32,6 +34,8 @@ api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 50
 uploads = APIRouter(prefix="/api", responses=errors(401, 503), tags=["case file"])
 pages = APIRouter(include_in_schema=False)
 # what a download by journal number may be: an accepted upload's type, or a generated .docx
+JOURNAL_PAGE = 100   # entries a page of the journal page shows
+PAGE = 100   # journal entries an API page holds unless asked for fewer or more
 STORED_TYPES = sorted({k.media_type for k in KINDS.values()} | {DOCX})
 
 
@@ -93,7 +97,7 @@ async def upload_file(request: Request, wf: WfDep, cf: FilesDep, user: UserDep,
 
 
 def _entry(wf: Any, app_id: int, number: int, user: str) -> dict[str, Any]:
-    return next(e for e in journal.entries(wf, app_id, user=user) if e["number"] == number)
+    return journal.page(wf, app_id, user=user, after=number - 1, limit=1).entries[0]
 
 
 class NoteIn(BaseModel):
@@ -111,9 +115,23 @@ def add_note(wf: WfDep, cf: FilesDep, user: UserDep, app_id: Id,
 
 
 @api.get("/applications/{app_id}/journal", responses=READ)
-def read_journal(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
-    """The case's journal (aktliste): every document and note, with its number."""
-    return journal.entries(wf, app_id, user=user)
+def read_journal(request: Request, response: Response, wf: WfDep, user: UserDep, app_id: Id,
+                 limit: Annotated[int, Query(ge=1, le=journal.MAX_PAGE)] = PAGE,
+                 cursor: Annotated[str | None, Query(max_length=cursors.MAX_CURSOR)] = None,
+                 ) -> list[dict[str, Any]]:
+    """The case's journal (aktliste): every document and note, with its number, oldest
+    first, ``limit`` at a time; when there is more, the ``X-Next-Cursor`` header (and a
+    ``Link: <…>; rel="next"``) holds the cursor of the next page, to pass as ``cursor``
+    unchanged (an altered one is a 422)."""
+    key: bytes = request.app.state.cursor_key
+    after = cursors.read(key, app_id, cursor) if cursor is not None else 0
+    got = journal.page(wf, app_id, user=user, after=after, limit=limit)
+    if got.has_later and got.last is not None:
+        following = cursors.make(key, app_id, got.last)
+        response.headers["X-Next-Cursor"] = following
+        response.headers["Link"] = (f"</api/applications/{app_id}/journal?limit={limit}"
+                                    f'&cursor={following}>; rel="next"')
+    return got.entries
 
 
 @api.get("/applications/{app_id}/journal/{number}/file", response_class=Response,
@@ -185,6 +203,30 @@ def note_page(request: Request, cf: FilesDep, app_id: Id, csrf: Annotated[str, F
         return back(f"/applications/{app_id}#journal")
     flash(request, "ok", f"Notatet er registreret som akt nr. {number}.")
     return back(f"/applications/{app_id}#journal")
+
+
+@pages.get("/applications/{app_id}/journal", response_class=HTMLResponse)
+def journal_page(request: Request, cf: FilesDep, app_id: Id, efter: str = "",
+                 foer: str = "") -> HTMLResponse:
+    """The whole journal, JOURNAL_PAGE entries a page: ``?efter=N`` the page after entry
+    N, ``?foer=N`` the page before it; neither, the first page."""
+    user = session_user(request)
+    after, before = _position(efter, "efter"), _position(foer, "foer")
+    got = journal.page(cf.wf, app_id, user=user, limit=JOURNAL_PAGE,
+                       after=after if after is not None or before is not None else 0,
+                       before=before)
+    people = user_names(cf.wf, {e["registered_by"] for e in got.entries})
+    return render(request, "journal.html", app_id=app_id, page=got, people=people,
+                  size=JOURNAL_PAGE)
+
+
+def _position(given: str, name: str) -> int | None:
+    if not given:
+        return None
+    if not given.isdigit() or len(given) > 10:
+        raise InvalidData(Said(f"{name}: a journal number, not {given[:20]!r}",
+                               f"»{name}« skal være et aktnummer"))
+    return int(given)
 
 
 @pages.get("/applications/{app_id}/journal/{number}")

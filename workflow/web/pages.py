@@ -33,6 +33,7 @@ from .pagekit import back, check_csrf, csrf_token, flash, render, session_user
 from .svg import state_svg
 
 router = APIRouter(include_in_schema=False)
+CASE_PAGE_JOURNAL = 50      # the newest journal entries the case page shows
 WfDep = Annotated[Workflow, Depends(get_wf)]
 
 
@@ -170,7 +171,9 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
         if app["process"] == agreements.PROCESS else None
     triggers = [{**trig, "reason": in_danish(trig["reason"]) if trig["reason"] else None}
                 for trig in view["triggers"]]
-    people = {"scheduler": "Systemet", **queries.user_names(wf, _people_of(view))}
+    case_file = _case_file(request, wf, app, actor)
+    people = {"scheduler": "Systemet", **queries.user_names(
+        wf, _people_of(view) | {e["registered_by"] for e in case_file["journal"].entries})}
     return render(request, "application.html", app=app, agreement=agreement, linked=linked,
                   diagram=state_svg(process, current=app["state"]),
                   triggers=triggers, history=view["history"],
@@ -184,7 +187,7 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
                   required_when=lambda when: messages.required_when(wf, when),
                   confirmations=messages.confirmations(wf),
                   confirm_field=messages.CONFIRM_FIELD,
-                  drafts=wf.definition.drafts, **_case_file(request, wf, app, actor),
+                  drafts=wf.definition.drafts, **case_file,
                   **case_pages.document_extras(wf, app, view["documents"], actor))
 
 
@@ -192,7 +195,8 @@ def _case_file(request: Request, wf: Workflow, app: dict[str, Any],
                actor: Actor) -> dict[str, Any]:
     """The journal section's context: the entries, and the forms' choices."""
     cf = request.app.state.casefile
-    return {"journal": journal.entries(wf, app["id"], user=actor.id),
+    return {"journal": journal.page(wf, app["id"], user=actor.id, limit=CASE_PAGE_JOURNAL),
+            "notes": journal.note_choices(wf, app["id"]),
             "may_file": actor.role in FILING_ROLES and actor.municipality in app["parties"],
             "may_aktindsigt": actor.role in AKTINDSIGT_ROLES
             and actor.municipality in app["parties"],
