@@ -2,7 +2,8 @@
 the schema's migrations (Alembic, ``migrations/``), SQLite's one writer connection and the
 hot statements of a transition. It imports nothing above it: every other room uses it.
 
-Modules: ``models`` (SQLModel tables; the case file's in ``casefile_models``), ``tables``
+Modules: ``models`` (SQLModel tables; the case file's in ``casefile_models``, the
+cooperations and their areas in ``cooperation_models``), ``tables``
 (their Core tables), ``database`` (engine, ``read``/``write`` transactions, the change
 count, ``migrate``), ``sqlitewriter``, ``statements`` (a transition's statements, compiled
 once per database), ``files`` (uploaded files' bytes by sha256: in the database or a
