@@ -167,7 +167,9 @@ class Drafts:
         municipality of the cooperation; letterheads named after a case field (the BUM
         provider's) for every municipality that could fill it.
         """
-        from ..installation.demo import MUNICIPALITIES
+        from ..installation.demo import demo_rows
+
+        MUNICIPALITIES = demo_rows()[0]  # noqa: N806  (the letterhead helper: the DB)
         from .samples import sample_inputs
 
         parties = [m["id"] for m in MUNICIPALITIES if m["cooperation"]]

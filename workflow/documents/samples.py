@@ -12,7 +12,9 @@ from .context import Inputs, municipality_view
 
 def sample_inputs(full: bool, process: str = "application") -> Inputs:
     """A case of ``process`` as complete as can be (``full``), or as bare as at its start."""
-    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
+    from ..installation.demo import demo_rows
+
+    MUNICIPALITIES, AREAS, USERS = demo_rows()  # noqa: N806
 
     if process == "bum_agreement":
         return sample_agreement_inputs(full)
@@ -78,7 +80,9 @@ def sample_agreement_inputs(full: bool) -> Inputs:
     """A BUM agreement (Vallensbæk buys rehabilitation from Ishøj): ``full`` is signed and
     two cycles on, with a true-up, a notice below the price, a change and a termination;
     otherwise just created, with no terms yet."""
-    from ..installation.demo import AREAS, MUNICIPALITIES, USERS
+    from ..installation.demo import demo_rows
+
+    MUNICIPALITIES, AREAS, USERS = demo_rows()  # noqa: N806
 
     contacts = {u["municipality"]: u for u in USERS if u["role"] == "project_lead"}
     views = {m["id"]: municipality_view(m, contacts.get(m["id"]) if full else None)
