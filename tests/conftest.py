@@ -69,7 +69,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = store.make_engine(f"sqlite:///{path}")
     store.migrate(engine)
-    demo.load_setup(engine)
+    demo.load_setup(engine, files=(0,))   # Ishøj–Vallensbæk; tests of two add (1,)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -102,7 +102,7 @@ def reset_postgres(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES)
                           + " RESTART IDENTITY CASCADE"))
-    demo.load_setup(engine)
+    demo.load_setup(engine, files=(0,))   # Ishøj–Vallensbæk; tests of two add (1,)
 
 
 # a test of what only SQLite has: the db_url fixture, on SQLite alone

@@ -78,7 +78,8 @@ def choose(wf: Workflow, actor: Actor, parties: list[str] | None,
         return mine[0]
     if not mine:
         raise PermissionDenied(Said(
-            f"{actor.id} ({actor.municipality or 'no municipality'}) is in no cooperation",
+            f"{actor.id} ({actor.municipality or 'no municipality'}) is not in the "
+            f"cooperation: it is a member of none",
             f"{wf.names.party(actor.municipality)} er ikke med i noget samarbejde"))
     raise InvalidData(Said(
         f"{actor.municipality} is in several cooperations ({', '.join(mine)}): say "
