@@ -19,14 +19,35 @@ if TYPE_CHECKING:
     from ..accounts.logins import Ended
     from ..engine.workflow import Workflow
 
-def _require_admin(user: str | None) -> Workflow:
+def _require_admin(user: str | None, *, target: str | None = None,
+                   municipality: str | None = None) -> Workflow:
+    """The workflow, if ``user`` is an administrator who may manage ``target`` (a user)
+    or a user of ``municipality``: an admin limited to one cooperation manages only the
+    users of its members (and its own admins)."""
+    from sqlalchemy import select
+
     from ..errors import PermissionDenied
     from ..store import database as store
+    from ..store import tables as t
 
     wf = open_workflow()
     with store.read(wf.engine) as conn:
-        if wf.actor(conn, user).role != "admin":
+        actor = wf.actor(conn, user)
+        if actor.role != "admin":
             raise PermissionDenied("only an administrator may manage users and tokens")
+        if actor.cooperation is None:
+            return wf
+        members = wf.members.get(actor.cooperation, [])
+        if target is not None:
+            row = conn.execute(select(t.user.c.municipality, t.user.c.cooperation_id)
+                               .where(t.user.c.id == target)).first()
+            if row is not None and not (row.municipality in members or (
+                    row.municipality is None and row.cooperation_id == actor.cooperation)):
+                raise PermissionDenied(f"{actor.id} manages the users of "
+                                       f"{actor.cooperation} only; {target} is not one")
+        if municipality is not None and municipality not in members:
+            raise PermissionDenied(f"{actor.id} manages the users of {actor.cooperation} "
+                                   f"only ({', '.join(members)})")
     return wf
 
 
@@ -48,9 +69,13 @@ def users_list(user: str | None, as_json: bool) -> None:
     wf = _require_admin(user)
     u = t.user
     with store.read(wf.engine) as conn:
-        rows = [dict(r._mapping) for r in conn.execute(
-            select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
-                   u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id))]
+        coop = wf.actor(conn, user).cooperation
+        q = select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
+                   u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id)
+        if coop is not None:   # an admin of one cooperation: its members' users
+            q = q.where(u.c.municipality.in_(wf.members.get(coop, []))
+                        | (u.c.cooperation_id == coop))
+        rows = [dict(r._mapping) for r in conn.execute(q)]
     if as_json:
         emit_json(rows)
         return
@@ -76,15 +101,17 @@ def users_add(user_id: str, name: str, role: str, municipality: str | None, emai
     from ..store import database as store
     from ..store import tables as t
 
-    wf = _require_admin(user)
+    wf = _require_admin(user, municipality=municipality)
     if role not in wf.definition.roles:
         raise InvalidData(f"unknown role {role!r}; known: {', '.join(wf.definition.roles)}")
     if municipality is not None and municipality not in wf.municipalities:
         raise InvalidData(f"unknown municipality {municipality!r}")
     try:
         with store.write(wf.engine) as conn:
+            coop = wf.actor(conn, user).cooperation   # a limited admin's admins: limited too
             conn.execute(insert(t.user).values(id=user_id, name=name, role=role,
-                                               municipality=municipality, email=email))
+                                               municipality=municipality, email=email,
+                                               cooperation_id=coop))
     except IntegrityError:
         raise InvalidData(f"there is already a user {user_id!r}") from None
     click.echo(f"Added {user_id} ({role}); set a password with "
@@ -99,7 +126,7 @@ def users_set_password(user_id: str, password_stdin: bool, user: str | None) -> 
     """Set a user's password (asked for twice, or read from stdin)."""
     from ..accounts.logins import set_password
 
-    wf = _require_admin(user)
+    wf = _require_admin(user, target=user_id)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
         "New password", hide_input=True, confirmation_prompt=True)
     ended = set_password(wf.engine, user_id, password, now=wf.clock())
@@ -132,7 +159,7 @@ def users_activate(user_id: str, user: str | None, as_json: bool) -> None:
 def _set_active(user_id: str, active: bool, user: str | None, as_json: bool) -> None:
     from ..accounts.logins import set_active
 
-    wf = _require_admin(user)
+    wf = _require_admin(user, target=user_id)
     ended = set_active(wf.engine, user_id, active, now=wf.clock())
     if as_json:
         emit_json({"user": user_id, "active": active, "sessions_ended": ended.sessions,
@@ -177,7 +204,7 @@ def tokens_issue(user_id: str, label: str, days: int | None, user: str | None) -
 
     from ..accounts.logins import issue_token
 
-    wf = _require_admin(user)
+    wf = _require_admin(user, target=user_id)
     issued = issue_token(wf.engine, user_id, created_by=str(user), now=wf.clock(), label=label,
                          ttl=timedelta(days=days) if days else None)
     click.echo(f"Token {issued.id} for {user_id} (shown only now): {issued.token}")

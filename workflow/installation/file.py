@@ -324,7 +324,7 @@ class _Reader:
         m = v.mapping(raw, path)
         if "password" in m or "password_hash" in m:
             v.error(path + ("password" if "password" in m else "password_hash",),
-                    "no passwords in the file: set one with `workflow users password`, "
+                    "no passwords in the file: set one with `workflow users set-password`, "
                     "or sign in by single sign-on")
             m = {k: x for k, x in m.items() if k not in ("password", "password_hash")}
         v.keys(m, path, USER, {"id", "name", "role"})
