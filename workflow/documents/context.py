@@ -55,12 +55,16 @@ class Inputs:
     # committee decisions: act name (committee, conditions_committee) -> party -> committee
     committees: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)   # the case's own text, by name
+    cooperation: dict[str, Any] | None = None     # whose case: id, name, short_name, texts
 
 
 def municipality_view(row: Mapping[str, Any], contact: Mapping[str, Any] | None) -> dict[str, Any]:
     name = str(row["name"])
+    council_type = str(row.get("council_type") or "kommunalbestyrelse")
     return {"id": row["id"], "name": name, "short": name.removesuffix(" Kommune"),
             "council": row["council"], "address": row["address"],
+            "council_type": council_type,   # the council in a sentence: Byrådet, …
+            "council_body": "Byrådet" if council_type == "byraad" else "Kommunalbestyrelsen",
             "committees": list(row.get("committees") or []),
             "contact": {"name": contact["name"] if contact else None,
                         "email": contact["email"] if contact else None}}
@@ -172,6 +176,7 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
         "conditions": conditions_view(inputs, areas), "acceptances": acceptances_view(inputs),
         "info_request": inputs.info_request, "previous": inputs.previous,
         "sections": context_sections(inputs.sections),
+        "cooperation": inputs.cooperation,
     }
     if inputs.process == "bum_agreement":
         ctx["agreement"] = agreement_view(inputs, by_id)
@@ -240,7 +245,20 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
                   all_municipalities=views, announced=announced, committees=committees,
-                  sections=section_bodies(conn, app["id"]))
+                  sections=section_bodies(conn, app["id"]),
+                  cooperation=cooperation_view(conn, app.get("cooperation_id")))
+
+
+def cooperation_view(conn: Connection, cooperation: str | None) -> dict[str, Any] | None:
+    """A case's cooperation as the templates see it: its names and local texts."""
+    c = t.cooperation
+    row = conn.execute(select(c).where(c.c.id == cooperation)).mappings().first() \
+        if cooperation else None
+    if row is None:
+        return None
+    texts = dict(row["texts"] or {})
+    return {"id": row["id"], "name": row["name"], "texts": texts,
+            "short_name": str(texts.get("short_name", "")).strip() or row["name"]}
 
 
 def _latest_step(conn: Connection, app_id: int, trigger: str, tz: tzinfo

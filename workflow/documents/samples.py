@@ -27,8 +27,14 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
     case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
             "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
             "round": 1, "satellite_fallback": True}
+    from ..installation.demo import demo_installation
+
+    coop = demo_installation(0).cooperations[0]
+    cooperation = {"id": coop["id"], "name": coop["name"], "texts": coop["texts"],
+                   "short_name": coop["texts"].get("short_name", coop["name"]).strip()}
     if not full:
-        return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={})
+        return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={},
+                      cooperation=cooperation)
     acts = {"council": {"ishoj": {"decision": "approved", "meeting_date": "2018-04-03",
                                   "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
                         "vallensbaek": {"decision": "rejected", "meeting_date": "2018-04-25",
@@ -52,7 +58,7 @@ def sample_inputs(full: bool, process: str = "application") -> Inputs:
             "decision": "rejected", "committee_date": "2018-06-27",
             "agenda_ref": "Økonomiudvalget 27-06-2018, pkt. 3", "reason": "Afventer MED"}}}}
     return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
-                  announced=announced, committees=committees,
+                  announced=announced, committees=committees, cooperation=cooperation,
                   info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
                                 "date": date(2018, 3, 9), "received": date(2018, 3, 12),
                                 "questions": [

@@ -119,3 +119,19 @@ def parties_for(wf: Workflow, actor: Actor, spec: Any, vals: Mapping[str, Any], 
             f"{wf.names.party(actor.municipality)} er ikke {hvor} "
             f"({wf.names.parties(parties)})"))
     return parties, coop
+
+
+def short_name(wf: Workflow, cooperation: str) -> str:
+    """A cooperation's short name (its local text ``short_name``, else its name)."""
+    row = wf.cooperations[cooperation]
+    return str((row.texts or {}).get("short_name", "")).strip() or str(row.name)
+
+
+def short_names(wf: Workflow, actor: Actor | None) -> str:
+    """What the pages, the calendar and e-mails call the installation for ``actor``: the
+    short names of the cooperations it may see (of all, for no one); a national one of
+    many cooperations: their number."""
+    coops = visible(wf, actor) if actor is not None else list(wf.cooperations)
+    if len(coops) > 3:
+        return f"{len(coops)} forpligtende samarbejder"
+    return " · ".join(short_name(wf, c) for c in coops)
