@@ -35,7 +35,7 @@ TABLES = ["chain_link", "journal_exemption", "journal_entry", "stored_file_chunk
           "case_section",
           "document_version", "document", "party_act", "deadline", "audit_entry", "link",
           "application_area", "area_part_release", "application", "definition", "area", "user",
-          "municipality"]
+          "cooperation_member", "cooperation", "municipality"]
 
 
 class Clock:
