@@ -39,9 +39,10 @@ def init(demo: bool, examples: bool, history: bool) -> None:
     click.echo(f"Database {url}: schema {before or 'none'} -> {store.HEAD_REVISION}.")
     if demo or examples or history:
         added = demo_data.load_setup(engine)
-        click.echo("Loaded the demo's installation files: "
-                   + ", ".join(f.name for f in demo_data.DEMO_FILES) + "."
-                   if added else "The demo setup was already there.")
+        files = "; ".join(f"{f.name} ({demo_data.describe(n)})"
+                          for n, f in enumerate(demo_data.DEMO_FILES))
+        click.echo(f"Loaded the demo's installation files: {files}; the users' password is "
+                   "'demo'." if added else "The demo setup was already there.")
     elif demo_data.ensure_admin(engine):
         click.echo("Created the user 'admin' without a password; set one with "
                    "`workflow users set-password admin --as admin`.")
@@ -59,8 +60,9 @@ def init(demo: bool, examples: bool, history: bool) -> None:
         coop = "dragoer-taarnby" if history else "ishoj-vallensbaek"
         ids = demo_data.load_examples(open_workflow, today=today, timezone=settings.timezone,
                                       cooperation=coop)
-        click.echo(f"Added the examples {ids[0]}–{ids[-1]} in {coop}: applications and BUM "
-                   f"agreements dated up to today ({today.isoformat()}).")
+        click.echo(f"Added the examples {ids[0]}–{ids[-1]} in {coop}: applications "
+                   f"{ids[0]}–{ids[4]} and BUM agreements {ids[5]}–{ids[6]}, dated up to "
+                   f"today ({today.isoformat()}).")
 
 
 @click.command("setup")

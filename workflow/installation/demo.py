@@ -40,6 +40,14 @@ def demo_installation(index: int = 0) -> Installation:
     return load_file(DEMO_FILES[index])
 
 
+def describe(index: int) -> str:
+    """A shipped file in a line: its cooperations with their members, and its users."""
+    inst = demo_installation(index)
+    coops = "; ".join(f"{c['id']}: {', '.join(c['members'])}, {len(c['areas'])} areas"
+                      for c in inst.cooperations)
+    return f"{coops}; users {', '.join(u['id'] for u in inst.users)}"
+
+
 def demo_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """The Ishøj–Vallensbæk file's municipalities, areas and users, as rows: the samples
     the template checker renders."""
