@@ -131,3 +131,14 @@ def test_a_bad_file_changes_nothing(db_url: str, tmp_path: Path,
         assert [c["id"] for c in apply.read(engine).cooperations] == ["ishoj-vallensbaek"]
     finally:
         engine.dispose()
+
+
+def test_the_readmes_example_is_a_valid_file_but_for_its_logo() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Installation file", 1)[1].split("```yaml\n", 1)[1]
+    block = block.split("```", 1)[0]
+    with pytest.raises(InstallationError) as err:
+        loads(block, file="README.md", base=Path("."), roles={"project_lead", "legal",
+                                                              "admin"})
+    assert [p.key for p in err.value.problems] == \
+        ["cooperations.0.municipalities.1.logo"]
