@@ -153,7 +153,7 @@ def deadlines_(overdue: bool, app_id: int | None, mine: bool, ics_out: str | Non
         with store.read(wf.engine) as conn:
             whose = short_names(wf, wf.actor(conn, user))
         name = f"Frister – sag {app_id}" if app_id else f"Frister – {user}"
-        write_file(ics_out, deadlines_calendar(items, name=f"{name} ({whose})", now=wf.clock(),
+        write_file(ics_out, deadlines_calendar(items, name=name, now=wf.clock(),
                                                product=whose.replace(" og ", "-")))
         click.echo(f"Wrote {len(items)} deadline(s) to {ics_out}.")
         return
