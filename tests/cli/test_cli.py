@@ -72,7 +72,7 @@ def test_init_with_examples(tmp_path: Path) -> None:
     assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
     assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
-    assert "Added the examples 1–7: applications 1–5 and BUM agreements 6–7, dated up to " \
+    assert "Added the examples 1–7 in ishoj-vallensbaek: applications 1–5 and BUM agreements 6–7, dated up to " \
            "today (2026-03-04)." in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
     assert [a["id"] for a in apps] == [1, 2, 3, 4, 5, 6, 7]
