@@ -72,8 +72,8 @@ def test_init_with_examples(tmp_path: Path) -> None:
     assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
     assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
-    assert "Added the examples 1–7 in ishoj-vallensbaek: applications 1–5 and BUM agreements 6–7, dated up to " \
-           "today (2026-03-04)." in out
+    assert "Added the examples 1–7 in ishoj-vallensbaek: applications 1–5 and BUM " \
+           "agreements 6–7, dated up to today (2026-03-04)." in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
     assert [a["id"] for a in apps] == [1, 2, 3, 4, 5, 6, 7]
     assert [a["state"] for a in apps] == ["withdrawn", "council_approval", "refused",
@@ -95,15 +95,16 @@ def test_init_with_examples(tmp_path: Path) -> None:
     assert by_id[2]["areas"] == ["rehabilitation", "special_education"]
     assert by_id[5]["round"] == 2 and by_id[5]["areas"] == []
     # two areas are free for the second application; one deadline is overdue on purpose
-    assert [a["id"] for a in as_json(env, "areas") if a["available"]] == [
-        "social", "nature_environment"]
+    assert [a["id"] for a in as_json(env, "areas", "--cooperation", "ishoj-vallensbaek")
+            if a["available"]] == ["social", "nature_environment"]
     overdue = as_json(env, "deadlines", "--overdue", "--as", "admin")
     assert [(d["application"], d["party"]) for d in overdue] == [(2, "vallensbaek")]
 
 
 def test_init_twice_is_harmless(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in run(env, "init", "--demo").stdout
+    assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in \
+        run(env, "init", "--demo").stdout
     run(env, "new", "--kind", "dispensation", "--round", "1", "--title", "Bliver",
         "--as", "pl-ishoj")
     out = run(env, "init", "--demo").stdout
