@@ -22,32 +22,14 @@ if TYPE_CHECKING:
 def _require_admin(user: str | None, *, target: str | None = None,
                    municipality: str | None = None) -> Workflow:
     """The workflow, if ``user`` is an administrator who may manage ``target`` (a user)
-    or a user of ``municipality``: an admin limited to one cooperation manages only the
-    users of its members (and its own admins)."""
-    from sqlalchemy import select
-
-    from ..errors import PermissionDenied
+    or a user of ``municipality`` (``engine.cooperations.check_manages``)."""
+    from ..engine.cooperations import check_manages
     from ..store import database as store
-    from ..store import tables as t
 
     wf = open_workflow()
     with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        if actor.role != "admin":
-            raise PermissionDenied("only an administrator may manage users and tokens")
-        if actor.cooperation is None:
-            return wf
-        members = wf.members.get(actor.cooperation, [])
-        if target is not None:
-            row = conn.execute(select(t.user.c.municipality, t.user.c.cooperation_id)
-                               .where(t.user.c.id == target)).first()
-            if row is not None and not (row.municipality in members or (
-                    row.municipality is None and row.cooperation_id == actor.cooperation)):
-                raise PermissionDenied(f"{actor.id} manages the users of "
-                                       f"{actor.cooperation} only; {target} is not one")
-        if municipality is not None and municipality not in members:
-            raise PermissionDenied(f"{actor.id} manages the users of {actor.cooperation} "
-                                   f"only ({', '.join(members)})")
+        check_manages(wf, conn, wf.actor(conn, user), target=target,
+                      municipality=municipality)
     return wf
 
 
@@ -63,18 +45,18 @@ def users_list(user: str | None, as_json: bool) -> None:
     """List the users with their role and municipality."""
     from sqlalchemy import select
 
+    from ..engine.cooperations import managed_users
     from ..store import database as store
     from ..store import tables as t
 
     wf = _require_admin(user)
     u = t.user
     with store.read(wf.engine) as conn:
-        coop = wf.actor(conn, user).cooperation
+        mine = managed_users(wf, wf.actor(conn, user))
         q = select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
                    u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id)
-        if coop is not None:   # an admin of one cooperation: its members' users
-            q = q.where(u.c.municipality.in_(wf.members.get(coop, []))
-                        | (u.c.cooperation_id == coop))
+        if mine is not None:   # an admin of one cooperation: its members' users
+            q = q.where(mine)
         rows = [dict(r._mapping) for r in conn.execute(q)]
     if as_json:
         emit_json(rows)

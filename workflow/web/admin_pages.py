@@ -24,12 +24,19 @@ router = APIRouter(include_in_schema=False)
 WfDep = Annotated[Workflow, Depends(get_wf)]
 
 
-def _admin(request: Request, wf: Workflow) -> str:
+def _admin(request: Request, wf: Workflow, target: str | None = None) -> str:
+    """The admin logged in, who may manage ``target`` (a user; an admin limited to one
+    cooperation manages only its users)."""
+    from ..engine.cooperations import check_manages
+
     user = session_user(request)
     with store.read(wf.engine) as conn:
-        if wf.actor(conn, user).role != "admin":
+        actor = wf.actor(conn, user)
+        if actor.role != "admin":
             raise PermissionDenied(Said("only an administrator may see this page",
                                         "kun en administrator kan se denne side"))
+        if target is not None:
+            check_manages(wf, conn, actor, target=target)
     return user
 
 
@@ -45,13 +52,16 @@ def _admin_page(request: Request, wf: Workflow,
     this once, in this answer alone: it is kept nowhere but in its hash)."""
     from sqlalchemy import select
 
+    from ..engine.cooperations import managed_users
     from ..store import tables as t
 
     with store.read(wf.engine) as conn:
-        users = [dict(r._mapping) for r in conn.execute(
-            select(t.user.c.id, t.user.c.name, t.user.c.role, t.user.c.municipality,
+        mine = managed_users(wf, wf.actor(conn, session_user(request)))
+        q = select(t.user.c.id, t.user.c.name, t.user.c.role, t.user.c.municipality,
                    t.user.c.email, t.user.c.active,
                    (t.user.c.password_hash.is_not(None)).label("has_password"))
+        users = [dict(r._mapping) for r in conn.execute(
+            (q if mine is None else q.where(mine))
             .order_by(t.user.c.municipality, t.user.c.role, t.user.c.id))]
     return render(request, "admin.html", users=users, tokens=accounts.list_tokens(wf.engine),
                   roles=wf.definition.roles, new_token=new_token,
@@ -62,7 +72,7 @@ def _admin_page(request: Request, wf: Workflow,
 def admin_password(request: Request, wf: WfDep, user_id: str,
                    password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
     check_csrf(request, csrf)
-    admin_id = _admin(request, wf)
+    admin_id = _admin(request, wf, target=user_id)
     try:  # the user's sessions end and tokens go; an admin's own session here stays
         ended = accounts.set_password(
             wf.engine, user_id, password, now=wf.clock(),
@@ -80,7 +90,7 @@ def admin_issue_token(request: Request, wf: WfDep, user_id: Annotated[str, Form(
                       csrf: Annotated[str, Form()], label: Annotated[str, Form()] = "",
                       ) -> Response:
     check_csrf(request, csrf)
-    admin_id = _admin(request, wf)
+    admin_id = _admin(request, wf, target=user_id)
     try:
         issued = accounts.issue_token(wf.engine, user_id, created_by=admin_id, now=wf.clock(),
                                       label=label.strip())
