@@ -127,11 +127,11 @@ def short_name(wf: Workflow, cooperation: str) -> str:
     return str((row.texts or {}).get("short_name", "")).strip() or str(row.name)
 
 
-def short_names(wf: Workflow, actor: Actor | None) -> str:
+def short_names(wf: Workflow, actor: Actor | Any) -> str:
     """What the pages, the calendar and e-mails call the installation for ``actor``: the
     short names of the cooperations it may see (of all, for no one); a national one of
     many cooperations: their number."""
-    coops = visible(wf, actor) if actor is not None else list(wf.cooperations)
+    coops = visible(wf, actor) if isinstance(actor, Actor) else list(wf.cooperations)
     if len(coops) > 3:
         return f"{len(coops)} forpligtende samarbejder"
     return " · ".join(short_name(wf, c) for c in coops)
