@@ -36,7 +36,7 @@ TABLES = ["directory_group", "chain_link", "journal_exemption", "journal_entry",
           "case_section",
           "document_version", "document", "party_act", "deadline", "audit_entry", "link",
           "application_area", "area_part_release", "application", "definition", "area", "user",
-          "municipality"]
+          "cooperation_member", "cooperation", "municipality"]
 
 
 class Clock:
@@ -70,7 +70,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = store.make_engine(f"sqlite:///{path}")
     store.migrate(engine)
-    demo.load_setup(engine)
+    demo.load_setup(engine, files=(0,))   # Ishøj–Vallensbæk; tests of two add (1,)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -103,7 +103,7 @@ def reset_postgres(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES)
                           + " RESTART IDENTITY CASCADE"))
-    demo.load_setup(engine)
+    demo.load_setup(engine, files=(0,))   # Ishøj–Vallensbæk; tests of two add (1,)
 
 
 # a test of what only SQLite has: the db_url fixture, on SQLite alone

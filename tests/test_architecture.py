@@ -20,8 +20,8 @@ MAX_LINES = 400
 # The rooms from the bottom up: a module may import its own room and the rooms before it.
 # "" is the package's top-level modules (errors, config, env, danish); the package itself
 # (its lazy public names) and ``__main__`` are faces, like cli and web.
-ROOMS = ("", "store", "operations", "accounts", "installation", "calendar", "rules", "bum",
-         "process", "documents", "reminders", "engine", "web", "cli", "face")
+ROOMS = ("", "store", "operations", "accounts", "calendar", "rules", "bum", "process",
+         "installation", "documents", "reminders", "engine", "web", "cli", "face")
 
 
 def module_name(path: Path) -> str:

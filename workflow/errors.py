@@ -81,12 +81,19 @@ class DefinitionError(WorkflowError):
     """The process definition is invalid; ``problems`` lists every problem found."""
 
     exit_code = 3
+    what = "the process definition"
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the process definition"
+        head = f"{n} problem{'s' if n != 1 else ''} in {self.what}"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class InstallationError(DefinitionError):
+    """The installation file is invalid (``workflow setup``); every problem, located."""
+
+    what = "the installation file"
 
 
 class StrandedApplications(DefinitionError):

@@ -70,10 +70,10 @@ def test_init_with_examples(tmp_path: Path) -> None:
     env = {**sqlite_env(tmp_path), "WORKFLOW_NOW": EXAMPLES_NOW}
     out = run(env, "init", "--demo", "--examples").stdout
     assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
-    assert "Loaded the Ishøj–Vallensbæk demo setup" in out
+    assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
-    assert "Added the examples 1–7: applications 1–5 and BUM agreements 6–7, dated up to " \
-           "today (2026-03-04)." in out
+    assert "Added the examples 1–7 in ishoj-vallensbaek: applications 1–5 and BUM " \
+           "agreements 6–7, dated up to today (2026-03-04)." in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
     assert [a["id"] for a in apps] == [1, 2, 3, 4, 5, 6, 7]
     assert [a["state"] for a in apps] == ["withdrawn", "council_approval", "refused",
@@ -95,15 +95,16 @@ def test_init_with_examples(tmp_path: Path) -> None:
     assert by_id[2]["areas"] == ["rehabilitation", "special_education"]
     assert by_id[5]["round"] == 2 and by_id[5]["areas"] == []
     # two areas are free for the second application; one deadline is overdue on purpose
-    assert [a["id"] for a in as_json(env, "areas") if a["available"]] == [
-        "social", "nature_environment"]
+    assert [a["id"] for a in as_json(env, "areas", "--cooperation", "ishoj-vallensbaek")
+            if a["available"]] == ["social", "nature_environment"]
     overdue = as_json(env, "deadlines", "--overdue", "--as", "admin")
     assert [(d["application"], d["party"]) for d in overdue] == [(2, "vallensbaek")]
 
 
 def test_init_twice_is_harmless(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    assert "Loaded the Ishøj–Vallensbæk demo setup" in run(env, "init", "--demo").stdout
+    assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in \
+        run(env, "init", "--demo").stdout
     run(env, "new", "--kind", "dispensation", "--round", "1", "--title", "Bliver",
         "--as", "pl-ishoj")
     out = run(env, "init", "--demo").stdout
@@ -116,7 +117,7 @@ def test_init_twice_is_harmless(tmp_path: Path) -> None:
     result = run(env, "init", "--examples", ok=False)
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
     assert result.stderr.splitlines() == [
-        "error: --examples needs a database without applications"]
+        "error: --examples needs a cooperation without cases: ishoj-vallensbaek has some"]
     assert len(as_json(env, "list", "--as", "admin")) == 1
 
 
@@ -124,11 +125,13 @@ def test_init_twice_is_harmless(tmp_path: Path) -> None:
 def test_a_whole_life_cycle(db_url: str) -> None:
     """From a new round-1 application to closed, on SQLite and PostgreSQL.
 
-    The ``db_url`` fixture already holds the demo setup, so ``init --demo`` finds it there.
+    The ``db_url`` fixture already holds Ishøj–Vallensbæk, so ``init --demo`` adds only
+    Dragør–Tårnby.
     """
     # the steps happen at the moments WORKFLOW_NOW states (a meeting is recorded after it)
     env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_NOW": "2018-01-08T09:00"}
-    assert "The demo setup was already there." in run(env, "init", "--demo").stdout
+    out = run(env, "init", "--demo").stdout
+    assert "added" not in out and "dragoer-taarnby.yaml" in out
 
     out = run(env, "new", "--kind", "dispensation", "--round", "1", "--title",
               "Dispensation for genoptræning og socialområdet", "--as", "pl-ishoj").stdout
@@ -585,7 +588,7 @@ def test_rules_lists_the_guards_and_effects() -> None:
 WRITING = {"init", "new", "advance", "serve", "scheduler", "download", "users add",
            "users change", "users revoke",
            "users set-password", "users notices", "tokens issue", "tokens revoke",
-           "section", "file-edited", "regenerate"}
+           "section", "file-edited", "regenerate", "setup"}
 
 
 def test_every_read_command_takes_json() -> None:

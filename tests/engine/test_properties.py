@@ -45,12 +45,13 @@ T = TypeVar("T")
 
 START = datetime(2018, 1, 8, 9, 0, tzinfo=UTC)
 # The applications' parties: the municipalities of the cooperation (not a BUM buyer)
-MUNICIPALITIES = [m["id"] for m in demo.MUNICIPALITIES if m["cooperation"]]
-USERS = [u["id"] for u in demo.USERS     # pl-, sec-, legal-, dir- of both, and admin
+_MUNIS, _AREAS, _USERS = demo.demo_rows()   # the Ishøj–Vallensbæk file
+MUNICIPALITIES = [m["id"] for m in _MUNIS if m["cooperation"]]
+USERS = [u["id"] for u in _USERS     # pl-, sec-, legal-, dir- of both, and admin
          if u["municipality"] in (None, *MUNICIPALITIES)]
-ROLE_OF = {u["id"]: u["role"] for u in demo.USERS}
-MUNICIPALITY_OF = {u["id"]: u["municipality"] for u in demo.USERS}
-AREA_IDS = [a["id"] for a in demo.AREAS]
+ROLE_OF = {u["id"]: u["role"] for u in _USERS}
+MUNICIPALITY_OF = {u["id"]: u["municipality"] for u in _USERS}
+AREA_IDS = [a["id"] for a in _AREAS]
 FINAL = {"closed", "withdrawn"}
 BEFORE_DECISION = {"drafting", "legal_review", "council_approval", "submitted", "info_requested"}
 DECIDED = {"granted", "granted_with_conditions", "partly_granted", "transition_period",

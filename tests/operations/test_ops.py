@@ -327,17 +327,13 @@ def two_empty(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]
 
 
 def at_revision(url: str, revision: str) -> None:
-    from alembic import command
 
     engine = store.make_engine(url)
     try:
         if not store.is_sqlite(engine):
             with engine.begin() as conn:
                 conn.exec_driver_sql(f"CREATE SCHEMA {postgres.PgTools.of(engine).schema}")
-        cfg = store.alembic_config(engine.url.render_as_string(hide_password=False))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        store.migrate(engine, revision)
     finally:
         engine.dispose()
 

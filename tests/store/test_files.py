@@ -79,7 +79,8 @@ def test_journal_numbers_are_given_in_order_per_case(engine: Engine) -> None:
             ids.append(conn.execute(a.insert().values(
                 process="application", kind="dispensation", round=1, title=title,
                 state="area_selection", entered_at=NOW, definition_hash=_definition(conn),
-                parties=["ishoj", "vallensbaek"], data={}, created_at=NOW, created_by="x",
+                parties=["ishoj", "vallensbaek"], cooperation_id="ishoj-vallensbaek", data={},
+                created_at=NOW, created_by="x",
                 updated_at=NOW, updated_by="x").returning(a.c.id)).scalar_one())
         numbers = [journal.add(conn, application_id=app_id, registered_at=NOW,
                                registered_by="x", dated=date(2018, 1, 8), kind="note",

@@ -270,8 +270,8 @@ def test_read_routes_have_their_shapes(client: TestClient, wf: Workflow) -> None
                                         "special_education", "nature_environment"]
     by_id = {a["id"]: a for a in areas}
     assert by_id["social"]["available"] is True and by_id["rehabilitation"]["available"] is False
-    assert set(areas[0]) == {"id", "name", "name_en", "law_ref", "run_by", "released_on", "parts",
-                             "available", "status"}
+    assert set(areas[0]) == {"id", "cooperation", "name", "name_en", "law_ref", "run_by",
+                             "released_on", "parts", "available", "status"}
 
 
 def test_errors_have_one_shape(client: TestClient, wf: Workflow) -> None:

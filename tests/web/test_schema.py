@@ -76,7 +76,7 @@ MAX_EXAMPLES = 50   # per operation and mode (valid / invalid input)
 ENGINE_422 = ("InvalidData", "GuardFailed")  # the engine's refusals of well-formed data
 ENGINE_REFUSALS = {422: ENGINE_422, 413: ("TooLarge",), 415: ("FileRefused",)}
 PATH_IDS = {"app_id": t.application.c.id, "document_id": t.document.c.id}
-PATH_NAMES = {"municipality_id": [m["id"] for m in demo.MUNICIPALITIES]}
+PATH_NAMES = {"municipality_id": [m["id"] for m in demo.demo_rows()[0]]}
 # A BUM agreement between Ishøj and Vallensbæk, its terms proposed
 AGREEMENT = {"provider": "ishoj", "purchaser": "vallensbaek", "area": "rehabilitation",
              "service": "Genoptræning"}

@@ -218,7 +218,7 @@ def test_passwords_are_stored_as_argon2_hashes(settings: Settings, clock: Clock,
     prepare(settings, quick_hashes=False)  # the demo's own hash, at argon2's default cost
     with wf.engine.connect() as conn:
         rows = conn.execute(select(t.user.c.id, t.user.c.password_hash)).all()
-    assert {u for u, _ in rows} == {u["id"] for u in demo.USERS}
+    assert {u for u, _ in rows} == {u["id"] for u in demo.demo_rows()[2]}
     for user, stored in rows:
         assert stored.startswith("$argon2id$"), user
         assert "demo" not in stored and not PasswordHasher().check_needs_rehash(stored)

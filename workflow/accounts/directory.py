@@ -135,10 +135,10 @@ def _sign_in(engine: Engine, who: Identity, *, now: datetime, client: str) -> st
             log.warning("single sign-on refused: no mapped group (issuer %s, subject %s)",
                         who.issuer, who.subject)
             raise PermissionDenied(NO_ACCESS)
-        role, municipality, _cooperation = mapped  # cooperation: user.cooperation_id (coop)
+        role, municipality, cooperation = mapped  # an admin's group may limit it to one
         row = conn.execute(select(u.c.id, u.c.active).where(
             u.c.oidc_issuer == who.issuer, u.c.oidc_subject == who.subject)).first()
-        values = {"role": role, "municipality": municipality,
+        values = {"role": role, "municipality": municipality, "cooperation_id": cooperation,
                   "name": (who.name or who.username or who.subject)[:200]}
         if who.email:
             values["email"] = who.email[:200]

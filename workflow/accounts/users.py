@@ -47,17 +47,36 @@ NOT_ADMIN = Said("only an administrator may manage users and tokens",
                  "kun en administrator kan administrere brugere og nøgler")
 
 
-def may_administer(actor: ActorLike, target: Mapping[str, Any] | None = None) -> bool:
-    """Whether ``actor`` may manage users (``target``: a user's row, or None for users in
-    general: the page, a new user). Today: every administrator, every user. An
-    administrator limited to one cooperation (``user.cooperation_id``) is to be checked
-    here, against the target's municipality's cooperation."""
-    return actor.role == ADMIN
+def may_administer(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
+                   conn: Connection | None = None, municipality: str | None = None) -> bool:
+    """Whether ``actor`` may manage users: ``target`` (a user's row), a user of
+    ``municipality``, or (neither given) users in general: the page, the list. An
+    administrator limited to one cooperation (``user.cooperation_id``) manages only the
+    users of its member municipalities and its own cooperation's administrators; that is
+    read through ``conn``."""
+    if actor.role != ADMIN:
+        return False
+    scope = getattr(actor, "cooperation", None)
+    if scope is None or (target is None and municipality is None):
+        return True
+    if conn is None:
+        return False   # a limited administrator's reach cannot be judged without the members
+    members = set(conn.execute(select(t.cooperation_member.c.municipality_id).where(
+        t.cooperation_member.c.cooperation_id == scope)).scalars())
+    if municipality is not None and municipality not in members:
+        return False
+    if target is not None:
+        return target.get("municipality") in members or (
+            target.get("municipality") is None and target.get("cooperation_id") == scope)
+    return True
 
 
-def require_admin(actor: ActorLike, target: Mapping[str, Any] | None = None) -> None:
-    if not may_administer(actor, target):
-        raise PermissionDenied(NOT_ADMIN)
+def require_admin(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
+                  conn: Connection | None = None, municipality: str | None = None) -> None:
+    if not may_administer(actor, target, conn=conn, municipality=municipality):
+        raise PermissionDenied(NOT_ADMIN if actor.role != ADMIN else Said(
+            f"{actor.id} manages the users of its own cooperation only",
+            "du administrerer kun brugerne i dit eget samarbejde"))
 
 
 def _target(conn: Connection, actor: ActorLike, user_id: str) -> dict[str, Any]:
@@ -65,7 +84,7 @@ def _target(conn: Connection, actor: ActorLike, user_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound.user(user_id)
     target = dict(row._mapping)
-    require_admin(actor, target)
+    require_admin(actor, target, conn=conn)
     return target
 
 
@@ -96,8 +115,12 @@ def add_user(engine: Engine, actor: ActorLike, user_id: str, *, name: str, role:
     try:
         with store.write(engine) as conn:
             _check(conn, role, municipality or None, roles)
+            require_admin(actor, conn=conn, municipality=municipality or None)
             conn.execute(insert(t.user).values(id=user_id, name=name, role=role,
                                                municipality=municipality or None,
+                                               # a limited administrator's users: its own
+                                               cooperation_id=getattr(actor, "cooperation",
+                                                                      None),
                                                email=email))
     except IntegrityError:
         raise InvalidData(Said(f"there is already a user {user_id!r}",
@@ -110,6 +133,7 @@ def change_user(engine: Engine, actor: ActorLike, user_id: str, *, role: str,
     with store.write(engine) as conn:
         _target(conn, actor, user_id)
         _check(conn, role, municipality or None, roles)
+        require_admin(actor, conn=conn, municipality=municipality or None)
         if user_id == actor.id and role != actor.role:
             raise InvalidData(Said("you cannot change your own role",
                                    "du kan ikke ændre din egen rolle"))

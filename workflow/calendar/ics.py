@@ -14,9 +14,11 @@ from icalendar import Calendar, Event
 
 
 def deadlines_calendar(deadlines: Iterable[Mapping[str, Any]], *, name: str,
-                       domain: str = "workflow.local", now: datetime) -> bytes:
+                       domain: str = "workflow.local", now: datetime,
+                       product: str = "workflow") -> bytes:
+    """``product``: whose calendar it is (the installation's cooperations, by name)."""
     cal = Calendar()
-    cal.add("prodid", "-//workflow//Ishøj-Vallensbæk//DA")
+    cal.add("prodid", f"-//workflow//{product}//DA")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
     for d in deadlines:

@@ -19,18 +19,28 @@ if TYPE_CHECKING:
     from ..accounts.logins import Ended
     from ..engine.workflow import Actor, Workflow
 
-def _require_admin(user: str | None) -> Workflow:
-    return _admin(user)[0]
+def _require_admin(user: str | None, *, target: str | None = None,
+                   municipality: str | None = None) -> Workflow:
+    return _admin(user, target=target, municipality=municipality)[0]
 
 
-def _admin(user: str | None) -> tuple[Workflow, Actor]:
+def _admin(user: str | None, *, target: str | None = None,
+           municipality: str | None = None) -> tuple[Workflow, Actor]:
+    """The workflow and the administrator ``user``, if it may manage ``target`` (a user) or
+    a user of ``municipality`` (``accounts.users.may_administer``)."""
+    from sqlalchemy import select
+
     from ..accounts.users import require_admin
     from ..store import database as store
+    from ..store import tables as t
 
     wf = open_workflow()
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-    require_admin(actor)
+        row = None if target is None else conn.execute(
+            select(t.user).where(t.user.c.id == target)).first()
+        require_admin(actor, None if row is None else dict(row._mapping), conn=conn,
+                      municipality=municipality)
     return wf, actor
 
 
@@ -46,15 +56,19 @@ def users_list(user: str | None, as_json: bool) -> None:
     """List the users with their role and municipality."""
     from sqlalchemy import select
 
+    from ..engine.cooperations import managed_users
     from ..store import database as store
     from ..store import tables as t
 
     wf = _require_admin(user)
     u = t.user
     with store.read(wf.engine) as conn:
-        rows = [dict(r._mapping) for r in conn.execute(
-            select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
-                   u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id))]
+        mine = managed_users(wf, wf.actor(conn, user))
+        q = select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
+                   u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id)
+        if mine is not None:   # an admin of one cooperation: its members' users
+            q = q.where(mine)
+        rows = [dict(r._mapping) for r in conn.execute(q)]
     if as_json:
         emit_json(rows)
         return
@@ -216,7 +230,7 @@ def tokens_issue(user_id: str, label: str, days: int | None, user: str | None) -
 
     from ..accounts.logins import issue_token
 
-    wf = _require_admin(user)
+    wf = _require_admin(user, target=user_id)
     issued = issue_token(wf.engine, user_id, created_by=str(user), now=wf.clock(), label=label,
                          ttl=timedelta(days=days) if days else None)
     click.echo(f"Token {issued.id} for {user_id} (shown only now): {issued.token}")

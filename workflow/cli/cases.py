@@ -232,17 +232,24 @@ def diagram(app_id: int | None, process: str | None, lang: str, user: str | None
 
 
 @click.command()
+@click.option("--cooperation", default=None, help="Only this cooperation's areas.")
 @json_option
-def areas(as_json: bool) -> None:
-    """The cooperation's areas: who runs each, and whether it is free to apply for."""
+def areas(cooperation: str | None, as_json: bool) -> None:
+    """The cooperations' areas: who runs each, and whether it is free to apply for."""
     from ..engine.queries import areas as get_areas
 
-    items = get_areas(open_workflow())
+    wf = open_workflow()
+    if cooperation is not None and cooperation not in wf.cooperations:
+        raise click.BadParameter(f"unknown cooperation {cooperation!r}; known: "
+                                 f"{', '.join(wf.cooperations)}", param_hint="--cooperation")
+    items = get_areas(wf, [cooperation] if cooperation else None)
     if as_json:
         emit_json(items)
         return
-    table([[a["id"], a["name"], a["law_ref"], a["run_by"], a["status"]] for a in items],
-          ["id", "name", "law", "run by", "status"])
+    several = len({a["cooperation"] for a in items}) > 1   # then each row says whose
+    table([([a["cooperation"]] if several else [])
+           + [a["id"], a["name"], a["law_ref"], a["run_by"], a["status"]] for a in items],
+          (["cooperation"] if several else []) + ["id", "name", "law", "run by", "status"])
 
 
 COMMANDS = (new, list_, show, history, triggers, advance, diagram, areas)

@@ -158,9 +158,14 @@ def deadlines_(overdue: bool, app_id: int | None, mine: bool, ics_out: str | Non
     items = get_deadlines(wf, user=user, overdue=overdue, application=app_id, mine=mine)
     if ics_out:
         from ..calendar.ics import deadlines_calendar
+        from ..engine.cooperations import short_names
+        from ..store import database as store
 
+        with store.read(wf.engine) as conn:
+            whose = short_names(wf, wf.actor(conn, user))
         name = f"Frister – sag {app_id}" if app_id else f"Frister – {user}"
-        write_file(ics_out, deadlines_calendar(items, name=name, now=wf.clock()))
+        write_file(ics_out, deadlines_calendar(items, name=name, now=wf.clock(),
+                                               product=whose.replace(" og ", "-")))
         click.echo(f"Wrote {len(items)} deadline(s) to {ics_out}.")
         return
     if as_json:

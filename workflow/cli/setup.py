@@ -1,5 +1,5 @@
-"""The commands that set an installation up or serve it: ``init``, ``check``, ``serve`` and
-``rules``."""
+"""The commands that set an installation up or serve it: ``init``, ``setup``, ``check``,
+``serve`` and ``rules``."""
 
 from __future__ import annotations
 
@@ -16,18 +16,15 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--demo", is_flag=True, help="Load the Ishøj–Vallensbæk demo setup.")
+@click.option("--demo", is_flag=True,
+              help="Load the demo's two installation files (Ishøj–Vallensbæk, Dragør–Tårnby).")
 @click.option("--examples", is_flag=True,
-              help="Also add example cases dated up to today (implies --demo).")
+              help="Also add live example cases in Dragør–Tårnby, dated up to today "
+                   "(implies --demo).")
 @click.option("--history", is_flag=True,
-              help="Also replay the true history of 2020–22 (implies --demo).")
+              help="Also replay Ishøj–Vallensbæk's true history of 2020–22 (implies --demo).")
 def init(demo: bool, examples: bool, history: bool) -> None:
     """Create or upgrade the database at WORKFLOW_DATABASE_URL."""
-    if history and examples:
-        raise click.UsageError(
-            "--history and --examples tell of the same cooperation at different times: the "
-            "history ends it on 1 January 2022, leaving the examples no area to apply for. "
-            "Choose one.")
     from ..config import Settings
     from ..installation import demo as demo_data
     from ..process.definition import load
@@ -42,28 +39,67 @@ def init(demo: bool, examples: bool, history: bool) -> None:
     click.echo(f"Database {url}: schema {before or 'none'} -> {store.HEAD_REVISION}.")
     if demo or examples or history:
         added = demo_data.load_setup(engine)
-        click.echo("Loaded the Ishøj–Vallensbæk demo setup: municipalities "
-                   + ", ".join(m["id"] for m in demo_data.MUNICIPALITIES)
-                   + f"; {len(demo_data.AREAS)} areas; users "
-                   + ", ".join(u["id"] for u in demo_data.USERS) + "."
-                   if added else "The demo setup was already there.")
+        files = "; ".join(f"{f.name} ({demo_data.describe(n)})"
+                          for n, f in enumerate(demo_data.DEMO_FILES))
+        click.echo(f"Loaded the demo's installation files: {files}; the users' password is "
+                   "'demo'." if added else "The demo setup was already there.")
     elif demo_data.ensure_admin(engine):
         click.echo("Created the user 'admin' without a password; set one with "
                    "`workflow users set-password admin --as admin`.")
     engine.dispose()
-    if examples:
-        from zoneinfo import ZoneInfo
-
-        today = settings.clock()().astimezone(ZoneInfo(settings.timezone)).date()
-        ids = demo_data.load_examples(open_workflow, today=today, timezone=settings.timezone)
-        click.echo(f"Added the examples {ids[0]}–{ids[-1]}: applications 1–5 and BUM "
-                   f"agreements 6–7, dated up to today ({today.isoformat()}).")
     if history:
         from ..installation.history import load_history
 
         case = load_history(open_workflow, timezone=settings.timezone)
         click.echo(f"Replayed the history of 2020–22 as case {case}: from the choice of "
                    "areas to the split on 1 January 2022.")
+    if examples:
+        from zoneinfo import ZoneInfo
+
+        today = settings.clock()().astimezone(ZoneInfo(settings.timezone)).date()
+        coop = "dragoer-taarnby" if history else "ishoj-vallensbaek"
+        ids = demo_data.load_examples(open_workflow, today=today, timezone=settings.timezone,
+                                      cooperation=coop)
+        click.echo(f"Added the examples {ids[0]}–{ids[-1]} in {coop}: applications "
+                   f"{ids[0]}–{ids[4]} and BUM agreements {ids[5]}–{ids[6]}, dated up to "
+                   f"today ({today.isoformat()}).")
+
+
+@click.command("setup")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--export", "export_", is_flag=True,
+              help="Write the database's installation out (to FILE, or to stdout).")
+def setup(file: str | None, export_: bool) -> None:
+    """Apply an installation file (idempotently), or --export the current one."""
+    from pathlib import Path
+
+    from ..config import Settings
+    from ..installation import apply as installation
+    from ..installation.file import load as load_installation
+    from ..process.definition import load
+    from ..store import database as store
+
+    settings = Settings.from_env()
+    engine = store.make_engine(settings.database_url)
+    try:
+        store.require_schema(engine)
+        if export_:
+            text = installation.export(engine, Path(file) if file else None)
+            if file is None:
+                click.echo(text, nl=False)
+            else:
+                click.echo(f"Wrote the installation to {file}.")
+            return
+        if file is None:
+            raise click.UsageError("name an installation file (or --export)")
+        roles = set(load(settings.states_file).roles)
+        changes = installation.apply(engine, load_installation(file, roles=roles))
+    finally:
+        engine.dispose()
+    for line in changes:
+        click.echo(line)
+    click.echo(f"{file}: {len(changes)} change{'s' if len(changes) != 1 else ''}."
+               if changes else f"{file}: nothing to change.")
 
 
 @click.command()
@@ -112,8 +148,14 @@ def serve(host: str, port: int, workers: int) -> None:
     fresh = store.current_revision(engine) is None
     engine.dispose()
     if fresh:
-        click.echo("First start: setting up the Ishøj–Vallensbæk demo with its examples.")
-        click.get_current_context().invoke(init, demo=True, examples=True)
+        # The history in Ishøj–Vallensbæk and the examples in Dragør–Tårnby, once Dragør
+        # and Tårnby have letterheads (made from the installation by the letterhead work:
+        # the merger drops this check); until then the examples in Ishøj–Vallensbæk.
+        both = all((settings.templates_dir / "reference" / f"{m}.docx").is_file()
+                   for m in ("dragoer", "taarnby"))
+        click.echo("First start: setting up the demo"
+                   + (", its history and its examples." if both else " with its examples."))
+        click.get_current_context().invoke(init, demo=True, examples=True, history=both)
         click.echo("The demo users (pl-ishoj, sec-ishoj, legal-ishoj, admin, …) log in with "
                    "the password 'demo'.")
     click.echo(f"Serving on http://{host}:{port}/ (API documentation: /docs)")
@@ -143,4 +185,4 @@ def rules_(as_json: bool) -> None:
             click.echo(f"  {name:<26} {doc}")
 
 
-COMMANDS = (init, check, serve, rules_)
+COMMANDS = (init, setup, check, serve, rules_)

@@ -56,6 +56,7 @@ class Inputs:
     # committee decisions: act name (committee, conditions_committee) -> party -> committee
     committees: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)   # the case's own text, by name
+    cooperation: dict[str, Any] | None = None     # whose case: id, name, short_name, texts
     # the municipality rows by id (letterhead, logo, own templates): not in the context
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -195,6 +196,7 @@ def build_context(inputs: Inputs, *, letter_date: date, facts: Facts,
         "conditions": conditions_view(inputs, areas), "acceptances": acceptances_view(inputs),
         "info_request": inputs.info_request, "previous": inputs.previous,
         "sections": context_sections(inputs.sections),
+        "cooperation": inputs.cooperation,
     }
     if inputs.process == "bum_agreement":
         ctx["agreement"] = agreement_view(inputs, by_id)
@@ -267,7 +269,20 @@ def gather(conn: Connection, definition: Definition, app: Mapping[str, Any],
     return Inputs(case=case, municipalities=parties, areas=areas, acts=acts,
                   data=dict(app["data"]), info_request=info, previous=previous,
                   all_municipalities=views, announced=announced, committees=committees,
-                  sections=section_bodies(conn, app["id"]), rows=munis)
+                  sections=section_bodies(conn, app["id"]), rows=munis,
+                  cooperation=cooperation_view(conn, app.get("cooperation_id")))
+
+
+def cooperation_view(conn: Connection, cooperation: str | None) -> dict[str, Any] | None:
+    """A case's cooperation as the templates see it: its names and local texts."""
+    c = t.cooperation
+    row = conn.execute(select(c).where(c.c.id == cooperation)).mappings().first() \
+        if cooperation else None
+    if row is None:
+        return None
+    texts = dict(row["texts"] or {})
+    return {"id": row["id"], "name": row["name"], "texts": texts,
+            "short_name": str(texts.get("short_name", "")).strip() or row["name"]}
 
 
 def _latest_step(conn: Connection, app_id: int, trigger: str, tz: tzinfo

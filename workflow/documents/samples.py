@@ -15,18 +15,33 @@ Rows = Sequence[Mapping[str, Any]]
 
 def _contact(row: Mapping[str, Any]) -> dict[str, Any]:
     """A municipality's project lead in a complete sample: the demo's, else an invented one."""
-    from ..installation.demo import USERS
+    from ..installation.demo import demo_rows
 
-    lead = next((u for u in USERS if u["role"] == "project_lead"
+    lead = next((u for u in demo_rows()[2] if u["role"] == "project_lead"
                  and u["municipality"] == row["id"]), None)
     return dict(lead) if lead else {"name": "Projektleder (eksempel)",
                                     "email": f"projektleder@{row['id']}.example"}
 
 
 def _demo_rows() -> list[dict[str, Any]]:
-    from ..installation.demo import MUNICIPALITIES
+    from ..installation.demo import demo_rows
 
-    return [dict(m) for m in MUNICIPALITIES]
+    return [dict(m) for m in demo_rows()[0]]
+
+
+def _areas() -> list[dict[str, Any]]:
+    from ..installation.demo import demo_rows
+
+    return demo_rows()[1]
+
+
+def _cooperation() -> dict[str, Any]:
+    """The demo cooperation as the templates see it (``context.cooperation_view``)."""
+    from ..installation.demo import demo_installation
+
+    coop = demo_installation(0).cooperations[0]
+    return {"id": coop["id"], "name": coop["name"], "texts": coop["texts"],
+            "short_name": str(coop["texts"].get("short_name", "")).strip() or coop["name"]}
 
 
 def sample_inputs(full: bool, process: str = "application", *,
@@ -35,8 +50,6 @@ def sample_inputs(full: bool, process: str = "application", *,
 
     ``members``: the municipality rows of the cooperation the case is in (by default the
     demo's); ``everyone``: every municipality row the drafts may name (a BUM provider)."""
-    from ..installation.demo import AREAS
-
     demo = _demo_rows()
     members = list(members) if members is not None else [m for m in demo if m["cooperation"]]
     everyone = list(everyone) if everyone is not None else demo
@@ -48,14 +61,15 @@ def sample_inputs(full: bool, process: str = "application", *,
     areas = [{"id": x["id"], "name": x["name_da"], "law_ref": x["law_ref"],
               "run_by": run_by.get(x["run_by"], a), "outcome": ("granted" if i < 2 else
                                                                 "refused")
-              if full else None} for i, x in enumerate(AREAS[1:4])]
+              if full else None} for i, x in enumerate(_areas()[1:4])]
     case = {"id": 2, "number": "00.17.15-G01-2-18", "title": "Første dispensationsansøgning",
             "kind": "dispensation", "kind_label": "Dispensation fra det forpligtende samarbejde",
             "round": 1, "satellite_fallback": True}
     rows = {m["id"]: dict(m) for m in [*everyone, *members]}
+    cooperation = _cooperation()
     if not full:
         return Inputs(case=case, municipalities=munis, areas=areas, acts={}, data={},
-                      rows=rows)
+                      rows=rows, cooperation=cooperation)
     acts = {"council": {a: {"decision": "approved", "meeting_date": "2018-04-03",
                             "agenda_ref": "Byrådet 3. april 2018, punkt 7"},
                         b: {"decision": "rejected", "meeting_date": "2018-04-25",
@@ -80,6 +94,7 @@ def sample_inputs(full: bool, process: str = "application", *,
             "agenda_ref": "Økonomiudvalget 27-06-2018, pkt. 3", "reason": "Afventer MED"}}}}
     return Inputs(case=case, municipalities=munis, areas=areas, acts=acts, data=data,
                   announced=announced, committees=committees, rows=rows,
+                  cooperation=cooperation,
                   info_request={"reference": "2018-1234", "due_date": date(2018, 3, 26),
                                 "date": date(2018, 3, 9), "received": date(2018, 3, 12),
                                 "questions": [
@@ -108,15 +123,13 @@ def sample_agreement_inputs(full: bool, *, members: Rows | None = None,
     """A BUM agreement (the demo: Vallensbæk buys rehabilitation from Ishøj): ``full`` is
     signed and two cycles on, with a true-up, a notice below the price, a change and a
     termination; otherwise just created, with no terms yet."""
-    from ..installation.demo import AREAS
-
     demo = _demo_rows()
     members = list(members) if members is not None else [m for m in demo if m["cooperation"]]
     everyone = list(everyone) if everyone is not None else demo
     rows = {m["id"]: dict(m) for m in [*everyone, *members]}
     views = {k: municipality_view(m, _contact(m) if full else None) for k, m in rows.items()}
     provider, purchaser = members[0]["id"], members[1 % len(members)]["id"]
-    area = next(a for a in AREAS if a["id"] == "rehabilitation")
+    area = next(a for a in _areas() if a["id"] == "rehabilitation")
     case = {"id": 6, "number": "00.17.15-G02-6-18", "title": "Delaftale om genoptræning",
             "kind": "bum_agreement", "kind_label": "Delaftale om køb af ydelser (BUM)",
             "round": None}

@@ -5,5 +5,6 @@ it was recorded (``when``); whose turn a step makes it (``turns``); the read sid
 ``agreements`` for BUM); the small value types ``actors`` (Actor, Outcome);
 the case file: uploads and notes (``casefile``), the journal read back (``journal``), an
 aktindsigt (``aktindsigt``); the case's own text (``casetext``) and drafts edited by hand
-(``edited``). Only the faces (cli, web) import it.
+(``edited``); the cooperations: members, areas, who sees what, whose a new case is
+(``cooperations``). Only the faces (cli, web) import it.
 """

@@ -12,6 +12,7 @@ class Actor(NamedTuple):
     name: str
     role: str
     municipality: str | None
+    cooperation: str | None = None   # an admin limited to one cooperation (None: all)
 
 
 class Outcome(NamedTuple):

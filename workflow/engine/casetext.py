@@ -103,7 +103,8 @@ def save_section(wf: Workflow, app_id: int, name: str, body: str, *, user: str |
     with wf._write(app_id) as conn:
         actor, row, _head = wf._load(cursor(conn), conn, app_id, user)
         now = wf.clock()
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
         if not may_edit(actor):
             raise PermissionDenied(Said(
                 f"{actor.id} ({actor.role}) may not write the case's text; that takes "

@@ -49,6 +49,8 @@ class TxContext:
         self.data = data
         self.party = party
         self.parties: list[str] = list(row["parties"] or [])
+        self.cooperation: str = row["cooperation_id"]
+        self.areas = wf.areas_of(self.cooperation)
         self.arg: Any = None
         self.user_id = user_id
         self.now = now
@@ -65,7 +67,7 @@ class TxContext:
         return list(kind.areas) if kind.areas is not None else None
 
     def area_ids(self) -> list[str]:
-        return list(self.wf.areas)
+        return list(self.areas)
 
     def claimed_areas(self) -> list[str]:
         if self._claimed is None:
@@ -74,20 +76,26 @@ class TxContext:
 
     def area_parts(self) -> dict[str, list[str]]:
         """Each area's declared part ids (an area without parts: [])."""
-        return parts_of(self.wf.areas)
+        return parts_of(self.areas)
 
     def area_count(self) -> tuple[int, int] | None:
         """The bounds the process sets on the number of areas in this case's round."""
         kind = self.wf.definition.process_for_kind(self.kind).kinds[self.kind]
-        return kind.area_count.get(self.round) if self.round is not None else None
+        if self.round is None:
+            return None
+        local = (self.wf.cooperations[self.cooperation].settings or {}).get("area_count", {})
+        if str(self.round) in local:   # the cooperation's own strategy (installation file)
+            return int(local[str(self.round)]["min"]), int(local[str(self.round)]["max"])
+        return kind.area_count.get(self.round)
 
     def unavailable_areas(self) -> dict[str, Said]:
-        return unavailable_areas(self.conn, exclude=self.app_id)
+        return unavailable_areas(self.conn, self.cooperation, exclude=self.app_id)
 
     def has_round_one(self) -> bool:
         a = t.application
         row = self.conn.execute(
             select(a.c.id).where(a.c.kind == "dispensation", a.c.round == 1,
+                                 a.c.cooperation_id == self.cooperation,
                                  a.c.state != "withdrawn", a.c.id != self.app_id).limit(1))
         return row.first() is not None
 
@@ -185,7 +193,7 @@ class TxContext:
         released (an area asked whole and granted in part: its '' row and other parts)."""
         aa = t.application_area
         mine = aa.c.application_id == self.app_id
-        parts, _ = area_parts(self.conn)
+        parts, _ = area_parts(self.conn, self.cooperation)
         keep = set(claim_rows(granted, parts))
         rows = self.conn.execute(select(aa.c.id, aa.c.area_id, aa.c.part_id)
                                  .where(mine, aa.c.live)).all()
@@ -211,12 +219,14 @@ class TxContext:
             aa.c.application_id == self.app_id, aa.c.outcome == "granted")).all()
         whole = sorted({r.area_id for r in rows if r.part_id == ""})
         if whole:
-            self.conn.execute(update(ar).where(ar.c.id.in_(whole))
+            self.conn.execute(update(ar).where(ar.c.id.in_(whole),
+                                              ar.c.cooperation_id == self.cooperation)
                               .values(released_on=on, released_by=self.app_id))
         alone = sorted((r.area_id, r.part_id) for r in rows
                        if r.part_id and r.area_id not in whole)
         if alone:
-            self.conn.execute(insert(rel), [{"area_id": a, "part_id": p, "released_on": on,
+            self.conn.execute(insert(rel), [{"cooperation_id": self.cooperation, "area_id": a,
+                                             "part_id": p, "released_on": on,
                                              "released_by": self.app_id} for a, p in alone])
         self.release_claims()
 

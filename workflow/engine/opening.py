@@ -56,13 +56,15 @@ def check_source(wf: Workflow, conn: Connection, spec: KindSpec, source: int,
 def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: str,
                 round: int | None, title: str, actor_id: str, role: str,
                 municipality: str | None, now: datetime, day: date, parties: list[str],
-                data: dict[str, Any], link: tuple[int, str] | None = None) -> int:
+                data: dict[str, Any], cooperation: str,
+                link: tuple[int, str] | None = None) -> int:
     """Insert a case opened at ``now`` (recorded) on ``day`` (as it happened); its case
     number carries the year of ``day``."""
     initial = process.kinds[kind].initial
     a = t.application
     app_id = conn.execute(insert(a).values(
-        process=process.name, kind=kind, round=round, title=title, case_number="",
+        process=process.name, cooperation_id=cooperation, kind=kind, round=round,
+        title=title, case_number="",
         state=initial, version=1, entered_version=1, entered_at=now, entered_on=day,
         opened_on=day, definition_hash=wf.definition.hash, parties=parties, data=data,
         created_at=now, created_by=actor_id, updated_at=now, updated_by=actor_id,
@@ -83,7 +85,7 @@ def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: s
     chain.append(conn, app_id, "audit_entry", 1)
     fixed = process.kinds[kind].areas
     if fixed:
-        taken = unavailable_areas(conn)
+        taken = unavailable_areas(conn, cooperation)
         clash = [x for x in fixed if x in taken]
         if clash:
             raise GuardFailed(Said(

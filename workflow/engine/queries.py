@@ -36,14 +36,15 @@ def load_case(conn: Connection, app_id: int) -> dict[str, Any]:
 
 def visible_rows(wf: Workflow, actor: Actor,
                  rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in rows if actor.role == "admin" or actor.municipality in r["parties"]]
+    return [r for r in rows if wf.sees(actor, r["parties"], r.get("cooperation_id"))]
 
 
 def get_application(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
         return describe_rows(wf, conn, [row])[0]
 
 
@@ -145,7 +146,8 @@ def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
         return history_entries(conn, app_id)
 
 
@@ -170,7 +172,8 @@ def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, 
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
         return list_documents(conn, wf.definition, app_id)
 
 
@@ -196,12 +199,21 @@ def claim_view(wf: Workflow, rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def areas(wf: Workflow) -> list[dict[str, Any]]:
-    """The areas of the cooperation, who runs each, and whether it is free to apply for;
-    an area with parts lists them, each with its own status (claimed or released alone)."""
+def areas(wf: Workflow, cooperations: list[str] | None = None) -> list[dict[str, Any]]:
+    """The areas of the cooperations (default: all), who runs each, and whether it is free
+    to apply for; an area with parts lists them, each with its own status (claimed or
+    released alone)."""
+    out = []
+    for coop in (cooperations if cooperations is not None else list(wf.cooperations)):
+        out += _areas_of(wf, coop)
+    return out
+
+
+def _areas_of(wf: Workflow, coop: str) -> list[dict[str, Any]]:
     with store.read(wf.engine) as conn:
-        taken = unavailable_areas(conn)
-        rows = list(conn.execute(select(t.area).order_by(t.area.c.position)))
+        taken = unavailable_areas(conn, coop)
+        rows = list(conn.execute(select(t.area).where(t.area.c.cooperation_id == coop)
+                                 .order_by(t.area.c.position)))
     out = []
     for a in rows:
         parts = [{"id": f"{a.id}:{p['id']}", "part": p["id"], "name": p.get("name_da", ""),
@@ -214,7 +226,7 @@ def areas(wf: Workflow) -> list[dict[str, Any]]:
             "in part: " + ", ".join(f"{p['part']} {p['status']}" for p in some),
             "delvist: " + ", ".join(f"{p['name']} {in_danish(p['status'])}" for p in some))
             if some else "available")
-        out.append({"id": a.id, "name": a.name_da, "name_en": a.name_en,
+        out.append({"id": a.id, "cooperation": coop, "name": a.name_da, "name_en": a.name_en,
                     "law_ref": a.law_ref, "run_by": a.run_by,
                     "released_on": a.released_on.isoformat() if a.released_on else None,
                     "available": a.id not in taken and not some, "status": status,
@@ -225,13 +237,13 @@ def areas(wf: Workflow) -> list[dict[str, Any]]:
 def visible_ids(wf: Workflow, conn: Connection, actor: Actor,
                 application: int | None = None) -> list[int]:
     a = t.application
-    q = select(a.c.id, a.c.parties)
+    q = select(a.c.id, a.c.parties, a.c.cooperation_id)
     if application is not None:
         q = q.where(a.c.id == application)
         if conn.execute(q).first() is None:
             raise NotFound.application(application)
     rows = [r for r in conn.execute(q)
-            if actor.role == "admin" or actor.municipality in r.parties]
+            if wf.sees(actor, r.parties, r.cooperation_id)]
     if application is not None and not rows:
         wf.check_party(actor, application, [])
     return [r.id for r in rows]

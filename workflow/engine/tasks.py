@@ -32,7 +32,8 @@ def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
         return {"actor": actor, "application": describe_rows(wf, conn, [row])[0],
                 "triggers": _triggers(wf, conn, row, actor),
                 "history": history_entries(conn, app_id),
@@ -44,7 +45,8 @@ def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, A
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"])
+        wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
         return _triggers(wf, conn, row, actor)
 
 

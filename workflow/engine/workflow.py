@@ -1,9 +1,9 @@
 """The engine: create applications and fire triggers, each as one database transaction.
 
-A transition checks, in this order: the application exists and the user's municipality is
-a party to it; the trigger exists from the current state (else the allowed ones are
-named); the user's role; the data's types; the ``when`` branch and the guards (via the
-process's ``transitions`` machine); the branch's required data. It then writes the state
+A transition checks, in order: the application exists and the user's municipality is a
+party to it; the trigger exists from the state (else the allowed ones are named); the
+role; the data's types; the ``when`` branch and the guards (the ``transitions`` machine);
+the branch's required data. It then writes the state
 change with an optimistic version check, the audit entry, the municipality's act, the
 effects, any spawned application and the deadlines, and commits them together.
 """
@@ -46,6 +46,7 @@ from ..store import chain
 from ..store import database as store
 from ..store import tables as t
 from ..store.statements import HotStatements, cursor
+from . import cooperations as coops
 from .actors import Actor as Actor
 from .actors import Outcome as Outcome
 from .changes import conflict, describe_change, last_change, translate_db_errors
@@ -73,9 +74,8 @@ class Workflow:
         self.chain = chain.HotChain(engine.dialect)
         self.sqlite = store.is_sqlite(engine)
         with store.read(engine) as conn:
-            self.areas: dict[str, RowMapping] = {
-                r.id: r for r in conn.execute(select(t.area).order_by(t.area.c.position))
-                .mappings()}
+            self.cooperations, self.members, self._areas = coops.load(conn)
+            self.areas = coops.every_area(self._areas)   # for names
             self.municipalities: dict[str, RowMapping] = {
                 r.id: r for r in conn.execute(select(t.municipality)).mappings()}
         self.names = Names(definition, self.areas, self.municipalities)
@@ -115,19 +115,29 @@ class Workflow:
         if not user_id:
             raise PermissionDenied("no acting user: pass --as USER or set WORKFLOW_USER")
         u = t.user
-        row = conn.execute(select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.active)
-                           .where(u.c.id == user_id)).first()
+        row = conn.execute(select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.active,
+                                  u.c.cooperation_id).where(u.c.id == user_id)).first()
         if row is None or not row.active:
             raise NotFound.user(user_id)
-        return Actor(row.id, row.name, row.role, row.municipality)
+        return Actor(row.id, row.name, row.role, row.municipality, row.cooperation_id)
+
+    # ------------------------------------------------------------ cooperations
+    def areas_of(self, cooperation: str | None) -> dict[str, RowMapping]:
+        return self._areas.get(cooperation or "", {})   # its areas by id, in their order
+
+    def cooperations_of(self, municipality: str | None) -> list[str]:
+        return [c for c, ms in self.members.items() if municipality in ms]
+
+    def sees(self, actor: Actor, parties: list[str], cooperation: str | None) -> bool:
+        return coops.sees(self, actor, parties, cooperation)
 
     def check_party(self, actor: Actor, app_id: int, parties: list[str],
-                    case_number: str | None = None) -> None:
+                    case_number: str | None = None, cooperation: str | None = None) -> None:
         """Refuse a user whose municipality is not a party to the case (it is named by its
         case number where the caller has it, else by the id asked for)."""
-        if actor.role == "admin":
+        if actor.role == "admin" and self.sees(actor, parties, cooperation):
             return
-        if actor.municipality not in parties:
+        if actor.role == "admin" or actor.municipality not in parties:
             case = case_number or str(app_id)
             raise PermissionDenied(Said(
                 f"{actor.id} ({actor.municipality or 'no municipality'}) is not a party to "
@@ -144,11 +154,13 @@ class Workflow:
     # ----------------------------------------------------------------- create
     @counts_refusals
     def create(self, *, kind: str, title: str, user: str | None, round: int | None = None,
-               data: Mapping[str, Any] | None = None, source: int | None = None) -> int:
+               data: Mapping[str, Any] | None = None, source: int | None = None,
+               cooperation: str | None = None) -> int:
         """Open a new case in its kind's initial state; returns its id.
 
         ``data`` is what the kind requires (a BUM agreement's parties, area and service);
-        ``source`` opens it from another case (an agreement from a granted application).
+        ``source`` opens it from another case (an agreement from a granted application);
+        ``cooperation`` says whose case it is where the user's municipality is in several.
         """
         process, spec, vals, title = check_new(self, kind=kind, title=title, round=round,
                                                data=data, source=source, user=user)
@@ -162,22 +174,7 @@ class Workflow:
                     f"{' or '.join(process.create_roles)}",
                     f"sager oprettes af {self.names.roles(process.create_roles)}; du har "
                     f"rollen {self.names.role(actor.role)}"))
-            if spec.parties:  # named in the data (a BUM agreement's provider, purchaser)
-                parties = list(dict.fromkeys(str(vals[f]) for f in spec.parties))
-                if len(parties) < len(spec.parties):
-                    raise InvalidData(Said(
-                        f"{' and '.join(spec.parties)} must be different municipalities",
-                        f"{self.names.fields(spec.parties)} skal være to forskellige "
-                        f"kommuner"))
-                where, hvor = f"a party to this {kind}", "part i aftalen"
-            else:
-                parties, where, hvor = self.parties(), "in the cooperation", "med i samarbejdet"
-            if actor.municipality not in parties:
-                raise PermissionDenied(Said(
-                    f"{actor.id} ({actor.municipality or 'no municipality'}) is not {where} "
-                    f"({', '.join(parties)})",
-                    f"{self.names.party(actor.municipality)} er ikke {hvor} "
-                    f"({self.names.parties(parties)})"))
+            parties, coop = coops.parties_for(self, actor, spec, vals, kind, cooperation)
             link = None
             if source is not None:
                 check_source(self, conn, spec, source, vals, actor)
@@ -185,22 +182,25 @@ class Workflow:
             return insert_case(self, conn, process=process, kind=kind, round=round, title=title,
                                 actor_id=actor.id, role=actor.role,
                                 municipality=actor.municipality, now=now, day=day,
-                                parties=parties, data=values.to_json(vals), link=link)
+                                parties=parties, data=values.to_json(vals), link=link,
+                                cooperation=coop)
 
-    def parties(self) -> list[str]:
-        return [m for m, r in self.municipalities.items() if r.cooperation]
+    def parties(self, cooperation: str) -> list[str]:
+        """A cooperation's members: the parties of its applications."""
+        return list(self.members.get(cooperation, []))
 
     def _spawn(self, conn: Connection, kind: str, from_id: int, user_id: str,
                now: datetime, day: date) -> int:
         process = self.definition.process_for_kind(kind)
-        src = conn.execute(select(t.application.c.case_number, t.application.c.parties)
+        src = conn.execute(select(t.application.c.case_number, t.application.c.parties,
+                                  t.application.c.cooperation_id)
                            .where(t.application.c.id == from_id)).one()
         actor = self.actor(conn, user_id)
         title = f"{process.kinds[kind].label.da} (efter afslag i sag {src.case_number})"
         return insert_case(self, conn, process=process, kind=kind, round=None, title=title,
                             actor_id=actor.id, role=actor.role, municipality=actor.municipality,
                             now=now, day=day, parties=list(src.parties), data={},
-                            link=(from_id, "fallback_for"))
+                            link=(from_id, "fallback_for"), cooperation=src.cooperation_id)
 
     # ------------------------------------------------------------------- fire
     @counts_transitions
@@ -216,7 +216,8 @@ class Workflow:
             cur = cursor(conn)
             actor, row, head = self._load(cur, conn, app_id, user)
             now = self.clock()  # once the row is ours: times follow the order of changes
-            self.check_party(actor, app_id, row["parties"], row["case_number"])
+            self.check_party(actor, app_id, row["parties"], row["case_number"],
+                       row.get("cooperation_id"))
             if expected_version is not None and row["version"] != expected_version:
                 raise conflict(conn, app_id, expected_version, row["version"])
             process = self.process_of(row["process"])

@@ -24,11 +24,19 @@ if TYPE_CHECKING:
     from .names import Names
 
 
-def area_parts(conn: Connection) -> tuple[dict[str, list[str]], list[str]]:
-    """Each area's declared part ids, and the areas in their order."""
+def area_parts(conn: Connection, cooperation: str | None) -> tuple[dict[str, list[str]],
+                                                                    list[str]]:
+    """Each area's declared part ids, and the areas in their order, of a cooperation."""
     rows = {r.id: r._mapping for r in conn.execute(
-        select(t.area.c.id, t.area.c.parts).order_by(t.area.c.position))}
+        select(t.area.c.id, t.area.c.parts).where(t.area.c.cooperation_id == cooperation)
+        .order_by(t.area.c.position))}
     return parts_of(rows), list(rows)
+
+
+def cooperation_of(conn: Connection, app_id: int) -> str | None:
+    """The cooperation a case belongs to."""
+    a = t.application
+    return conn.execute(select(a.c.cooperation_id).where(a.c.id == app_id)).scalar()
 
 
 def claim_rows(tokens_: list[str], parts: PartsOf) -> list[tuple[str, str]]:
@@ -55,7 +63,7 @@ def claimed_tokens(conn: Connection, app_id: int, *, live: bool = True,
     if outcome is not None:
         q = q.where(aa.c.outcome == outcome)
     got = [(r.area_id, r.part_id) for r in conn.execute(q.order_by(aa.c.id))]
-    parts, order = area_parts(conn)
+    parts, order = area_parts(conn, cooperation_of(conn, app_id))
     order = order + [a for a, _ in got if a not in order]
     whole = {a for a, p in got if p == ""}
     units_ = {a if a in whole else f"{a}:{p}" for a, p in got if a in whole or p}
@@ -72,14 +80,16 @@ def insert_claims(conn: Connection, app_id: int, areas: list[str], names: Names)
     if not areas:
         return
     aa = t.application_area
-    parts, _ = area_parts(conn)
+    coop = cooperation_of(conn, app_id)
+    parts, _ = area_parts(conn, coop)
     try:
         with conn.begin_nested():
-            conn.execute(insert(aa), [{"application_id": app_id, "area_id": a, "part_id": p,
-                                       "live": True, "outcome": None}
+            conn.execute(insert(aa), [{"application_id": app_id, "cooperation_id": coop,
+                                       "area_id": a, "part_id": p, "live": True,
+                                       "outcome": None}
                                       for a, p in claim_rows(areas, parts)])
     except IntegrityError:
-        taken = unavailable_areas(conn, exclude=app_id)
+        taken = unavailable_areas(conn, coop, exclude=app_id)
         clash = [a for a in areas if clash_of(a, taken, parts)]
         raise GuardFailed(Said(
             "another application claimed the same area at the same time: "
@@ -89,21 +99,25 @@ def insert_claims(conn: Connection, app_id: int, areas: list[str], names: Names)
                        for a in clash))) from None
 
 
-def unavailable_areas(conn: Connection, *, exclude: int | None = None) -> dict[str, Said]:
-    """Areas, and parts of areas (``social:s82``), that cannot go into a new application,
-    and why. An area claimed whole is listed with every part of it."""
+def unavailable_areas(conn: Connection, cooperation: str | None, *,
+                      exclude: int | None = None) -> dict[str, Said]:
+    """Areas, and parts of areas (``social:s82``), of a cooperation that cannot go into a
+    new application of it, and why. An area claimed whole is listed with every part."""
     out = {r.id: Said(f"released on {r.released_on.isoformat()}",
                       f"er frigivet den {long_date(r.released_on)}")
            for r in conn.execute(select(t.area.c.id, t.area.c.released_on)
-                                 .where(t.area.c.released_on.is_not(None)))}
+                                 .where(t.area.c.released_on.is_not(None),
+                                        t.area.c.cooperation_id == cooperation))}
     rel = t.area_part_release
-    for r in conn.execute(select(rel.c.area_id, rel.c.part_id, rel.c.released_on)):
+    for r in conn.execute(select(rel.c.area_id, rel.c.part_id, rel.c.released_on)
+                          .where(rel.c.cooperation_id == cooperation)):
         out.setdefault(f"{r.area_id}:{r.part_id}", Said(
             f"released on {r.released_on.isoformat()}",
             f"er frigivet den {long_date(r.released_on)}"))
     aa, a = t.application_area, t.application
     q = (select(aa.c.area_id, aa.c.part_id, a.c.case_number)
-         .join(a, a.c.id == aa.c.application_id).where(aa.c.live))
+         .join(a, a.c.id == aa.c.application_id)
+         .where(aa.c.live, aa.c.cooperation_id == cooperation))
     if exclude is not None:
         q = q.where(aa.c.application_id != exclude)
     for area_id, part_id, case_number in conn.execute(q):   # a case is named by its number

@@ -156,7 +156,8 @@ class ReminderService:
             select(r.c.id, r.c.step, r.c.escalation, r.c.due_at, r.c.recipients, r.c.attempts,
                    r.c.application_id, r.c.deadline_id, r.c.role, r.c.municipality,
                    r.c.detail, d.c.due, d.c.derivation, d.c.state, d.c.party, a.c.title,
-                   a.c.case_number, a.c.process, a.c.state.label("app_state"))
+                   a.c.case_number, a.c.process, a.c.state.label("app_state"),
+                   a.c.cooperation_id)
             .outerjoin(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
             .where(r.c.id.in_(ids)).order_by(r.c.due_at, r.c.id))
         return [dict(x._mapping) for x in rows]
@@ -340,6 +341,10 @@ class ReminderService:
     def _envelope(self, row: dict[str, Any], people: list[dict[str, Any]], template: str,
                   ctx: dict[str, Any]) -> Message:
         """The e-mail: ``template``'s subject and body rendered with ``ctx``, to ``people``."""
+        coop = self.wf.cooperations.get(row.get("cooperation_id") or "")
+        ctx = {**ctx, "cooperation": None if coop is None else {  # whose case: the signature
+            "name": coop.name, "short_name": (coop.texts or {}).get("short_name", "").strip()
+            or coop.name}}
         subject = self.env.get_template(f"{template}_subject.txt.j2").render(ctx).strip()
         body = self.env.get_template(f"{template}.txt.j2").render(ctx)
         # email.mime + Header, not EmailMessage: Python 3.11's new header folding drops the

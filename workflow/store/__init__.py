@@ -3,7 +3,8 @@ the schema's migrations (Alembic, ``migrations/``), SQLite's one writer connecti
 hot statements of a transition. It imports nothing above it: every other room uses it.
 
 Modules: ``models`` (SQLModel tables; the case file's in ``casefile_models``, the
-directory groups of single sign-on in ``directory_models``), ``tables`` (their Core
+directory groups of single sign-on in ``directory_models``, cooperations and their areas
+in ``cooperation_models``), ``tables`` (their Core
 tables), ``database`` (engine, ``read``/``write`` transactions, the change count,
 ``migrate``), ``sqlitewriter``, ``statements`` (a transition's statements, compiled once
 per database), ``files`` (uploaded files' bytes by sha256: in the database or a folder),

@@ -9,8 +9,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
+
+from .cooperation_models import AREA_KEY
 
 
 class Municipality(SQLModel, table=True):
@@ -18,47 +30,25 @@ class Municipality(SQLModel, table=True):
     name: str = Field(max_length=200)
     council: str = Field(max_length=200, description="Byråd / Kommunalbestyrelse")
     address: str = Field(default="", max_length=300)
-    cooperation: bool = Field(default=True, description="party to the mandatory cooperation")
+    cooperation: bool = Field(default=True, description="a member of some cooperation "
+                              "(kept by `workflow setup` from cooperation_member)")
     committees: list[str] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True),
         description="the committees before the council, in order (DOMAIN.md § 3)")
-    # the letterhead, who signs, the agenda item's layout or own template (templates/README)
-    council_type: str = Field(default="kommunalbestyrelse", max_length=40)  # or "byraad"
+    council_type: str = Field(default="kommunalbestyrelse", max_length=40,
+                              description="kommunalbestyrelse | byraad")
     logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    logo_type: str | None = Field(default=None, max_length=40)  # image/png or image/jpeg
-    signatories: list[dict[str, Any]] = Field(   # [{"name", "title"}], in order
-        default_factory=list, sa_column=Column(JSON, nullable=False))
-    contacts: list[dict[str, Any]] = Field(   # [{"name", "title", "email", "phone"}]
-        default_factory=list, sa_column=Column(JSON, nullable=False))
+    logo_type: str | None = Field(default=None, max_length=40,
+                                  description="image/png | image/jpeg")
+    signatories: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False),
+        description='who signs the letters: [{"name", "title"}]')
+    contacts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False),
+        description='[{"name", "title", "email", "phone"}]')
     agenda_layout: str = Field(default="standard", max_length=40)
-    agenda_template: str | None = Field(default=None, max_length=200)   # templates/documents/
-
-
-class Area(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=40)
-    name_da: str = Field(max_length=200)
-    name_en: str = Field(max_length=200)
-    law_ref: str = Field(default="", max_length=200, description="§ 1, stk. 2 reference")
-    run_by: str = Field(foreign_key="municipality.id", max_length=40,
-                        description="the bemyndigede municipality today")
-    position: int = Field(default=0)
-    released_on: date | None = None
-    released_by: int | None = Field(default=None, foreign_key="application.id")
-    parts: list[dict[str, Any]] | None = Field(
-        default=None, sa_column=Column(JSON, nullable=True),
-        description='the parts an application may ask for alone: [{"id", "name_da", '
-                    '"law_ref"}]; none: the area is asked for whole')
-
-
-class AreaPartRelease(SQLModel, table=True):
-    """A part of an area released by a partial grant (a whole area: ``area.released_on``)."""
-
-    __tablename__ = "area_part_release"
-
-    area_id: str = Field(foreign_key="area.id", primary_key=True, max_length=40)
-    part_id: str = Field(primary_key=True, max_length=40)
-    released_on: date
-    released_by: int | None = Field(default=None, foreign_key="application.id")
+    agenda_template: str | None = Field(default=None, max_length=200,
+                                        description="a council's own agenda-item template")
 
 
 class User(SQLModel, table=True):
@@ -69,6 +59,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=40)
     municipality: str | None = Field(default=None, foreign_key="municipality.id",
                                      max_length=40)
+    cooperation_id: str | None = Field(default=None, foreign_key="cooperation.id",
+                                       max_length=40, description="an admin limited to "
+                                       "one cooperation (None: the whole installation)")
     email: str = Field(default="", max_length=200)
     password_hash: str | None = Field(default=None, max_length=300)
     active: bool = True
@@ -92,6 +85,7 @@ class Definition(SQLModel, table=True):
 class Application(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=40)
+    cooperation_id: str = Field(foreign_key="cooperation.id", max_length=40)
     kind: str = Field(max_length=40)
     round: int | None = None
     title: str = Field(max_length=300)
@@ -123,13 +117,15 @@ class ApplicationArea(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("application_id", "area_id", "part_id",
                          name="uq_application_area_claim"),
-        Index("uq_area_live_claim", "area_id", "part_id", unique=True,
+        Index("uq_area_live_claim", "cooperation_id", "area_id", "part_id", unique=True,
               sqlite_where=text("live"), postgresql_where=text("live")),
+        ForeignKeyConstraint(*AREA_KEY),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
-    area_id: str = Field(foreign_key="area.id", max_length=40)
+    cooperation_id: str = Field(max_length=40, description="the application's")
+    area_id: str = Field(max_length=40)
     part_id: str = Field(default="", max_length=40, description="'' = the area itself")
     live: bool = True
     outcome: str | None = Field(default=None, max_length=40,

@@ -101,7 +101,7 @@ def _last_one(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 APP_COLUMNS = ("id", "process", "kind", "round", "title", "case_number", "state", "version",
-               "entered_version", "parties", "data")
+               "entered_version", "parties", "data", "cooperation_id")
 USER_COLUMNS = ("name", "role", "municipality", "active")
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from . import casefile_models, directory_models, models  # noqa: F401  (register the tables on the metadata)
+# the modules that define tables, imported to register them on the metadata
+from . import casefile_models, cooperation_models, directory_models, models  # noqa: F401
 
 _t = SQLModel.metadata.tables
 
+cooperation: Table = _t["cooperation"]
+cooperation_member: Table = _t["cooperation_member"]
 municipality: Table = _t["municipality"]
 area: Table = _t["area"]
 area_part_release: Table = _t["area_part_release"]

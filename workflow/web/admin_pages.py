@@ -29,13 +29,23 @@ WfDep = Annotated[Workflow, Depends(get_wf)]
 FormText = Annotated[str, Form()]
 
 
-def _admin(request: Request, wf: Workflow) -> Actor:
+def _admin(request: Request, wf: Workflow, target: str | None = None) -> Actor:
+    """The administrator logged in, if it may manage ``target`` (a user's id; an
+    administrator limited to one cooperation manages only its users)."""
+    from sqlalchemy import select
+
+    from ..store import tables as t
+
     user = session_user(request)
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-    if not users.may_administer(actor):
-        raise PermissionDenied(Said("only an administrator may see this page",
-                                    "kun en administrator kan se denne side"))
+        if not users.may_administer(actor):
+            raise PermissionDenied(Said("only an administrator may see this page",
+                                        "kun en administrator kan se denne side"))
+        row = None if target is None else conn.execute(
+            select(t.user).where(t.user.c.id == target)).first()
+        if row is not None:
+            users.require_admin(actor, dict(row._mapping), conn=conn)
     return actor
 
 
@@ -50,16 +60,20 @@ def _admin_page(request: Request, wf: Workflow, **shown: Any) -> HTMLResponse:
     it (``new_token``, ``new_password``: in this answer alone, told not to be kept)."""
     from sqlalchemy import select
 
+    from ..engine.cooperations import managed_users
     from ..store import tables as t
 
     u = t.user
     with store.read(wf.engine) as conn:
-        rows = [dict(r._mapping) for r in conn.execute(
-            select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
+        mine = managed_users(wf, wf.actor(conn, session_user(request)))
+        q = select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
                    u.c.oidc_subject.is_not(None).label("sso"),
                    (u.c.password_hash.is_not(None)).label("has_password"))
-            .order_by(u.c.municipality, u.c.role, u.c.id))]
-    page = render(request, "admin.html", users=rows, tokens=accounts.list_tokens(wf.engine),
+        rows = [dict(r._mapping) for r in conn.execute(
+            (q if mine is None else q.where(mine)).order_by(u.c.municipality, u.c.role, u.c.id))]
+    page = render(request, "admin.html", users=rows,
+                  tokens=[tk for tk in accounts.list_tokens(wf.engine)
+                          if mine is None or tk["user_id"] in {r["id"] for r in rows}],
                   roles=wf.definition.roles, people={r["id"]: r["name"] for r in rows},
                   new_token=shown.get("new_token"), new_password=shown.get("new_password"))
     if shown:
@@ -167,7 +181,7 @@ def admin_revoke_user(request: Request, wf: WfDep, user_id: str, csrf: FormText)
 def admin_issue_token(request: Request, wf: WfDep, user_id: FormText, csrf: FormText,
                       label: FormText = "") -> Response:
     check_csrf(request, csrf)
-    actor = _admin(request, wf)
+    actor = _admin(request, wf, target=user_id)
     try:
         issued = accounts.issue_token(wf.engine, user_id, created_by=actor.id,
                                       now=wf.clock(), label=label.strip())
@@ -182,7 +196,9 @@ def admin_issue_token(request: Request, wf: WfDep, user_id: FormText, csrf: Form
 @router.post("/admin/tokens/{token_id}/revoke")
 def admin_revoke_token(request: Request, wf: WfDep, token_id: Id, csrf: FormText) -> Response:
     check_csrf(request, csrf)
-    _admin(request, wf)
+    owner = next((tk["user_id"] for tk in accounts.list_tokens(wf.engine)
+                  if tk["id"] == token_id), None)
+    _admin(request, wf, target=owner)
     try:
         accounts.revoke_token(wf.engine, token_id, now=wf.clock())
         flash(request, "ok", f"Nøgle {token_id} er spærret.")

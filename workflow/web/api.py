@@ -323,5 +323,10 @@ def read_bum(wf: WfDep, user: UserDep,
 
 @router.get("/areas", tags=["applications"])
 def read_areas(wf: WfDep, user: UserDep) -> list[dict[str, Any]]:
-    """The five areas and whether each is free to apply for."""
-    return queries.areas(wf)
+    """The areas of the user's cooperations and whether each is free to apply for."""
+    from ..engine.cooperations import visible
+    from ..store import database as store
+
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+    return queries.areas(wf, visible(wf, actor))

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import danish
+from ..engine.cooperations import short_names
 from ..engine.workflow import Workflow
 from ..errors import (
     NotFound,
@@ -66,6 +67,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         request, name, {"me": me, "csrf": csrf, "messages": flashes,
                         "today": wf.today(), "roles": wf.definition.roles,
                         "municipality_names": {k: m.name for k, m in wf.municipalities.items()},
+                        "installation_name": short_names(wf, me),
                         "trigger_labels": messages.trigger_labels(wf), **ctx}, status_code=status)
 
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-from workflow.store import casefile_models, models  # noqa: F401  (register the tables)
+from workflow.store import casefile_models, cooperation_models, models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 
