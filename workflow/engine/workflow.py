@@ -1,11 +1,10 @@
 """The engine: create applications and fire triggers, each as one database transaction.
 
-A transition checks, in order: the application exists and the user's municipality is a
-party to it; the trigger exists from the state (else the allowed ones are named); the
-role; the data's types; the ``when`` branch and the guards (the ``transitions`` machine);
-the branch's required data. It then writes the state
-change with an optimistic version check, the audit entry, the municipality's act, the
-effects, any spawned application and the deadlines, and commits them together.
+A transition checks, in order: the case exists and the user's municipality is a party;
+the trigger exists from the state (else the allowed ones are named); the role; the data;
+the ``when`` branch, the guards (the ``transitions`` machine), the required data. It then
+writes the state with a version check, the audit entry, the municipality's act, the
+effects, any spawned case and the deadlines, and commits them together.
 """
 
 from __future__ import annotations
