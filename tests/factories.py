@@ -154,9 +154,9 @@ def demo_letterhead(which: str = "joint") -> bytes:
     from pathlib import Path
 
     from workflow.documents.letterhead import Letterheads, letterhead_spec
-    from workflow.installation.demo import MUNICIPALITIES
+    from workflow.installation.demo import demo_rows
 
-    rows = {m["id"]: m for m in MUNICIPALITIES}
+    rows = {m["id"]: m for m in demo_rows()[0]}
     base = Path(__file__).resolve().parents[1] / "templates" / "reference" / "base.docx"
     spec = letterhead_spec(which, ["ishoj", "vallensbaek"], rows)
     return Letterheads(base).make(spec, {})[0]

@@ -42,7 +42,7 @@ from workflow.documents.sections import SECTIONS
 from workflow.engine.queries import documents, get_application, history
 from workflow.engine.workflow import Workflow
 from workflow.errors import DocumentError, InvalidData, NotFound, PermissionDenied, SetupError
-from workflow.installation.demo import MUNICIPALITIES
+from workflow.installation.demo import demo_rows
 from workflow.store import tables as t
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -175,7 +175,7 @@ def template_sha(templates: Path, template: str, letterhead: str) -> str:
     for name in SECTIONS:
         if f'"sections/{name}.md.j2"'.encode() in source:
             source += b"\0" + (templates / "documents" / "sections" / f"{name}.md.j2").read_bytes()
-    rows = {m["id"]: m for m in MUNICIPALITIES}
+    rows = {m["id"]: m for m in demo_rows()[0]}
     paper = Letterheads(templates / "reference" / "base.docx").digest(
         letterhead_spec(letterhead, ["ishoj", "vallensbaek"], rows))
     return hashlib.sha256(source + b"\0" + paper.encode()).hexdigest()
