@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from . import casefile_models, models  # noqa: F401  (register the tables on the metadata)
+from . import casefile_models, listing_models, models  # noqa: F401  (register the tables on the metadata)
 
 _t = SQLModel.metadata.tables
 
@@ -40,3 +40,5 @@ stored_file: Table = _t["stored_file"]
 stored_file_chunk: Table = _t["stored_file_chunk"]
 journal_entry: Table = _t["journal_entry"]
 journal_exemption: Table = _t["journal_exemption"]
+application_party: Table = _t["application_party"]
+search_entry: Table = _t["search_entry"]
