@@ -18,7 +18,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, literal_column, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from . import tables as t
@@ -74,7 +84,7 @@ def matching(conn: Connection, query: str) -> Select[tuple[int, float]] | None:
         if not words(clean):
             return None
         tsq = func.websearch_to_tsquery(literal_column("'danish'::regconfig"), clean)
-        tsv = literal_column("search_entry.tsv")
+        tsv: ColumnElement[Any] = literal_column("search_entry.tsv")
         return (select(se.c.application_id.label("application_id"),
                        func.max(func.ts_rank(tsv, tsq)).label("rank"))
                 .where(tsv.op("@@")(tsq)).group_by(se.c.application_id))
