@@ -72,7 +72,7 @@ def index_text(conn: Connection, app_id: int, source: str, body: str,
 
 def words(query: str) -> list[str]:
     """The words of a search as FTS5 may take them: letters and digits only."""
-    return _WORD.findall(query)[:32]
+    return list(dict.fromkeys(_WORD.findall(query)))[:32]
 
 
 def matching(conn: Connection, query: str) -> Select[tuple[int, float]] | None:
@@ -96,7 +96,8 @@ def matching(conn: Connection, query: str) -> Select[tuple[int, float]] | None:
     fts = (select(literal_column("rowid").label("id"),
                   (-func.bm25(literal_column("search_fts"))).label("rank"))
            .select_from(text("search_fts"))
-           .where(text("search_fts MATCH :expr").bindparams(expr=expr))).subquery()
+           .where(text("search_fts MATCH :expr").bindparams(expr=expr))
+           .cte("fts_hits").prefix_with("MATERIALIZED"))  # bm25 only works unflattened
     return (select(se.c.application_id.label("application_id"),
                    func.max(fts.c.rank).label("rank"))
             .join(fts, fts.c.id == se.c.id).group_by(se.c.application_id))

@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None, *,
         case_api,
         case_pages,
         casefile,
+        list_api,
         ops,
         pagekit,
         pages,
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None, *,
     pagekit.install_filters(app.state.pages)
     app.state.page_cache = PageCache()
     app.include_router(api.router)
+    app.include_router(list_api.router)
     app.include_router(casefile.api)
     app.include_router(casefile.uploads)
     app.include_router(casefile.pages)
