@@ -89,7 +89,7 @@ async def dashboard(request: Request, wf: WfDep) -> Response:
 
 def _filters(request: Request) -> overview.Filters:
     """The case list's filters from the query string (``q``, ``state``, ``kind``,
-    ``due``, ``sort``, ``cursor``); a value that cannot be one is refused."""
+    ``due``, ``sort``, ``cursor``, ``limit``); a value that cannot be one is refused."""
     got = request.query_params
     due = got.get("due", "").strip()
     try:
@@ -100,7 +100,9 @@ def _filters(request: Request) -> overview.Filters:
     return overview.Filters(q=got.get("q", "").strip(), state=got.get("state", "")[:60],
                             kind=got.get("kind", "")[:60], due_before=due_before,
                             sort=got.get("sort", "") or "updated",
-                            cursor=got.get("cursor") or None)
+                            cursor=got.get("cursor") or None,
+                            limit=int(got["limit"]) if got.get("limit", "").isdigit()
+                            and 1 <= int(got["limit"]) <= 100 else 50)
 
 
 def _dashboard(request: Request, wf: Workflow, user: str, *,
