@@ -163,7 +163,7 @@ def _copy_text(rows: list[tuple[Any, ...]]) -> str:
 def load_pg(url: str, cases: int) -> dict[str, Any]:
     import psycopg
 
-    counts = {k: 0 for k in COLUMNS}
+    counts = dict.fromkeys(COLUMNS, 0)
     with psycopg.connect(libpq_url_of(url), autocommit=True) as conn:
         schema = conn.execute("SELECT current_schema()").fetchone()[0]
         definition = conn.execute("SELECT hash FROM definition LIMIT 1").fetchone()[0]
@@ -210,7 +210,7 @@ def load_sqlite(url: str, cases: int) -> dict[str, Any]:
     import sqlite3
 
     path = url.removeprefix("sqlite:///")
-    counts = {k: 0 for k in COLUMNS}
+    counts = dict.fromkeys(COLUMNS, 0)
     conn = sqlite3.connect(path)
     definition = conn.execute("SELECT hash FROM definition LIMIT 1").fetchone()[0]
     p = plan(cases, definition)

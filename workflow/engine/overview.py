@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from ..store import database as store
@@ -20,10 +20,10 @@ from .queries import claim_view, deadline_rows, deadline_view
 from .tasks import tasks
 from .workflow import Actor, Workflow
 
-TASK_CANDIDATES = 40   # cases looked at for "Mine opgaver", of each of the two kinds
-DEADLINES_SHOWN = 20
-AGREEMENTS_SHOWN = 20
-SOURCES_SHOWN = 200
+TASK_CANDIDATES = 15   # cases looked at for "Mine opgaver", of each of the two kinds
+DEADLINES_SHOWN = 10
+AGREEMENTS_SHOWN = 10
+SOURCES_SHOWN = 100
 
 
 @dataclass
@@ -119,15 +119,20 @@ def _candidates(wf: Workflow, conn: Connection, actor: Actor) -> list[dict[str, 
 
 def _sources(wf: Workflow, conn: Connection, actor: Actor,
              kinds: list[Any]) -> list[dict[str, Any]]:
-    """The granted cases the user's kinds may open from (newest first, at most
-    :data:`SOURCES_SHOWN`)."""
-    out: list[dict[str, Any]] = []
-    for k in kinds:
-        if not k.opens_from:
-            continue
-        process, states = k.opens_from[0], k.opens_from[1]
-        for state in states:
-            page = lists.cases(wf, conn, actor, process=process, state=state,
-                               limit=lists.MAX_LIMIT)
-            out += summaries(wf, conn, page.rows)
-    return list({s["id"]: s for s in out}.values())[:SOURCES_SHOWN]
+    """The granted cases the user's kinds may open from, newest change first (at most
+    :data:`SOURCES_SHOWN`), in one query."""
+    wanted = [(k.opens_from[0], tuple(k.opens_from[1])) for k in kinds if k.opens_from]
+    if not wanted:
+        return []
+    a = t.application
+    q = (select(a.c.id, a.c.case_number, a.c.title, a.c.process, a.c.state)
+         .where(or_(*(and_(a.c.process == p, a.c.state.in_(states)) for p, states in wanted)),
+                lists.visible(actor, a.c.id))
+         .order_by(a.c.updated_at.desc(), a.c.id.desc()).limit(SOURCES_SHOWN))
+    out = []
+    for r in conn.execute(q):
+        process = wf.definition.processes.get(r.process)
+        state = process.states.get(r.state) if process else None
+        out.append({"id": r.id, "case_number": r.case_number, "title": r.title,
+                    "state_label": state.label.da if state else r.state})
+    return out
