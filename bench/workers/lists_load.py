@@ -47,7 +47,7 @@ def session(base: str, user: str) -> tuple[httpx.Client, dict[str, str]]:
 
 def routes(cases: int, later: str) -> dict[str, Any]:
     """Each route: a function of (random, n) -> (path, use the bearer token)."""
-    bum = [i for i in range(1, cases + 1, 50)][:1]
+    bum = list(range(1, cases + 1, 50))[:1]
     common = "genoptræning"
     return {
         "dashboard": lambda r, n: (f"/?_n={n}", False),

@@ -8,7 +8,10 @@ stand for, and the full-text match in each database's own terms.
 * :func:`matching` – a query of the ``(application_id, rank)`` of the cases whose text
   matches: PostgreSQL's ``websearch_to_tsquery('danish', …)`` on the GIN-indexed
   ``tsv`` (stemmed: "ansøgninger" finds "ansøgning"), SQLite's FTS5 ``MATCH`` with each
-  word a quoted prefix (no FTS syntax from the user ever reaches the parser).
+  word a quoted prefix (no FTS syntax from the user ever reaches the parser). A search
+  that matches more than :data:`MAX_RANKED` pieces of text ranks the first ones found
+  (more words narrow it): ranking every match of a common word would cost time in
+  proportion to the cases.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from . import tables as t
 
 MAX_QUERY = 200          # characters of a search; a longer one is refused
 MAX_BODY = 200_000       # characters of one piece of text kept for search
+MAX_RANKED = 2_000       # pieces of text a search ranks at most: the first ones found
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -85,9 +89,11 @@ def matching(conn: Connection, query: str) -> Select[tuple[int, float]] | None:
             return None
         tsq = func.websearch_to_tsquery(literal_column("'danish'::regconfig"), clean)
         tsv: ColumnElement[Any] = literal_column("search_entry.tsv")
-        return (select(se.c.application_id.label("application_id"),
-                       func.max(func.ts_rank(tsv, tsq)).label("rank"))
-                .where(tsv.op("@@")(tsq)).group_by(se.c.application_id))
+        hits = (select(se.c.application_id.label("application_id"),
+                       func.ts_rank(tsv, tsq).label("rank"))
+                .where(tsv.op("@@")(tsq)).limit(MAX_RANKED).subquery())
+        return (select(hits.c.application_id, func.max(hits.c.rank).label("rank"))
+                .group_by(hits.c.application_id))
     found = words(query)
     if not found:
         return None
@@ -96,7 +102,7 @@ def matching(conn: Connection, query: str) -> Select[tuple[int, float]] | None:
     fts = (select(literal_column("rowid").label("id"),
                   (-func.bm25(literal_column("search_fts"))).label("rank"))
            .select_from(text("search_fts"))
-           .where(text("search_fts MATCH :expr").bindparams(expr=expr))
+           .where(text("search_fts MATCH :expr").bindparams(expr=expr)).limit(MAX_RANKED)
            .cte("fts_hits").prefix_with("MATERIALIZED"))  # bm25 only works unflattened
     return (select(se.c.application_id.label("application_id"),
                    func.max(fts.c.rank).label("rank"))
