@@ -73,7 +73,6 @@ def run_route(clients: list[tuple[httpx.Client, dict[str, str]]], make: Any,
     statuses: dict[int, int] = {}
     sizes: list[int] = []
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
     counter = iter(range(10**9))
 
     def user(k: int) -> None:
@@ -84,17 +83,25 @@ def run_route(clients: list[tuple[httpx.Client, dict[str, str]]], make: Any,
                 n = next(counter)
             path, api = make(r, n)
             t0 = time.perf_counter()
-            resp = c.get(path, headers=auth if api else None)
+            try:
+                resp = c.get(path, headers=auth if api else None)
+                status, size = resp.status_code, len(resp.content)
+            except httpx.HTTPError as exc:
+                print(f"{path}: {exc!r}", file=sys.stderr, flush=True)
+                status, size = 0, 0
             dt = (time.perf_counter() - t0) * 1000
             with lock:
                 lats.append(dt)
-                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-                sizes.append(len(resp.content))
+                statuses[status] = statuses.get(status, 0) + 1
+                sizes.append(size)
 
     # a warm-up pass of each user first (connections, the workers' first import paths)
+    warm0 = time.perf_counter()
     for c, auth in clients:
         path, api = make(random.Random(99), -1)
         c.get(path, headers=auth if api else None)
+    warm = time.perf_counter() - warm0
+    stop = time.monotonic() + seconds
     threads = [threading.Thread(target=user, args=(k,)) for k in range(len(clients))]
     t0 = time.perf_counter()
     for th in threads:
@@ -104,7 +111,8 @@ def run_route(clients: list[tuple[httpx.Client, dict[str, str]]], make: Any,
     total = time.perf_counter() - t0
     return {"n": len(lats), "rps": len(lats) / total, "p50_ms": percentile(lats, 0.5),
             "p99_ms": percentile(lats, 0.99), "max_ms": max(lats) if lats else 0.0,
-            "statuses": statuses, "kib": (sum(sizes) / len(sizes) / 1024) if sizes else 0}
+            "warm_up_s": warm, "statuses": statuses,
+            "kib": (sum(sizes) / len(sizes) / 1024) if sizes else 0}
 
 
 def floor(db_url: str, cases: int, n: int = 2000) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from .workflow import Actor, Workflow
 TASK_CANDIDATES = 15   # cases looked at for "Mine opgaver", of each of the two kinds
 DEADLINES_SHOWN = 10
 AGREEMENTS_SHOWN = 10
+AGREEMENTS_SCANNED = 1000
 SOURCES_SHOWN = 100
 
 
@@ -88,14 +89,28 @@ def dashboard(wf: Workflow, user: str, filters: Filters, kinds: list[Any]) -> di
                                cursor=filters.cursor, limit=filters.limit)
         cases = summaries(wf, conn, page.rows)
         soon = lists.deadlines(wf, conn, actor, limit=DEADLINES_SHOWN)
-        bum = lists.cases(wf, conn, actor, process=agreements.PROCESS, limit=AGREEMENTS_SHOWN)
-        bum_rows = summaries(wf, conn, bum.rows)
+        bum_rows, more_bum = _agreements(wf, conn, actor)
         candidates = _candidates(wf, conn, actor)
         sources = _sources(wf, conn, actor, kinds)
     return {"cases": cases, "page": page, "tasks": tasks(wf, candidates, user=user),
             "deadlines": deadline_rows(wf, soon.rows), "more_deadlines": soon.next is not None,
-            "agreements": bum_rows, "more_agreements": bum.next is not None,
+            "agreements": bum_rows, "more_agreements": more_bum,
             "sources": sources, "me": actor}
+
+
+def _agreements(wf: Workflow, conn: Connection, actor: Actor
+                ) -> tuple[list[dict[str, Any]], bool]:
+    """The user's newest BUM agreements, among the :data:`AGREEMENTS_SCANNED` changed
+    last (a bound: a municipality party to none costs that many probes, not a scan of
+    every case); and whether there may be more (the full list: the case list's filter)."""
+    a = t.application
+    newest = (select(a.c.id).where(a.c.process == agreements.PROCESS)
+              .order_by(a.c.updated_at.desc(), a.c.id.desc())
+              .limit(AGREEMENTS_SCANNED).subquery())
+    q = (select(a).join(newest, newest.c.id == a.c.id).where(lists.visible(actor, a.c.id))
+         .order_by(a.c.updated_at.desc(), a.c.id.desc()).limit(AGREEMENTS_SHOWN + 1))
+    rows = [dict(r) for r in conn.execute(q).mappings()]
+    return summaries(wf, conn, rows[:AGREEMENTS_SHOWN]), len(rows) > AGREEMENTS_SHOWN
 
 
 def _candidates(wf: Workflow, conn: Connection, actor: Actor) -> list[dict[str, Any]]:

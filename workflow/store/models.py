@@ -76,6 +76,8 @@ class Definition(SQLModel, table=True):
 class Application(SQLModel, table=True):
     __table_args__ = (Index("ix_application_updated", "updated_at", "id"),
                       Index("ix_application_state_updated", "state", "updated_at", "id"),
+                      Index("ix_application_process_updated", "process", "updated_at", "id"),
+                      Index("ix_application_kind_updated", "kind", "updated_at", "id"),
                       Index("ix_application_case_number", "case_number", "id"))
 
     id: int | None = Field(default=None, primary_key=True)

@@ -60,6 +60,9 @@ def upgrade() -> None:
     op.create_index('ix_application_state_updated', 'application',
                     ['state', 'updated_at', 'id'])
     op.create_index('ix_application_case_number', 'application', ['case_number', 'id'])
+    op.create_index('ix_application_process_updated', 'application',
+                    ['process', 'updated_at', 'id'])
+    op.create_index('ix_application_kind_updated', 'application', ['kind', 'updated_at', 'id'])
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("ALTER TABLE search_entry ADD COLUMN tsv tsvector GENERATED ALWAYS AS "
@@ -110,7 +113,8 @@ def downgrade() -> None:
         for name in ("search_entry_ai", "search_entry_ad", "search_entry_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS search_fts")
-    for name in ('ix_application_case_number', 'ix_application_state_updated',
+    for name in ('ix_application_kind_updated', 'ix_application_process_updated',
+                 'ix_application_case_number', 'ix_application_state_updated',
                  'ix_application_updated'):
         op.drop_index(name, table_name='application')
     op.drop_index(op.f('ix_search_entry_application_id'), table_name='search_entry')
