@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import Context, Verdict, bench_env, ensure_pg_database, pg_url, report_goals
-from workloads import casefile, changes, documents, faults, reminders, startup, web
+from workloads import casefile, changes, documents, faults, lists, reminders, startup, web
 
 WORKLOADS = {"changes": changes, "startup": startup, "documents": documents,
-             "reminders": reminders, "web": web, "casefile": casefile, "faults": faults}
+             "reminders": reminders, "web": web, "casefile": casefile, "faults": faults,
+             "lists": lists}
 DEFAULT = ("changes", "startup", "documents", "reminders", "web")
 
 

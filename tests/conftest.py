@@ -35,8 +35,9 @@ TABLES = ["directory_group", "chain_link", "journal_exemption", "journal_entry",
           "web_session", "login_attempt", "api_token", "setting", "reminder", "document_download",
           "case_section",
           "document_version", "document", "party_act", "deadline", "audit_entry", "link",
-          "application_area", "area_part_release", "application", "definition", "area", "user",
-          "cooperation_member", "cooperation", "municipality"]
+          "application_area", "area_part_release", "search_entry", "application_party",
+          "application", "definition", "area", "user", "cooperation_member", "cooperation",
+          "municipality"]
 
 
 class Clock:

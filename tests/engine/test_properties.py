@@ -71,7 +71,8 @@ def reset_applications(engine: Engine) -> None:
                       t.reminder, t.document_download, t.document_version,
                       t.document,
                       t.party_act,
-                      t.deadline, t.audit_entry, t.link, t.application_area, t.application):
+                      t.deadline, t.audit_entry, t.link, t.application_area,
+                      t.search_entry, t.application_party, t.application):
             conn.execute(delete(table))
 
 

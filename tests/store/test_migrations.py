@@ -167,11 +167,19 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
                                conn.execute(select(table.c[c])).scalars()), (table.name, c)
         added = {tb.name for tb in checks.our_tables()} - names - {"change_counter"}
         assert all(after[name] == [] for name in added - {"journal_entry", "chain_link",
-                                                          "cooperation", "cooperation_member"})
+                                                          "cooperation", "cooperation_member",
+                                                          "application_party", "search_entry"})
         if "cooperation" in added:   # 0017 made the one cooperation of the rows there were
             assert [r[0] for r in after["cooperation"]] == [COOP]
             assert {r[1] for r in after["cooperation_member"]} == \
                 {"ishoj", "vallensbaek"}
+        if "application_party" in added:   # 0018 made rows of the parties, indexed the titles
+            with engine.connect() as conn:
+                assert sorted(conn.execute(select(t.application_party)).all()) == sorted(
+                    (r.id, m) for r in conn.execute(select(t.application)) for m in set(r.parties))
+                cased = set(conn.execute(select(t.search_entry.c.application_id).where(
+                    t.search_entry.c.source == "case")).scalars())
+                assert cased == set(conn.execute(select(t.application.c.id)).scalars())
         if "journal_entry" in added:   # 0013 fills in the journal of the versions before it
             assert_journal_backfilled(engine)
         assert len(after["change_counter"]) == 1

@@ -21,6 +21,7 @@ from workflow.engine.workflow import Workflow
 from workflow.errors import SetupError, StrandedApplications
 from workflow.process.definition import load, loads
 from workflow.store import database as store
+from workflow.store import search
 from workflow.store import tables as t
 
 STATES = Path(__file__).resolve().parents[2] / "states.yaml"
@@ -48,7 +49,8 @@ def test_the_migrations_make_exactly_the_schema_the_models_declare(db_url: str) 
     engine = store.make_engine(db_url)
     try:
         with engine.connect() as conn:
-            found = MigrationContext.configure(conn, opts={"compare_type": True})
+            found = MigrationContext.configure(conn, opts={
+                "compare_type": True, "include_object": search.outside_models})
             assert compare_metadata(found, SQLModel.metadata) == []
     finally:
         engine.dispose()

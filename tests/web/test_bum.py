@@ -554,7 +554,7 @@ def test_an_agreement_is_opened_and_priced_on_the_pages(client: TestClient, wf: 
     for bad in ({}, {"csrf": ""}, {"csrf": token + "x"}):
         r = client.post("/applications", data={**fields, **bad}, follow_redirects=False)
         assert r.status_code == 403 and "Formularen er forældet" in r.text
-    assert [a["id"] for a in Api(client, "admin").get("/api/applications")] == [granted]
+    assert [a["id"] for a in Api(client, "admin").items("/api/applications")] == [granted]
 
     r = client.post("/applications", data={**fields, "csrf": token}, follow_redirects=False)
     assert r.status_code == 303, r.text

@@ -315,7 +315,7 @@ def test_admin_sees_everything_but_fires_and_opens_nothing(client: TestClient,
         ("council_approval", ["rehabilitation", "special_education"]),
         ("submitted", ["nature_environment", "social"]))}
     admin = Api(client, "admin")
-    assert [a["id"] for a in admin.get("/api/applications")] == sorted(apps.values())
+    assert sorted(a["id"] for a in admin.items("/api/applications")) == sorted(apps.values())
     process = wf.definition.processes["application"]
     for state, app_id in apps.items():
         before = snapshot(wf.engine, app_id)
@@ -352,8 +352,8 @@ def test_a_non_party_municipality_sees_and_does_nothing(client: TestClient,
     for trigger, data in (("withdraw", {"reason": "x"}), ("submit_for_review", {})):
         body = outsider.fire(app_id, trigger, before[1], 403, **data)
         assert "not a party" in body["detail"]
-    assert outsider.get("/api/applications") == []
-    assert outsider.get("/api/deadlines") == [] and outsider.get("/api/reminders") == []
+    assert outsider.items("/api/applications") == []
+    assert outsider.items("/api/deadlines") == [] and outsider.items("/api/reminders") == []
     r = client.post("/api/applications", headers=outsider.headers,
                     json={"kind": "dispensation", "round": 2, "title": "Brøndby vil med"})
     assert r.status_code == 403 and "not in the cooperation" in r.json()["detail"]
@@ -513,7 +513,7 @@ def test_sql_in_data_is_stored_as_plain_text(client: TestClient, wf: Workflow) -
     with wf.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.application)).scalar_one() == 1
         assert conn.execute(select(func.count()).select_from(t.audit_entry)).scalar_one() == 2
-    assert [a["title"] for a in pl.get("/api/applications",
+    assert [a["title"] for a in pl.items("/api/applications",
                                        params={"state": "withdrawn"})] == [f"Robert{SQLISH}"]
 
 

@@ -1,5 +1,5 @@
-"""The commands that work on cases: ``new``, ``list``, ``show``, ``history``, ``triggers``,
-``advance``, ``diagram`` and ``areas``."""
+"""The commands that work on cases: ``new``, ``list``, ``search``, ``show``, ``history``,
+``triggers``, ``advance``, ``diagram`` and ``areas``."""
 
 from __future__ import annotations
 
@@ -77,6 +77,31 @@ def list_(state: str | None, kind: str | None, user: str | None, as_json: bool) 
                      a["title"]])
     table(rows, ["id", "case", "kind", "state", "areas", "next deadline", "title"],
           limits={"title": 50})
+
+
+@click.command()
+@click.argument("query")
+@click.option("--sort", type=click.Choice(["relevance", "updated"]), default="relevance",
+              show_default=True, help="The best match first, or the newest change.")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True,
+              help="How many cases to show.")
+@as_option
+@json_option
+def search(query: str, sort: str, limit: int, user: str | None, as_json: bool) -> None:
+    """Find the cases this user can see by their title, case number or text."""
+    from ..engine import lists, overview
+    from ..store import database as store
+
+    wf = open_workflow()
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        page = lists.search(wf, conn, actor, query, sort=sort, limit=limit)
+        found = overview.summaries(wf, conn, page.rows)
+    if as_json:
+        emit_json([{**f, "updated_at": f["updated_at"].isoformat()} for f in found])
+        return
+    table([[str(f["id"]), f["case_number"], f["state"], f["title"]] for f in found],
+          ["id", "case", "state", "title"], limits={"title": 60})
 
 
 @case_view
@@ -252,4 +277,4 @@ def areas(cooperation: str | None, as_json: bool) -> None:
           (["cooperation"] if several else []) + ["id", "name", "law", "run by", "status"])
 
 
-COMMANDS = (new, list_, show, history, triggers, advance, diagram, areas)
+COMMANDS = (new, list_, search, show, history, triggers, advance, diagram, areas)

@@ -190,7 +190,7 @@ def reminders_(failed: bool, status: str | None, app_id: int | None, user: str |
     from ..engine.queries import reminders as get_reminders
 
     items = get_reminders(open_workflow(), user=user, status="failed" if failed else status,
-                          application=app_id)
+                          application=app_id).rows
     if as_json:
         emit_json(items)
         return

@@ -30,7 +30,7 @@ from .. import danish
 from ..errors import DocumentError
 from ..operations import metrics
 from ..process.spec import Definition, DraftSpec, Facts, TransitionSpec
-from ..store import chain, journal
+from ..store import chain, journal, search
 from ..store import tables as t
 from . import rendering
 from .context import Inputs, build_context, gather, input_digest
@@ -137,11 +137,19 @@ class Drafts:
                recipe: Mapping[str, Any], what: str) -> bytes:
         """A draft's bytes from its context, template, letterhead and recipe (header,
         title, author, date): nothing else, so the same inputs give the same bytes."""
+        return self.write(self.text(template, ctx, what), letterhead, recipe)
+
+    def text(self, template: str, ctx: Mapping[str, Any], what: str) -> str:
+        """A draft's text (markdown) from its template and context."""
         try:
-            markdown = self.env.get_template(template).render(ctx)
+            return str(self.env.get_template(template).render(ctx))
         except Exception as exc:  # a template error blocks the step, saying where
             problem = rendering._render_problem(exc, template)
             raise DocumentError(f"cannot make {what}: {problem}") from None
+
+    @staticmethod
+    def write(markdown: str, letterhead: bytes, recipe: Mapping[str, Any]) -> bytes:
+        """A draft's bytes from its text, letterhead and recipe."""
         return write_docx(markdown, letterhead, header=recipe["header"], title=recipe["title"],
                           author=recipe["author"],
                           created=made_on(date.fromisoformat(recipe["created"])))
@@ -311,7 +319,8 @@ class Drafts:
                 "case_number": app["case_number"], "date": danish.long_date(letter_date)},
             title=f"{draft.label.da} – {app['case_number']}", letter_date=letter_date)
         with metrics.timed_render(draft.name):
-            content = self.render(template, ctx, letterhead, recipe, draft.name)
+            markdown = self.text(template, ctx, draft.name)
+            content = self.write(markdown, letterhead, recipe)
         if doc_id is None:
             doc_id = conn.execute(insert(t.document).values(
                 application_id=app["id"], name=draft.name, party=party or "",
@@ -329,6 +338,8 @@ class Drafts:
             content=content, stale=False, recipe=recipe, origin="generated",
             note=note or "").returning(dv.c.id)).scalar_one()
         chain.append(conn, app["id"], "document_version", version_id)
+        search.index_text(conn, app["id"], f"document:{draft.name}:{party or ''}", markdown,
+                          now)
         journal.add(conn, application_id=app["id"], registered_at=now,
                     registered_by=actor[0], dated=letter_date, kind="generated",
                     direction="internal", doc_type="draft", description=draft.name,

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import InvalidData, NotFound, Said
 from ..process.values import shown
+from ..store import search
 from ..store import tables as t
 from .rendering import RawMarkdown, make_environment, markdown_escape
 
@@ -126,6 +127,7 @@ def add_version(conn: Connection, app_id: int, name: str, body: str, *, user: st
     number = (last or 0) + 1
     conn.execute(insert(cs).values(application_id=app_id, name=name, number=number,
                                    body=body, created_at=now, created_by=user))
+    search.index_text(conn, app_id, f"section:{name}", body, now)
     return number
 
 

@@ -16,7 +16,7 @@ from ..errors import GuardFailed, InvalidData, NotFound, Said, in_danish
 from ..process import values
 from ..process.acts import insert_claims, unavailable_areas
 from ..process.spec import HAPPENED, KindSpec, ProcessSpec
-from ..store import chain
+from ..store import chain, search
 from ..store import tables as t
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ def insert_case(wf: Workflow, conn: Connection, *, process: ProcessSpec, kind: s
     ).returning(a.c.id)).scalar_one()
     case = process.case_number.format(id=app_id, yy=f"{day.year % 100:02d}", yyyy=day.year)
     conn.execute(update(a).where(a.c.id == app_id).values(case_number=case))
+    search.set_parties(conn, app_id, parties)
+    search.index_text(conn, app_id, "case", f"{case} {title}", now)
     audit: dict[str, Any] = {"kind": kind, "title": title, **data}
     if round is not None:
         audit["round"] = round

@@ -19,10 +19,11 @@ from ..documents.listing import documents_of, list_documents
 from ..documents.listing import downloads as document_downloads
 from ..errors import NotFound, Said, in_danish
 from ..process.acts import acts_of, committee_record, unavailable_areas
-from ..reminders.ledger import list_reminders, sent_for_history
+from ..reminders.ledger import sent_for_history
 from ..reminders.notices import sent_for_history as notices_sent
 from ..store import database as store
 from ..store import tables as t
+from . import lists
 from .workflow import Actor, Workflow
 
 
@@ -32,11 +33,6 @@ def load_case(conn: Connection, app_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound.application(app_id)
     return dict(row)
-
-
-def visible_rows(wf: Workflow, actor: Actor,
-                 rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in rows if wf.sees(actor, r["parties"], r.get("cooperation_id"))]
 
 
 def get_application(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
@@ -50,16 +46,36 @@ def get_application(wf: Workflow, app_id: int, *, user: str | None) -> dict[str,
 
 def list_applications(wf: Workflow, *, user: str | None, state: str | None = None,
                       kind: str | None = None) -> list[dict[str, Any]]:
+    """Every application this user may see, by id (the command line's list; the pages and
+    the API read a page at a time: :func:`application_page`)."""
     a = t.application
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        q = select(a).order_by(a.c.id)
+        q = select(a).where(lists.visible(actor, a.c.id)).order_by(a.c.id)
         if state:
             q = q.where(a.c.state == state)
         if kind:
             q = q.where(a.c.kind == kind)
-        rows = visible_rows(wf, actor, (dict(r) for r in conn.execute(q).mappings()))
-        return describe_rows(wf, conn, rows)
+        return describe_rows(wf, conn, [dict(r) for r in conn.execute(q).mappings()])
+
+
+def application_page(wf: Workflow, *, user: str | None, state: str | None = None,
+                     kind: str | None = None, due_before: date | None = None,
+                     q: str | None = None, sort: str = "updated", cursor: str | None = None,
+                     limit: int = 50) -> lists.Page:
+    """A page of the applications this user may see, as :func:`get_application` describes
+    them (filters, sorts and cursors: :func:`lists.cases`; with ``q`` a search,
+    :func:`lists.search`, by relevance unless ``sort`` is ``updated``)."""
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        if q:
+            page = lists.search(wf, conn, actor, q, cursor=cursor, limit=limit,
+                                sort="updated" if sort == "updated" else "relevance")
+        else:
+            page = lists.cases(wf, conn, actor, state=state, kind=kind,
+                               due_before=due_before, sort=sort, cursor=cursor, limit=limit)
+        page.rows = describe_rows(wf, conn, page.rows)
+        return page
 
 
 def describe_rows(wf: Workflow, conn: Connection,
@@ -234,54 +250,66 @@ def _areas_of(wf: Workflow, coop: str) -> list[dict[str, Any]]:
     return out
 
 
-def visible_ids(wf: Workflow, conn: Connection, actor: Actor,
-                application: int | None = None) -> list[int]:
+def check_visible(wf: Workflow, conn: Connection, actor: Actor, app_id: int) -> None:
+    """Refuse a case that does not exist (404) or that ``actor`` may not see (403)."""
     a = t.application
-    q = select(a.c.id, a.c.parties, a.c.cooperation_id)
-    if application is not None:
-        q = q.where(a.c.id == application)
-        if conn.execute(q).first() is None:
-            raise NotFound.application(application)
-    rows = [r for r in conn.execute(q)
-            if wf.sees(actor, r.parties, r.cooperation_id)]
-    if application is not None and not rows:
-        wf.check_party(actor, application, [])
-    return [r.id for r in rows]
+    row = conn.execute(select(a.c.parties, a.c.case_number, a.c.cooperation_id)
+                       .where(a.c.id == app_id)).first()
+    if row is None:
+        raise NotFound.application(app_id)
+    wf.check_party(actor, app_id, list(row.parties), row.case_number, row.cooperation_id)
+
+
+def deadline_rows(wf: Workflow, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    today = wf.today()
+    out = []
+    for r in rows:
+        process = wf.definition.processes.get(r["process"])
+        state = process.states.get(r["state"]) if process else None
+        out.append({**deadline_view(_Row(r), today), "id": r["id"],
+                    "application": r["application_id"], "case_number": r["case_number"],
+                    "title": r["title"], "state_label": state.label.da if state else r["state"]})
+    return out
+
+
+class _Row:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def deadline_page(wf: Workflow, *, user: str | None, overdue: bool = False,
+                  application: int | None = None, mine: bool = False,
+                  cursor: str | None = None, limit: int | None = 50) -> lists.Page:
+    """A page of the open deadlines of the applications this user may see, soonest
+    first; with ``mine`` only those the user is responsible for (role, and municipality
+    where it is per party)."""
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        if application is not None:
+            check_visible(wf, conn, actor, application)
+        page = lists.deadlines(wf, conn, actor, overdue=overdue, application=application,
+                               mine=mine, cursor=cursor, limit=limit)
+        page.rows = deadline_rows(wf, page.rows)
+        return page
 
 
 def deadlines(wf: Workflow, *, user: str | None, overdue: bool = False,
               application: int | None = None, mine: bool = False) -> list[dict[str, Any]]:
-    """Open deadlines of the applications this user may see, soonest first; with ``mine``
-    only those the user is responsible for (role, and municipality where it is per party)."""
-    d, a = t.deadline, t.application
-    today = wf.today()
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        ids = visible_ids(wf, conn, actor, application)
-        q = (select(d, a.c.case_number, a.c.title, a.c.kind, a.c.state.label("app_state"))
-             .join(a, a.c.id == d.c.application_id)
-             .where(d.c.active, d.c.application_id.in_(ids)).order_by(d.c.due, d.c.id))
-        if overdue:
-            q = q.where(d.c.due < today)
-        out = []
-        for r in conn.execute(q):
-            process = wf.definition.process_for_kind(r.kind)
-            state = process.states.get(r.state)
-            if mine and (actor.role not in process.responsible_roles(r.state)
-                         or (r.party and r.party != actor.municipality)):
-                continue
-            out.append({**deadline_view(r, today), "id": r.id, "application": r.application_id,
-                        "case_number": r.case_number, "title": r.title,
-                        "state_label": state.label.da if state else r.state})
-        return out
+    """Every open deadline :func:`deadline_page` would list, soonest first."""
+    return deadline_page(wf, user=user, overdue=overdue, application=application,
+                         mine=mine, limit=None).rows
 
 
 def reminders(wf: Workflow, *, user: str | None, status: str | None = None,
-              application: int | None = None) -> list[dict[str, Any]]:
+              application: int | None = None, cursor: str | None = None,
+              limit: int | None = None) -> lists.Page:
+    """A page of the reminder ledger of the applications this user may see, by due time."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        return list_reminders(conn, app_ids=visible_ids(wf, conn, actor, application),
-                              status=status)
+        if application is not None:
+            check_visible(wf, conn, actor, application)
+        return lists.reminders(conn, actor, application=application, status=status,
+                               cursor=cursor, limit=limit)
 
 
 def user_names(wf: Workflow, ids: Iterable[str | None]) -> dict[str, str]:

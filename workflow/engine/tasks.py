@@ -14,13 +14,13 @@ from ..process import machine as mc
 from ..process.acts import acts_of
 from ..store import database as store
 from ..store import tables as t
+from . import lists
 from .context import TxContext
 from .queries import (
     deadline_view,
     describe_rows,
     history_entries,
     load_case,
-    visible_rows,
 )
 from .workflow import Actor, Workflow
 
@@ -135,8 +135,8 @@ def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
     today = wf.today()
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-        rows = {r["id"]: r for r in visible_rows(wf, actor, (
-            dict(r) for r in conn.execute(select(a).where(a.c.id.in_(wanted))).mappings()))}
+        rows = {r["id"]: dict(r) for r in conn.execute(select(a).where(
+            a.c.id.in_(wanted), lists.visible(actor, a.c.id))).mappings()}
         if not rows:
             return []
         mine: dict[int, list[dict[str, Any]]] = {}

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..calendar.workdays import WorkCalendar
@@ -99,18 +99,24 @@ class ReminderLedger:
 
 def list_reminders(conn: Connection, *, app_ids: Iterable[int] | None = None,
                    status: str | None = None) -> list[dict[str, Any]]:
+    q = reminder_query(status=status).order_by(t.reminder.c.due_at, t.reminder.c.id)
+    if app_ids is not None:
+        q = q.where(t.reminder.c.application_id.in_(list(app_ids)))
+    return [view(row._mapping) for row in conn.execute(q)]
+
+
+def reminder_query(*, status: str | None = None) -> Select[Any]:
+    """The ledger's rows with their deadline and case, unordered (a list orders and cuts
+    it: see ``engine/lists.py``)."""
     r, d, a = t.reminder, t.deadline, t.application
     q = (select(r, d.c.due, d.c.state, d.c.party, d.c.derivation, a.c.case_number, a.c.title)
-         .outerjoin(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id)
-         .order_by(r.c.due_at, r.c.id))
-    if app_ids is not None:
-        q = q.where(r.c.application_id.in_(list(app_ids)))
+         .outerjoin(d, d.c.id == r.c.deadline_id).join(a, a.c.id == r.c.application_id))
     if status is not None:
         q = q.where(r.c.status == status)
-    return [_view(row._mapping) for row in conn.execute(q)]
+    return q
 
 
-def _view(row: Mapping[Any, Any]) -> dict[str, Any]:
+def view(row: Mapping[Any, Any]) -> dict[str, Any]:
     def iso(v: Any) -> Any:
         return v.isoformat() if v is not None else None
 

@@ -1,7 +1,5 @@
-"""The tables, as SQLModel classes; the schema itself is created by Alembic migrations.
-
-Timestamps are timezone-aware UTC (SQLModel's ``UTCDateTime``) on every backend; dates
-are calendar dates in Danish time. JSON columns hold only plain values (str, int, list, dict).
+"""The tables, as SQLModel classes (the schema is made by Alembic migrations). Timestamps are
+aware UTC on every backend; dates are Danish calendar dates; JSON holds plain values only.
 """
 
 from __future__ import annotations
@@ -83,6 +81,10 @@ class Definition(SQLModel, table=True):
 
 
 class Application(SQLModel, table=True):
+    __table_args__ = (Index("ix_application_updated", "updated_at", "id"), *(  # lists' sorts
+        Index(f"ix_application_{c}_updated", c, "updated_at", "id") for c in (
+            "state", "process", "kind")), Index("ix_application_case_number", "case_number", "id"))
+
     id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=40)
     cooperation_id: str = Field(foreign_key="cooperation.id", max_length=40)

@@ -11,7 +11,13 @@ from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 # the modules that define tables, imported to register them on the metadata
-from . import casefile_models, cooperation_models, directory_models, models  # noqa: F401
+from . import (  # noqa: F401
+    casefile_models,
+    cooperation_models,
+    directory_models,
+    listing_models,
+    models,
+)
 
 _t = SQLModel.metadata.tables
 
@@ -44,3 +50,5 @@ stored_file_chunk: Table = _t["stored_file_chunk"]
 journal_entry: Table = _t["journal_entry"]
 journal_exemption: Table = _t["journal_exemption"]
 directory_group: Table = _t["directory_group"]
+application_party: Table = _t["application_party"]
+search_entry: Table = _t["search_entry"]

@@ -209,15 +209,6 @@ def me(wf: WfDep, user: UserDep) -> dict[str, Any]:
             "municipality": actor.municipality}
 
 
-@router.get("/applications", tags=["applications"], responses=errors(422))
-def read_applications(wf: WfDep, user: UserDep,
-                      state: Annotated[str | None, Query(pattern=NAME)] = None,
-                      kind: Annotated[str | None, Query(pattern=NAME)] = None,
-                      ) -> list[dict[str, Any]]:
-    """The applications this user may see."""
-    return queries.list_applications(wf, user=user, state=state, kind=kind)
-
-
 @router.post("/applications", status_code=201, tags=["applications"], responses=CHANGE)
 def create_application(wf: WfDep, user: UserDep, body: NewApplication) -> dict[str, Any]:
     """Open an application or a BUM agreement (project leads)."""
@@ -291,22 +282,6 @@ def content_disposition(filename: str) -> str:
     plain = filename.replace("/", "_").replace("\\", "_")
     ascii_name = plain.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-@router.get("/deadlines", tags=["deadlines"], responses=errors(422))
-def read_deadlines(wf: WfDep, user: UserDep, overdue: bool = False,
-                   mine: bool = False) -> list[dict[str, Any]]:
-    """Open deadlines of the applications this user may see."""
-    return queries.deadlines(wf, user=user, overdue=overdue, mine=mine)
-
-
-@router.get("/reminders", tags=["deadlines"], responses=errors(422))
-def read_reminders(wf: WfDep, user: UserDep,
-                   status: Annotated[str | None, Query(
-                       pattern="^(pending|sending|sent|failed|cancelled)$")] = None,
-                   ) -> list[dict[str, Any]]:
-    """The reminder ledger for the applications this user may see."""
-    return queries.reminders(wf, user=user, status=status)
 
 
 @router.get("/municipalities/{municipality_id}/bum", tags=["agreements"], responses=READ)

@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *,
         case_pages,
         casefile,
         cursors,
+        list_api,
         ops,
         pagekit,
         pages,
@@ -231,6 +232,7 @@ def create_app(settings: Settings | None = None, *,
     sso.install(app, settings, secret=secret)  # "Log ind med …", when an issuer is set
     app.state.page_cache = PageCache()
     app.include_router(api.router)
+    app.include_router(list_api.router)
     app.include_router(casefile.api)
     app.include_router(casefile.uploads)
     app.include_router(casefile.pages)

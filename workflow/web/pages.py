@@ -9,20 +9,24 @@ the same queries and engine calls as the API and the CLI.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..accounts import logins as accounts
-from ..engine import agreements, journal, queries
+from ..engine import agreements, journal, overview, queries
 from ..engine import tasks as what_now
 from ..engine.aktindsigt import AKTINDSIGT_ROLES
 from ..engine.casefile import DIRECTIONS, DOC_TYPES, FILING_ROLES
 from ..engine.workflow import Actor, Workflow
 from ..errors import (
     AuthError,
+    InvalidData,
     RateLimited,
+    Said,
     WorkflowError,
     in_danish,
 )
@@ -87,25 +91,42 @@ async def dashboard(request: Request, wf: WfDep) -> Response:
     return await pagecache.serve(request, user, csrf_token, lambda: _dashboard(request, wf, user))
 
 
+def _filters(request: Request) -> overview.Filters:
+    """The case list's filters from the query string (``q``, ``state``, ``kind``,
+    ``due``, ``sort``, ``cursor``, ``limit``); a value that cannot be one is refused."""
+    got = request.query_params
+    due = got.get("due", "").strip()
+    try:
+        due_before = date.fromisoformat(due) if due else None
+    except ValueError:
+        raise InvalidData(Said(f"due must be a date (YYYY-MM-DD), not {due[:20]!r}",
+                               "fristen skal være en dato (ÅÅÅÅ-MM-DD)")) from None
+    return overview.Filters(q=got.get("q", "").strip(), state=got.get("state", "")[:60],
+                            kind=got.get("kind", "")[:60], due_before=due_before,
+                            sort=got.get("sort", "") or "updated",
+                            cursor=got.get("cursor") or None,
+                            limit=int(got["limit"]) if got.get("limit", "").isdigit()
+                            and 1 <= int(got["limit"]) <= 100 else 50)
+
+
 def _dashboard(request: Request, wf: Workflow, user: str, *,
                form: dict[str, str] | None = None, create_error: str | None = None,
                status: int = 200) -> HTMLResponse:
     """The dashboard; after a refused "Opret sag", with the form as it was typed
-    (``form``) and the refusal (``create_error``)."""
-    apps = queries.list_applications(wf, user=user)
-    tasks = what_now.tasks(wf, apps, user=user)
+    (``form``) and the refusal (``create_error``). A case list asked for with a filter or
+    cursor it cannot take is the first page again, saying why (422)."""
+    processes = wf.definition.processes
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
-    processes = wf.definition.processes
-    cases = [a for a in apps if a["process"] != agreements.PROCESS]
-    by_state = [(s, [a for a in cases if a["state"] == s.name])
-                for p in processes.values() if p.name != agreements.PROCESS
-                for s in p.states.values()]
     kinds = [k for p in processes.values() if actor.role in p.create_roles
              for k in p.kinds.values()]
-    sources = [a for a in cases if any(
-        k.opens_from and a["process"] == k.opens_from[0] and a["state"] in k.opens_from[1]
-        for k in kinds)]
+    list_error = None
+    try:
+        filters = _filters(request)
+        view = overview.dashboard(wf, user, filters, kinds)
+    except InvalidData as exc:
+        list_error, status, filters = messages.refusal(wf, exc), 422, overview.Filters()
+        view = overview.dashboard(wf, user, filters, kinds)
     # which kinds each of the form's fields is for: with JavaScript the others are hidden
     # (and not sent); without it the server takes only the chosen kind's (see `create`)
     used: dict[str, list[str]] = {}
@@ -113,15 +134,26 @@ def _dashboard(request: Request, wf: Workflow, user: str, *,
         for f in (*k.fields, *(["round"] if k.rounds else []),
                   *(["source"] if k.opens_from else [])):
             used.setdefault(f, []).append(k.name)
-    return render(request, "dashboard.html", status=status,
-                  by_state=[x for x in by_state if x[1]],
-                  tasks=tasks, deadlines=queries.deadlines(wf, user=user),
-                  agreements=[a for a in apps if a["process"] == agreements.PROCESS],
-                  kinds=kinds, sources=sources, areas=wf.areas, area_name=wf.names.area,
-                  municipalities=wf.municipalities, can_create=bool(kinds), me=actor,
+    states = {s.name: s.label.da for p in processes.values() for s in p.states.values()}
+    all_kinds = {k.name: k.label.da for p in processes.values() for k in p.kinds.values()}
+    return render(request, "dashboard.html", status=status, **view,
+                  filters=filters, list_error=list_error, pager=_pager(request, view["page"]),
+                  state_choices=states, kind_choices=all_kinds,
+                  kinds=kinds, areas=wf.areas, area_name=wf.names.area,
+                  municipalities=wf.municipalities, can_create=bool(kinds),
                   field_kinds={f: " ".join(ks) for f, ks in used.items()},
                   rounds=sorted({r for k in kinds for r in k.rounds}),
                   form=form or {}, create_error=create_error)
+
+
+def _pager(request: Request, page: Any) -> dict[str, str | None]:
+    """The links to the pages beside this one: the same filters, the other cursor."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+
+    def link(cursor: str | None) -> str | None:
+        return "/?" + urlencode([*kept, ("cursor", cursor)]) if cursor else None
+
+    return {"next": link(page.next), "prev": link(page.prev)}
 
 
 @router.post("/applications")

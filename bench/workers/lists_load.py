@@ -1,0 +1,164 @@
+"""The lists benchmark's client: 10 users at once, each its own logged-in session (pages)
+and bearer token (API), closed loop, real HTTP to ``workflow serve`` on loopback.
+
+``python bench/workers/lists_load.py BASE_URL DB_URL CASES SECONDS`` times, one route
+after the other, for SECONDS each: the dashboard (``/``), the case list (the API's first
+page of 50, and the dashboard's case list on a later page, by its ``next`` cursor), a
+search for a place name (a few hundred hits at 1,000,000 cases), a search for a common
+word, and a case page (a random case the user may see). Every request carries a new
+``_n`` in its query string, so the pages' cache never answers. Then the floor: one
+indexed ``SELECT`` by primary key on the bare driver, sequential. Prints ``RESULT``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import emit_json, percentile  # noqa: E402
+from lists_gen import PLACES, libpq_url_of, place  # noqa: E402
+
+USERS = ["pl-ishoj", "pl-vallensbaek", "sec-ishoj", "sec-vallensbaek", "legal-ishoj",
+         "legal-vallensbaek", "dir-ishoj", "dir-vallensbaek", "admin", "pl-ishoj"]
+PASSWORD = "demo"
+
+
+def session(base: str, user: str) -> tuple[httpx.Client, dict[str, str]]:
+    c = httpx.Client(base_url=base, timeout=60)
+    page = c.get("/login").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf, page[:500]
+    r = c.post("/login", data={"username": user, "password": PASSWORD,
+                               "csrf": csrf.group(1)})
+    assert r.status_code in (200, 303), r.text[:300]
+    tok = httpx.post(f"{base}/api/token", data={"username": user, "password": PASSWORD})
+    assert tok.status_code == 200, tok.text
+    return c, {"Authorization": f"Bearer {tok.json()['access_token']}"}
+
+
+def routes(cases: int, later: str) -> dict[str, Any]:
+    """Each route: a function of (random, n) -> (path, use the bearer token)."""
+    bum = list(range(1, cases + 1, 50))[:1]
+    common = "genoptræning"
+    return {
+        "dashboard": lambda r, n: (f"/?_n={n}", False),
+        "case list (API, 50)": lambda r, n: (f"/api/applications?limit=50&_n={n}", True),
+        "case list (page, later)": lambda r, n: (f"{later}&_n={n}", False),
+        "search (a place)": lambda r, n: (
+            f"/api/search?q={place(r.randrange(1, cases + 1))}&_n={n}", True),
+        "search (common word)": lambda r, n: (f"/api/search?q={common}&_n={n}", True),
+        "case page": lambda r, n: (f"/applications/{_visible(r, cases, bum)}?_n={n}", False),
+    }
+
+
+def _visible(r: random.Random, cases: int, bum: list[int]) -> int:
+    while True:
+        i = r.randrange(1, cases + 1)
+        if i % 50:          # every 50th is an agreement Vallensbæk is no party to
+            return i
+
+
+def run_route(clients: list[tuple[httpx.Client, dict[str, str]]], make: Any,
+              seconds: float) -> dict[str, Any]:
+    lats: list[float] = []
+    statuses: dict[int, int] = {}
+    sizes: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+
+    def user(k: int) -> None:
+        c, auth = clients[k]
+        r = random.Random(k)
+        while time.monotonic() < stop:
+            with lock:
+                n = next(counter)
+            path, api = make(r, n)
+            t0 = time.perf_counter()
+            try:
+                resp = c.get(path, headers=auth if api else None)
+                status, size = resp.status_code, len(resp.content)
+            except httpx.HTTPError as exc:
+                print(f"{path}: {exc!r}", file=sys.stderr, flush=True)
+                status, size = 0, 0
+            dt = (time.perf_counter() - t0) * 1000
+            with lock:
+                lats.append(dt)
+                statuses[status] = statuses.get(status, 0) + 1
+                sizes.append(size)
+
+    # a warm-up pass of each user first (connections, the workers' first import paths)
+    warm0 = time.perf_counter()
+    for c, auth in clients:
+        path, api = make(random.Random(99), -1)
+        c.get(path, headers=auth if api else None)
+    warm = time.perf_counter() - warm0
+    stop = time.monotonic() + seconds
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(len(clients))]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    total = time.perf_counter() - t0
+    return {"n": len(lats), "rps": len(lats) / total, "p50_ms": percentile(lats, 0.5),
+            "p99_ms": percentile(lats, 0.99), "max_ms": max(lats) if lats else 0.0,
+            "warm_up_s": warm, "statuses": statuses,
+            "kib": (sum(sizes) / len(sizes) / 1024) if sizes else 0}
+
+
+def floor(db_url: str, cases: int, n: int = 2000) -> dict[str, Any]:
+    r = random.Random(5)
+    lats = []
+    if db_url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(libpq_url_of(db_url)) as conn:
+            for _ in range(n):
+                t0 = time.perf_counter()
+                conn.execute("SELECT id, title, state FROM application WHERE id = %s",
+                             (r.randrange(1, cases + 1),)).fetchone()
+                lats.append((time.perf_counter() - t0) * 1000)
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        for _ in range(n):
+            t0 = time.perf_counter()
+            conn.execute("SELECT id, title, state FROM application WHERE id = ?",
+                         (r.randrange(1, cases + 1),)).fetchone()
+            lats.append((time.perf_counter() - t0) * 1000)
+        conn.close()
+    return {"n": n, "p50_ms": percentile(lats, 0.5), "p99_ms": percentile(lats, 0.99)}
+
+
+def main() -> None:
+    base, db_url, cases, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+        float(sys.argv[4])
+    clients = [session(base, u) for u in USERS]
+    first = clients[0][0].get("/?sort=case_number").text
+    nxt = re.search(r'<a href="([^"]+)" rel="next">', first)
+    later = nxt.group(1).replace("&amp;", "&") if nxt else "/?sort=case_number"
+    # a later page: follow "Næste side" a few times
+    for _ in range(3):
+        page = clients[0][0].get(later).text
+        nxt = re.search(r'<a href="([^"]+)" rel="next">', page)
+        later = nxt.group(1).replace("&amp;", "&") if nxt else later
+    out = {name: run_route(clients, make, seconds)
+           for name, make in routes(cases, later).items()}
+    hits = clients[0][0].get(f"/api/search?q={PLACES[0]}&limit=100",
+                             headers=clients[0][1]).json()
+    emit_json({"routes": out, "floor": floor(db_url, cases),
+               "place_hits_first_page": len(hits.get("items", []))})
+
+
+if __name__ == "__main__":
+    main()
