@@ -115,10 +115,7 @@ def test_the_history_needs_an_empty_database(replayed: tuple[Workflow, int],
 def test_init_history_and_examples_go_together(db_url: str) -> None:
     """The history in Ishøj–Vallensbæk, the live examples beside it in Dragør–Tårnby."""
     from workflow.cli.app import cli
-    from workflow.config import PROJECT_DIR
 
-    if not (PROJECT_DIR / "templates" / "reference" / "dragoer.docx").is_file():
-        pytest.skip("Dragør's letterhead comes from the letterhead work (issue 21 item 2)")
     env = {"WORKFLOW_DATABASE_URL": db_url}
     out = CliRunner().invoke(cli, ["init", "--history", "--examples"], env=env)
     assert out.exit_code == 0, out.output

@@ -148,14 +148,9 @@ def serve(host: str, port: int, workers: int) -> None:
     fresh = store.current_revision(engine) is None
     engine.dispose()
     if fresh:
-        # The history in Ishøj–Vallensbæk and the examples in Dragør–Tårnby, once Dragør
-        # and Tårnby have letterheads (made from the installation by the letterhead work:
-        # the merger drops this check); until then the examples in Ishøj–Vallensbæk.
-        both = all((settings.templates_dir / "reference" / f"{m}.docx").is_file()
-                   for m in ("dragoer", "taarnby"))
-        click.echo("First start: setting up the demo"
-                   + (", its history and its examples." if both else " with its examples."))
-        click.get_current_context().invoke(init, demo=True, examples=True, history=both)
+        # the true history in Ishøj–Vallensbæk, the live examples in Dragør–Tårnby
+        click.echo("First start: setting up the demo, its history and its examples.")
+        click.get_current_context().invoke(init, demo=True, examples=True, history=True)
         click.echo("The demo users (pl-ishoj, sec-ishoj, legal-ishoj, admin, …) log in with "
                    "the password 'demo'.")
     click.echo(f"Serving on http://{host}:{port}/ (API documentation: /docs)")
