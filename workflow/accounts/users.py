@@ -75,7 +75,7 @@ def require_admin(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
                   conn: Connection | None = None, municipality: str | None = None) -> None:
     if not may_administer(actor, target, conn=conn, municipality=municipality):
         raise PermissionDenied(NOT_ADMIN if actor.role != ADMIN else Said(
-            f"{actor.id} manages the users of its own cooperation only",
+            f"{actor.id} manages the users of {getattr(actor, 'cooperation', None)} only",
             "du administrerer kun brugerne i dit eget samarbejde"))
 
 

@@ -9,11 +9,12 @@ at most 100 (a larger one is taken as 100). Nothing is counted.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..engine import lists, overview, queries
 from ..store import database as store
@@ -35,6 +36,16 @@ class Page(BaseModel):
     limit: int = Field(description="the rows a page holds at most")
 
 
+def _iso_day(value: Any) -> Any:
+    """A day as the schema says it (``YYYY-MM-DD``): not a number of seconds since 1970."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    if isinstance(value, date):
+        return value
+    raise ValueError("a day is written YYYY-MM-DD")
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 Cursor = Annotated[str | None, Query(max_length=400, description=(
     "the page to read: a `cursor` (or `prev_cursor`) of a page this list gave out; "
     "omitted: the first page. A changed cursor is refused with 422"))]
@@ -56,7 +67,7 @@ def _page(request: Request, page: lists.Page, limit: int, items: list[dict[str, 
 def read_applications(request: Request, wf: WfDep, user: UserDep,
                       state: Annotated[str | None, Query(pattern=NAME)] = None,
                       kind: Annotated[str | None, Query(pattern=NAME)] = None,
-                      due_before: Annotated[date | None, Query(
+                      due_before: Annotated[IsoDay | None, Query(
                           description="only cases with an open deadline before this day")]
                       = None,
                       q: Annotated[str | None, Query(max_length=200, description=(
