@@ -16,7 +16,7 @@ from pathlib import Path
 import docx
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from tests.conftest import Clock
 from tests.factories import tiny_png
@@ -33,36 +33,37 @@ OWN = "agenda_item_dragoer.md.j2"
 
 
 def install_dragoer_taarnby(db_url: str, *, logo: bytes | None = None) -> None:
-    """Dragør and Tårnby as the cooperation (the demo's municipalities leave it), Dragør
-    with an agenda template of its own, the areas run by them, and their staff."""
+    """The shipped Dragør–Tårnby cooperation, set up as `workflow setup` does, with the
+    test's own rows: Dragør with an agenda template of its own, the areas run by them, and
+    their staff."""
+    from workflow.installation.apply import apply
+    from workflow.installation.demo import demo_installation
+
     engine = store.make_engine(db_url)
     try:
+        apply(engine, demo_installation(1))
+        rows = {
+            "dragoer": {"address": "Eksempelvej 1, 2791 Dragør", "committees": ["Økonomiudvalget"],
+                        "agenda_layout": "standard", "agenda_template": OWN, "logo": logo,
+                        "logo_type": "image/png" if logo else None,
+                        "signatories": [{"name": "Eva Eksempel", "title": "Borgmester"}],
+                        "contacts": []},
+            "taarnby": {"address": "Prøvegade 2, 2770 Kastrup", "committees": None,
+                        "agenda_layout": "standard", "agenda_template": None, "logo": None,
+                        "logo_type": None, "signatories": [], "contacts": []}}
+        people = {"pl-dragoer": "Pia Prøve", "pl-taarnby": "Tom Test",
+                  "legal-dragoer": "Jens Jura"}
         with store.write(engine) as conn:
-            conn.execute(update(t.municipality).values(cooperation=False))
-            conn.execute(insert(t.municipality), [
-                {"id": "dragoer", "name": "Dragør Kommune", "council": "Dragør Kommunalbestyrelse",
-                 "address": "Eksempelvej 1, 2791 Dragør", "cooperation": True,
-                 "committees": ["Økonomiudvalget"], "council_type": "kommunalbestyrelse",
-                 "agenda_layout": "standard", "agenda_template": OWN, "logo": logo,
-                 "logo_type": "image/png" if logo else None,
-                 "signatories": [{"name": "Eva Eksempel", "title": "Borgmester"}],
-                 "contacts": []},
-                {"id": "taarnby", "name": "Tårnby Kommune", "council": "Tårnby Kommunalbestyrelse",
-                 "address": "Prøvegade 2, 2770 Kastrup", "cooperation": True,
-                 "committees": None, "council_type": "kommunalbestyrelse",
-                 "agenda_layout": "standard", "agenda_template": None, "logo": None,
-                 "logo_type": None, "signatories": [], "contacts": []}])
+            for mid, values in rows.items():
+                conn.execute(update(t.municipality).where(t.municipality.c.id == mid)
+                             .values(**values))
             for i, area in enumerate(("employment", "rehabilitation", "social",
                                       "special_education", "nature_environment")):
-                conn.execute(update(t.area).where(t.area.c.id == area)
+                conn.execute(update(t.area).where(t.area.c.id == area,
+                                                  t.area.c.cooperation_id == "dragoer-taarnby")
                              .values(run_by="taarnby" if i == 0 else "dragoer"))
-            conn.execute(insert(t.user), [
-                {"id": "pl-dragoer", "name": "Pia Prøve", "role": "project_lead",
-                 "municipality": "dragoer", "email": "pia@dragoer.example"},
-                {"id": "pl-taarnby", "name": "Tom Test", "role": "project_lead",
-                 "municipality": "taarnby", "email": "tom@taarnby.example"},
-                {"id": "legal-dragoer", "name": "Jens Jura", "role": "legal",
-                 "municipality": "dragoer", "email": "jens@dragoer.example"}])
+            for uid, name in people.items():
+                conn.execute(update(t.user).where(t.user.c.id == uid).values(name=name))
     finally:
         engine.dispose()
 
@@ -99,7 +100,7 @@ def test_a_missing_agenda_template_fails_the_check_as_it_fails_the_step(
         f"{OWN}:?: missing: the agenda_template of Dragør Kommune (dragoer) names this "
         f"template, so its agenda_item cannot be made"]
     assert lines[-1] == (f"1 problem(s) in the templates of 10 drafts ({templates}), for "
-                         f"municipalities dragoer, taarnby.")
+                         f"municipalities dragoer, ishoj, taarnby, vallensbaek.")
     wf = Workflow.open(Settings(database_url=db_url, templates_dir=templates), clock=clock)
     try:
         app = to_legal_review(wf)

@@ -117,17 +117,17 @@ BREACHES: list[tuple[str, str, set[str]]] = [
      "WHERE id = (SELECT max(id) FROM document_version)",
      {"document versions per document"}),
     ("an area live in two applications (the unique index dropped first)",
-     "DROP INDEX uq_area_live_claim; INSERT INTO application_area (application_id, area_id, "
-     "live) SELECT {b}, area_id, true FROM application_area WHERE application_id = {a} "
-     "LIMIT 1",
+     "DROP INDEX uq_area_live_claim; INSERT INTO application_area (application_id, "
+     "cooperation_id, area_id, live) SELECT {b}, cooperation_id, area_id, true FROM "
+     "application_area WHERE application_id = {a} LIMIT 1",
      {"no area is live", "no live claim of a withdrawn"}),
     ("a claim on a released area",
      "UPDATE area SET released_on = '2018-06-01' WHERE id = (SELECT min(area_id) FROM "
      "application_area WHERE application_id = {a})",
      {"no live claim on an area"}),
     ("a withdrawn application still holding an area",
-     "INSERT INTO application_area (application_id, area_id, live) "
-     "VALUES ({b}, 'nature_environment', true)",
+     "INSERT INTO application_area (application_id, cooperation_id, area_id, live) "
+     "VALUES ({b}, 'ishoj-vallensbaek', 'nature_environment', true)",
      {"no live claim of a withdrawn"}),
     ("an application in council approval holding nothing",
      "UPDATE application_area SET live = false WHERE application_id = {a}",

@@ -37,6 +37,13 @@ def test_the_shipped_setting() -> None:
 
 def test_changing_the_setting_changes_the_guard(tmp_path: Path, settings: Settings,
                                                 open_wf: Callable[..., Workflow]) -> None:
+    from sqlalchemy import update
+
+    from workflow.store import database as store
+    from workflow.store import tables as t
+
+    with store.write(open_wf().engine) as conn:   # a cooperation's own count would win
+        conn.execute(update(t.cooperation).values(settings={}))
     path = with_setting(tmp_path, "area_count: {1: {min: 1, max: 4}, 2: {min: 1, max: 1}}")
     wf = open_wf(settings=replace(settings, states_file=path))
     app = make_application(wf)

@@ -127,7 +127,9 @@ def test_a_database_of_an_earlier_revision_upgrades_with_its_data(
         had: dict[str, set[str]] = {}   # each table's columns at that revision
         with engine.begin() as conn:  # (not store.write: no change counter before 0005)
             for table in then:
-                had[table.name] = {c["name"] for c in inspect(conn).get_columns(table.name)}
+                had[table.name] = {c["name"] for c in inspect(conn).get_columns(table.name)
+                                   if (table.name, c["name"]) != ("search_entry", "tsv")}
+                # (PostgreSQL's generated tsv column is 0018's, beside the models)
                 assert had[table.name] <= set(table.columns.keys()), table.name
                 rows = rows_then(table.name, newest, had)
                 if table is not t.change_counter and rows:

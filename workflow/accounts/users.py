@@ -73,8 +73,10 @@ def may_administer(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
 
 def require_admin(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
                   conn: Connection | None = None, municipality: str | None = None) -> None:
+    if actor.role != ADMIN:
+        raise PermissionDenied(NOT_ADMIN)
     if not may_administer(actor, target, conn=conn, municipality=municipality):
-        raise PermissionDenied(NOT_ADMIN if actor.role != ADMIN else Said(
+        raise PermissionDenied(Said(
             f"{actor.id} manages the users of {getattr(actor, 'cooperation', None)} only",
             "du administrerer kun brugerne i dit eget samarbejde"))
 
