@@ -137,29 +137,6 @@ def short_names(wf: Workflow, actor: Actor | Any) -> str:
     return " · ".join(short_name(wf, c) for c in coops)
 
 
-def check_manages(wf: Workflow, conn: Connection, actor: Actor, *,
-                  target: str | None = None, municipality: str | None = None) -> None:
-    """Refuse an admin limited to one cooperation who would manage ``target`` (a user) or a
-    user of ``municipality`` outside it: it manages its members' users and its own admins."""
-    if actor.role != "admin":
-        raise PermissionDenied(Said("only an administrator may manage users and tokens",
-                                    "kun en administrator kan administrere brugere"))
-    if actor.cooperation is None:
-        return
-    members = wf.members.get(actor.cooperation, [])
-    outside = municipality is not None and municipality not in members
-    if target is not None:
-        row = conn.execute(select(t.user.c.municipality, t.user.c.cooperation_id)
-                           .where(t.user.c.id == target)).first()
-        outside = outside or row is not None and not (row.municipality in members or (
-            row.municipality is None and row.cooperation_id == actor.cooperation))
-    if outside:
-        raise PermissionDenied(Said(
-            f"{actor.id} manages the users of {actor.cooperation} only "
-            f"({', '.join(members)})",
-            f"du administrerer kun brugerne i {wf.cooperations[actor.cooperation].name}"))
-
-
 def managed_users(wf: Workflow, actor: Actor) -> Any:
     """A filter on ``user``: the users ``actor`` (an admin) manages (None: all)."""
     if actor.cooperation is None:
