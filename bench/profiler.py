@@ -14,7 +14,7 @@ usage: python bench/profiler.py fire [--n 250] [--db sqlite|postgresql] [--top 2
         are built before, not profiled); the top entries by cumulative time inside
         ``workflow/``, python-docx and markdown-it, in ms per letter (profiled, so about 2x
         the unprofiled figures), then by own time anywhere.
-  web   a fresh database as the web workload makes it (``workflow init --demo
+  web   a fresh database as the web workload makes it (``workflow init
         --examples``), the app in-process with FastAPI's TestClient, logged in through the
         /login form as pl-ishoj, the pages' cache made to keep nothing (every request
         renders its page), and the page's renderer wrapped (FastAPI calls it in a worker
@@ -207,7 +207,7 @@ def profile_web(a: argparse.Namespace) -> None:
     scratch = Path(a.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     os.environ["WORKFLOW_DATABASE_URL"] = fresh_database(a.db, scratch)
-    subprocess.run([workflow_script(), "init", "--demo", "--examples"], cwd=REPO_DIR,
+    subprocess.run([workflow_script(), "init", "--examples"], cwd=REPO_DIR,
                    check=True, capture_output=True)
 
     from workflow.config import Settings

@@ -75,7 +75,7 @@ def test_the_readme_session_is_what_the_program_prints(
     steps = console_blocks(heading)
     assert steps[0][0].startswith("export WORKFLOW_NOW="), "a session states its moment"
     if not any(c.startswith("workflow init") for c, _ in steps):   # on the demo set-up
-        assert CliRunner().invoke(cli, ["init", "--demo"], env=env).exit_code == 0
+        assert CliRunner().invoke(cli, ["init", "--demo-setup"], env=env).exit_code == 0
     for command, shown in steps:
         if command.startswith("export "):
             name, value = command.removeprefix("export ").split("=", 1)

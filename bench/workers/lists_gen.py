@@ -2,7 +2,7 @@
 with COPY, SQLite with executemany in one transaction.
 
 ``python bench/workers/lists_gen.py URL CASES`` fills a database that holds the demo's
-set-up (``workflow init --demo``) with CASES dispensations (a few BUM agreements among
+set-up (``workflow init --demo-setup``) with CASES dispensations (a few BUM agreements among
 them, between Ishøj and Brøndby), 10 audit entries a case, one open deadline per open
 case, 3 document versions a case (one document; the bytes are a few shared small blobs,
 not real .docx files: no benchmarked page reads them), and the search rows the engine

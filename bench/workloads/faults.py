@@ -4,7 +4,7 @@ usage: python bench/run.py --workload faults [--seconds 120] [--clients 12] [--k
                            [--seed N]   (not part of the default run: it is a long one)
 
   set-up    a fresh schema ``wf_faults_<pid>`` in the PostgreSQL database ``test`` on
-            127.0.0.1:5432 (``--pg-url``), ``workflow init --demo`` into it; the schema is
+            127.0.0.1:5432 (``--pg-url``), ``workflow init --demo-setup`` into it; the schema is
             dropped at the end (``--keep`` keeps it and the logs)
   processes 4 ``workflow serve --port P`` (one process each, killable alone), 2 ``workflow
             scheduler --poll 1`` and ``bench/workers/smtp_sink.py``, an SMTP server that logs
@@ -952,11 +952,11 @@ def load_and_faults(a: argparse.Namespace, cluster: Cluster, stats: Stats, url: 
                     name: str, logs: Path, seed: int) -> dict[str, Any]:
     import psycopg
 
-    init = subprocess.run([workflow_script(), "init", "--demo"], cwd=REPO_DIR,
+    init = subprocess.run([workflow_script(), "init", "--demo-setup"], cwd=REPO_DIR,
                           env={**cluster.base_env, "WORKFLOW_NOW": WEB_NOW},
                           capture_output=True, text=True, timeout=120)
     if init.returncode != 0:
-        raise SystemExit(f"workflow init --demo failed:\n{init.stdout}{init.stderr}")
+        raise SystemExit(f"workflow init --demo-setup failed:\n{init.stdout}{init.stderr}")
     cluster.start_sink()
     cluster.start_web()
     tokens, users = log_in(cluster.ports)

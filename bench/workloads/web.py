@@ -4,7 +4,7 @@ For SQLite and then PostgreSQL:
 
   set-up   a fresh database (SQLite: a file in the scratch folder; PostgreSQL: the schema
            ``bench_web`` of the benchmark database, dropped and recreated) made by
-           ``workflow init --demo --examples``; then ``workflow serve --workers 4`` on a free
+           ``workflow init --examples``; then ``workflow serve --workers 4`` on a free
            loopback port, as shipped (uvicorn, one JSON log line per request, to a file)
   log-in   GET /login for the form's CSRF value, POST /login as pl-ishoj (the project lead:
            the fullest dashboard), GET / once: the session cookie; POST /api/token as
@@ -341,7 +341,7 @@ def measure_db(db: str, scratch: Path, env: Mapping[str, str], *, duration: int,
     url = fresh_database(db, folder)
     db_env = {**env, "WORKFLOW_DATABASE_URL": url}
     t0 = time.perf_counter()
-    subprocess.run([workflow_script(), "init", "--demo", "--examples"], env=db_env,
+    subprocess.run([workflow_script(), "init", "--examples"], env=db_env,
                    cwd=REPO_DIR, check=True, capture_output=True)
     init_s = time.perf_counter() - t0
     rows: dict[str, dict[str, Any]] = {}

@@ -12,7 +12,7 @@ from tests.cli.test_cli import EXAMPLES_NOW, Env, run, sqlite_env
 
 def test_verify_names_the_row_changed_by_hand(tmp_path: Path) -> None:
     env: Env = {**sqlite_env(tmp_path), "WORKFLOW_NOW": EXAMPLES_NOW}
-    run(env, "init", "--demo", "--examples")
+    run(env, "init", "--examples")
     ok = run(env, "audit", "verify")
     lines = ok.stdout.splitlines()
     assert len(lines) == 7 and all("kæden holder" in line for line in lines), ok.stdout

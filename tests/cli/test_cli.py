@@ -61,14 +61,14 @@ EXAMPLES_NOW = "2026-03-04T10:00"
 def examples(tmp_path: Path) -> Env:
     """A SQLite database with the demo setup and the examples 1-7, as of EXAMPLES_NOW."""
     env = {**sqlite_env(tmp_path), "WORKFLOW_NOW": EXAMPLES_NOW}
-    run(env, "init", "--demo", "--examples")
+    run(env, "init", "--examples")
     return env
 
 
 # --------------------------------------------------------------------------- init
 def test_init_with_examples(tmp_path: Path) -> None:
     env = {**sqlite_env(tmp_path), "WORKFLOW_NOW": EXAMPLES_NOW}
-    out = run(env, "init", "--demo", "--examples").stdout
+    out = run(env, "init", "--examples").stdout
     assert f"Database sqlite:///{tmp_path / 'wf.db'}: schema none -> {HEAD_REVISION}." in out
     assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in out
     assert "users pl-ishoj, pl-vallensbaek, sec-ishoj" in out
@@ -104,10 +104,10 @@ def test_init_with_examples(tmp_path: Path) -> None:
 def test_init_twice_is_harmless(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
     assert "Loaded the demo's installation files: ishoj-vallensbaek.yaml" in \
-        run(env, "init", "--demo").stdout
+        run(env, "init", "--demo-setup").stdout
     run(env, "new", "--kind", "dispensation", "--round", "1", "--title", "Bliver",
         "--as", "pl-ishoj")
-    out = run(env, "init", "--demo").stdout
+    out = run(env, "init", "--demo-setup").stdout
     assert f"schema {HEAD_REVISION} -> {HEAD_REVISION}." in out
     assert "The demo setup was already there." in out
     apps = as_json(env, "list", "--as", "pl-ishoj")
@@ -125,12 +125,12 @@ def test_init_twice_is_harmless(tmp_path: Path) -> None:
 def test_a_whole_life_cycle(db_url: str) -> None:
     """From a new round-1 application to closed, on SQLite and PostgreSQL.
 
-    The ``db_url`` fixture already holds Ishøj–Vallensbæk, so ``init --demo`` adds only
+    The ``db_url`` fixture already holds Ishøj–Vallensbæk, so ``init --demo-setup`` adds only
     Dragør–Tårnby.
     """
     # the steps happen at the moments WORKFLOW_NOW states (a meeting is recorded after it)
     env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_NOW": "2018-01-08T09:00"}
-    out = run(env, "init", "--demo").stdout
+    out = run(env, "init", "--demo-setup").stdout
     assert "added" not in out and "dragoer-taarnby.yaml" in out
 
     out = run(env, "new", "--kind", "dispensation", "--round", "1", "--title",
@@ -489,7 +489,7 @@ def test_a_broken_states_file_stops_init_before_it_changes_anything(tmp_path: Pa
     text = (Path(__file__).resolve().parents[2] / "states.yaml").read_text(encoding="utf-8")
     states.write_text(text.replace("roles: [legal]", "roles: [lawyer]", 1), encoding="utf-8")
     env = {**sqlite_env(tmp_path), "WORKFLOW_STATES_FILE": str(states)}
-    result = run(env, "init", "--demo", ok=False)
+    result = run(env, "init", "--demo-setup", ok=False)
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
     assert "unknown role 'lawyer'" in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "wf.db").exists()
@@ -708,7 +708,7 @@ def test_a_real_terminal_gets_no_control_sequence(tmp_path: Path) -> None:
     import pty
 
     db = tmp_path / "wf.db"
-    run({"WORKFLOW_DATABASE_URL": f"sqlite:///{db}"}, "init", "--demo")
+    run({"WORKFLOW_DATABASE_URL": f"sqlite:///{db}"}, "init", "--demo-setup")
     app = _case_with_hostile_text(f"sqlite:///{db}")
     for args in (["show", str(app)], ["history", str(app)], ["list"]):
         leader, follower = pty.openpty()
@@ -731,7 +731,7 @@ def test_a_real_terminal_gets_no_control_sequence(tmp_path: Path) -> None:
 
 def test_text_that_is_not_text_or_a_title_with_controls_is_refused(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    run(env, "init", "--demo")
+    run(env, "init", "--demo-setup")
     new = ["new", "--kind", "dispensation", "--round", "1", "--as", "pl-ishoj"]
     assert fails(env, *new, "--title", "Sag\x1b]0;ejet\x07") == \
         "error: the title contains the control character \\x1b"

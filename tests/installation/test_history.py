@@ -8,6 +8,7 @@ the invented ones are checked to be said so in the step's comment.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -121,6 +122,43 @@ def test_init_history_and_examples_go_together(db_url: str) -> None:
     assert out.exit_code == 0, out.output
     assert "Replayed the history of 2020–22 as case 1" in out.output
     assert "in dragoer-taarnby" in out.output
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_init_demo_is_the_whole_demo(db_url: str) -> None:
+    """``init --demo`` is what ``serve`` loads on an empty database: the history as case 1
+    in Ishøj–Vallensbæk, the seven live examples beside it in Dragør–Tårnby."""
+    from workflow.cli.app import cli
+
+    env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_NOW": "2027-03-03T10:00"}
+    out = CliRunner().invoke(cli, ["init", "--demo"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "Replayed the history of 2020–22 as case 1" in out.output
+    assert ("Added the examples 2–8 in dragoer-taarnby: applications 2–6 and BUM agreements "
+            "7–8, dated up to today (2027-03-03).") in out.output
+    listed = CliRunner().invoke(cli, ["list", "--json", "--as", "admin"], env=env)
+    assert listed.exit_code == 0, listed.output
+    cases = {a["id"]: a for a in json.loads(listed.output)}
+    assert sorted(cases) == list(range(1, 9))
+    assert (cases[1]["kind"], cases[1]["state"]) == ("exit", "closed")
+    assert cases[1]["parties"] == ["ishoj", "vallensbaek"]
+    assert all("dragoer" in cases[i]["parties"] for i in range(2, 9))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_init_demo_before_the_history_ends_is_refused(db_url: str) -> None:
+    """A clock before the history's last day would make its steps lie in the future: the
+    demo is refused with what to do instead, before the database is touched."""
+    from workflow.cli.app import cli
+
+    env = {"WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_NOW": "2021-06-01T10:00"}
+    out = CliRunner().invoke(cli, ["init", "--demo"], env=env)
+    assert out.exit_code == 2, out.output
+    assert ("the history runs to 2022-01-03, after today (2021-06-01): use --demo-setup, "
+            "or --examples alone") in out.output
+    assert "Database" not in out.output      # refused before the database was touched
+    again = CliRunner().invoke(cli, ["init", "--demo-setup"], env=env)
+    assert again.exit_code == 0 and "Replayed" not in again.output
 
 
 def test_the_replayed_steps_notices_are_history_not_news(replayed: tuple[Workflow, int]

@@ -17,27 +17,42 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option("--demo", is_flag=True,
-              help="Load the demo's two installation files (Ishøj–Vallensbæk, Dragør–Tårnby).")
+              help="Load the whole demo, as `serve` does on an empty database: the two "
+                   "installation files, Ishøj–Vallensbæk's true history of 2020–22 and the "
+                   "live examples in Dragør–Tårnby.")
+@click.option("--demo-setup", is_flag=True,
+              help="Load only the demo's two installation files (Ishøj–Vallensbæk, "
+                   "Dragør–Tårnby) and their users, no cases.")
 @click.option("--examples", is_flag=True,
-              help="Also add live example cases in Dragør–Tårnby, dated up to today "
-                   "(implies --demo).")
+              help="Also add live example cases, dated up to today: in Ishøj–Vallensbæk, "
+                   "or with the history in Dragør–Tårnby (implies --demo-setup).")
 @click.option("--history", is_flag=True,
-              help="Also replay Ishøj–Vallensbæk's true history of 2020–22 (implies --demo).")
-def init(demo: bool, examples: bool, history: bool) -> None:
+              help="Also replay Ishøj–Vallensbæk's true history of 2020–22 "
+                   "(implies --demo-setup).")
+def init(demo: bool, demo_setup: bool, examples: bool, history: bool) -> None:
     """Create or upgrade the database at WORKFLOW_DATABASE_URL."""
+    from zoneinfo import ZoneInfo
+
     from ..config import Settings
+    from ..errors import InvalidData
     from ..installation import demo as demo_data
+    from ..installation.history import ENDS
     from ..process.definition import load
     from ..store import database as store
 
     settings = Settings.from_env()
     load(settings.states_file)  # a broken definition is reported before anything changes
+    examples, history = examples or demo, history or demo
+    today = settings.clock()().astimezone(ZoneInfo(settings.timezone)).date()
+    if history and today < ENDS:
+        raise InvalidData(f"the history runs to {ENDS.isoformat()}, after today "
+                         f"({today.isoformat()}): use --demo-setup, or --examples alone")
     engine = store.make_engine(settings.database_url)
     before = store.current_revision(engine)
     store.migrate(engine)
     url = engine.url.render_as_string(hide_password=True)
     click.echo(f"Database {url}: schema {before or 'none'} -> {store.HEAD_REVISION}.")
-    if demo or examples or history:
+    if demo_setup or examples or history:
         added = demo_data.load_setup(engine)
         files = "; ".join(f"{f.name} ({demo_data.describe(n)})"
                           for n, f in enumerate(demo_data.DEMO_FILES))
@@ -54,9 +69,6 @@ def init(demo: bool, examples: bool, history: bool) -> None:
         click.echo(f"Replayed the history of 2020–22 as case {case}: from the choice of "
                    "areas to the split on 1 January 2022.")
     if examples:
-        from zoneinfo import ZoneInfo
-
-        today = settings.clock()().astimezone(ZoneInfo(settings.timezone)).date()
         coop = "dragoer-taarnby" if history else "ishoj-vallensbaek"
         ids = demo_data.load_examples(open_workflow, today=today, timezone=settings.timezone,
                                       cooperation=coop)
@@ -150,7 +162,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if fresh:
         # the true history in Ishøj–Vallensbæk, the live examples in Dragør–Tårnby
         click.echo("First start: setting up the demo, its history and its examples.")
-        click.get_current_context().invoke(init, demo=True, examples=True, history=True)
+        click.get_current_context().invoke(init, demo=True)
         click.echo("The demo users (pl-ishoj, sec-ishoj, legal-ishoj, admin, …) log in with "
                    "the password 'demo'.")
     click.echo(f"Serving on http://{host}:{port}/ (API documentation: /docs)")

@@ -85,6 +85,7 @@ STEPS: list[Step] = [
                  "(Folkebladet, december 2021)."}),
 ]
 OPENED = (date(2020, 5, 27), "10:00")   # INVENTED day, after the agreement of 5 May 2020
+ENDS = STEPS[-1][0]                      # the last step's day: the history is past after it
 
 
 def load_history(open_workflow: Callable[[Callable[[], Any]], Any], *,
