@@ -126,3 +126,12 @@ def test_lists_with_og_and_eller() -> None:
     assert join_and(["a", "b", "c"]) == "a, b og c"
     assert join_or(["»Jurist«", "»Projektleder«"]) == "»Jurist« eller »Projektleder«"
     assert join_or(["1", "2", "3"]) == "1, 2 eller 3"
+
+
+def test_a_name_in_a_sentence_keeps_its_abbreviations() -> None:
+    from workflow.danish import in_sentence
+
+    assert in_sentence("Det sociale område") == "det sociale område"
+    assert in_sentence("Pædagogisk psykologisk rådgivning (PPR)") == \
+        "pædagogisk psykologisk rådgivning (PPR)"
+    assert in_sentence("PPR") == "PPR" and in_sentence("") == ""

@@ -80,6 +80,17 @@ def join_and(values: Iterable[Any], word: str = "og") -> str:
         if items else ""
 
 
+def in_sentence(name: object) -> str:
+    """A name as it reads inside a sentence: ``Det sociale område`` becomes ``det sociale
+    område``, while what follows keeps its capitals (``rådgivning (PPR)``) and a first word
+    that is an abbreviation (``PPR``) is left as it is."""
+    text = str(name)
+    first = text.split(" ", 1)[0]
+    if not text or (len(first) > 1 and first.isupper()):
+        return text
+    return text[0].lower() + text[1:]
+
+
 def join_or(values: Iterable[Any]) -> str:
     """``a``, ``a eller b``, ``a, b eller c``."""
     return join_and(values, "eller")

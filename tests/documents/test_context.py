@@ -220,5 +220,6 @@ def test_a_partial_grant_names_what_was_granted_and_what_was_refused(
         sqlite_wf: Workflow) -> None:
     app = make_application(sqlite_wf, state="partly_granted", granted=["rehabilitation"])
     text = paragraphs(fetch(sqlite_wf, app, "decision_memo"))
-    assert "Ministeriet har bevilget dispensation for genoptræning og givet afslag for " \
-           "specialundervisning og natur og miljø." in text
+    # two sentences, so that "natur og miljø" cannot be read as two areas
+    assert "Ministeriet har bevilget dispensation for genoptræning. Ministeriet har givet " \
+           "afslag for specialundervisning og natur og miljø." in text

@@ -138,3 +138,32 @@ def test_the_letter_prints_the_parts_in_danish(wf: Workflow) -> None:
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(got.content)).paragraphs)
     assert "Det sociale område: serviceloven § 82 og § 86" in text
     assert "genoptræning og det sociale område: serviceloven § 82 og § 86" in text
+
+
+def test_the_decision_memo_names_the_parts_granted_and_refused(wf: Workflow) -> None:
+    """An area asked whole and granted in part: the memo says which parts were granted and
+    which refused, in its summary, its table, its transition plan and its refusals."""
+    app = make_application(wf, state="submitted", areas=["social", "rehabilitation"])
+    walk_fire(wf, app, "record_decision", user="pl-ishoj", data={
+        **DECISION, "outcome": "partly_granted", "granted_areas": "social:s82,social:s86"})
+    listed = {d["name"]: d for d in documents(wf, app, user="admin")}
+    got = wf.download(int(listed["decision_memo"]["id"]), user="pl-ishoj")
+    memo = docx.Document(io.BytesIO(got.content))
+    text = "\n".join(p.text for p in memo.paragraphs)
+    assert ("Ministeriet har bevilget dispensation for det sociale område (serviceloven § 82 og "
+            "§ 86). Ministeriet har givet afslag for genoptræning og det sociale område "
+            "(serviceloven §§ 112–114 og § 116).") in text
+    rows = [[c.text for c in r.cells] for tb in memo.tables for r in tb.rows]
+    assert [(r[0], r[2], r[4]) for r in rows[1:]] == [
+        ("Genoptræning", "Afslag", "Forbliver i samarbejdet"),
+        ("Det sociale område: serviceloven §§ 112–114 og § 116", "Afslag",
+         "Forbliver i samarbejdet"),
+        ("Det sociale område: serviceloven § 82 og § 86", "Bevilget",
+         "Dato aftales med ministeriet")]
+    # the transition plan is for the parts granted; the parts refused stay
+    plan = text.split("Overgangsplan for de bevilgede områder")[1].split("Områder med afslag")
+    assert "Det sociale område: serviceloven § 82 og § 86" in plan[0]
+    assert "§ 116" not in plan[0] and "Genoptræning" not in plan[0]
+    assert ("Det sociale område: serviceloven §§ 112–114 og § 116 (§ 1, stk. 2, nr. 5), som "
+            "fortsat varetages af Ishøj Kommune") in plan[1]
+

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from ..danish import join_and
+from ..danish import in_sentence, join_and
 from ..store import tables as t
 
 
@@ -34,7 +34,8 @@ def part_names(names: list[str]) -> str:
 
 def application_areas(conn: Connection, app_id: int) -> list[dict[str, Any]]:
     """The application's areas (live or decided), in the areas' order: id, name, law_ref,
-    run_by, outcome, and ``parts`` (the part ids printed; None: the area whole)."""
+    run_by, outcome, ``parts`` (the part ids printed; None: the area whole) and ``phrase``
+    (how it reads in a sentence: ``det sociale område (serviceloven § 82 og § 86)``)."""
     ar, aa = t.area, t.application_area
     rows = conn.execute(select(ar.c.id, ar.c.name_da, ar.c.law_ref, ar.c.run_by, ar.c.parts,
                                aa.c.part_id, aa.c.live, aa.c.outcome)
@@ -59,11 +60,13 @@ def application_areas(conn: Connection, app_id: int) -> list[dict[str, Any]]:
                       for o in dict.fromkeys(r.outcome for r in alone)]
         for outcome, parts in groups:
             base = {"id": first.id, "name": first.name_da, "law_ref": first.law_ref,
-                    "run_by": first.run_by, "outcome": outcome, "parts": None}
+                    "run_by": first.run_by, "outcome": outcome, "parts": None,
+                    "phrase": in_sentence(first.name_da)}
             if parts:
                 ids = [r.part_id for r in parts]
                 named = [str(declared.get(p, {}).get("name_da") or p) for p in ids]
                 base |= {"name": f"{first.name_da}: {part_names(named)}", "parts": ids,
-                         "area_name": first.name_da, "part_names": named}
+                         "area_name": first.name_da, "part_names": named,
+                         "phrase": f"{in_sentence(first.name_da)} ({part_names(named)})"}
             out.append(base)
     return out

@@ -93,6 +93,7 @@ FILTERS = {
     "add_days": _dateish(lambda d, days: d + timedelta(days=days)),
     "paragraph": _paragraph,
     "join_and": danish.join_and,
+    "in_sentence": danish.in_sentence,
 }
 
 

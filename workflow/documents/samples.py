@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..danish import in_sentence
 from .context import Inputs, municipality_view
 
 Rows = Sequence[Mapping[str, Any]]
@@ -58,7 +59,8 @@ def sample_inputs(full: bool, process: str = "application", *,
     a, b = members[0]["id"], members[1 % len(members)]["id"]
     munis = [municipality_view(m, _contact(m) if full else None) for m in members]
     run_by = {"ishoj": a, "vallensbaek": b}
-    areas = [{"id": x["id"], "name": x["name_da"], "law_ref": x["law_ref"],
+    areas = [{"id": x["id"], "name": x["name_da"], "law_ref": x["law_ref"], "parts": None,
+              "phrase": in_sentence(x["name_da"]),
               "run_by": run_by.get(x["run_by"], a), "outcome": ("granted" if i < 2 else
                                                                 "refused")
               if full else None} for i, x in enumerate(_areas()[1:4])]
