@@ -33,6 +33,7 @@ from benchlib import (
     pg_schema_url,
     pg_url,
     revision,
+    served,
     worker,
 )
 
@@ -100,8 +101,6 @@ def _has_cases(url: str, cases: int) -> bool:
 
 
 def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    from workloads.web import server
-
     sizes = [("postgresql", int(n)) for n in a.lists_pg_cases.split(",") if n] + \
             [("sqlite", int(n)) for n in a.lists_sqlite_cases.split(",") if n]
     out: dict[str, Any] = {"revision": revision(), "workers": a.lists_workers,
@@ -112,8 +111,8 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         log = ctx.scratch / f"lists-{db}-{cases}.log"
         url, made = _database(db, cases, a, ctx, log)
         env = {**ctx.env, "WORKFLOW_DATABASE_URL": url}
-        with server(env, ctx.scratch / f"lists-serve-{db}-{cases}.log", a.lists_workers) \
-                as base:
+        with served(env, ctx.scratch / f"lists-serve-{db}-{cases}.log", a.lists_workers) \
+                as (base, _):
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
             got = _result(worker("lists_load", base, url, str(cases), str(a.lists_seconds)),
