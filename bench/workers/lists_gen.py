@@ -46,6 +46,7 @@ PLACES = [f"{a}{b}" for a in ("Skov", "Strand", "Mølle", "Kirke", "Bøge", "Eng
 PLACES = [f"{p}{n}" for p in PLACES for n in ("", "s", "by", "rød", "sted", "lev", "bjerg",
                                               "hus", "gård", "ende", "strup", "borg", "holt",
                                               "bæk", "dal", "høj", "næs")]
+COOPERATION = "ishoj-vallensbaek"  # every case's (a BUM agreement's too: Ishøj is a party)
 START = datetime(2018, 1, 8, 8, 0, tzinfo=UTC)
 
 
@@ -97,7 +98,7 @@ def generate(cases: int, p: dict[str, Any], out: dict[str, list[tuple[Any, ...]]
             i, process, kind, None if c["bum"] else 1, c["title"], c["case"], c["state"],
             AUDITS, AUDITS, iso(c["updated"]), iso(c["updated"].date()), p["definition"],
             json.dumps(c["parties"]), "{}", iso(c["created"]), iso(c["created"].date()),
-            "pl-ishoj", iso(c["updated"]), "pl-ishoj"))
+            "pl-ishoj", iso(c["updated"]), "pl-ishoj", COOPERATION))
         for m in c["parties"]:
             out["application_party"].append((i, m))
         for v in range(1, AUDITS + 1):
@@ -128,7 +129,7 @@ def generate(cases: int, p: dict[str, Any], out: dict[str, list[tuple[Any, ...]]
 COLUMNS = {
     "application": "id, process, kind, round, title, case_number, state, version, "
                    "entered_version, entered_at, entered_on, definition_hash, parties, data, "
-                   "created_at, opened_on, created_by, updated_at, updated_by",
+                   "created_at, opened_on, created_by, updated_at, updated_by, cooperation_id",
     "application_party": "application_id, municipality",
     "audit_entry": "application_id, version, trigger, from_state, to_state, user_id, role, "
                    "municipality, at, happened_on, comment, data",

@@ -33,6 +33,7 @@ from benchlib import (
     pg_schema_url,
     pg_url,
     revision,
+    served,
     worker,
 )
 
@@ -100,8 +101,6 @@ def _has_cases(url: str, cases: int) -> bool:
 
 
 def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    from workloads.web import server
-
     sizes = [("postgresql", int(n)) for n in a.lists_pg_cases.split(",") if n] + \
             [("sqlite", int(n)) for n in a.lists_sqlite_cases.split(",") if n]
     out: dict[str, Any] = {"revision": revision(), "workers": a.lists_workers,
@@ -112,8 +111,8 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         log = ctx.scratch / f"lists-{db}-{cases}.log"
         url, made = _database(db, cases, a, ctx, log)
         env = {**ctx.env, "WORKFLOW_DATABASE_URL": url}
-        with server(env, ctx.scratch / f"lists-serve-{db}-{cases}.log", a.lists_workers) \
-                as base:
+        with served(env, ctx.scratch / f"lists-serve-{db}-{cases}.log", a.lists_workers) \
+                as (base, _):
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
             got = _result(worker("lists_load", base, url, str(cases), str(a.lists_seconds)),
@@ -133,15 +132,17 @@ def print_report(rep: dict[str, Any]) -> None:
         print(f"\n{run_['db']}, {run_['cases']:,} cases ({gen}; load average "
               f"{run_['load']:.1f})")
         print(f"| {'route':<26} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | "
-              f"{'KiB':>6} | statuses |")
-        print(f"| {'-' * 26} | {'-' * 7} | {'-' * 7} | {'-' * 7} | {'-' * 6} | -------- |")
+              f"{'KiB':>6} | {'client CPU ms':>13} | statuses |")
+        print(f"| {'-' * 26} | {'-' * 7} | {'-' * 7} | {'-' * 7} | {'-' * 6} | {'-' * 13} "
+              "| -------- |")
         for name, r in run_["routes"].items():
             sts = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
             print(f"| {name:<26} | {r['rps']:>7.0f} | {r['p50_ms']:>7.1f} | "
-                  f"{r['p99_ms']:>7.1f} | {r['kib']:>6.1f} | {sts} |")
+                  f"{r['p99_ms']:>7.1f} | {r['kib']:>6.1f} | "
+                  f"{r.get('client_cpu_ms', 0):>13.2f} | {sts} |")
         f = run_["floor"]
         print(f"| {'floor: SELECT by id':<26} | {'':>7} | {f['p50_ms']:>7.2f} | "
-              f"{f['p99_ms']:>7.2f} | {'':>6} | (bare driver, one at a time) |")
+              f"{f['p99_ms']:>7.2f} | {'':>6} | {'':>13} | (bare driver, one at a time) |")
 
 
 def goals(rep: dict[str, Any]) -> list[Verdict]:

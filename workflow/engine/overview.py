@@ -104,11 +104,15 @@ def _agreements(wf: Workflow, conn: Connection, actor: Actor
     last (a bound: a municipality party to none costs that many probes, not a scan of
     every case); and whether there may be more (the full list: the case list's filter)."""
     a = t.application
-    newest = (select(a.c.id).where(a.c.process == agreements.PROCESS)
+    newest = (select(a.c.id, a.c.updated_at).where(a.c.process == agreements.PROCESS)
               .order_by(a.c.updated_at.desc(), a.c.id.desc())
               .limit(AGREEMENTS_SCANNED).subquery())
-    q = (select(a).join(newest, newest.c.id == a.c.id).where(lists.visible(actor, a.c.id))
-         .order_by(a.c.updated_at.desc(), a.c.id.desc()).limit(AGREEMENTS_SHOWN + 1))
+    # ordered by the scan's own columns, so PostgreSQL reads the scan in its order and
+    # stops at the first visible ones (ordered by the case's, it probes all of them)
+    q = (select(a).select_from(newest).join(a, a.c.id == newest.c.id)
+         .where(lists.visible(actor, newest.c.id))
+         .order_by(newest.c.updated_at.desc(), newest.c.id.desc())
+         .limit(AGREEMENTS_SHOWN + 1))
     rows = [dict(r) for r in conn.execute(q).mappings()]
     return summaries(wf, conn, rows[:AGREEMENTS_SHOWN]), len(rows) > AGREEMENTS_SHOWN
 
