@@ -36,7 +36,10 @@ class TxContext:
     def __init__(self, *, wf: Workflow, conn: Connection, row: Mapping[str, Any],
                  data: Mapping[str, Any], party: str | None, user_id: str, now: datetime,
                  spawn: Callable[[Connection, str, int, str, datetime, date], int],
-                 day: date | None = None, day_given: bool = False) -> None:
+                 day: date | None = None, day_given: bool = False,
+                 acts: Mapping[str, dict[str, dict[str, Any]]] | None = None) -> None:
+        """``acts``: the case's current acts, all of them, when the caller has read them
+        already (a list of cases reads every case's in one statement)."""
         self.wf = wf
         self.names = wf.names
         self.conn = conn
@@ -58,7 +61,8 @@ class TxContext:
         self.day_given = day_given             # given as happened_on (not its own field)
         self._spawn = spawn
         self._claimed: list[str] | None = None
-        self._acts: dict[str, dict[str, dict[str, Any]]] = {}
+        self._acts: dict[str, dict[str, dict[str, Any]]] = dict(acts or {})
+        self._acts_read = acts is not None
         self.spawned: list[int] = []
 
     # ------------------------------------------------------------------ reading
@@ -102,7 +106,8 @@ class TxContext:
     def acts(self, name: str) -> dict[str, dict[str, Any]]:
         """The current acts under ``name``, latest per municipality."""
         if name not in self._acts:
-            self._acts[name] = current_acts(self.conn, self.app_id, self.entered_version, name)
+            self._acts[name] = {} if self._acts_read else \
+                current_acts(self.conn, self.app_id, self.entered_version, name)
         return self._acts[name]
 
     def acts_in_case(self, name: str) -> dict[str, dict[str, Any]]:

@@ -69,6 +69,7 @@ def tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
 def _triggers(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
               ) -> list[dict[str, Any]]:
     process = wf.process_of(row["process"])
+    acts = acts_of(conn, {row["id"]: row["entered_version"]})[row["id"]]  # once, not a trigger
     out = []
     for trig in process.triggers_from(row["state"]):
         cands = process.candidates(row["state"], trig)
@@ -76,7 +77,7 @@ def _triggers(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
                     "dests": sorted({c.dest for c in cands}),
                     "roles": sorted({r for c in cands for r in c.roles}),
                     "fields": _fields(wf, cands),
-                    **_why_not(wf, conn, row, actor, cands)})
+                    **_why_not(wf, conn, row, actor, cands, acts)})
     return out
 
 
@@ -95,7 +96,8 @@ def _fields(wf: Workflow, cands: list[Any]) -> list[dict[str, Any]]:
 
 
 def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
-             cands: list[Any]) -> dict[str, Any]:
+             cands: list[Any], acts: dict[str, dict[str, Any]] | None = None
+             ) -> dict[str, Any]:
     roles = sorted({r for c in cands for r in c.roles})
     names = wf.names
     if actor.role not in roles:
@@ -106,7 +108,7 @@ def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
                 "reason": Said(f"{actor.municipality} is not a party",
                                f"{names.party(actor.municipality)} er ikke part i sagen")}
     ctx = TxContext(wf=wf, conn=conn, row=row, data={}, party=actor.municipality,
-                    user_id=actor.id, now=wf.clock(), spawn=lambda *a: 0)
+                    user_id=actor.id, now=wf.clock(), spawn=lambda *a: 0, acts=acts)
     cands = [c for c in cands if actor.role in c.roles]   # the branches for this role
     joint = next((c.joint for c in cands if c.joint), None)
     if joint and actor.municipality in ctx.acts(joint):
@@ -161,7 +163,7 @@ def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
             if not due and not waiting:
                 # no deadline of mine and no joint step waiting for me: still mine when I
                 # may move the case on now (both councils approved: send it)
-                waiting = _may_move_on(wf, conn, row, actor)
+                waiting = _may_move_on(wf, conn, row, actor, acts[row["id"]])
                 if not waiting:
                     continue
             found.append(((0, due[0]["due"], position) if due else (1, "", position),
@@ -171,8 +173,8 @@ def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
     return [task for _, task in sorted(found, key=lambda x: x[0])]
 
 
-def _may_move_on(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
-                 ) -> set[str]:
+def _may_move_on(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
+                 acts: dict[str, dict[str, Any]]) -> set[str]:
     """The triggers that move the case to another state whatever the data, and that the
     user may take now (their guards pass); never a side action, nor a branch a value picks
     (a council's rejection sends a case back, but is not awaited)."""
@@ -182,7 +184,7 @@ def _may_move_on(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Act
         cands = [c for c in process.candidates(row["state"], trig)
                  if not c.side and c.dest != row["state"] and actor.role in c.roles
                  and all(k in ("kind", "round") for k, _ in c.when)]  # not a branch of data
-        if cands and _why_not(wf, conn, row, actor, cands)["allowed"]:
+        if cands and _why_not(wf, conn, row, actor, cands, acts)["allowed"]:
             out.add(trig)
     return out
 
