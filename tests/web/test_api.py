@@ -440,3 +440,42 @@ def test_openapi_lists_every_fixed_route_and_docs_answer(client: TestClient) -> 
     docs = client.get("/docs")
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
     assert "/openapi.json" in docs.text
+
+
+def test_the_history_pages_by_cursor_with_its_headers(client: TestClient, wf: Workflow) -> None:
+    app_id = make_application(wf, state="council_approval")
+    make_application(wf, state="area_selection")   # so the list below has a next page
+    pl = Api(client, "pl-ishoj")
+    whole = pl.get(f"/api/applications/{app_id}/history?limit=500")
+    assert len(whole) > 5
+    seen: list[dict[str, Any]] = []
+    url: str | None = f"/api/applications/{app_id}/history?limit=2"
+    while url:
+        r = client.get(url, headers=pl.headers)
+        assert r.status_code == 200, r.text
+        seen += r.json()
+        following = r.headers.get("x-next-cursor")
+        assert ("link" in r.headers) == (following is not None)
+        if following:
+            assert r.headers["link"] == (f"</api/applications/{app_id}/history?limit=2"
+                                         f'&cursor={following}>; rel="next"')
+        url = r.headers["link"][1:].split(">;")[0] if following else None
+    assert seen == whole and pl.get(f"/api/applications/{app_id}/history") == whole
+    good = client.get(f"/api/applications/{app_id}/history?limit=1",
+                      headers=pl.headers).headers["x-next-cursor"]
+    of_the_list = client.get("/api/applications?limit=1", headers=pl.headers).json()["cursor"]
+    assert of_the_list
+    for bad in (good[:-2] + ("AA" if good[-2:] != "AA" else "BB"), "!!", of_the_list):
+        r = client.get(f"/api/applications/{app_id}/history", headers=pl.headers,
+                       params={"cursor": bad})
+        assert r.status_code == 422 and "cursor" in r.text, (bad, r.text)
+    for limit in (0, 501):
+        r = client.get(f"/api/applications/{app_id}/history", headers=pl.headers,
+                       params={"limit": limit})
+        assert r.status_code == 422
+    assert client.get(f"/api/applications/{app_id}/history", params={"cursor": good}
+                      ).status_code == 401
+    # the OpenAPI description names the paging
+    spec = client.get("/openapi.json").json()["paths"]["/api/applications/{app_id}/history"]
+    assert {p["name"] for p in spec["get"]["parameters"]} >= {"limit", "cursor"}
+    assert "X-Next-Cursor" in spec["get"]["description"]

@@ -22,8 +22,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import InvalidData, Said
-from ..store import chain, journal
+from ..store import chain, journal, keyset
 from ..store import tables as t
+from ..store.keyset import Key, Position
 
 MAX_DOCX = 20 * 1024 * 1024        # bytes of an uploaded .docx
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -147,19 +148,24 @@ def add_edited_version(conn: Connection, document_id: int, base: Any, content: b
     return last + 1, sha
 
 
-def for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
+def for_history(conn: Connection, app_id: int, *, after: Position | None = None,
+                limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
     """The drafts of a case filed edited by hand, or made again from the template over
-    one, as history entries, by time."""
+    one, as history entries with their keys, by time (those after ``after``, at most
+    ``limit``)."""
     d, dv = t.document, t.document_version
     rows = conn.execute(
-        select(d.c.id, d.c.name, d.c.party, dv.c.number, dv.c.created_at, dv.c.created_by,
-               dv.c.trigger, dv.c.edited_from, dv.c.sha256, dv.c.note)
+        select(dv.c.id.label("row_id"), d.c.id, d.c.name, d.c.party, dv.c.number,
+               dv.c.created_at, dv.c.created_by, dv.c.trigger, dv.c.edited_from, dv.c.sha256,
+               dv.c.note)
         .join(dv, dv.c.document_id == d.c.id)
-        .where(d.c.application_id == app_id, dv.c.trigger.in_(["file_edited", "regenerate"]))
-        .order_by(dv.c.created_at, dv.c.id))
-    return [{"version": None, "trigger": r.trigger, "from": None, "to": None,
-             "user": r.created_by, "role": None, "municipality": None,
-             "at": r.created_at.isoformat(), "comment": r.note,
-             "data": {"document": r.id, "name": r.name, "party": r.party or None,
-                      "number": r.number, "edited_from": r.edited_from,
-                      "sha256": r.sha256}} for r in rows]
+        .where(d.c.application_id == app_id, dv.c.trigger.in_(["file_edited", "regenerate"]),
+               keyset.after(dv.c.created_at, dv.c.id, after))
+        .order_by(dv.c.created_at, dv.c.id).limit(limit))
+    return [((r.created_at, keyset.EDITS, r.row_id),
+             {"version": None, "trigger": r.trigger, "from": None, "to": None,
+              "user": r.created_by, "role": None, "municipality": None,
+              "at": r.created_at.isoformat(), "comment": r.note,
+              "data": {"document": r.id, "name": r.name, "party": r.party or None,
+                       "number": r.number, "edited_from": r.edited_from,
+                       "sha256": r.sha256}}) for r in rows]

@@ -17,7 +17,9 @@ from .. import danish
 from ..errors import DocumentError, NotFound, PermissionDenied, Said
 from ..process.spec import Definition
 from ..store import database as store
+from ..store import keyset
 from ..store import tables as t
+from ..store.keyset import Key, Position
 from .pdf import convert_to_pdf
 
 
@@ -153,15 +155,20 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
     return Download(f"{stem}.{fmt}", content, ver["number"], ver["sha256"], fmt)
 
 
-def downloads(conn: Connection, app_id: int) -> list[dict[str, Any]]:
-    """The download log of an application, as history entries."""
+def downloads(conn: Connection, app_id: int, *, after: Position | None = None,
+              limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+    """The download log of an application, as history entries with their keys (those after
+    ``after``, at most ``limit``)."""
     dd, dv, d = t.document_download, t.document_version, t.document
-    rows = conn.execute(select(dd.c.user_id, dd.c.at, dd.c.sha256, dd.c.format, dv.c.number,
-                               d.c.id, d.c.name, d.c.party)
+    rows = conn.execute(select(dd.c.id.label("row_id"), dd.c.user_id, dd.c.at, dd.c.sha256,
+                               dd.c.format, dv.c.number, d.c.id, d.c.name, d.c.party)
                         .join(dv, dv.c.id == dd.c.version_id).join(d, d.c.id == dv.c.document_id)
-                        .where(dd.c.application_id == app_id).order_by(dd.c.at, dd.c.id))
-    return [{"version": None, "trigger": "download", "from": None, "to": None,
-             "user": r.user_id, "role": None, "municipality": None, "at": r.at.isoformat(),
-             "comment": "", "data": {"document": r.id, "name": r.name,
-                                     "party": r.party or None, "number": r.number,
-                                     "sha256": r.sha256, "format": r.format}} for r in rows]
+                        .where(dd.c.application_id == app_id,
+                               keyset.after(dd.c.at, dd.c.id, after))
+                        .order_by(dd.c.at, dd.c.id).limit(limit))
+    return [((r.at, keyset.DOWNLOADS, r.row_id),
+             {"version": None, "trigger": "download", "from": None, "to": None,
+              "user": r.user_id, "role": None, "municipality": None, "at": r.at.isoformat(),
+              "comment": "", "data": {"document": r.id, "name": r.name,
+                                      "party": r.party or None, "number": r.number,
+                                      "sha256": r.sha256, "format": r.format}}) for r in rows]

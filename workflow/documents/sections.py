@@ -26,8 +26,9 @@ from sqlalchemy.engine import Connection
 
 from ..errors import InvalidData, NotFound, Said
 from ..process.values import shown
-from ..store import search
+from ..store import keyset, search
 from ..store import tables as t
+from ..store.keyset import Key, Position
 from .rendering import RawMarkdown, make_environment, markdown_escape
 
 # name -> (Danish label, English label), in the order of the letter
@@ -131,13 +132,21 @@ def add_version(conn: Connection, app_id: int, name: str, body: str, *, user: st
     return number
 
 
-def for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
-    """The case's section edits as history entries, by time."""
-    return [{"version": None, "trigger": "edit_section", "from": None, "to": None,
-             "user": v["created_by"], "role": None, "municipality": None,
-             "at": v["created_at"], "comment": "",
-             "data": {"section": v["name"], "number": v["number"]}}
-            for v in sorted(versions(conn, app_id), key=lambda v: v["created_at"])]
+def for_history(conn: Connection, app_id: int, *, after: Position | None = None,
+                limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+    """The case's section edits as history entries with their keys, by time (those after
+    ``after``, at most ``limit``)."""
+    cs = t.case_section
+    rows = conn.execute(select(cs.c.id, cs.c.name, cs.c.number, cs.c.created_at,
+                               cs.c.created_by)
+                        .where(cs.c.application_id == app_id,
+                               keyset.after(cs.c.created_at, cs.c.id, after))
+                        .order_by(cs.c.created_at, cs.c.id).limit(limit))
+    return [((r.created_at, keyset.SECTIONS, r.id),
+             {"version": None, "trigger": "edit_section", "from": None, "to": None,
+              "user": r.created_by, "role": None, "municipality": None,
+              "at": r.created_at.isoformat(), "comment": "",
+              "data": {"section": r.name, "number": r.number}}) for r in rows]
 
 
 def _version(r: Any) -> dict[str, Any]:

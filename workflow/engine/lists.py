@@ -67,13 +67,18 @@ def encode(kind: str, key: list[Any], back: bool = False) -> str:
     return base64.urlsafe_b64encode(f"{check}{body}".encode()).decode().rstrip("=")
 
 
+def refused_cursor() -> InvalidData:
+    """The refusal of a cursor that is not one the list gave out."""
+    return bad("the cursor is not one this list gave out (changed, or of another "
+               "list or sort): start again without it",
+               "markøren er ikke en, denne liste har givet (ændret, eller fra en anden "
+               "liste eller sortering): begynd forfra uden den")
+
+
 def decode(cursor: str, kind: str, types: tuple[type, ...]) -> tuple[list[Any], bool]:
     """The keyset and direction of ``cursor``, made for the list ``kind`` with a key of
     ``types``; anything else is refused, saying so."""
-    refused = bad("the cursor is not one this list gave out (changed, or of another "
-                  "list or sort): start again without it",
-                  "markøren er ikke en, denne liste har givet (ændret, eller fra en anden "
-                  "liste eller sortering): begynd forfra uden den")
+    refused = refused_cursor()
     try:
         if len(cursor) > 400:
             raise ValueError

@@ -6,7 +6,6 @@ shapes returned here are what ``--json`` prints and what the web API will serve.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -14,15 +13,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from ..documents import edits, sections
 from ..documents.listing import documents_of, list_documents
-from ..documents.listing import downloads as document_downloads
 from ..errors import NotFound, Said, in_danish
 from ..process.acts import acts_of, committee_record, unavailable_areas
-from ..reminders.ledger import sent_for_history
-from ..reminders.notices import sent_for_history as notices_sent
 from ..store import database as store
 from ..store import tables as t
+from . import history as timeline
 from . import lists
 from .workflow import Actor, Workflow
 
@@ -159,28 +155,41 @@ def deadline_view(r: Any, today: date) -> dict[str, Any]:
 
 
 def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:
+    """The whole history of an application (:mod:`.history`), oldest first."""
     with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        row = load_case(conn, app_id)
-        wf.check_party(actor, app_id, row["parties"], row["case_number"],
-                       row.get("cooperation_id"))
+        _check_case(wf, conn, app_id, user)
         return history_entries(conn, app_id)
 
 
+def history_page(wf: Workflow, app_id: int, *, user: str | None, cursor: str | None = None,
+                 limit: int = 100) -> lists.Page:
+    """``limit`` entries of an application's history after ``cursor`` (from the first
+    without it), and the cursor of the page after (None on the last)."""
+    kind = f"history:{app_id}"
+    after = None
+    if cursor is not None:
+        values, _ = lists.decode(cursor, kind, timeline.TYPES)
+        try:
+            after = timeline.Positions.of(values)
+        except ValueError:
+            raise lists.refused_cursor() from None
+    with store.read(wf.engine) as conn:
+        _check_case(wf, conn, app_id, user)
+        got, ends = timeline.entries(conn, app_id, after=after,
+                                     limit=max(1, min(limit, timeline.MAX_PAGE)))
+    following = lists.encode(kind, ends.values()) if ends is not None else None
+    return lists.Page([e for _, e in got], next=following)
+
+
 def history_entries(conn: Connection, app_id: int) -> list[dict[str, Any]]:
-    ae = t.audit_entry
-    entries = [{"version": r.version, "trigger": r.trigger, "from": r.from_state,
-                "to": r.to_state, "user": r.user_id, "role": r.role,
-                "municipality": r.municipality, "at": r.at.isoformat(),
-                "happened_on": r.happened_on.isoformat() if r.happened_on else None,
-                "comment": r.comment, "data": r.data}
-               for r in conn.execute(select(ae).where(ae.c.application_id == app_id)
-                                     .order_by(ae.c.version))]
-    # the steps in version order, the downloads between them by time
-    return list(heapq.merge(entries, document_downloads(conn, app_id),
-                            sent_for_history(conn, app_id), notices_sent(conn, app_id),
-                            sections.for_history(conn, app_id),
-                            edits.for_history(conn, app_id), key=lambda e: e["at"]))
+    return [e for _, e in timeline.entries(conn, app_id)[0]]
+
+
+def _check_case(wf: Workflow, conn: Connection, app_id: int, user: str | None) -> None:
+    actor = wf.actor(conn, user)
+    row = load_case(conn, app_id)
+    wf.check_party(actor, app_id, row["parties"], row["case_number"],
+                   row.get("cooperation_id"))
 
 
 def documents(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:

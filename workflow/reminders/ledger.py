@@ -17,7 +17,9 @@ from sqlalchemy.engine import Connection
 
 from ..calendar.workdays import WorkCalendar
 from ..process.spec import ProcessSpec, ReminderPolicy, ReminderStep
+from ..store import keyset
 from ..store import tables as t
+from ..store.keyset import Key, Position
 
 # A message the server refused (or that could not be made) is tried again after these, and
 # then marked failed; an SMTP outage costs no attempt: the service waits OUTAGE_BACKOFF
@@ -134,20 +136,24 @@ def view(row: Mapping[Any, Any]) -> dict[str, Any]:
             "recipients": [{"id": p["id"], "name": p["name"]} for p in row["recipients"]]}
 
 
-def sent_for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
-    """Sent reminders as history entries."""
+def sent_for_history(conn: Connection, app_id: int, *, after: Position | None = None,
+                     limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+    """Sent reminders as history entries with their keys (those after ``after``, at most
+    ``limit``)."""
     r, d = t.reminder, t.deadline
-    rows = conn.execute(select(r.c.step, r.c.sent_at, r.c.late, r.c.message_id, r.c.recipients,
-                               r.c.escalation, d.c.due, d.c.state, d.c.party)
+    rows = conn.execute(select(r.c.id, r.c.step, r.c.sent_at, r.c.late, r.c.message_id,
+                               r.c.recipients, r.c.escalation, d.c.due, d.c.state, d.c.party)
                         .join(d, d.c.id == r.c.deadline_id)
-                        .where(r.c.application_id == app_id, r.c.status == "sent")
-                        .order_by(r.c.sent_at))
-    return [{"version": None, "trigger": "reminder", "from": None, "to": None,
-             "user": "scheduler", "role": None, "municipality": r.party,
-             "at": r.sent_at.isoformat(), "comment": "",
-             "data": {"step": r.step, "deadline": r.due.isoformat(), "state": r.state,
-                      "escalation": r.escalation, "late": r.late, "message_id": r.message_id,
-                      "to": [p["name"] for p in r.recipients]}} for r in rows]
+                        .where(r.c.application_id == app_id, r.c.status == "sent",
+                               keyset.after(r.c.sent_at, r.c.id, after))
+                        .order_by(r.c.sent_at, r.c.id).limit(limit))
+    return [((r.sent_at, keyset.REMINDERS, r.id),
+             {"version": None, "trigger": "reminder", "from": None, "to": None,
+              "user": "scheduler", "role": None, "municipality": r.party,
+              "at": r.sent_at.isoformat(), "comment": "",
+              "data": {"step": r.step, "deadline": r.due.isoformat(), "state": r.state,
+                       "escalation": r.escalation, "late": r.late, "message_id": r.message_id,
+                       "to": [p["name"] for p in r.recipients]}}) for r in rows]
 
 
 def due_filter(now: datetime, *, mine: str | None = None) -> Any:

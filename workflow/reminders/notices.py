@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from ..store import keyset
 from ..store import tables as t
+from ..store.keyset import Key, Position
 
 STEP = "turn"   # the ``step`` of a notice's row (a deadline's rows name their reminder step)
 
@@ -89,17 +91,22 @@ def context(row: Mapping[str, Any], people: list[dict[str, Any]], *, state_label
     }
 
 
-def sent_for_history(conn: Connection, app_id: int) -> list[dict[str, Any]]:
-    """Sent notices as history entries."""
+def sent_for_history(conn: Connection, app_id: int, *, after: Position | None = None,
+                     limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+    """Sent notices as history entries with their keys (those after ``after``, at most
+    ``limit``)."""
     r = t.reminder
-    rows = conn.execute(select(r.c.sent_at, r.c.message_id, r.c.recipients, r.c.role,
+    rows = conn.execute(select(r.c.id, r.c.sent_at, r.c.message_id, r.c.recipients, r.c.role,
                                r.c.municipality, r.c.audit_version, r.c.detail, r.c.late)
                         .where(r.c.application_id == app_id, r.c.deadline_id.is_(None),
-                               r.c.status == "sent").order_by(r.c.sent_at))
-    return [{"version": None, "trigger": "notice", "from": None, "to": None,
-             "user": "scheduler", "role": x.role, "municipality": x.municipality,
-             "at": x.sent_at.isoformat(), "comment": "",
-             "data": {"after_version": x.audit_version, "late": x.late,
-                      "actions": list((x.detail or {}).get("actions") or []),
-                      "message_id": x.message_id,
-                      "to": [p["name"] for p in x.recipients]}} for x in rows]
+                               r.c.status == "sent",
+                               keyset.after(r.c.sent_at, r.c.id, after))
+                        .order_by(r.c.sent_at, r.c.id).limit(limit))
+    return [((x.sent_at, keyset.NOTICES, x.id),
+             {"version": None, "trigger": "notice", "from": None, "to": None,
+              "user": "scheduler", "role": x.role, "municipality": x.municipality,
+              "at": x.sent_at.isoformat(), "comment": "",
+              "data": {"after_version": x.audit_version, "late": x.late,
+                       "actions": list((x.detail or {}).get("actions") or []),
+                       "message_id": x.message_id,
+                       "to": [p["name"] for p in x.recipients]}}) for x in rows]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..accounts import logins as accounts
 from ..engine import agreements, queries, tasks
+from ..engine import history as timeline
 from ..engine.workflow import Workflow
 from .bodies import CheckedBody
 
@@ -112,6 +113,7 @@ READ = errors(403, 404, 422)              # a case's own page of data
 CHANGE = errors(403, 404, 409, 413, 422)  # a POST that changes a case
 
 
+HISTORY_PAGE = 100   # history entries an API page holds unless asked for fewer or more
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -247,9 +249,21 @@ def fire_transition(wf: WfDep, user: UserDep, app_id: Id,
 
 
 @router.get("/applications/{app_id}/history", tags=["applications"], responses=READ)
-def read_history(wf: WfDep, user: UserDep, app_id: Id) -> list[dict[str, Any]]:
-    """Every step, download and reminder of an application."""
-    return queries.history(wf, app_id, user=user)
+def read_history(request: Request, response: Response, wf: WfDep, user: UserDep, app_id: Id,
+                 limit: Annotated[int, Query(ge=1, le=timeline.MAX_PAGE)] = HISTORY_PAGE,
+                 cursor: Annotated[str | None, Query(max_length=400)] = None,
+                 ) -> list[dict[str, Any]]:
+    """An application's history: every step, download, reminder, notice, section edit and
+    edited draft, oldest first, ``limit`` at a time (100 unless asked). When there is
+    more, the ``X-Next-Cursor`` header (and a ``Link: <…>; rel="next"``) holds the cursor
+    of the next page, to pass as ``cursor`` unchanged; an altered cursor, or one of
+    another list or case, is a 422."""
+    page = queries.history_page(wf, app_id, user=user, cursor=cursor, limit=limit)
+    if page.next is not None:
+        response.headers["X-Next-Cursor"] = page.next
+        following = request.url.replace_query_params(limit=limit, cursor=page.next)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return page.rows
 
 
 @router.get("/applications/{app_id}/documents", tags=["documents"], responses=READ)
