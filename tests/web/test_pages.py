@@ -286,7 +286,8 @@ def test_no_page_shows_an_id_an_english_value_or_an_iso_date(
         for user in ("pl-ishoj", "pl-vallensbaek", "sec-ishoj", "legal-ishoj", "dir-ishoj",
                      "admin"):
             log_in(client, user)
-            paths = ["/", "/bum", "/profile"] + [f"/applications/{i}" for i in ids]
+            paths = ["/", "/bum", "/profile"] + [f"/applications/{i}{page}" for i in ids
+                                                  for page in ("", "/historik")]
             for path in paths + (["/admin"] if user == "admin" else []):
                 r = client.get(path)
                 assert r.status_code == 200, (user, path, r.text[:500])
@@ -578,3 +579,42 @@ def test_a_secretary_records_her_committees_on_the_case_page(
     for text in ("Ishøj Kommune", "Økonomi- og Planudvalget", "6. marts 2018",
                  "ØPU 6. marts 2018, punkt 2", "Anbefalet"):
         assert text in shown, text
+
+
+def test_the_case_page_shows_the_newest_history_and_the_history_page_pages_it(
+        client: TestClient, wf: Workflow, clock: Clock) -> None:
+    app_id = make_application(wf, state="drafting")
+    letter = next(d for d in queries.documents(wf, app_id, user="admin")
+                  if d["name"] == "application_letter")
+    for _ in range(130):
+        clock.advance(seconds=1)
+        wf.download(letter["id"], user="legal-ishoj")
+    whole = queries.history(wf, app_id, user="pl-ishoj")
+    log_in(client, "pl-ishoj")
+    page = client.get(f"/applications/{app_id}").text
+    shown = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S)
+    assert shown and shown.group(1).count("<li>") == 50
+    assert "De nyeste 50 hændelser." in page
+    assert f'<a href="/applications/{app_id}/historik">Vis hele historikken</a>' in page
+    # the newest first: the last download is at the top, the case's opening is not shown
+    assert "Oprettet" not in shown.group(1) and "Oprettet" in client.get(
+        f"/applications/{app_id}/historik").text
+    seen, url, pages = 0, f"/applications/{app_id}/historik", 0
+    while url:
+        r = client.get(url)
+        assert r.status_code == 200, r.text[:300]
+        pages += 1
+        items = re.search(r'<ol class="timeline">(.*?)</ol>', r.text, re.S)
+        assert items is not None
+        seen += items.group(1).count("<li>")
+        following = re.search(r'href="([^"]+)" rel="next"', r.text)
+        url = following.group(1).replace("&amp;", "&") if following else ""
+        assert ('rel="first"' in r.text) == (pages > 1)
+    assert seen == len(whole) and pages == -(-len(whole) // 100) == 2
+    assert "Historik: Testansøgning" in client.get(f"/applications/{app_id}/historik").text
+    for bad in ("xyz", "A" * 401, "æøå"):
+        r = client.get(f"/applications/{app_id}/historik", params={"efter": bad})
+        assert r.status_code == 422 and "markøren" in r.text.lower(), r.text[:300]
+    client.cookies.clear()
+    assert client.get(f"/applications/{app_id}/historik",
+                      follow_redirects=False).status_code in (303, 401)

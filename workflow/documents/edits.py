@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from ..errors import InvalidData, Said
 from ..store import chain, journal, keyset
 from ..store import tables as t
-from ..store.keyset import Key, Position
+from ..store.keyset import Entry, Position
 
 MAX_DOCX = 20 * 1024 * 1024        # bytes of an uploaded .docx
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -149,7 +149,7 @@ def add_edited_version(conn: Connection, document_id: int, base: Any, content: b
 
 
 def for_history(conn: Connection, app_id: int, *, after: Position | None = None,
-                limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+                limit: int | None = None, newest: bool = False) -> list[Entry]:
     """The drafts of a case filed edited by hand, or made again from the template over
     one, as history entries with their keys, by time (those after ``after``, at most
     ``limit``)."""
@@ -161,7 +161,7 @@ def for_history(conn: Connection, app_id: int, *, after: Position | None = None,
         .join(dv, dv.c.document_id == d.c.id)
         .where(d.c.application_id == app_id, dv.c.trigger.in_(["file_edited", "regenerate"]),
                keyset.after(dv.c.created_at, dv.c.id, after))
-        .order_by(dv.c.created_at, dv.c.id).limit(limit))
+        .order_by(*keyset.order(dv.c.created_at, dv.c.id, newest)).limit(limit))
     return [((r.created_at, keyset.EDITS, r.row_id),
              {"version": None, "trigger": r.trigger, "from": None, "to": None,
               "user": r.created_by, "role": None, "municipality": None,

@@ -19,7 +19,7 @@ from ..process.spec import Definition
 from ..store import database as store
 from ..store import keyset
 from ..store import tables as t
-from ..store.keyset import Key, Position
+from ..store.keyset import Entry, Position
 from .pdf import convert_to_pdf
 
 
@@ -156,7 +156,7 @@ def download(engine: Any, definition: Definition, *, document_id: int, user: Any
 
 
 def downloads(conn: Connection, app_id: int, *, after: Position | None = None,
-              limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+              limit: int | None = None, newest: bool = False) -> list[Entry]:
     """The download log of an application, as history entries with their keys (those after
     ``after``, at most ``limit``)."""
     dd, dv, d = t.document_download, t.document_version, t.document
@@ -165,7 +165,7 @@ def downloads(conn: Connection, app_id: int, *, after: Position | None = None,
                         .join(dv, dv.c.id == dd.c.version_id).join(d, d.c.id == dv.c.document_id)
                         .where(dd.c.application_id == app_id,
                                keyset.after(dd.c.at, dd.c.id, after))
-                        .order_by(dd.c.at, dd.c.id).limit(limit))
+                        .order_by(*keyset.order(dd.c.at, dd.c.id, newest)).limit(limit))
     return [((r.at, keyset.DOWNLOADS, r.row_id),
              {"version": None, "trigger": "download", "from": None, "to": None,
               "user": r.user_id, "role": None, "municipality": None, "at": r.at.isoformat(),

@@ -28,7 +28,7 @@ from ..errors import InvalidData, NotFound, Said
 from ..process.values import shown
 from ..store import keyset, search
 from ..store import tables as t
-from ..store.keyset import Key, Position
+from ..store.keyset import Entry, Position
 from .rendering import RawMarkdown, make_environment, markdown_escape
 
 # name -> (Danish label, English label), in the order of the letter
@@ -133,7 +133,7 @@ def add_version(conn: Connection, app_id: int, name: str, body: str, *, user: st
 
 
 def for_history(conn: Connection, app_id: int, *, after: Position | None = None,
-                limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+                limit: int | None = None, newest: bool = False) -> list[Entry]:
     """The case's section edits as history entries with their keys, by time (those after
     ``after``, at most ``limit``)."""
     cs = t.case_section
@@ -141,7 +141,7 @@ def for_history(conn: Connection, app_id: int, *, after: Position | None = None,
                                cs.c.created_by)
                         .where(cs.c.application_id == app_id,
                                keyset.after(cs.c.created_at, cs.c.id, after))
-                        .order_by(cs.c.created_at, cs.c.id).limit(limit))
+                        .order_by(*keyset.order(cs.c.created_at, cs.c.id, newest)).limit(limit))
     return [((r.created_at, keyset.SECTIONS, r.id),
              {"version": None, "trigger": "edit_section", "from": None, "to": None,
               "user": r.created_by, "role": None, "municipality": None,

@@ -23,9 +23,8 @@ from ..documents.listing import downloads
 from ..reminders import ledger, notices
 from ..store import keyset
 from ..store import tables as t
-from ..store.keyset import Key, Position
+from ..store.keyset import Entry, Position
 
-Entry = tuple[Key, dict[str, Any]]
 MAX_PAGE = 500
 
 
@@ -58,13 +57,14 @@ class Positions:
 TYPES = (int,) + (str, int) * keyset.EDITS   # a cursor's values
 
 
-def steps(conn: Connection, app_id: int, *, after: int = 0,
-          limit: int | None = None) -> list[Entry]:
+def steps(conn: Connection, app_id: int, *, after: int = 0, limit: int | None = None,
+          newest: bool = False) -> list[Entry]:
     """The case's steps (its audit entries) after version ``after``, in version order (a
     step's recorded time follows it but for racing writers), as history entries."""
     ae = t.audit_entry
     rows = conn.execute(select(ae).where(ae.c.application_id == app_id, ae.c.version > after)
-                        .order_by(ae.c.version).limit(limit))
+                        .order_by(ae.c.version.desc() if newest else ae.c.version)
+                        .limit(limit))
     return [((r.at, keyset.AUDIT, r.version),
              {"version": r.version, "trigger": r.trigger, "from": r.from_state,
               "to": r.to_state, "user": r.user_id, "role": r.role,
@@ -102,3 +102,11 @@ def entries(conn: Connection, app_id: int, *, after: Positions | None = None,
         if source != keyset.AUDIT:
             rows[source - 1] = (when, row_id)
     return page, Positions(version, tuple(rows))
+
+
+def latest(conn: Connection, app_id: int, n: int) -> tuple[list[Entry], bool]:
+    """The newest ``n`` entries of the history, oldest first, and whether there are older
+    ones: each source's newest ``n`` and one more, merged from the newest."""
+    reads = [source(conn, app_id, limit=n + 1, newest=True) for source in (steps, *OTHERS)]
+    merged = list(heapq.merge(*reads, key=lambda e: e[0], reverse=True))
+    return merged[:n][::-1], len(merged) > n

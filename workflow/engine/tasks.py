@@ -14,29 +14,34 @@ from ..process import machine as mc
 from ..process.acts import acts_of
 from ..store import database as store
 from ..store import tables as t
+from . import history as timeline
 from . import lists
 from .context import TxContext
 from .queries import (
     deadline_view,
     describe_rows,
-    history_entries,
     load_case,
 )
 from .workflow import Actor, Workflow
 
+CASE_PAGE_HISTORY = 50   # the history entries a case's page shows, the newest
+
 
 def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
     """Everything an application's page shows, in one read: the acting user (``actor``),
-    the application as :func:`get_application` gives it, and its ``triggers``,
-    ``history`` and ``documents`` as the functions of those names give them."""
+    the application as :func:`get_application` gives it, its ``triggers`` and
+    ``documents`` as the functions of those names give them, and the newest
+    :data:`CASE_PAGE_HISTORY` entries of its ``history`` (``history_more``: there are
+    older ones)."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"],
                        row.get("cooperation_id"))
+        history, older = timeline.latest(conn, app_id, CASE_PAGE_HISTORY)
         return {"actor": actor, "application": describe_rows(wf, conn, [row])[0],
                 "triggers": _triggers(wf, conn, row, actor),
-                "history": history_entries(conn, app_id),
+                "history": [e for _, e in history], "history_more": older,
                 "documents": list_documents(conn, wf.definition, app_id)}
 
 

@@ -19,7 +19,7 @@ from ..calendar.workdays import WorkCalendar
 from ..process.spec import ProcessSpec, ReminderPolicy, ReminderStep
 from ..store import keyset
 from ..store import tables as t
-from ..store.keyset import Key, Position
+from ..store.keyset import Entry, Position
 
 # A message the server refused (or that could not be made) is tried again after these, and
 # then marked failed; an SMTP outage costs no attempt: the service waits OUTAGE_BACKOFF
@@ -137,7 +137,7 @@ def view(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def sent_for_history(conn: Connection, app_id: int, *, after: Position | None = None,
-                     limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+                     limit: int | None = None, newest: bool = False) -> list[Entry]:
     """Sent reminders as history entries with their keys (those after ``after``, at most
     ``limit``)."""
     r, d = t.reminder, t.deadline
@@ -146,7 +146,7 @@ def sent_for_history(conn: Connection, app_id: int, *, after: Position | None = 
                         .join(d, d.c.id == r.c.deadline_id)
                         .where(r.c.application_id == app_id, r.c.status == "sent",
                                keyset.after(r.c.sent_at, r.c.id, after))
-                        .order_by(r.c.sent_at, r.c.id).limit(limit))
+                        .order_by(*keyset.order(r.c.sent_at, r.c.id, newest)).limit(limit))
     return [((r.sent_at, keyset.REMINDERS, r.id),
              {"version": None, "trigger": "reminder", "from": None, "to": None,
               "user": "scheduler", "role": None, "municipality": r.party,

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ..store import keyset
 from ..store import tables as t
-from ..store.keyset import Key, Position
+from ..store.keyset import Entry, Position
 
 STEP = "turn"   # the ``step`` of a notice's row (a deadline's rows name their reminder step)
 
@@ -92,7 +92,7 @@ def context(row: Mapping[str, Any], people: list[dict[str, Any]], *, state_label
 
 
 def sent_for_history(conn: Connection, app_id: int, *, after: Position | None = None,
-                     limit: int | None = None) -> list[tuple[Key, dict[str, Any]]]:
+                     limit: int | None = None, newest: bool = False) -> list[Entry]:
     """Sent notices as history entries with their keys (those after ``after``, at most
     ``limit``)."""
     r = t.reminder
@@ -101,7 +101,7 @@ def sent_for_history(conn: Connection, app_id: int, *, after: Position | None = 
                         .where(r.c.application_id == app_id, r.c.deadline_id.is_(None),
                                r.c.status == "sent",
                                keyset.after(r.c.sent_at, r.c.id, after))
-                        .order_by(r.c.sent_at, r.c.id).limit(limit))
+                        .order_by(*keyset.order(r.c.sent_at, r.c.id, newest)).limit(limit))
     return [((x.sent_at, keyset.NOTICES, x.id),
              {"version": None, "trigger": "notice", "from": None, "to": None,
               "user": "scheduler", "role": x.role, "municipality": x.municipality,

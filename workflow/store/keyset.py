@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, literal, true, tuple_
 
 Key = tuple[datetime, int, int]        # an entry's place in the merge
 Position = tuple[datetime, int]        # a source's last row read: its (at, id)
+Entry = tuple[Key, dict[str, Any]]     # a history entry with its key
 
 # the sources, in the order two entries recorded at the same instant are shown
 AUDIT, DOWNLOADS, REMINDERS, NOTICES, SECTIONS, EDITS = range(6)
@@ -29,3 +30,9 @@ def after(at: ColumnElement[Any], row_id: ColumnElement[Any],
         return true()
     k_at, k_id = position
     return tuple_(at, row_id) > tuple_(literal(k_at, at.type), literal(k_id, row_id.type))
+
+
+def order(at: ColumnElement[Any], row_id: ColumnElement[Any],
+          newest: bool) -> list[ColumnElement[Any]]:
+    """A source's order: by ``(at, id)``, the newest first with ``newest``."""
+    return [at.desc(), row_id.desc()] if newest else [at, row_id]

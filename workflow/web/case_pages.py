@@ -119,7 +119,7 @@ def document_extras(wf: Workflow, app: dict[str, Any], documents: list[dict[str,
             "may_file_edited": live if actor.role in edited.FILERS else set(),
             "may_regenerate": live if actor.role in edited.REGENERATORS else set(),
             "uses_sections": bool(casetext.section_drafts(wf, app["kind"])),
-            "section_labels": {name: label for name, (label, _) in SECTIONS.items()},
+            "section_labels": section_labels(),
             "max_docx_mb": MAX_DOCX // (1 << 20)}
 
 
@@ -180,3 +180,8 @@ async def regenerate(request: Request, wf: WfDep, document_id: Id) -> Response:
     flash(request, "ok", "Dokumentet er ikke ændret: der er intet nyt at danne." if made is None
           else f"Dokumentet er dannet igen fra skabelonen som version {made.number}.")
     return back(where)
+
+
+def section_labels() -> dict[str, str]:
+    """The case text's sections by their Danish labels."""
+    return {name: label for name, (label, _) in SECTIONS.items()}
