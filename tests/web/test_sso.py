@@ -1,8 +1,8 @@
 """Single sign-on against a real OpenID Connect provider: ``oidc-provider-mock`` (a Flask
-app on authlib's authorization server) runs as a process on loopback, the app is served by
-uvicorn as ``workflow serve`` does, and httpx walks the redirects as a browser would: to
-the provider's authorize form, a chosen subject and claims, back to the callback. On SQLite
-and PostgreSQL.
+app on authlib's authorization server, here checking PKCE too) runs as a process on
+loopback, the app is served by uvicorn as ``workflow serve`` does, and httpx walks the
+redirects as a browser would: to the provider's authorize form, a chosen subject and
+claims, back to the callback. On SQLite and PostgreSQL.
 
 The first sign-in makes the user with the role and municipality their groups map to; the
 next, with other groups, moves them; groups that map to nothing, an answer whose state is
@@ -12,13 +12,15 @@ made; logging out ends the session on the server.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote_plus, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -40,12 +42,14 @@ GROUPS = [{"group": "GG-Ishoj-Jura", "role": "legal", "municipality": "ishoj"},
 
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The provider's issuer URL: oidc-provider-mock as a process, nonces required."""
+    """The provider's issuer URL: oidc-provider-mock as a process, nonces and PKCE
+    required (:mod:`tests.web.oidc_pkce`)."""
     port = _free_port()
     log = tmp_path_factory.mktemp("oidc") / "provider.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "-p", str(port),
-                                 "--require-nonce"], stdout=out, stderr=subprocess.STDOUT,
+        script = str(Path(__file__).with_name("oidc_pkce.py"))
+        proc = subprocess.Popen([sys.executable, script, "-p", str(port), "--require-nonce"],
+                                stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, "NO_COLOR": "1"})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -284,3 +288,42 @@ def test_local_login_switched_off_leaves_single_sign_on(provider: str, db_url: s
         r = client.post("/login", data={"username": "admin", "password": "demo",
                                         "csrf": "none-on-the-page"})
         assert r.status_code == 403 and "slået fra" in r.text
+
+
+def test_the_provider_checks_pkce_so_a_sign_in_proves_the_verifier(provider: str) -> None:
+    """The sign-ins above pass a provider that refuses a code asked without an S256
+    challenge, or redeemed with any verifier but the one that matches it."""
+    meta = httpx.get(provider + "/.well-known/openid-configuration").json()
+    httpx.put(f"{provider}/users/pkce", json={"groups": []})
+    ask = {"response_type": "code", "client_id": "workflow-test", "scope": "openid",
+           "redirect_uri": "http://127.0.0.1/cb", "state": "s", "nonce": "n"}
+    refused = httpx.post(meta["authorization_endpoint"] + "?" + urlencode(ask),
+                         data={"sub": "pkce"})
+    assert "code_challenge" in unquote_all(refused)   # no challenge: no code
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
+                                         ).decode().rstrip("=")
+
+    def code() -> str:
+        r = httpx.post(meta["authorization_endpoint"] + "?" + urlencode(
+            {**ask, "code_challenge": challenge, "code_challenge_method": "S256"}),
+            data={"sub": "pkce"})
+        assert r.status_code == 302, r.text
+        return parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+
+    def redeem(given: str | None) -> httpx.Response:
+        form = {"grant_type": "authorization_code", "code": code(),
+                "redirect_uri": ask["redirect_uri"]}
+        return httpx.post(meta["token_endpoint"], auth=("workflow-test", "secret"),
+                          data=form | ({"code_verifier": given} if given else {}))
+
+    for wrong in ("w" * 50, None):
+        r = redeem(wrong)
+        assert r.status_code == 400 and r.json()["error"] in ("invalid_grant",
+                                                              "invalid_request"), r.text
+    assert redeem(verifier).status_code == 200
+
+
+def unquote_all(r: httpx.Response) -> str:
+    """An answer's text and where it sends the browser, URL-decoded."""
+    return unquote_plus(r.text + r.headers.get("location", ""))
