@@ -172,6 +172,10 @@ class PermissionDenied(WorkflowError):
     exit_code = 6
 
 
+class PasswordChangeRequired(PermissionDenied):
+    """The user logged in with a one-time password and must choose their own first."""
+
+
 class ConflictError(WorkflowError):
     """The application was changed by someone else since it was read."""
 

@@ -99,21 +99,55 @@ def test_an_administrator_manages_a_user_on_the_page(server: Server, db_url: str
                          r"<code>([^<]+)</code>", made.text)
     assert password, made.text
     assert password.group(1) not in admin.get("/admin").text
-    nina, status = logged_in(server, browsers, "ny-jurist", password.group(1))
-    assert status == 303 and nina.get("/").status_code == 200
+    once = password.group(1)
+    assert user_row(db_url, "ny-jurist")["must_change_password"] is True  # type: ignore[index]
+    # a one-time password: no API token, and on the web nothing but choosing her own
+    token = httpx.post(server.url + "/api/token",
+                       data={"username": "ny-jurist", "password": once})
+    assert token.status_code == 403 and "engangskode" in token.json()["detail_da"]
+    nina, status = logged_in(server, browsers, "ny-jurist", once)
+    assert status == 303
+    for path in ("/", "/applications/1", "/bum", "/admin"):
+        r = nina.get(path)
+        assert (r.status_code, r.headers.get("location")) == (303, "/profile#adgangskode"), path
+    profile = nina.get("/profile")
+    assert "Vælg din egen" in profile.text and 'id="adgangskode"' in profile.text
+    for form, said in (({"current": once, "new": "Ny-kode-2026", "repeat": "Ny-kode-2027"},
+                        "De to nye adgangskoder er ikke ens"),
+                       ({"current": "forkert", "new": "Ny-kode-2026", "repeat": "Ny-kode-2026"},
+                        "Den nuværende adgangskode er forkert"),
+                       ({"current": once, "new": once, "repeat": once},
+                        "Den nye adgangskode skal være en anden end den gamle")):
+        r = nina.post("/profile/password", data={"csrf": csrf_of(nina.get("/profile").text),
+                                                 **form}, follow_redirects=True)
+        assert said in " ".join(flashes(r)), (form, flashes(r))
+        assert nina.get("/").status_code == 303   # still her own to choose
+    forged = nina.post("/profile/password", data={"csrf": "forged", "current": once,
+                                                  "new": "Ny-kode-2026", "repeat": "Ny-kode-2026"})
+    assert forged.status_code == 403
+    r = nina.post("/profile/password", data={"csrf": csrf_of(nina.get("/profile").text),
+                                             "current": once, "new": "Ny-kode-2026",
+                                             "repeat": "Ny-kode-2026"}, follow_redirects=True)
+    assert r.status_code == 200 and "Din adgangskode er skiftet" in " ".join(flashes(r))
+    assert nina.get("/").status_code == 200     # the same session goes on
+    assert user_row(db_url, "ny-jurist")["must_change_password"] is None  # type: ignore[index]
+    assert logged_in(server, browsers, "ny-jurist", once)[1] == 401
+    own = "Ny-kode-2026"
+    assert httpx.post(server.url + "/api/token",
+                      data={"username": "ny-jurist", "password": own}).status_code == 200
 
     page = post(admin, "/admin/users/ny-jurist/revoke")
-    assert flashes(page)[-1] == "ny-jurist: 1 session er afsluttet, og 0 API-nøgler er spærret."
+    assert flashes(page)[-1] == "ny-jurist: 1 session er afsluttet, og 1 API-nøgle er spærret."
     assert nina.get("/").status_code == 303  # her session ended on the server
 
-    nina, _ = logged_in(server, browsers, "ny-jurist", password.group(1))
+    nina, _ = logged_in(server, browsers, "ny-jurist", own)
     page = post(admin, "/admin/users/ny-jurist/active", active="0")
     assert flashes(page)[-1].startswith("ny-jurist er deaktiveret. 1 session er afsluttet")
     assert nina.get("/").status_code == 303
-    assert logged_in(server, browsers, "ny-jurist", password.group(1))[1] == 401
+    assert logged_in(server, browsers, "ny-jurist", own)[1] == 401
     page = post(admin, "/admin/users/ny-jurist/active", active="1")
     assert flashes(page)[-1] == "ny-jurist kan logge ind igen."
-    assert logged_in(server, browsers, "ny-jurist", password.group(1))[1] == 303
+    assert logged_in(server, browsers, "ny-jurist", own)[1] == 303
 
     page = post(admin, "/admin/users/admin/active", active="0")
     assert "du kan ikke deaktivere dig selv" in flashes(page)[-1]

@@ -84,17 +84,38 @@ class Ended:
 
 
 def set_password(engine: Engine, user_id: str, password: str, *, now: datetime | None = None,
-                 keep_session: str | None = None) -> Ended:
-    """Set a user's password; every session of the user ends (but ``keep_session``, the
-    session id of whoever changed their own password) and every API token is revoked."""
+                 keep_session: str | None = None, one_time: bool = False) -> Ended:
+    """Set a user's password (``one_time``: one made for them, which they must change at
+    their next login); every session of the user ends (but ``keep_session``, the session
+    id of whoever changed their own password) and every API token is revoked."""
     now = now or datetime.now(UTC)
     digest = hash_password(password)
     with store.write(engine) as conn:
         res = conn.execute(update(t.user).where(t.user.c.id == user_id)
-                           .values(password_hash=digest))
+                           .values(password_hash=digest, must_change_password=one_time or None))
         if res.rowcount != 1:
             raise NotFound.user(user_id)
         return _end_credentials(conn, user_id, now, keep=keep_session)
+
+
+def must_change_password(engine: Engine, user_id: str) -> bool:
+    """Whether the user's password is a one-time one they must change."""
+    with store.read(engine) as conn:
+        got = conn.execute(select(t.user.c.must_change_password)
+                           .where(t.user.c.id == user_id)).scalar()
+    return got is True
+
+
+def change_own_password(engine: Engine, user_id: str, current: str, new: str, *,
+                        client: str, now: datetime, keep_session: str | None) -> Ended:
+    """The user's own new password, for the one they give (checked as a login is, and
+    counted as one: a wrong one is an AuthError, too many a RateLimited); it must differ
+    from it. Their other sessions end and their API tokens are revoked."""
+    authenticate(engine, user_id, current, client=client, now=now)
+    if new == current:
+        raise InvalidData(Said("the new password must differ from the one it replaces",
+                               "den nye adgangskode skal være en anden end den gamle"))
+    return set_password(engine, user_id, new, now=now, keep_session=keep_session)
 
 
 def set_active(engine: Engine, user_id: str, active: bool, *,

@@ -157,12 +157,13 @@ def set_active(engine: Engine, actor: ActorLike, user_id: str, active: bool, *,
 def reset_password(engine: Engine, actor: ActorLike, user_id: str, password: str | None, *,
                    now: datetime, keep_session: str | None = None) -> tuple[str | None, Ended]:
     """Set the password typed, or (None) a new one-time password, returned to be shown
-    this once; the user's sessions end (but ``keep_session``) and tokens are revoked."""
+    this once, which the user must change at their next login; the user's sessions end
+    (but ``keep_session``) and tokens are revoked."""
     with store.read(engine) as conn:
         _target(conn, actor, user_id)
     made = None if password else secrets.token_urlsafe(12)
     ended = logins.set_password(engine, user_id, password or str(made), now=now,
-                                keep_session=keep_session)
+                                keep_session=keep_session, one_time=made is not None)
     return made, ended
 
 

@@ -137,6 +137,7 @@ def users_set_password(user_id: str, password_stdin: bool, user: str | None) -> 
     made, ended = reset_password(wf.engine, actor, user_id, password, now=wf.clock())
     if made:  # none given (an empty line on stdin): one was made
         click.echo(f"New password for {user_id} (shown only now): {made}")
+        click.echo("It is a one-time password: they choose their own at their next login.")
     click.echo(f"Password set for {user_id}; {_ended(ended)}.")
 
 

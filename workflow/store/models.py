@@ -65,6 +65,7 @@ class User(SQLModel, table=True):
     active: bool = True
     turn_notices: bool | None = Field(default=None, description="e-mail me when a step "
                                       "makes it my turn (None: yes, the default)")
+    must_change_password: bool | None = None   # a one-time password, to change (None: no)
     oidc_issuer: str | None = Field(default=None, max_length=300, description="single "
                                     "sign-on: the provider that vouches for the user")
     oidc_subject: str | None = Field(default=None, max_length=255, description="the "

@@ -20,7 +20,9 @@ from ..accounts import logins as accounts
 from ..engine import agreements, queries, tasks
 from ..engine import history as timeline
 from ..engine.workflow import Workflow
+from ..errors import PasswordChangeRequired
 from .bodies import CheckedBody
+from .sessions import ONE_TIME
 
 
 class Error(BaseModel):
@@ -188,13 +190,17 @@ class TransitionIn(BaseModel):
              responses=errors(400, 403, 413, 422, 429))
 def login(request: Request, wf: WfDep,
           form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """Exchange a user name and password for a bearer token (valid 12 hours)."""
+    """Exchange a user name and password for a bearer token (valid 12 hours); a one-time
+    password an administrator gave is refused (403) until the user has chosen their own
+    on the web (Profil)."""
     from datetime import timedelta
 
     now = wf.clock()
     user = accounts.authenticate(wf.engine, form.username, form.password,
                                  client=request.client.host if request.client else "",
                                  now=now)
+    if accounts.must_change_password(wf.engine, user):
+        raise PasswordChangeRequired(ONE_TIME)
     issued = accounts.issue_token(wf.engine, user, created_by=user, now=now,
                                   label="login", ttl=timedelta(hours=12))
     return Token(access_token=issued.token)

@@ -145,6 +145,10 @@ def create_app(settings: Settings | None = None, *,
         if not request.url.path.startswith("/api"):  # a page: Danish HTML, or the login
             if code == 401:
                 return RedirectResponse("/login", status_code=303)
+            if isinstance(exc, errors.PasswordChangeRequired):   # a one-time password
+                request.session.setdefault("flash", []).append(
+                    {"kind": "error", "text": exc.da or str(exc)})
+                return RedirectResponse("/profile#adgangskode", status_code=303)
             from .messages import sentence
 
             return _page_error(request, code, sentence(exc.da or str(exc)))
@@ -212,6 +216,7 @@ def create_app(settings: Settings | None = None, *,
         ops,
         pagekit,
         pages,
+        profile_pages,
         security,
         sso,
     )
@@ -243,4 +248,5 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(pages.router)
     app.include_router(case_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(profile_pages.router)
     return app

@@ -74,6 +74,10 @@ def login(request: Request, wf: WfDep, username: Annotated[str, Form()],
                       messages=[{"kind": "error",
                                  "text": "Forkert brugernavn eller adgangskode."}])
     sessions.begin_session(request, user, client=client)
+    if accounts.must_change_password(wf.engine, user):   # a one-time password: their own first
+        request.session["must_change_password"] = True
+        flash(request, "error", sessions.ONE_TIME.da)
+        return back("/profile#adgangskode")
     return back("/")
 
 
@@ -335,26 +339,6 @@ def download(request: Request, wf: WfDep, document_id: Id, number: Id,
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     return Response(got.content, media_type=media,
                     headers={"Content-Disposition": content_disposition(got.filename)})
-
-
-# ---------------------------------------------------------------------- profile
-@router.get("/profile", response_class=HTMLResponse)
-def profile(request: Request, wf: WfDep) -> HTMLResponse:
-    """The user's own settings: the your-turn e-mails."""
-    user = session_user(request)
-    return render(request, "profile.html", notices=accounts.turn_notices(wf.engine, user))
-
-
-@router.post("/profile")
-def save_profile(request: Request, wf: WfDep, csrf: Annotated[str, Form()],
-                 turn_notices: Annotated[str, Form()] = "") -> Response:
-    check_csrf(request, csrf)
-    user = session_user(request)
-    on = turn_notices == "on"
-    accounts.set_turn_notices(wf.engine, user, on)
-    flash(request, "ok", "Du får nu en e-mail, når det er din tur." if on
-          else "Du får ikke længere en e-mail, når det er din tur.")
-    return back("/profile")
 
 
 # -------------------------------------------------------------------------- BUM

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..accounts import logins as accounts
-from ..errors import AuthError
+from ..errors import AuthError, PasswordChangeRequired, Said
 
 if TYPE_CHECKING:
 
@@ -104,13 +104,22 @@ def session(request: Request) -> ServerSession:
     return found
 
 
+ONE_TIME = Said("the password is a one-time one: choose your own first (Profil, on the web)",
+                "Din adgangskode er en engangskode. Vælg din egen, før du går videre")
+PASSWORD_PAGES = ("/profile", "/profile/password")   # what a one-time password reaches
+
+
 def session_user(request: Request) -> str:
-    """The logged-in user; AuthError for a request with no live session."""
+    """The logged-in user; AuthError for a request with no live session, and
+    PasswordChangeRequired for one logged in with a one-time password, but on the pages
+    where it is changed."""
     s = session(request)
     if s.error is not None:  # the database could not say (a 503, where it is handled)
         raise s.error
     if not s.user:
         raise AuthError("log in first")
+    if s.get("must_change_password") and relative_path(request.scope) not in PASSWORD_PAGES:
+        raise PasswordChangeRequired(ONE_TIME)
     return s.user
 
 
