@@ -107,3 +107,28 @@ def test_a_letterhead_with_a_logo_converts_to_pdf() -> None:
                               check=True).stdout.decode()
         assert "Dragør Kommune · Tårnby Kommune" in text.replace("  ", " ")
         assert "Tekst med æøå." in text
+
+
+def test_the_contacts_are_printed_and_a_municipality_without_keeps_its_inputs() -> None:
+    municipalities = rows()
+    before = letterhead_spec("joint", ["dragoer", "taarnby"], municipalities)
+    assert all("contacts" not in m for m in before["municipalities"])
+    municipalities["dragoer"]["contacts"] = [
+        {"name": "Sofie Saltholm", "title": "Projektleder",
+         "email": "sofie.saltholm@dragoer.example", "phone": "32 00 00 01"},
+        {"name": "", "title": "", "email": "", "phone": ""}]      # nothing: left out
+    own = letterhead_spec("dragoer", ["dragoer", "taarnby"], municipalities)
+    joint = letterhead_spec("joint", ["dragoer", "taarnby"], municipalities)
+    assert joint["municipalities"][1] == before["municipalities"][1]   # Tårnby: unchanged
+    letterheads = Letterheads(BASE)
+    for spec, line in ((own, "Kontakt: Sofie Saltholm, Projektleder · "
+                        "sofie.saltholm@dragoer.example · 32 00 00 01"),
+                       (joint, "Dragør Kommune: Sofie Saltholm, Projektleder · "
+                        "sofie.saltholm@dragoer.example · 32 00 00 01")):
+        paper, _ = letterheads.make(spec, {})
+        content = write_docx("# Brev\n\nTekst.\n", paper, header=HEADER, title="Brev",
+                             author="workflow", created=datetime(2027, 3, 3))
+        texts = [p.text for p in docx.Document(io.BytesIO(content)).sections[0].header.paragraphs]
+        assert line in texts and texts[-1].startswith("Sagsnr."), texts
+    assert letterheads.digest(own) != letterheads.digest(
+        letterhead_spec("dragoer", ["dragoer", "taarnby"], rows()))

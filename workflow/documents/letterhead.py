@@ -3,12 +3,13 @@
 A draft's letterhead is one municipality's (``letterhead: "{party}"`` in states.yaml, or a
 municipality field such as the BUM provider's) or the joint one of all the case's parties
 (``letterhead: joint``). :func:`letterhead_spec` takes what it prints from the
-municipality rows: name, council, address and the logo (its type and sha256; the image's
-bytes are looked up by that). :class:`Letterheads` lays it out with python-docx on the
-neutral base document (``templates/reference/base.docx``: styles, page, footer) and keeps
-the result by the sha256 of its inputs; the same inputs give the same bytes. The spec is
-kept in each version's recipe, so ``workflow reproduce`` makes the letterhead again; the
-logo's bytes then come from the version's own .docx (``word/media/``), found by sha256.
+municipality rows: name, council, address, contacts and the logo (its type and sha256;
+the image's bytes are looked up by that). :class:`Letterheads` lays it out with
+python-docx on the neutral base document (``templates/reference/base.docx``: styles,
+page, footer) and keeps the result by the sha256 of its inputs; the same inputs give the
+same bytes. The spec is kept in each version's recipe, so ``workflow reproduce`` makes
+the letterhead again; the logo's bytes then come from the version's own .docx
+(``word/media/``), found by sha256.
 """
 
 from __future__ import annotations
@@ -77,12 +78,26 @@ def letterhead_spec(chosen: str, parties: Sequence[str],
         problem = logo_problem(logo, row.get("logo_type"))
         if problem:
             raise DocumentError(f"the letterhead of {row['name']}: {problem}")
-        out.append({"id": m, "name": str(row["name"]),
-                    "address": str(row.get("address") or ""),
-                    "logo": None if logo is None else {
-                        "type": sniff_image(bytes(logo)),
-                        "sha256": hashlib.sha256(bytes(logo)).hexdigest()}})
+        entry: dict[str, Any] = {"id": m, "name": str(row["name"]),
+                                 "address": str(row.get("address") or ""),
+                                 "logo": None if logo is None else {
+                                     "type": sniff_image(bytes(logo)),
+                                     "sha256": hashlib.sha256(bytes(logo)).hexdigest()}}
+        contacts = [contact_line(c) for c in row.get("contacts") or []]
+        if any(contacts):   # only then: the letterheads of a municipality without any keep
+            entry["contacts"] = [c for c in contacts if c]   # their inputs, and digests
+        out.append(entry)
     return {"kind": JOINT if chosen == JOINT else "own", "municipalities": out}
+
+
+def contact_line(contact: Mapping[str, Any]) -> str:
+    """A contact as the letterhead prints it: "Sofie Saltholm, projektleder · e-mail ·
+    telefon" (what the installation gives of it)."""
+    who = ", ".join(str(contact[k]).strip() for k in ("name", "title")
+                    if str(contact.get(k) or "").strip())
+    reach = [str(contact[k]).strip() for k in ("email", "phone")
+             if str(contact.get(k) or "").strip()]
+    return " · ".join(([who] if who else []) + reach)
 
 
 def logos_of(rows: Mapping[str, Mapping[str, Any]],
@@ -145,7 +160,8 @@ class Letterheads:
 
 def build(base: bytes, spec: Mapping[str, Any], logos: Mapping[str, bytes]) -> bytes:
     """Lay the letterhead out in the header of a copy of ``base``: the logos in a row,
-    the names, the addresses, then the case number and date placeholders on the right."""
+    the names, the addresses, the contacts (where there are any), then the case number
+    and date placeholders on the right."""
     doc = Document(io.BytesIO(base))
     header = doc.sections[0].header
     header.is_linked_to_previous = False
@@ -170,6 +186,11 @@ def build(base: bytes, spec: Mapping[str, Any], logos: Mapping[str, bytes]) -> b
     if addresses:
         run = header.add_paragraph().add_run("  |  ".join(a.replace(", ", " · ")
                                                           for a in addresses))
+        run.font.size = Pt(8)
+    contacts = [f"{m['name']}: {line}" if len(munis) > 1 else f"Kontakt: {line}"
+                for m in munis for line in m.get("contacts", ())]
+    if contacts:
+        run = header.add_paragraph().add_run("  |  ".join(contacts))
         run.font.size = Pt(8)
     p = header.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
