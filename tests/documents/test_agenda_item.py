@@ -75,3 +75,21 @@ def test_the_old_per_municipality_templates_are_gone() -> None:
     assert not list(documents.glob("agenda_item_*.md.j2"))
     with pytest.raises(jinja2.TemplateNotFound):
         make_environment(documents).get_template("agenda_item_ishoj.md.j2")
+
+
+@pytest.mark.parametrize(("party", "layout"), [("ishoj", "summary_first"),
+                                               ("vallensbaek", "recommendation_first")])
+def test_without_its_local_text_a_council_gets_a_neutral_background(party: str,
+                                                                    layout: str) -> None:
+    """The history and strategy are the installation's text (agenda_background_<id>),
+    rendered with the agenda item's names; without it, a short background of no one's."""
+    env = make_environment(PROJECT_DIR / "templates" / "documents")
+    ctx = contexts(party)[0]
+    own = env.get_template("agenda_item.md.j2").render(ctx)
+    assert "1. januar 2007" in own
+    texts = {k: v for k, v in ctx["cooperation"]["texts"].items()   # type: ignore[index]
+             if not k.startswith("agenda_background_")}
+    bare = env.get_template("agenda_item.md.j2").render(
+        {**ctx, "cooperation": {**ctx["cooperation"], "texts": texts}})  # type: ignore[dict-item]
+    assert "1. januar 2007" not in bare and "17. maj 2017" not in bare
+    assert "indgår i et forpligtende samarbejde efter" in bare

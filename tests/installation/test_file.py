@@ -142,3 +142,18 @@ def test_the_readmes_example_is_a_valid_file_but_for_its_logo() -> None:
                                                               "admin"})
     assert [p.key for p in err.value.problems] == \
         ["cooperations.0.municipalities.1.logo"]
+
+
+def test_a_local_text_that_is_no_template_is_located(tmp_path: Path) -> None:
+    """A local text is rendered as a template where a draft prints it (agenda_background_…),
+    so one that cannot be is refused at setup, not at the council's transition."""
+    shipped = (demo.INSTALLATIONS / "ishoj-vallensbaek.yaml").read_text()
+    anchor = "      agenda_background_vallensbaek: |\n"
+    assert anchor in shipped
+    broken = shipped.replace(anchor, anchor + "        {% if municipality.name %}Uafsluttet\n")
+    line = broken.splitlines().index(anchor.rstrip("\n")) + 1
+    with pytest.raises(InstallationError) as err:
+        loads(broken, file="inst.yaml", base=demo.INSTALLATIONS, roles={"legal", "admin"})
+    said = [str(p) for p in err.value.problems]
+    assert any(s.startswith(f"inst.yaml:{line}: cooperations.0.texts."
+                            "agenda_background_vallensbaek: not a template") for s in said), said

@@ -80,6 +80,17 @@ def _dateish(f: Any) -> Any:
     return wrapper
 
 
+@jinja2.pass_context
+def local_text(context: jinja2.runtime.Context, text: Any) -> RawMarkdown:
+    """A cooperation's local text (the installation file's ``texts``) rendered as a
+    template of its own, in the same sandbox and with what the template sees, as Markdown
+    (its values escaped as the template's are); none: nothing."""
+    if not text:
+        return RawMarkdown("")
+    made = context.environment.from_string(str(text)).render(context.get_all())
+    return RawMarkdown(made.strip("\n"))
+
+
 FILTERS = {
     "long_date": _dateish(danish.long_date),
     "weekday_date": _dateish(functools.partial(danish.long_date, weekday=True)),
@@ -94,6 +105,7 @@ FILTERS = {
     "paragraph": _paragraph,
     "join_and": danish.join_and,
     "in_sentence": danish.in_sentence,
+    "local_text": local_text,
 }
 
 

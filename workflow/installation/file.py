@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from ..errors import DefinitionError, InstallationError, Problem
 from ..process.located import Checker, LocatedYaml, Path_
 
@@ -204,6 +206,12 @@ class _Reader:
         for key, text in texts.items():
             if not isinstance(text, str):
                 v.error(path + ("texts", key), "expected a text (markdown)")
+                continue
+            try:   # a text is a template of its own where a draft prints it (local_text)
+                jinja2.Environment().parse(text)
+            except jinja2.TemplateSyntaxError as exc:
+                v.error(path + ("texts", key), f"not a template: {exc.message} (its line "
+                        f"{exc.lineno})")
         coop["texts"] = {k: str(t).strip() + "\n" for k, t in texts.items()
                          if isinstance(t, str)}
         coop["settings"] = self._settings(m.get("settings"), path + ("settings",))
