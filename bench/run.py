@@ -30,11 +30,21 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import Context, Verdict, bench_env, ensure_pg_database, pg_url, report_goals
-from workloads import casefile, changes, documents, faults, lists, reminders, startup, web
+from workloads import (
+    casefile,
+    changes,
+    documents,
+    faults,
+    history,
+    lists,
+    reminders,
+    startup,
+    web,
+)
 
 WORKLOADS = {"changes": changes, "startup": startup, "documents": documents,
              "reminders": reminders, "web": web, "casefile": casefile, "faults": faults,
-             "lists": lists}
+             "lists": lists, "history": history}
 DEFAULT = ("changes", "startup", "documents", "reminders", "web")
 
 
