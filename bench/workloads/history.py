@@ -75,7 +75,7 @@ def _fill(wf: Any, app: int, size: int) -> None:
         if sections:
             conn.execute(insert(t.case_section), sections)
     if not store.is_sqlite(wf.engine):   # as autovacuum would have, after a bulk load
-        with wf.engine.connect() as conn:
+        with wf.engine.begin() as conn:   # (committed: ANALYZE's statistics are too)
             conn.exec_driver_sql("ANALYZE")
 
 

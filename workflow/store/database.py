@@ -29,7 +29,7 @@ from .faults import unavailable as unavailable
 from .sqlitewriter import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0021"  # tests/store/test_store.py checks that this is Alembic's head
+HEAD_REVISION = "0022"  # tests/store/test_store.py checks that this is Alembic's head
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
