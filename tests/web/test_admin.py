@@ -117,7 +117,11 @@ def test_an_administrator_manages_a_user_on_the_page(server: Server, db_url: str
                        ({"current": "forkert", "new": "Ny-kode-2026", "repeat": "Ny-kode-2026"},
                         "Den nuværende adgangskode er forkert"),
                        ({"current": once, "new": once, "repeat": once},
-                        "Den nye adgangskode skal være en anden end den gamle")):
+                        "Den nye adgangskode skal være en anden end den gamle"),
+                       ({"current": once, "new": "Ny\x00kode\x1b[2J",
+                         "repeat": "Ny\x00kode\x1b[2J"}, "ingen kontroltegn"),
+                       ({"current": once, "new": "x" * 5000, "repeat": "x" * 5000},
+                        "højst 200 tegn")):
         r = nina.post("/profile/password", data={"csrf": csrf_of(nina.get("/profile").text),
                                                  **form}, follow_redirects=True)
         assert said in " ".join(flashes(r)), (form, flashes(r))

@@ -48,6 +48,9 @@ def _hasher() -> Any:
     return PasswordHasher()
 
 
+MAX_PASSWORD = 200   # characters of a password one sets
+
+
 @cache
 def _dummy_hash() -> str:
     """A hash of no one's password, made as a real one is: what a login for a user who
@@ -60,6 +63,11 @@ def hash_password(password: str) -> str:
     if len(password) < 4:
         raise InvalidData(Said("a password needs at least 4 characters",
                                "en adgangskode skal have mindst 4 tegn"))
+    if len(password) > MAX_PASSWORD or not password.isprintable():
+        raise InvalidData(Said(f"a password is at most {MAX_PASSWORD} characters that can be "
+                               f"typed (no control characters)",
+                               f"en adgangskode er højst {MAX_PASSWORD} tegn, der kan skrives "
+                               f"(ingen kontroltegn)"))
     return str(_hasher().hash(password))
 
 
