@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidData, NotFound, PermissionDenied, Said
@@ -52,8 +52,7 @@ def may_administer(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
     """Whether ``actor`` may manage users: ``target`` (a user's row), a user of
     ``municipality``, or (neither given) users in general: the page, the list. An
     administrator limited to one cooperation (``user.cooperation_id``) manages only the
-    users of its member municipalities and its own cooperation's administrators; that is
-    read through ``conn``."""
+    users :func:`managed_by` names; that is read through ``conn``."""
     if actor.role != ADMIN:
         return False
     scope = getattr(actor, "cooperation", None)
@@ -61,14 +60,23 @@ def may_administer(actor: ActorLike, target: Mapping[str, Any] | None = None, *,
         return True
     if conn is None:
         return False   # a limited administrator's reach cannot be judged without the members
-    members = set(conn.execute(select(t.cooperation_member.c.municipality_id).where(
-        t.cooperation_member.c.cooperation_id == scope)).scalars())
-    if municipality is not None and municipality not in members:
+    cm = t.cooperation_member
+    if municipality is not None and conn.execute(select(cm.c.municipality_id).where(
+            cm.c.cooperation_id == scope, cm.c.municipality_id == municipality)).first() is None:
         return False
-    if target is not None:
-        return target.get("municipality") in members or (
-            target.get("municipality") is None and target.get("cooperation_id") == scope)
+    if target is not None:   # the one rule, as the lists apply it
+        return conn.execute(select(t.user.c.id).where(
+            t.user.c.id == target["id"], managed_by(scope))).first() is not None
     return True
+
+
+def managed_by(scope: str) -> ColumnElement[bool]:
+    """The users an administrator limited to cooperation ``scope`` manages, as a filter on
+    ``user``: those of its member municipalities, and its own administrators."""
+    u, cm = t.user, t.cooperation_member
+    members = select(cm.c.municipality_id).where(cm.c.cooperation_id == scope)
+    return or_(u.c.municipality.in_(members),
+               and_(u.c.municipality.is_(None), u.c.cooperation_id == scope))
 
 
 def require_admin(actor: ActorLike, target: Mapping[str, Any] | None = None, *,

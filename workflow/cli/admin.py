@@ -56,14 +56,15 @@ def users_list(user: str | None, as_json: bool) -> None:
     """List the users with their role and municipality."""
     from sqlalchemy import select
 
-    from ..engine.cooperations import managed_users
+    from ..accounts.users import managed_by
     from ..store import database as store
     from ..store import tables as t
 
     wf = _require_admin(user)
     u = t.user
     with store.read(wf.engine) as conn:
-        mine = managed_users(wf, wf.actor(conn, user))
+        scope = wf.actor(conn, user).cooperation
+        mine = None if scope is None else managed_by(scope)
         q = select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
                    u.c.password_hash.is_not(None).label("has_password")).order_by(u.c.id)
         if mine is not None:   # an admin of one cooperation: its members' users

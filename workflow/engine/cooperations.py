@@ -135,12 +135,3 @@ def short_names(wf: Workflow, actor: Actor | Any) -> str:
     if len(coops) > 3:
         return f"{len(coops)} forpligtende samarbejder"
     return " · ".join(short_name(wf, c) for c in coops)
-
-
-def managed_users(wf: Workflow, actor: Actor) -> Any:
-    """A filter on ``user``: the users ``actor`` (an admin) manages (None: all)."""
-    if actor.cooperation is None:
-        return None
-    u = t.user
-    return u.c.municipality.in_(wf.members.get(actor.cooperation, [])) \
-        | (u.c.cooperation_id == actor.cooperation)

@@ -60,12 +60,13 @@ def _admin_page(request: Request, wf: Workflow, **shown: Any) -> HTMLResponse:
     it (``new_token``, ``new_password``: in this answer alone, told not to be kept)."""
     from sqlalchemy import select
 
-    from ..engine.cooperations import managed_users
+    from ..accounts.users import managed_by
     from ..store import tables as t
 
     u = t.user
     with store.read(wf.engine) as conn:
-        mine = managed_users(wf, wf.actor(conn, session_user(request)))
+        scope = wf.actor(conn, session_user(request)).cooperation
+        mine = None if scope is None else managed_by(scope)
         q = select(u.c.id, u.c.name, u.c.role, u.c.municipality, u.c.email, u.c.active,
                    u.c.oidc_subject.is_not(None).label("sso"),
                    (u.c.password_hash.is_not(None)).label("has_password"))
