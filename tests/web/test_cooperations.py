@@ -143,7 +143,8 @@ def test_the_walls_hold_on_pages_api_and_downloads(
     assert number not in home and "Dragør og Tårnby" in home
     for url in (f"/applications/{ishoj}", f"/applications/{ishoj}/journal/1",
                 f"/applications/{ishoj}/aktindsigt", f"/applications/{ishoj}/aktindsigt.zip",
-                f"/applications/{ishoj}/aktliste.pdf", f"/applications/{ishoj}/sections"):
+                f"/applications/{ishoj}/aktliste.pdf", f"/applications/{ishoj}/sections",
+                f"/applications/{ishoj}/historik", f"/applications/{ishoj}/journal"):
         r = client.get(url)
         assert r.status_code in (403, 404), (url, r.status_code)
         assert number not in r.text or r.status_code == 403
