@@ -1,8 +1,8 @@
 """A case's history: its steps, downloads, reminders, notices, section edits and edited
 drafts in one order, the whole of it or a page at a time.
 
-Each source reads its own rows after a key (:mod:`workflow.store.keyset`), in SQL and at
-most a page and one more of them; the page is the merge of those reads by key. So a page
+Each source reads its own rows after its own position (:mod:`workflow.store.keyset`), in
+SQL and at most a page and one more of them; the page is the merge of those reads by key. So a page
 costs a few indexed reads, however long the history is, and the pages one after another
 are exactly the whole history.
 """
@@ -25,6 +25,7 @@ from ..store import keyset
 from ..store import tables as t
 from ..store.keyset import Entry, Position
 
+PAGE = 100       # entries a page holds unless asked for fewer or more
 MAX_PAGE = 500
 
 

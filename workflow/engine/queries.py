@@ -162,7 +162,7 @@ def history(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, An
 
 
 def history_page(wf: Workflow, app_id: int, *, user: str | None, cursor: str | None = None,
-                 limit: int = 100) -> lists.Page:
+                 limit: int = timeline.PAGE) -> lists.Page:
     """``limit`` entries of an application's history after ``cursor`` (from the first
     without it), and the cursor of the page after (None on the last)."""
     kind = f"history:{app_id}"

@@ -115,7 +115,6 @@ READ = errors(403, 404, 422)              # a case's own page of data
 CHANGE = errors(403, 404, 409, 413, 422)  # a POST that changes a case
 
 
-HISTORY_PAGE = 100   # history entries an API page holds unless asked for fewer or more
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -256,7 +255,7 @@ def fire_transition(wf: WfDep, user: UserDep, app_id: Id,
 
 @router.get("/applications/{app_id}/history", tags=["applications"], responses=READ)
 def read_history(request: Request, response: Response, wf: WfDep, user: UserDep, app_id: Id,
-                 limit: Annotated[int, Query(ge=1, le=timeline.MAX_PAGE)] = HISTORY_PAGE,
+                 limit: Annotated[int, Query(ge=1, le=timeline.MAX_PAGE)] = timeline.PAGE,
                  cursor: Annotated[str | None, Query(max_length=400)] = None,
                  ) -> list[dict[str, Any]]:
     """An application's history: every step, download, reminder, notice, section edit and
