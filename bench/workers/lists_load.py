@@ -1,7 +1,7 @@
 """The lists benchmark's client: 10 users at once, each its own logged-in session (pages)
 and bearer token (API), closed loop, real HTTP to ``workflow serve`` on loopback.
 
-``python bench/workers/lists_load.py BASE_URL DB_URL CASES SECONDS`` times, one route
+``python bench/workers/lists_load.py BASE_URL DB_URL CASES SECONDS [ROUTE ...]`` times, one route
 after the other, for SECONDS each: the dashboard (``/``), the case list (the API's first
 page of 50, and the dashboard's case list on a later page, by its ``next`` cursor), a
 search for a place name (a few hundred hits at 1,000,000 cases), a search for a common
@@ -166,8 +166,9 @@ def main() -> None:
         page = clients[0][0].get(later).text
         nxt = re.search(r'<a href="([^"]+)" rel="next">', page)
         later = nxt.group(1).replace("&amp;", "&") if nxt else later
+    only = sys.argv[5:]   # route names to time (default: every route)
     out = {name: run_route(clients, make, seconds)
-           for name, make in routes(cases, later).items()}
+           for name, make in routes(cases, later).items() if not only or name in only}
     hits = clients[0][0].get(f"/api/search?q={PLACES[0]}&limit=100",
                              headers=clients[0][1]).json()
     emit_json({"routes": out, "floor": floor(db_url, cases),
