@@ -20,14 +20,16 @@ Every round runs, in turn and each in its own fresh process (the order rotated e
                        page (100 a page) through a real ``workflow serve``, beside the floor, one
                        ``SELECT * FROM journal_entry WHERE application_id = ? ORDER BY
                        number`` on the bare driver; then ``aktindsigt.export`` of the case
-                       to a file beside plain ``zipfile`` writing the same bytes (held in a
-                       list in memory, stored, not deflated, as the export stores
-                       documents), alternating
+                       to a file beside plain zipping of the same bytes, stored (not
+                       deflated) as the export stores documents, in turn: ``zipfile`` from
+                       a list in memory (the strictest floor: nothing is read),
+                       ``zipfile.write`` of the same bytes as files in a folder, and
+                       Info-ZIP's ``zip -0 -q -r`` of that folder (where installed)
 
 Goals: the server's growth during the upload at most GOAL_GROWTH_MIB (not the file's
 size); the journal (``journal.entries``, the API, the uncached case page and the
 journal page, p99) under
-GOAL_JOURNAL_MS; the export at least GOAL_EXPORT of plain zipping's throughput.
+GOAL_JOURNAL_MS; the export at least GOAL_EXPORT of the speed of each plain zipping.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ DOC_KIB = 50
 UPLOAD_MB = 20
 CALLS = 50
 STORES = ("database", "folder")
+FLOORS = {"memory": "zipfile, stored, bytes in memory",
+          "files": "zipfile.write, stored, same files",
+          "zip": "zip -0 -q -r, same files"}
 READS = (("entries", "journal.entries (in-process)"),
          ("api", "GET …/journal (API, 100)"),
          ("page", "GET /applications/ID (uncached)"),
@@ -122,6 +127,10 @@ def summarize(rounds: list[Results], dbs: list[str]) -> dict[str, Any]:
             "floor_s": over(job, "export", "floor_s"),
             "vs_floor": med_range([r[job]["export"]["export_mb_per_s"]
                                    / r[job]["export"]["floor_mb_per_s"] for r in rounds]),
+            "floors": {k: {"s": over(job, "export", "floors_s", k),
+                           "vs": med_range([r[job]["export"]["floors_s"][k]
+                                            / r[job]["export"]["export_s"] for r in rounds])}
+                       for k in last["export"]["floors_s"]},
             "filed_per_s": over(job, "filed_per_s"), "docs": last["docs"],
             "doc_bytes": last["export"]["doc_bytes"], "zip_bytes": last["export"]["zip_bytes"]}
     return {"uploads": uploads, "cases": cases}
@@ -160,12 +169,15 @@ def print_report(report: Mapping[str, Any]) -> None:
             print(f"{label:<34} {rng(x['median_ms']):<20} {rng(x['p99_ms']):<20}")
         print(f"\nAktindsigt export of that case on {db}: {c['doc_bytes'] / 1e6:.1f} MB of "
               f"documents, zip {c['zip_bytes'] / 1e6:.1f} MB\n")
-        print_head(f"{'variant':<34} {'seconds':<22} {'MB/s':<18} {'x floor'}")
+        print_head(f"{'variant':<34} {'seconds':<22} {'MB/s':<18} "
+                   f"{'x zipfile from memory'}")
         print(f"{'aktindsigt.export':<34} {rng(c['export_s'], '{:.2f}'):<22} "
               f"{rng(c['export_mb_per_s'], '{:.0f}'):<18} "
               f"{rng(c['vs_floor'], '{:.2f}')}")
-        print(f"{'zipfile, stored, bytes in memory':<34} {rng(c['floor_s'], '{:.2f}'):<22} "
-              f"{rng(c['floor_mb_per_s'], '{:.0f}'):<18} 1.00")
+        for key, f in c["floors"].items():
+            mbs = {k: c["doc_bytes"] / 1e6 / v for k, v in f["s"].items()}
+            print(f"{FLOORS[key]:<34} {rng(f['s'], '{:.2f}'):<22} "
+                  f"{mbs['median']:<18.0f} export {rng(f['vs'], '{:.2f}')}x its speed")
 
 
 def goals(report: Mapping[str, Any]) -> list[Verdict]:
@@ -190,10 +202,11 @@ def goals(report: Mapping[str, Any]) -> list[Verdict]:
                         f"{c['reads'][key]['median_ms']['median']:.1f} ms; floor "
                         f"{c['reads']['floor']['median_ms']['median']:.1f} ms)",
                         p99 < GOAL_JOURNAL_MS))
-        x = c["vs_floor"]["median"]
-        out.append((f"casefile {db}: aktindsigt export at least {GOAL_EXPORT}x plain "
-                    f"zipping's throughput", f"{x:.2f}x ({c['export_mb_per_s']['median']:.0f}"
-                    f" vs {c['floor_mb_per_s']['median']:.0f} MB/s)", x >= GOAL_EXPORT))
+        for key, f in c["floors"].items():
+            x = f["vs"]["median"]
+            out.append((f"casefile {db}: aktindsigt export at least {GOAL_EXPORT}x the "
+                        f"speed of {FLOORS[key]}", f"{x:.2f}x ({c['export_s']['median']:.3f}"
+                        f" s vs {f['s']['median']:.3f} s)", x >= GOAL_EXPORT))
     return out
 
 
