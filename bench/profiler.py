@@ -4,6 +4,7 @@ usage: python bench/profiler.py fire [--n 250] [--db sqlite|postgresql] [--top 2
        python bench/profiler.py docs [--n 200] [--top 20]
        python bench/profiler.py web [--route dashboard|application ...] [--n 100]
                                     [--db sqlite|postgresql] [--top 15] [--scratch DIR]
+                                    [--database-url URL] [--app-id N]
 
   fire  N applications x 8 changes (default 250 x 8 = 2,000 fires) through the engine on
         a fresh database, as ``workers/engine.py chain`` makes them; the top entries by
@@ -24,6 +25,8 @@ usage: python bench/profiler.py fire [--n 250] [--db sqlite|postgresql] [--top 2
         function alone, both unprofiled) with its SQL statements and connection checkouts,
         own time by package, and the top entries inside ``workflow/`` and the templates by
         cumulative time. The web workload runs it when a page misses its goal.
+        ``--database-url``: an existing database instead (the lists workload's kept one,
+        ``--lists-reuse``: at scale), with ``--app-id`` the case whose page is profiled.
 """
 
 from __future__ import annotations
@@ -201,14 +204,17 @@ def count_sql() -> dict[str, int]:
 def profile_web(a: argparse.Namespace) -> None:
     from workloads.web import APP_ID, PAGE_USER, form_log_in, fresh_database
 
-    if a.scratch is None:   # a temporary folder of its own, removed afterwards
+    if a.database_url:      # an existing database, as it is (e.g. the lists' at scale)
+        os.environ["WORKFLOW_DATABASE_URL"] = a.database_url
+    elif a.scratch is None:   # a temporary folder of its own, removed afterwards
         with tempfile.TemporaryDirectory(prefix="workflow-profile-web-") as tmp:
             return profile_web(argparse.Namespace(**{**vars(a), "scratch": tmp}))
-    scratch = Path(a.scratch)
-    scratch.mkdir(parents=True, exist_ok=True)
-    os.environ["WORKFLOW_DATABASE_URL"] = fresh_database(a.db, scratch)
-    subprocess.run([workflow_script(), "init", "--examples"], cwd=REPO_DIR,
-                   check=True, capture_output=True)
+    else:
+        scratch = Path(a.scratch)
+        scratch.mkdir(parents=True, exist_ok=True)
+        os.environ["WORKFLOW_DATABASE_URL"] = fresh_database(a.db, scratch)
+        subprocess.run([workflow_script(), "init", "--examples"], cwd=REPO_DIR,
+                       check=True, capture_output=True)
 
     from workflow.config import Settings
     from workflow.web.app import create_app
@@ -218,7 +224,7 @@ def profile_web(a: argparse.Namespace) -> None:
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
-    urls = {"dashboard": "/", "application": f"/applications/{APP_ID}"}
+    urls = {"dashboard": "/", "application": f"/applications/{a.app_id or APP_ID}"}
     routes = a.route or list(PAGES)
     timers = {name: wrap_route(PAGES[name]) for name in routes}
     app = create_app(Settings.from_env())
@@ -273,6 +279,8 @@ def main() -> None:
     web.add_argument("--n", type=int, default=100,
                      help="requests per page, timed and profiled")
     web.add_argument("--scratch", help="folder for the SQLite file (default: a temporary one)")
+    web.add_argument("--database-url", help="profile on this existing database instead")
+    web.add_argument("--app-id", type=int, help="the case whose page is profiled")
     for p, limit in ((fire, 20), (docs, 20), (web, 15)):
         p.add_argument("--top", type=int, default=limit)
     for p in (fire, web):
