@@ -175,3 +175,27 @@ def test_bytes_changed_in_the_store_stop_the_export(wf: Workflow) -> None:
                      .values(data=samples.PDF.replace(b"Catalog", b"Catalgo")))
     with pytest.raises(DocumentError, match=sha):
         aktindsigt.export(wf, cf.store, app_id, io.BytesIO(), user="legal-ishoj")
+
+
+def test_the_export_is_one_snapshot_of_the_case(wf: Workflow,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """What happens to the case while its export is written (here a section edited after
+    the journal is read, before the history is) is in none of the zip's parts; the next
+    export has it. On PostgreSQL this takes the snapshot of REPEATABLE READ: read
+    committed would let the history see the edit the journal did not."""
+    from workflow.engine import casetext
+
+    app_id, cf, _ = case_with_file(wf)
+    real = aktindsigt.history_entries
+
+    def edited_meanwhile(conn, app):  # type: ignore[no-untyped-def]
+        casetext.save_section(wf, app_id, "reasons", "Skrevet under eksporten.",
+                              user="legal-ishoj")
+        return real(conn, app)
+
+    monkeypatch.setattr(aktindsigt, "history_entries", edited_meanwhile)
+    during = json.loads(export_zip(wf, cf, app_id).read("historik.json"))
+    monkeypatch.setattr(aktindsigt, "history_entries", real)
+    after = json.loads(export_zip(wf, cf, app_id).read("historik.json"))
+    assert "Skrevet under eksporten" not in json.dumps(during, ensure_ascii=False)
+    assert len(after) == len(during) + 1

@@ -114,7 +114,7 @@ def rows_of(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, as Python values, in primary-key order."""
     engine = store.make_engine(url)
     try:
-        with export.snapshot(engine) as conn:
+        with store.read(engine, snapshot=True) as conn:
             return {table.name: [tuple(r) for r in conn.execute(
                 select(table).order_by(*table.primary_key.columns))]
                 for table in checks.our_tables()}
@@ -125,7 +125,7 @@ def rows_of(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def digests(url: str) -> dict[str, dict[str, Any]]:
     engine = store.make_engine(url)
     try:
-        with export.snapshot(engine) as conn:
+        with store.read(engine, snapshot=True) as conn:
             return export.table_digests(conn)
     finally:
         engine.dispose()

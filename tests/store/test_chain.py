@@ -188,6 +188,42 @@ def test_a_row_added_outside_a_step_is_named(wf: Workflow) -> None:
     assert "ikke i kæden" in broken.problem
 
 
+class _StepMeanwhile:
+    """A chained kind whose rows are read only after ``step`` has committed elsewhere: a
+    step landing while ``verify`` reads, after the case's links and before its rows."""
+
+    def __init__(self, real: chain.ChainKind, step: Callable[[], object]) -> None:
+        self.real, self.step, self.done = real, step, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def select_rows(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.done:
+            self.done = True
+            self.step()
+        return self.real.select_rows(*args, **kwargs)
+
+
+def test_a_step_while_the_chain_is_verified_is_no_break(
+        wf: Workflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``workflow audit verify`` on a live installation: a step committed while it reads
+    is not named a row added outside a step (PostgreSQL: one REPEATABLE READ snapshot)."""
+    from workflow.engine.casefile import CaseFile
+
+    app = make_application(wf, state="drafting")
+    before = len(links_of(wf, app))
+    first = next(iter(chain.KINDS))
+    monkeypatch.setitem(chain.KINDS, first, _StepMeanwhile(chain.KINDS[first], lambda: CaseFile(
+        wf).add_note(app, "Notat skrevet mens kæden blev efterprøvet.", user="legal-ishoj")))
+    (during,), heads = chain.verify_snapshot(wf.engine, app)
+    monkeypatch.undo()
+    assert during.broken is None and during.links == before
+    (after,), later = chain.verify_snapshot(wf.engine, app)
+    assert after.broken is None and after.links == before + 1
+    assert later[app] != heads[app]
+
+
 def test_a_new_kind_is_one_registration_and_one_call(wf: Workflow) -> None:
     """A kind registered later (the journal's, say) chains its rows after the others, and
     the links made before it still verify (they name the fields they cover)."""

@@ -36,9 +36,7 @@ def audit_verify(app_id: int | None, as_json: bool) -> None:
     engine = store.make_engine(Settings.from_env().database_url)
     try:
         store.require_schema(engine)
-        with store.read(engine) as conn:
-            chains = chain.verify(conn, app_id)
-            heads = chain.heads(conn, [c.case for c in chains])
+        chains, heads = chain.verify_snapshot(engine, app_id)
     finally:
         engine.dispose()
     if app_id is not None and not chains:

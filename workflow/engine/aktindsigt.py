@@ -142,9 +142,11 @@ def overview(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
 def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
            user: str | None) -> Written:
     """Write the aktindsigt of the case to ``out`` (a file open for writing): one read
-    transaction, so the zip is one consistent view of the case; the documents' bytes come
-    from one query streamed into the zip as it is written (:class:`_Stream`)."""
-    with store.read(wf.engine) as conn:
+    transaction on one snapshot, so the zip is one consistent view of the case (what is
+    filed, edited or decided while it is written is in the next export, in none of its
+    parts); the documents' bytes come from one query streamed into the zip as it is
+    written (:class:`_Stream`)."""
+    with store.read(wf.engine, snapshot=True) as conn:
         actor, app = _may(wf, conn, app_id, user)
         entries = journal.entries_of(conn, wf.definition, app_id, names=wf.names.party,
                                      case_number=app.case_number)

@@ -176,15 +176,3 @@ def count_cases(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t.application)).scalar_one())
 
 
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """A read transaction that sees one moment of the database throughout (SQLite's read
-    transaction is one; PostgreSQL's needs REPEATABLE READ)."""
-    if store.is_sqlite(engine):
-        with store.read(engine) as conn:
-            yield conn
-        return
-    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, \
-            conn.begin():
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-        yield conn

@@ -30,7 +30,6 @@ from .checks import (
     our_tables,
     refuse_data,
     shown_db,
-    snapshot,
     sniff,
     sqlite_file,
 )
@@ -100,7 +99,7 @@ def export_all(url: str, out: Path, *, now: datetime, force: bool = False) -> Re
     engine = store.make_engine(url)
     try:
         store.require_schema(engine)
-        with new_file(out, force=force) as tmp, snapshot(engine) as conn, \
+        with new_file(out, force=force) as tmp, store.read(engine, snapshot=True) as conn, \
                 zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             listed: dict[str, Any] = {}
             for table in our_tables():

@@ -17,7 +17,8 @@ Adding a kind is one line and one call::
     append(conn, app_id, "bum_price", row_id)   # after inserting the row
 
 :func:`verify` recomputes the chain of one case or of all and names the first break of
-each: a changed field, a deleted row, a missing or altered link, a row outside the chain.
+each: a changed field, a deleted row, a missing or altered link, a row outside the chain
+(:func:`verify_snapshot`: on one snapshot, while steps go on).
 :func:`rebuild` chains a case's existing rows anew (the migration that introduced the
 chain uses it); it gives the same hashes as the steps that wrote them.
 """
@@ -40,9 +41,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import FromClause
 
+from . import database as store
 from . import tables as t
 from .canonical import fields_of as _fields
 from .canonical import link_hash, plain
@@ -273,6 +275,17 @@ def verify(conn: Connection, case: int | None = None) -> list[CaseChain]:
     if case is not None:
         query = query.where(a.c.id == case)
     return [_verify_case(conn, r.id, r.case_number, r.version) for r in conn.execute(query)]
+
+
+def verify_snapshot(engine: Engine, case: int | None = None
+                    ) -> tuple[list[CaseChain], dict[int, str]]:
+    """:func:`verify` and :func:`heads` on one snapshot of the database, as ``workflow
+    audit verify`` runs them on a live installation: a step committed while they read is
+    wholly in what they see or wholly not (on PostgreSQL's read committed, its audit entry
+    could be read after its case's links were, and be named a row added outside a step)."""
+    with store.read(engine, snapshot=True) as conn:
+        chains = verify(conn, case)
+        return chains, heads(conn, [c.case for c in chains])
 
 
 def _verify_case(conn: Connection, case: int, number: str, version: int) -> CaseChain:

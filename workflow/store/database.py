@@ -250,9 +250,17 @@ class ChangeCount:
 
 
 @contextmanager
-def read(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn, conn.begin():
-        yield conn
+def read(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
+    """A read transaction. ``snapshot``: every statement in it sees the database as of its
+    first, as a SQLite read transaction always does; on PostgreSQL (read committed, where
+    each statement sees what was committed before it began) that takes REPEATABLE READ,
+    READ ONLY (which never fails to serialise: only writers can)."""
+    with engine.connect() as conn:
+        if snapshot and not is_sqlite(engine):
+            conn.execution_options(isolation_level="REPEATABLE READ",
+                                   postgresql_readonly=True)
+        with conn.begin():
+            yield conn
 
 
 def _missing_file(engine: Engine) -> Path | None:
