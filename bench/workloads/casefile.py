@@ -12,7 +12,8 @@ Every round runs, in turn and each in its own fresh process (the order rotated e
   copy (floor)         ``shutil.copyfileobj`` of the same file and fsync, in a fresh process:
                        its VmHWM growth and time
   case DB              a case of --cf-docs documents (--cf-doc-kb KiB PDFs, filed through
-                       ``CaseFile.attach_file``, files in the database); then the journal
+                       ``CaseFile.attach_file``, files in the database, or with
+                       --cf-case-files in a folder too, a job each); then the journal
                        read --cf-calls times each way, interleaved: ``journal.entries`` in
                        the worker, GET /api/applications/{id}/journal (a page of 100, by
                        cursor), the case page GET /applications/{id} (the newest 50;
@@ -93,14 +94,31 @@ def jobs(dbs: list[str], pdf: Path, a: argparse.Namespace) -> list[Job]:
                                            "--pdf", str(pdf)], REPO_DIR)
                       for db in dbs for s in STORES]
     out.append(("copy", [*w, "copy", "--pdf", str(pdf)], REPO_DIR))
-    out += [(f"case-{db}", [*w, "case", "--db", db, "--docs", str(a.cf_docs), "--doc-kb",
-                            str(a.cf_doc_kb), "--calls", str(a.cf_calls), "--exports",
-                            str(a.cf_exports)], REPO_DIR) for db in dbs]
+    out += [(case_job(db, s), [*w, "case", "--db", db, "--files", s, "--docs",
+                               str(a.cf_docs), "--doc-kb", str(a.cf_doc_kb), "--calls",
+                               str(a.cf_calls), "--exports", str(a.cf_exports)], REPO_DIR)
+            for db in dbs for s in case_stores(a)]
     return out
 
 
+def case_stores(a: argparse.Namespace) -> list[str]:
+    """Where the case's documents are kept, each a job: ``--cf-case-files``."""
+    got = [s.strip() for s in a.cf_case_files.split(",") if s.strip()]
+    wrong = [s for s in got if s not in STORES]
+    if wrong or not got:
+        raise SystemExit(f"--cf-case-files: {', '.join(wrong) or 'none'}; choose from "
+                         f"{', '.join(STORES)}")
+    return got
+
+
+def case_job(db: str, store: str) -> str:
+    """The case job's name (and the label of its tables): the database, and the folder
+    store when the documents are kept there."""
+    return f"case-{db}" if store == "database" else f"case-{db}-{store}"
+
+
 # ---------------------------------------------------------------------- summary
-def summarize(rounds: list[Results], dbs: list[str]) -> dict[str, Any]:
+def summarize(rounds: list[Results], dbs: list[str], stores: list[str]) -> dict[str, Any]:
     def over(job: str, *keys: str) -> dict[str, float]:
         values = []
         for res in rounds:
@@ -115,10 +133,11 @@ def summarize(rounds: list[Results], dbs: list[str]) -> dict[str, Any]:
                       "reset": all(r[name]["hwm_reset"] for r in rounds)}
                for name in [f"upload-{db}-{s}" for db in dbs for s in STORES] + ["copy"]}
     cases = {}
-    for db in dbs:
-        job = f"case-{db}"
+    for db, store in [(db, s) for db in dbs for s in stores]:
+        job = case_job(db, store)
         last = rounds[-1][job]
-        cases[db] = {
+        label = db if store == "database" else f"{db}, files in a folder"
+        cases[label] = {
             "reads": {k: {"median_ms": over(job, "journal", k, "median_ms"),
                           "p99_ms": over(job, "journal", k, "p99_ms")} for k, _ in READS},
             "export_mb_per_s": over(job, "export", "export_mb_per_s"),
@@ -219,6 +238,9 @@ def add_arguments(ap: Options) -> None:
     ap.add_argument("--cf-calls", type=int, default=CALLS, help="journal reads timed per kind")
     ap.add_argument("--cf-exports", type=int, default=2,
                     help="exports (and floors) timed per round")
+    ap.add_argument("--cf-case-files", default="database",
+                    help="where the case's documents are kept, each its own job: database, "
+                         "folder or database,folder")
     ap.add_argument("--cf-quick", action="store_true",
                     help="a smoke test: 1 round, 30 documents of 8 KiB, a 2 MB upload, "
                          "5 calls, 1 export")
@@ -252,5 +274,5 @@ def run(a: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     return {"revision": revision(), "rounds": a.cf_rounds, "calls": a.cf_calls,
             "upload_mb": a.cf_upload_mb, "docs": a.cf_docs, "wall_s": time.time() - t0,
             "load": os.getloadavg(), "results": rounds,
-            "summary": summarize(rounds, ctx.dbs),
+            "summary": summarize(rounds, ctx.dbs, case_stores(a)),
             "cpus": os.cpu_count()}
