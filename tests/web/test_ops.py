@@ -418,6 +418,24 @@ def test_pdf_conversions_wait_for_a_free_slot(app_settings: Settings, clock: Clo
     assert waited > 0.3 if limit == 1 else waited < 0.3  # the second waited for the first
 
 
+def test_a_serving_app_freezes_its_start_up_heap(app_settings: Settings, clock: Clock) -> None:
+    """``workflow serve``'s app (``freeze_heap``) moves what start-up made out of the
+    collector's reach, so a full collection in a request scans only the request's
+    objects; an app made otherwise (the tests', an embedding) leaves the collector be."""
+    import gc
+
+    gc.unfreeze()
+    with TestClient(create_app(app_settings, clock=clock), client=LOCAL):
+        assert gc.get_freeze_count() == 0
+    try:
+        with TestClient(create_app(app_settings, clock=clock, freeze_heap=True),
+                        client=LOCAL) as c:
+            assert gc.get_freeze_count() > 10_000    # the libraries, the definition, …
+            assert c.get("/healthz").status_code == 200
+    finally:
+        gc.unfreeze()
+
+
 # ------------------------------------------------------- as shipped: workflow serve
 @dataclass
 class Server:

