@@ -10,9 +10,11 @@ import io
 import json
 import zipfile
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 from tests import samples
 from tests.factories import make_application
@@ -184,11 +186,11 @@ def test_the_export_is_one_snapshot_of_the_case(wf: Workflow,
     export has it. On PostgreSQL this takes the snapshot of REPEATABLE READ: read
     committed would let the history see the edit the journal did not."""
     from workflow.engine import casetext
+    from workflow.engine.queries import history_entries as real
 
     app_id, cf, _ = case_with_file(wf)
-    real = aktindsigt.history_entries
 
-    def edited_meanwhile(conn, app):  # type: ignore[no-untyped-def]
+    def edited_meanwhile(conn: Connection, app: int) -> list[dict[str, Any]]:
         casetext.save_section(wf, app_id, "reasons", "Skrevet under eksporten.",
                               user="legal-ishoj")
         return real(conn, app)
