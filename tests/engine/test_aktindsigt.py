@@ -177,6 +177,11 @@ def test_bytes_changed_in_the_store_stop_the_export(wf: Workflow) -> None:
                      .values(data=samples.PDF.replace(b"Catalog", b"Catalgo")))
     with pytest.raises(DocumentError, match=sha):
         aktindsigt.export(wf, cf.store, app_id, io.BytesIO(), user="legal-ishoj")
+    with store.write(wf.engine) as conn:    # the stream it broke off left no connection
+        conn.execute(update(t.stored_file_chunk).where(t.stored_file_chunk.c.sha256 == sha)
+                     .values(data=samples.PDF))
+    again = export_zip(wf, cf, app_id)
+    assert again.read(next(m for m in again.namelist() if "Brev fra" in m)) == samples.PDF
 
 
 def test_the_export_is_one_snapshot_of_the_case(wf: Workflow,

@@ -161,19 +161,16 @@ def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
                              history=history, open_bytes=stream.open, now=wf.clock(),
                              today=wf.today(), exported_by=actor.name)
         finally:
-            stream.result.close()    # a server-side cursor ends with its reading
+            stream.result.close()    # a stream left unread is cancelled
 
 
 class _Stream:
     """Every stored byte of a case's documents in one query, in journal order and chunk
     order (an upload's chunks from ``stored_file_chunk``, or its file in the folder; a
-    generated version's content), read as the zip is written: on PostgreSQL through a
-    server-side cursor of the transaction's own driver connection a few chunks at a time,
-    in the binary protocol (bytea as they are, not as hex text: half the time); on SQLite
-    as its cursor steps. ``open``
-    is asked for the entries in journal order, each read to its end before the next."""
-
-    BUFFERED = 16   # rows (a chunk each, at most files.CHUNK) fetched at a time on PostgreSQL
+    generated version's content), read as the zip is written: on PostgreSQL streamed on
+    the transaction's own driver connection a row at a time (:func:`_binary_stream`); on
+    SQLite as its cursor steps. ``open`` is asked for the entries in journal order, each
+    read to its end before the next."""
 
     def __init__(self, wf: Workflow, conn: Connection, files: FileStore, actor: Actor,
                  app_id: int, case_number: str, left_out: list[int]) -> None:
@@ -194,7 +191,7 @@ class _Stream:
             query = query.where(je.c.number.not_in(left_out))
         self.wf, self.files, self.actor, self.case_number = wf, files, actor, case_number
         self.result: Any = conn.execute(query) if conn.dialect.name == "sqlite" else \
-            _binary_cursor(conn, query, self.BUFFERED)
+            _binary_stream(conn, query)
         self.rows: Iterator[Any] = iter(self.result)
         self.ahead: Any = next(self.rows, None)
 
@@ -229,15 +226,17 @@ class _Stream:
             self.ahead = next(self.rows, None)
 
 
-def _binary_cursor(conn: Connection, query: Any, rows: int) -> Any:
-    """``query`` on a named (server-side) psycopg cursor in binary format, inside
-    ``conn``'s transaction, ``rows`` fetched at a time; rows are named tuples."""
+def _binary_stream(conn: Connection, query: Any) -> Any:
+    """``query`` inside ``conn``'s transaction, streamed in psycopg's single-row mode and
+    the binary format (bytea as they are, not as hex text: half the time): the server
+    sends the rows as the client reads them, so there is no round trip per batch (a
+    server-side cursor's FETCH: 40 ms more over a case's thousand documents), and the
+    client holds one row at a time. Rows are named tuples; ``close()`` before the end
+    cancels the query and drains what has come."""
     from psycopg.rows import namedtuple_row
 
     compiled = query.compile(dialect=conn.dialect,
                              compile_kwargs={"render_postcompile": True})
     raw: Any = conn.connection.driver_connection
-    cur = raw.cursor(name="aktindsigt_export", binary=True, row_factory=namedtuple_row)
-    cur.itersize = rows
-    cur.execute(compiled.string, compiled.params)
-    return cur
+    cur = raw.cursor(row_factory=namedtuple_row)
+    return cur.stream(compiled.string, compiled.params, binary=True)
