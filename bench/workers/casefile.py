@@ -20,7 +20,10 @@ Workloads
   case    a fresh database with one case holding --docs documents of --doc-kb KiB each
           (PDFs: a header and a random body, each different), filed by pl-ishoj through
           ``CaseFile.attach_file`` (one transaction each, as the command line files them;
-          not timed beyond the total). Then, interleaved call by call, --calls times each:
+          not timed beyond the total). The heap as it then stands is frozen
+          (``gc.freeze()``, as ``workflow serve`` freezes its own after start-up), so a
+          full collection in a timed call traces what the calls made, not the ~110,000
+          objects the filing left (~90 ms). Then, interleaved call by call, --calls times each:
           ``journal.entries(wf, id, user="pl-ishoj")`` in this process, and the floor, one
           ``SELECT * FROM journal_entry WHERE application_id = ? ORDER BY number`` on the
           bare driver (sqlite3 / psycopg, one connection, rows fetched); through a real
@@ -429,6 +432,8 @@ def run_case(db: str, files: str, docs: int, kib: int, calls: int, exports: int,
     url, wf, app_id = fresh_case(db, "casefile-case")
     cf = CaseFile(wf, files=where)
     filing_s = file_documents(wf, cf, app_id, docs, kib, scratch)
+    gc.collect()        # this process's heap as it stands after filing (~110,000 objects),
+    gc.freeze()         # frozen as `workflow serve` freezes its own after start-up
     with served(server_env(url, where), scratch / "serve.log") as (base, _server), \
             httpx.Client(base_url=base, timeout=60) as page:
         form_log_in(page)                    # pl-ishoj, the session cookie
