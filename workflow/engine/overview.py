@@ -17,7 +17,7 @@ from ..store import database as store
 from ..store import tables as t
 from . import agreements, lists
 from .queries import claim_view, deadline_rows, deadline_view
-from .tasks import tasks
+from .tasks import tasks_on
 from .workflow import Actor, Workflow
 
 TASK_CANDIDATES = 15   # cases looked at for "Mine opgaver", of each of the two kinds
@@ -73,11 +73,13 @@ def summaries(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]
     return out
 
 
-def dashboard(wf: Workflow, user: str, filters: Filters, kinds: list[Any]) -> dict[str, Any]:
-    """Everything the dashboard shows but the create form's choices, in a bounded number
-    of reads; ``kinds``: the kinds the user may open (for the granted cases to open from)."""
+def dashboard(wf: Workflow, user: str, filters: Filters) -> dict[str, Any]:
+    """Everything the dashboard shows, in one read transaction and a bounded number of
+    statements: the user (``me``), the kinds she may open (``kinds``) and the granted
+    cases they open from, the case list, her tasks and deadlines, the BUM agreements."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
+        kinds = creatable(wf, actor)
         if filters.q:
             page = lists.search(wf, conn, actor, filters.q, cursor=filters.cursor,
                                 limit=filters.limit,
@@ -90,12 +92,18 @@ def dashboard(wf: Workflow, user: str, filters: Filters, kinds: list[Any]) -> di
         cases = summaries(wf, conn, page.rows)
         soon = lists.deadlines(wf, conn, actor, limit=DEADLINES_SHOWN)
         bum_rows, more_bum = _agreements(wf, conn, actor)
-        candidates = _candidates(wf, conn, actor)
+        mine = tasks_on(wf, conn, actor, _candidates(wf, conn, actor))
         sources = _sources(wf, conn, actor, kinds)
-    return {"cases": cases, "page": page, "tasks": tasks(wf, candidates, user=user),
+    return {"cases": cases, "page": page, "tasks": mine,
             "deadlines": deadline_rows(wf, soon.rows), "more_deadlines": soon.next is not None,
             "agreements": bum_rows, "more_agreements": more_bum,
-            "sources": sources, "me": actor}
+            "sources": sources, "me": actor, "kinds": kinds}
+
+
+def creatable(wf: Workflow, actor: Actor) -> list[Any]:
+    """The kinds of case ``actor``'s role may open, in the definition's order."""
+    return [k for p in wf.definition.processes.values() if actor.role in p.create_roles
+            for k in p.kinds.values()]
 
 
 def _agreements(wf: Workflow, conn: Connection, actor: Actor

@@ -68,7 +68,11 @@ def tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
     (``{"trigger", "label"}``, never a ``side`` one) and the nearest of the user's
     deadlines (as :func:`deadlines` gives it) or None; the soonest deadline first, then
     the cases without one, each group in the apps' order."""
-    return _tasks(wf, apps, user=user)
+    wanted = [a["id"] for a in apps if not a["final"]]
+    if not wanted:
+        return []
+    with store.read(wf.engine) as conn:
+        return tasks_on(wf, conn, wf.actor(conn, user), apps)
 
 
 def _triggers(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor
@@ -133,48 +137,47 @@ def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
 
 
 # ------------------------------------------------------------- tasks and names (pages)
-def _tasks(wf: Workflow, apps: list[dict[str, Any]], *, user: str | None
-           ) -> list[dict[str, Any]]:
+def tasks_on(wf: Workflow, conn: Connection, actor: Actor, apps: list[dict[str, Any]]
+             ) -> list[dict[str, Any]]:
+    """:func:`tasks` in the caller's read transaction, for ``actor`` as it has read her."""
     wanted = [a["id"] for a in apps if not a["final"]]
     if not wanted:
         return []
     a, d = t.application, t.deadline
     today = wf.today()
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-        rows = {r["id"]: dict(r) for r in conn.execute(select(a).where(
-            a.c.id.in_(wanted), lists.visible(actor, a.c.id))).mappings()}
-        if not rows:
-            return []
-        mine: dict[int, list[dict[str, Any]]] = {}
-        for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
-                              .order_by(d.c.due, d.c.id)):
-            process = wf.definition.processes.get(rows[r.application_id]["process"])
-            if process is None or r.state not in process.states:
+    rows = {r["id"]: dict(r) for r in conn.execute(select(a).where(
+        a.c.id.in_(wanted), lists.visible(actor, a.c.id))).mappings()}
+    if not rows:
+        return []
+    mine: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
+                          .order_by(d.c.due, d.c.id)):
+        process = wf.definition.processes.get(rows[r.application_id]["process"])
+        if process is None or r.state not in process.states:
+            continue
+        if actor.role in process.responsible_roles(r.state) \
+                and (not r.party or r.party == actor.municipality):
+            mine.setdefault(r.application_id, []).append(
+                {**deadline_view(r, today), "id": r.id, "application": r.application_id})
+    acts = acts_of(conn, {i: row["entered_version"] for i, row in rows.items()})
+    found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
+    for position, app in enumerate(apps):
+        row = rows.get(app["id"])
+        if row is None or row["process"] not in wf.definition.processes \
+                or row["state"] not in wf.definition.processes[row["process"]].states:
+            continue
+        actions, waiting = _awaited(wf, row, actor, acts[row["id"]])
+        due = mine.get(row["id"])
+        if not due and not waiting:
+            # no deadline of mine and no joint step waiting for me: still mine when I
+            # may move the case on now (both councils approved: send it)
+            waiting = _may_move_on(wf, conn, row, actor, acts[row["id"]])
+            if not waiting:
                 continue
-            if actor.role in process.responsible_roles(r.state) \
-                    and (not r.party or r.party == actor.municipality):
-                mine.setdefault(r.application_id, []).append(
-                    {**deadline_view(r, today), "id": r.id, "application": r.application_id})
-        acts = acts_of(conn, {i: row["entered_version"] for i, row in rows.items()})
-        found: list[tuple[tuple[int, str, int], dict[str, Any]]] = []
-        for position, app in enumerate(apps):
-            row = rows.get(app["id"])
-            if row is None or row["process"] not in wf.definition.processes \
-                    or row["state"] not in wf.definition.processes[row["process"]].states:
-                continue
-            actions, waiting = _awaited(wf, row, actor, acts[row["id"]])
-            due = mine.get(row["id"])
-            if not due and not waiting:
-                # no deadline of mine and no joint step waiting for me: still mine when I
-                # may move the case on now (both councils approved: send it)
-                waiting = _may_move_on(wf, conn, row, actor, acts[row["id"]])
-                if not waiting:
-                    continue
-            found.append(((0, due[0]["due"], position) if due else (1, "", position),
-                          {"app": app, "deadline": due[0] if due else None,
-                           "actions": actions if due else [x for x in actions
-                                                           if x["trigger"] in waiting]}))
+        found.append(((0, due[0]["due"], position) if due else (1, "", position),
+                      {"app": app, "deadline": due[0] if due else None,
+                       "actions": actions if due else [x for x in actions
+                                                       if x["trigger"] in waiting]}))
     return [task for _, task in sorted(found, key=lambda x: x[0])]
 
 

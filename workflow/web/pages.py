@@ -121,17 +121,14 @@ def _dashboard(request: Request, wf: Workflow, user: str, *,
     (``form``) and the refusal (``create_error``). A case list asked for with a filter or
     cursor it cannot take is the first page again, saying why (422)."""
     processes = wf.definition.processes
-    with store.read(wf.engine) as conn:
-        actor = wf.actor(conn, user)
-    kinds = [k for p in processes.values() if actor.role in p.create_roles
-             for k in p.kinds.values()]
     list_error = None
     try:
         filters = _filters(request)
-        view = overview.dashboard(wf, user, filters, kinds)
+        view = overview.dashboard(wf, user, filters)
     except InvalidData as exc:
         list_error, status, filters = messages.refusal(wf, exc), 422, overview.Filters()
-        view = overview.dashboard(wf, user, filters, kinds)
+        view = overview.dashboard(wf, user, filters)
+    kinds = view["kinds"]
     # which kinds each of the form's fields is for: with JavaScript the others are hidden
     # (and not sent); without it the server takes only the chosen kind's (see `create`)
     used: dict[str, list[str]] = {}
@@ -144,7 +141,7 @@ def _dashboard(request: Request, wf: Workflow, user: str, *,
     return render(request, "dashboard.html", status=status, **view,
                   filters=filters, list_error=list_error, pager=_pager(request, view["page"]),
                   state_choices=states, kind_choices=all_kinds,
-                  kinds=kinds, areas=wf.areas, area_name=wf.names.area,
+                  areas=wf.areas, area_name=wf.names.area,
                   municipalities=wf.municipalities, can_create=bool(kinds),
                   field_kinds={f: " ".join(ks) for f, ks in used.items()},
                   rounds=sorted({r for k in kinds for r in k.rounds}),
