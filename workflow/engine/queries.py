@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from ..documents.listing import documents_of, list_documents
 from ..errors import NotFound, Said, in_danish
-from ..process.acts import acts_of, committee_record, unavailable_areas
+from ..process.acts import read_acts, unavailable_areas
 from ..store import database as store
 from ..store import tables as t
 from . import history as timeline
@@ -96,9 +96,7 @@ def describe_rows(wf: Workflow, conn: Connection,
         links.setdefault(r.from_id, []).append({"rel": r.kind, "application": r.to_id})
         links.setdefault(r.to_id, []).append({"rel": f"has_{r.kind.removesuffix('_for')}",
                                               "application": r.from_id})
-    acts = acts_of(conn, {r["id"]: r["entered_version"] for r in rows})
-    record = acts_of(conn, {r["id"]: 0 for r in rows}, voided=True)
-    committees = committee_record(conn, ids)
+    read = read_acts(conn, {r["id"]: r["entered_version"] for r in rows})
     docs = documents_of(conn, wf.definition, ids)
     out = []
     for row in rows:
@@ -117,9 +115,9 @@ def describe_rows(wf: Workflow, conn: Connection,
             "area_details": app_areas,
             "deadlines": deadlines.get(row["id"], []),
             "links": links.get(row["id"], []),
-            "acts": acts[row["id"]],        # what holds in the current state
-            "record": record[row["id"]],    # each party's latest act of each kind, ever
-            "committees": committees[row["id"]],   # every committee decision, in order
+            "acts": read.holding[row["id"]],     # what holds in the current state
+            "record": read.record[row["id"]],    # each party's latest act of each kind, ever
+            "committees": read.committees[row["id"]],   # every committee decision, in order
             "decision": ministry_decision(wf, row["data"] or {}),
             "documents": [{k: v for k, v in doc.items() if k != "versions"}
                           for doc in docs[row["id"]]],

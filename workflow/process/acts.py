@@ -8,6 +8,7 @@ side) and for the transaction context (:mod:`workflow.engine.context`) to share.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, insert, select
@@ -156,21 +157,40 @@ def committee_acts(conn: Connection, app_id: int, name: str
 COMMITTEE_ACTS = {"committee": "application", "conditions_committee": "conditions"}
 
 
-def committee_record(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Every committee decision of the applications ``ids``, in the order recorded, with
-    what it was about (``on``: the application, or the ministry's conditions) and whether
-    a later step set it aside (``void``): what a case page shows."""
+@dataclass(frozen=True)
+class ActsRead:
+    """What several applications' party acts say, from one read of them all, by id."""
+
+    holding: dict[int, dict[str, Any]]   # :func:`acts_of`: what holds in the current state
+    record: dict[int, dict[str, Any]]    # acts_of(voided=True): each latest act, ever
+    committees: dict[int, list[dict[str, Any]]]  # every committee decision, in order
+
+
+def read_acts(conn: Connection, entered: Mapping[int, int]) -> ActsRead:
+    """The three views of the party acts of the applications ``entered`` (each one's
+    version on entering its state) that a case's description shows, in one statement:
+    what holds now, the record of each party's latest act of each kind (a later step's
+    voiding marked ``"void"``), and every committee decision in the order recorded, with
+    what it was about (``on``: the application, or the ministry's conditions)."""
     pa = t.party_act
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for r in conn.execute(select(pa).where(pa.c.application_id.in_(ids),
-                                           pa.c.name.in_(list(COMMITTEE_ACTS)))
+    holding: dict[int, dict[str, Any]] = {i: {} for i in entered}
+    record: dict[int, dict[str, Any]] = {i: {} for i in entered}
+    committees: dict[int, list[dict[str, Any]]] = {i: [] for i in entered}
+    for r in conn.execute(select(pa).where(pa.c.application_id.in_(list(entered)))
                           .order_by(pa.c.version)):
-        out[r.application_id].append({**(r.data or {}), "municipality": r.municipality,
-                                      "on": COMMITTEE_ACTS[r.name], "void": bool(r.void),
-                                      "user": r.user_id, "at": r.at.isoformat(),
-                                      "happened_on": r.happened_on.isoformat()
-                                      if r.happened_on else None, "version": r.version})
-    return out
+        at = r.at.isoformat()
+        entry = {**(r.data or {}), "user": r.user_id, "at": at, "version": r.version}
+        record[r.application_id].setdefault(r.name, {})[r.municipality] = \
+            {**entry, "void": bool(r.void)}
+        if not r.void and r.version > entered[r.application_id]:
+            holding[r.application_id].setdefault(r.name, {})[r.municipality] = entry
+        if r.name in COMMITTEE_ACTS:
+            committees[r.application_id].append({
+                **(r.data or {}), "municipality": r.municipality,
+                "on": COMMITTEE_ACTS[r.name], "void": bool(r.void), "user": r.user_id,
+                "at": at, "happened_on": r.happened_on.isoformat() if r.happened_on else None,
+                "version": r.version})
+    return ActsRead(holding, record, committees)
 
 
 def acts_of(conn: Connection, entered: Mapping[int, int],
