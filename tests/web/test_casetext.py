@@ -140,6 +140,29 @@ def test_an_edited_draft_through_the_api(client: TestClient, wf: Workflow) -> No
     assert r.status_code == 200 and r.json()["made"]["number"] == made["number"] + 1
 
 
+@pytest.mark.parametrize("given", ["", "null"])
+def test_an_empty_or_null_from_number_is_the_newest_version(client: TestClient, wf: Workflow,
+                                                             given: str) -> None:
+    """A form writes a number left out as an empty field, or as JSON's null (as the
+    OpenAPI schema's ``integer | null`` reads to a client that makes the form from it)."""
+    app = make_application(wf, state="legal_review")
+    legal = Api(client, "legal-ishoj")
+    doc = letter_id(legal, app)
+    before = newest(legal, app, doc)
+    base = client.get(f"/api/documents/{doc}/versions/{before}", headers=legal.headers).content
+    r = client.post(f"/api/documents/{doc}/versions", headers=legal.headers,
+                    files={"file": ("ansøgning.docx", edited_copy(base, "Ophævelse af det",
+                                                                 "Rettet."), DOCX)},
+                    data={"from_number": given})
+    assert r.status_code == 201, r.text
+    assert r.json()["edited_from"] == before
+    for bad in ("x", "0"):
+        r = client.post(f"/api/documents/{doc}/versions", headers=legal.headers,
+                        files={"file": ("ansøgning.docx", base, DOCX)},
+                        data={"from_number": bad})
+        assert r.status_code == 422, bad
+
+
 @pytest.mark.parametrize(("name", "content", "said"), [
     ("x.docx", b"%PDF-1.4 a pdf", "it is a PDF"),
     ("x.docx", b"<html><script>alert(1)</script></html>", "it is HTML"),

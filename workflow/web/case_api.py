@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from ..documents.edits import MAX_DOCX
 from ..engine import casetext, edited
@@ -81,14 +81,23 @@ def preview_section(wf: WfDep, user: UserDep, app_id: Id, name: SectionName,
     return {"html": casetext.preview(wf, app_id, body.text, user=user)}
 
 
+VersionNumber = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+def _no_number(value: Any) -> Any:
+    """A form's empty field, or JSON's ``null`` as a form writes it: no number given."""
+    return None if value in ("", "null") else value
+
+
 @uploads.post("/documents/{document_id}/versions", status_code=201, tags=["documents"],
               responses={**CHANGE, **errors(400), 413: _error(
                   "The request body is larger than 21 MiB", model=Refused)})
 async def file_edited_version(wf: WfDep, user: UserDep, document_id: Id,
                               file: Annotated[UploadFile, File(description="the .docx")],
                               note: Annotated[str, Form()] = "",
-                              from_number: Annotated[int | None, Form(
-                                  ge=1, le=2_147_483_647)] = None) -> dict[str, Any]:
+                              from_number: Annotated[VersionNumber | None,
+                                                     BeforeValidator(_no_number), Form()] = None
+                              ) -> dict[str, Any]:
     """File a .docx edited by hand as the draft's next version (legal staff); it names the
     version it was edited from (``from_number``, default the newest)."""
     content = await file.read(MAX_DOCX + 1)
