@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Clock
 from tests.factories import make_application
-from workflow.engine import queries, tasks
+from workflow.engine import journal, queries, tasks
 from workflow.engine.workflow import Workflow
 from workflow.errors import PermissionDenied
 
@@ -93,15 +93,22 @@ def test_a_final_case_and_no_cases_are_no_tasks(wf: Workflow) -> None:
 
 
 @pytest.mark.parametrize("user", ["pl-ishoj", "legal-ishoj", "admin"])
-def test_the_case_view_is_the_four_reads_in_one(wf: Workflow, user: str) -> None:
+def test_the_case_view_is_the_separate_reads_in_one(wf: Workflow, user: str) -> None:
     app_id = make_application(wf, state="council_approval")
-    view = tasks.case_view(wf, app_id, user=user)
+    view = tasks.case_view(wf, app_id, user=user, journal_limit=2)
     assert view["actor"].id == user
     assert view["application"] == queries.get_application(wf, app_id, user=user)
     assert view["triggers"] == tasks.triggers(wf, app_id, user=user)
     assert view["history"] == queries.history(wf, app_id, user=user)
     assert view["documents"] == queries.documents(wf, app_id, user=user)
+    assert view["journal"] == journal.page(wf, app_id, user=user, limit=2)
+    assert view["notes"] == journal.note_choices(wf, app_id)
+    named = {e["user"] for e in view["history"]} | \
+        {e["registered_by"] for e in view["journal"].entries}
+    assert named - {"scheduler"} <= set(view["people"])
+    assert view["people"] == queries.user_names(wf, [*view["people"], "nobody"])
     assert view["history"] and view["documents"] and view["triggers"]
+    assert view["journal"].entries and view["people"]
 
 
 def test_the_case_view_refuses_a_non_party(wf: Workflow) -> None:

@@ -107,47 +107,59 @@ def page(wf: Workflow, app_id: int, *, user: str | None, after: int | None = Non
     the first ones after number ``after``, else the last ones before number ``before``,
     else the newest (``after=0``: the oldest). One indexed range query, so a page costs
     the same at the journal's start and its end."""
-    limit = max(1, min(limit, MAX_PAGE))
-    after, before = (None if n is None else max(0, min(n, MAX_NUMBER)) for n in (after, before))
-    je = t.journal_entry
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         app = _case(wf, conn, app_id, actor)
-        query = _listed(app_id).limit(limit)
-        if after is not None:
-            query = query.where(je.c.number > after).order_by(je.c.number)
-        else:
-            if before is not None:
-                query = query.where(je.c.number < before)
-            query = query.order_by(je.c.number.desc())
-        rows = list(conn.execute(query).mappings().all())
-        if after is None:
-            rows.reverse()
-        numbers = [r["number"] for r in rows]
-        corrected: dict[int, list[int]] = {}
-        if numbers:
-            for fix in conn.execute(select(je.c.corrects, je.c.number).where(
-                    je.c.application_id == app_id, je.c.corrects.in_(numbers))
-                    .order_by(je.c.number)):
-                corrected.setdefault(fix.corrects, []).append(fix.number)
-        first = numbers[0] if numbers else (after + 1 if after is not None else 0)
-        total, low, high, earlier = conn.execute(
-            select(func.count(), func.min(je.c.number), func.max(je.c.number),
-                   func.count().filter(je.c.number < first))
-            .where(je.c.application_id == app_id)).one()
-        listed = _described(rows, wf.definition, corrected, wf.names.party, app.case_number)
+        return page_on(wf, conn, app_id, app.case_number, app.title, after=after,
+                       before=before, limit=limit)
+
+
+def page_on(wf: Workflow, conn: Connection, app_id: int, case_number: str, title: str, *,
+            after: int | None = None, before: int | None = None, limit: int = 50) -> Page:
+    """:func:`page` in the caller's read transaction, the case's rights already checked."""
+    limit = max(1, min(limit, MAX_PAGE))
+    after, before = (None if n is None else max(0, min(n, MAX_NUMBER)) for n in (after, before))
+    je = t.journal_entry
+    query = _listed(app_id).limit(limit)
+    if after is not None:
+        query = query.where(je.c.number > after).order_by(je.c.number)
+    else:
+        if before is not None:
+            query = query.where(je.c.number < before)
+        query = query.order_by(je.c.number.desc())
+    rows = list(conn.execute(query).mappings().all())
+    if after is None:
+        rows.reverse()
+    numbers = [r["number"] for r in rows]
+    corrected: dict[int, list[int]] = {}
+    if numbers:
+        for fix in conn.execute(select(je.c.corrects, je.c.number).where(
+                je.c.application_id == app_id, je.c.corrects.in_(numbers))
+                .order_by(je.c.number)):
+            corrected.setdefault(fix.corrects, []).append(fix.number)
+    first = numbers[0] if numbers else (after + 1 if after is not None else 0)
+    total, low, high, earlier = conn.execute(
+        select(func.count(), func.min(je.c.number), func.max(je.c.number),
+               func.count().filter(je.c.number < first))
+        .where(je.c.application_id == app_id)).one()
+    listed = _described(rows, wf.definition, corrected, wf.names.party, case_number)
     return Page(listed, int(total), int(earlier), bool(numbers) and numbers[0] > low,
-                bool(numbers) and numbers[-1] < high, app.case_number, app.title)
+                bool(numbers) and numbers[-1] < high, case_number, title)
 
 
 def note_choices(wf: Workflow, app_id: int) -> list[tuple[int, str]]:
     """The case's notes, as the form of a correcting note lists them (its number and its
     first line); no rights checked: for a page that has checked them."""
-    je = t.journal_entry
     with store.read(wf.engine) as conn:
-        return [(r.number, r.description) for r in conn.execute(
-            select(je.c.number, je.c.description).where(
-                je.c.application_id == app_id, je.c.kind == "note").order_by(je.c.number))]
+        return note_choices_on(conn, app_id)
+
+
+def note_choices_on(conn: Connection, app_id: int) -> list[tuple[int, str]]:
+    """:func:`note_choices` in the caller's read transaction."""
+    je = t.journal_entry
+    return [(r.number, r.description) for r in conn.execute(
+        select(je.c.number, je.c.description).where(
+            je.c.application_id == app_id, je.c.kind == "note").order_by(je.c.number))]
 
 
 def _listed(app_id: int) -> Any:

@@ -74,8 +74,12 @@ def application_page(wf: Workflow, *, user: str | None, state: str | None = None
         return page
 
 
-def describe_rows(wf: Workflow, conn: Connection,
-                  rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def describe_rows(wf: Workflow, conn: Connection, rows: list[dict[str, Any]], *,
+                  docs: dict[int, list[dict[str, Any]]] | None = None
+                  ) -> list[dict[str, Any]]:
+    """The applications ``rows`` as :func:`get_application` describes them, in a bounded
+    number of statements; ``docs``: their :func:`documents_of`, when the caller has read
+    them already."""
     if not rows:
         return []
     ids = [r["id"] for r in rows]
@@ -97,7 +101,7 @@ def describe_rows(wf: Workflow, conn: Connection,
         links.setdefault(r.to_id, []).append({"rel": f"has_{r.kind.removesuffix('_for')}",
                                               "application": r.from_id})
     read = read_acts(conn, {r["id"]: r["entered_version"] for r in rows})
-    docs = documents_of(conn, wf.definition, ids)
+    docs = documents_of(conn, wf.definition, ids) if docs is None else docs
     out = []
     for row in rows:
         process = wf.definition.processes.get(row["process"])
@@ -321,10 +325,15 @@ def reminders(wf: Workflow, *, user: str | None, status: str | None = None,
 
 def user_names(wf: Workflow, ids: Iterable[str | None]) -> dict[str, str]:
     """People's names by user id, for the pages (an id not found is left out)."""
+    with store.read(wf.engine) as conn:
+        return user_names_on(conn, ids)
+
+
+def user_names_on(conn: Connection, ids: Iterable[str | None]) -> dict[str, str]:
+    """:func:`user_names` in the caller's read transaction."""
     wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
     u = t.user
-    with store.read(wf.engine) as conn:
-        return {r.id: r.name for r in conn.execute(
-            select(u.c.id, u.c.name).where(u.c.id.in_(wanted)))}
+    return {r.id: r.name for r in conn.execute(
+        select(u.c.id, u.c.name).where(u.c.id.in_(wanted)))}

@@ -8,41 +8,62 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..documents.listing import list_documents
+from ..documents.listing import documents_of
 from ..errors import Said
 from ..process import machine as mc
 from ..process.acts import acts_of
 from ..store import database as store
 from ..store import tables as t
 from . import history as timeline
-from . import lists
+from . import journal, lists
 from .context import TxContext
 from .queries import (
     deadline_view,
     describe_rows,
     load_case,
+    user_names_on,
 )
 from .workflow import Actor, Workflow
 
 CASE_PAGE_HISTORY = 50   # the history entries a case's page shows, the newest
 
 
-def case_view(wf: Workflow, app_id: int, *, user: str | None) -> dict[str, Any]:
+def case_view(wf: Workflow, app_id: int, *, user: str | None,
+              journal_limit: int = 50) -> dict[str, Any]:
     """Everything an application's page shows, in one read: the acting user (``actor``),
     the application as :func:`get_application` gives it, its ``triggers`` and
-    ``documents`` as the functions of those names give them, and the newest
+    ``documents`` as the functions of those names give them, the newest
     :data:`CASE_PAGE_HISTORY` entries of its ``history`` (``history_more``: there are
-    older ones)."""
+    older ones), the newest ``journal_limit`` of its ``journal`` (:func:`journal.page`)
+    and its ``notes`` (:func:`journal.note_choices`), and the names of the ``people`` all
+    of these name."""
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         row = load_case(conn, app_id)
         wf.check_party(actor, app_id, row["parties"], row["case_number"],
                        row.get("cooperation_id"))
         history, older = timeline.latest(conn, app_id, CASE_PAGE_HISTORY)
-        return {"actor": actor, "application": describe_rows(wf, conn, [row])[0],
+        docs = documents_of(conn, wf.definition, [app_id])
+        view = {"actor": actor, "application": describe_rows(wf, conn, [row], docs=docs)[0],
                 "triggers": _triggers(wf, conn, row, actor),
                 "history": [e for _, e in history], "history_more": older,
-                "documents": list_documents(conn, wf.definition, app_id)}
+                "documents": docs[app_id],
+                "journal": journal.page_on(wf, conn, app_id, row["case_number"], row["title"],
+                                           limit=journal_limit),
+                "notes": journal.note_choices_on(conn, app_id)}
+        view["people"] = user_names_on(conn, _people_of(view))
+        return view
+
+
+def _people_of(view: dict[str, Any]) -> set[str]:
+    """The users a case's page names: in its history, its documents, its acts and its
+    journal."""
+    ids = {e["user"] for e in view["history"]}
+    ids |= {v.get("created_by") for doc in view["documents"] for v in doc.get("versions", ())}
+    ids |= {act.get("user") for acts in view["application"]["acts"].values()
+            for act in acts.values()}
+    ids |= {e["registered_by"] for e in view["journal"].entries}
+    return {i for i in ids if isinstance(i, str)}
 
 
 def triggers(wf: Workflow, app_id: int, *, user: str | None) -> list[dict[str, Any]]:

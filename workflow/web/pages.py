@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..accounts import logins as accounts
-from ..engine import agreements, journal, overview, queries
+from ..engine import agreements, overview, queries
 from ..engine import history as timeline
 from ..engine import tasks as what_now
 from ..engine.aktindsigt import AKTINDSIGT_ROLES
@@ -197,7 +197,7 @@ async def application(request: Request, wf: WfDep, app_id: Id) -> Response:
 
 
 def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTMLResponse:
-    view = what_now.case_view(wf, app_id, user=user)
+    view = what_now.case_view(wf, app_id, user=user, journal_limit=CASE_PAGE_JOURNAL)
     app, actor = view["application"], view["actor"]
     process = wf.definition.processes[app["process"]]
     linked = agreements.linked_cases(wf, (x["application"] for x in app["links"]), user=user)
@@ -205,9 +205,8 @@ def _application(request: Request, wf: Workflow, app_id: int, user: str) -> HTML
         if app["process"] == agreements.PROCESS else None
     triggers = [{**trig, "reason": in_danish(trig["reason"]) if trig["reason"] else None}
                 for trig in view["triggers"]]
-    case_file = _case_file(request, wf, app, actor)
-    people = {"scheduler": "Systemet", **queries.user_names(
-        wf, _people_of(view) | {e["registered_by"] for e in case_file["journal"].entries})}
+    case_file = _case_file(request, wf, view)
+    people = {"scheduler": "Systemet", **view["people"]}
     return render(request, "application.html", app=app, agreement=agreement, linked=linked,
                   diagram=state_svg(process, current=app["state"]),
                   triggers=triggers, history=view["history"],
@@ -242,26 +241,16 @@ def history_page(request: Request, wf: WfDep, app_id: Id, efter: str = "") -> HT
                   section_labels=case_pages.section_labels())
 
 
-def _case_file(request: Request, wf: Workflow, app: dict[str, Any],
-               actor: Actor) -> dict[str, Any]:
+def _case_file(request: Request, wf: Workflow, view: dict[str, Any]) -> dict[str, Any]:
     """The journal section's context: the entries, and the forms' choices."""
     cf = request.app.state.casefile
-    return {"journal": journal.page(wf, app["id"], user=actor.id, limit=CASE_PAGE_JOURNAL),
-            "notes": journal.note_choices(wf, app["id"]),
+    app, actor = view["application"], view["actor"]
+    return {"journal": view["journal"], "notes": view["notes"],
             "may_file": actor.role in FILING_ROLES and actor.municipality in app["parties"],
             "may_aktindsigt": actor.role in AKTINDSIGT_ROLES
             and actor.municipality in app["parties"],
             "doc_types": DOC_TYPES, "directions": DIRECTIONS,
             "today": wf.today().isoformat(), "max_mb": cf.max_bytes // (1024 * 1024)}
-
-
-def _people_of(view: dict[str, Any]) -> set[str]:
-    """The users a case's page names: in its history, its documents and its acts."""
-    ids = {e["user"] for e in view["history"]}
-    ids |= {v.get("created_by") for doc in view["documents"] for v in doc.get("versions", ())}
-    ids |= {act.get("user") for acts in view["application"]["acts"].values()
-            for act in acts.values()}
-    return {i for i in ids if isinstance(i, str)}
 
 
 def _prefill(wf: Workflow, app: dict[str, Any], actor: Actor) -> dict[str, dict[str, Any]]:
