@@ -162,7 +162,7 @@ class ActsRead:
     """What several applications' party acts say, from one read of them all, by id."""
 
     holding: dict[int, dict[str, Any]]   # :func:`acts_of`: what holds in the current state
-    record: dict[int, dict[str, Any]]    # acts_of(voided=True): each latest act, ever
+    record: dict[int, dict[str, Any]]    # each party's latest act of each kind, ever
     committees: dict[int, list[dict[str, Any]]]  # every committee decision, in order
 
 
@@ -194,19 +194,17 @@ def read_acts(conn: Connection, entered: Mapping[int, int]) -> ActsRead:
 
 
 def acts_of(conn: Connection, entered: Mapping[int, int],
-            name: str | None = None, *, voided: bool = False) -> dict[int, dict[str, Any]]:
+            name: str | None = None) -> dict[int, dict[str, Any]]:
     """:func:`current_acts` of several applications in one statement, by application id
-    (``entered``: each one's version on entering its state). With ``voided`` the acts
-    that a later step set aside count too, each marked ``"void"``: what a case page shows
-    of what happened, as opposed to what still holds."""
+    (``entered``: each one's version on entering its state); what a case page shows of
+    what happened, voided acts too: :func:`read_acts`."""
     pa = t.party_act
-    conds: list[ColumnElement[bool]] = [pa.c.application_id.in_(list(entered))]
-    if not voided:
-        conds.append(pa.c.void.is_(False))
+    conds: list[ColumnElement[bool]] = [pa.c.application_id.in_(list(entered)),
+                                        pa.c.void.is_(False)]
     if name is not None:
         conds.append(pa.c.name == name)
     rows = conn.execute(select(pa.c.application_id, pa.c.name, pa.c.municipality, pa.c.data,
-                               pa.c.user_id, pa.c.at, pa.c.version, pa.c.void)
+                               pa.c.user_id, pa.c.at, pa.c.version)
                         .where(and_(*conds)).order_by(pa.c.version))
     out: dict[int, dict[str, dict[str, Any]]] = {app_id: {} for app_id in entered}
     for r in rows:
@@ -214,8 +212,6 @@ def acts_of(conn: Connection, entered: Mapping[int, int],
             continue
         entry = {**(r.data or {}), "user": r.user_id, "at": r.at.isoformat(),
                  "version": r.version}
-        if voided:
-            entry["void"] = bool(r.void)
         out[r.application_id].setdefault(r.name, {})[r.municipality] = entry
     if name is not None:
         return {app_id: acts.get(name, {}) for app_id, acts in out.items()}
