@@ -111,6 +111,26 @@ def test_an_edit_flags_the_council_approval_it_changes(wf: Workflow, clock: Cloc
     assert approval["matches"] is False and approval["same_bytes"] is False
 
 
+def test_a_list_shows_each_document_as_the_case_does_without_its_versions(
+        wf: Workflow, clock: Clock) -> None:
+    """The lists read only each document's newest version; what they show of it (the
+    newest number, each approval and whether it still matches) is the case's own."""
+    from workflow.engine.queries import get_application, list_applications
+
+    clock.at("2018-03-01T09:00")
+    app = make_application(wf, state="council_approval")
+    walk_fire(wf, app, "record_council_decision", user="sec-ishoj", data=ISHOJ_OK)
+    casetext.save_section(wf, app, "economy", "Økonomien er beskrevet i bilag 3.",
+                          user="legal-vallensbaek")    # a new version: the approval stale
+    full = documents(wf, app, user="pl-ishoj")
+    assert any(len(d["versions"]) > 1 for d in full)
+    assert any(a["matches"] is False for d in full for a in d["approvals"])
+    lean = [{k: v for k, v in d.items() if k != "versions"} for d in full]
+    listed, = [r for r in list_applications(wf, user="pl-ishoj") if r["id"] == app]
+    assert listed["documents"] == lean
+    assert get_application(wf, app, user="pl-ishoj")["documents"] == lean
+
+
 def test_who_may_write_and_when(wf: Workflow) -> None:
     app = make_application(wf, state="drafting")
     with pytest.raises(PermissionDenied, match="may not write the case's text"):

@@ -29,12 +29,15 @@ def list_documents(conn: Connection, definition: Definition, app_id: int) -> lis
     return documents_of(conn, definition, [app_id])[app_id]
 
 
-def documents_of(conn: Connection, definition: Definition,
-                 app_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """:func:`list_documents` of several applications in three statements, by id."""
+def documents_of(conn: Connection, definition: Definition, app_ids: Sequence[int], *,
+                 versions: bool = True) -> dict[int, list[dict[str, Any]]]:
+    """:func:`list_documents` of several applications in three statements, by id; with
+    ``versions=False`` without the list of versions (``latest`` and the approvals' checks
+    still there): only each document's newest version is read, as a list of cases
+    shows them."""
     from ..process.acts import acts_of
 
-    d, dv = t.document, t.document_version
+    d = t.document
     docs: dict[int, dict[str, Any]] = {}
     by_app: dict[int, dict[int, dict[str, Any]]] = {app_id: {} for app_id in app_ids}
     for r in conn.execute(select(d).where(d.c.application_id.in_(list(app_ids)))
@@ -42,22 +45,11 @@ def documents_of(conn: Connection, definition: Definition,
         spec = definition.drafts.get(r.name)
         docs[r.id] = by_app[r.application_id][r.id] = {
             "id": r.id, "name": r.name, "party": r.party or None,
-            "label": spec.label.da if spec else r.name, "versions": []}
+            "label": spec.label.da if spec else r.name,
+            **({"versions": []} if versions else {})}
     if not docs:
         return {app_id: [] for app_id in app_ids}
-    cols = [c for c in dv.c if c.name not in ("content", "input")]
-    for r in conn.execute(select(*cols).where(dv.c.document_id.in_(list(docs)))
-                          .order_by(dv.c.document_id, dv.c.number)):
-        docs[r.document_id]["versions"].append({
-            "number": r.number, "created_at": r.created_at.isoformat(),
-            "created_by": r.created_by, "trigger": r.trigger, "audit_version": r.audit_version,
-            "state": r.state, "letter_date": r.letter_date.isoformat(), "template": r.template,
-            "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
-            "approval_sha256": r.approval_sha256,
-            "sha256": r.sha256, "size": r.size, "stale": r.stale,
-            "stale_at": r.stale_at.isoformat() if r.stale_at else None,
-            "origin": r.origin, "edited_from": r.edited_from, "note": r.note})
-    latest = {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
+    latest = _every_version(conn, docs) if versions else _newest_versions(conn, docs)
     for doc_id, doc in docs.items():
         doc["latest"] = latest[doc_id]["number"] if doc_id in latest else None
         doc["approvals"] = []
@@ -74,6 +66,39 @@ def documents_of(conn: Connection, definition: Definition,
                         "matches": current["approval_sha256"] == item["approval_sha256"],
                         "same_bytes": current["sha256"] == item["sha256"]})
     return {app_id: list(found.values()) for app_id, found in by_app.items()}
+
+
+def _every_version(conn: Connection, docs: dict[int, dict[str, Any]]
+                   ) -> dict[int, dict[str, Any]]:
+    """Every version of ``docs`` into each one's ``versions``, oldest first (no bytes); the
+    newest of each, by document."""
+    dv = t.document_version
+    cols = [c for c in dv.c if c.name not in ("content", "input")]
+    for r in conn.execute(select(*cols).where(dv.c.document_id.in_(list(docs)))
+                          .order_by(dv.c.document_id, dv.c.number)):
+        docs[r.document_id]["versions"].append({
+            "number": r.number, "created_at": r.created_at.isoformat(),
+            "created_by": r.created_by, "trigger": r.trigger, "audit_version": r.audit_version,
+            "state": r.state, "letter_date": r.letter_date.isoformat(), "template": r.template,
+            "template_sha256": r.template_sha256, "input_sha256": r.input_sha256,
+            "approval_sha256": r.approval_sha256,
+            "sha256": r.sha256, "size": r.size, "stale": r.stale,
+            "stale_at": r.stale_at.isoformat() if r.stale_at else None,
+            "origin": r.origin, "edited_from": r.edited_from, "note": r.note})
+    return {k: v["versions"][-1] for k, v in docs.items() if v["versions"]}
+
+
+def _newest_versions(conn: Connection, docs: dict[int, dict[str, Any]]
+                     ) -> dict[int, dict[str, Any]]:
+    """Each document's newest version: its number and the hashes approvals are checked by."""
+    dv = t.document_version
+    newest = (select(dv.c.document_id, func.max(dv.c.number).label("number"))
+              .where(dv.c.document_id.in_(list(docs))).group_by(dv.c.document_id).subquery())
+    q = (select(dv.c.document_id, dv.c.number, dv.c.sha256, dv.c.approval_sha256)
+         .join(newest, (dv.c.document_id == newest.c.document_id)
+               & (dv.c.number == newest.c.number)))
+    return {r.document_id: {"number": r.number, "sha256": r.sha256,
+                            "approval_sha256": r.approval_sha256} for r in conn.execute(q)}
 
 
 def current_council_acts(conn: Connection, app_id: int) -> dict[str, dict[str, Any]]:

@@ -101,7 +101,8 @@ def describe_rows(wf: Workflow, conn: Connection, rows: list[dict[str, Any]], *,
         links.setdefault(r.to_id, []).append({"rel": f"has_{r.kind.removesuffix('_for')}",
                                               "application": r.from_id})
     read = read_acts(conn, {r["id"]: r["entered_version"] for r in rows})
-    docs = documents_of(conn, wf.definition, ids) if docs is None else docs
+    if docs is None:
+        docs = documents_of(conn, wf.definition, ids, versions=False)
     out = []
     for row in rows:
         process = wf.definition.processes.get(row["process"])
