@@ -4,13 +4,16 @@ for her municipality), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Clock
 from tests.factories import make_application
-from workflow.engine import journal, queries, tasks
+from workflow.engine import journal, lists, overview, queries, tasks
 from workflow.engine.workflow import Workflow
 from workflow.errors import PermissionDenied
+from workflow.store import database as store
 
 USERS = ["pl-ishoj", "pl-vallensbaek", "sec-ishoj", "sec-vallensbaek", "legal-ishoj",
          "dir-ishoj", "admin", "pl-brondby"]
@@ -82,6 +85,26 @@ def test_a_task_is_a_deadline_of_mine_or_a_joint_step_waiting_for_me(
         assert got[0]["app"]["id"] == drafting
         assert first["overdue"] and first["days_left"] == -1
         assert [a["label"] for a in got[0]["actions"]] == ["Send til juridisk gennemsyn"]
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_the_dashboard_reads_in_one_what_the_separate_reads_give(wf: Workflow,
+                                                                 user: str) -> None:
+    """The dashboard reads its cases' deadlines once for the list, the agreements and the
+    tasks: each is what the reads of its own give."""
+    three_cases(wf)
+    got = overview.dashboard(wf, user, overview.Filters())
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, user)
+        page = lists.cases(wf, conn, actor)
+        assert got["cases"] == overview.summaries(wf, conn, page.rows)
+        assert any(c["next_deadline"] for c in got["cases"]) or not got["cases"]
+    assert tasks_of_view(got["tasks"]) == tasks_of(wf, user)
+
+
+def tasks_of_view(found: list[dict[str, Any]]) -> list[tuple[int, list[str], str | None]]:
+    return [(x["app"]["id"], [a["trigger"] for a in x["actions"]],
+             x["deadline"]["due"] if x["deadline"] else None) for x in found]
 
 
 def test_a_final_case_and_no_cases_are_no_tasks(wf: Workflow) -> None:

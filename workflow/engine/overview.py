@@ -40,36 +40,47 @@ class Filters:
     limit: int = 50
 
 
-def summaries(wf: Workflow, conn: Connection, rows: list[dict[str, Any]]
-              ) -> list[dict[str, Any]]:
-    """The application rows as a list shows them: labels, areas, the next open deadline."""
+def summaries(wf: Workflow, conn: Connection, rows: list[dict[str, Any]], *,
+              active: dict[int, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """The application rows as a list shows them: labels, areas, the next open deadline;
+    ``active``: their :func:`active_deadlines`, when the caller has read them already."""
     ids = [r["id"] for r in rows]
     if not ids:
         return []
-    aa, d = t.application_area, t.deadline
+    aa = t.application_area
     position = {a: i for i, a in enumerate(wf.areas)}
     claims: dict[int, list[Any]] = {}
     for r in sorted(conn.execute(select(aa).where(aa.c.application_id.in_(ids))),
                     key=lambda r: (position.get(r.area_id, len(position)), r.id)):
         claims.setdefault(r.application_id, []).append(r)
-    nearest: dict[int, dict[str, Any]] = {}
+    if active is None:
+        active = active_deadlines(conn, ids)
     today = wf.today()
-    for r in conn.execute(select(d).where(d.c.application_id.in_(ids), d.c.active)
-                          .order_by(d.c.due.desc(), d.c.id.desc())):
-        nearest[r.application_id] = deadline_view(r, today)
     out = []
     for row in rows:
         process = wf.definition.processes.get(row["process"])
         state = process.states.get(row["state"]) if process else None
         kind = process.kinds.get(row["kind"]) if process else None
         areas = claim_view(wf, claims.get(row["id"], []))
+        soonest = active.get(row["id"])
         out.append({**{k: row[k] for k in ("id", "process", "kind", "case_number", "title",
                                            "state", "data", "parties", "updated_at")},
                     "kind_label": kind.label.da if kind else row["kind"],
                     "state_label": state.label.da if state else row["state"],
                     "final": bool(state and state.final),
                     "area_details": [x for x in areas if x["live"] or x["outcome"]],
-                    "next_deadline": nearest.get(row["id"]), "rank": row.get("rank")})
+                    "next_deadline": deadline_view(soonest[0], today) if soonest else None,
+                    "rank": row.get("rank")})
+    return out
+
+
+def active_deadlines(conn: Connection, ids: list[int]) -> dict[int, list[Any]]:
+    """The open deadlines of the cases ``ids``, soonest first, by case (one statement)."""
+    d = t.deadline
+    out: dict[int, list[Any]] = {}
+    for r in conn.execute(select(d).where(d.c.application_id.in_(ids), d.c.active)
+                          .order_by(d.c.due, d.c.id)):
+        out.setdefault(r.application_id, []).append(r)
     return out
 
 
@@ -89,14 +100,22 @@ def dashboard(wf: Workflow, user: str, filters: Filters) -> dict[str, Any]:
                                kind=filters.kind or None, due_before=filters.due_before,
                                sort=filters.sort if filters.sort in lists.SORTS else "updated",
                                cursor=filters.cursor, limit=filters.limit)
-        cases = summaries(wf, conn, page.rows)
         soon = lists.deadlines(wf, conn, actor, limit=DEADLINES_SHOWN)
-        bum_rows, more_bum = _agreements(wf, conn, actor)
-        mine = tasks_on(wf, conn, actor, _candidates(wf, conn, actor))
+        bum_rows, more_bum = _agreements(conn, actor)
+        candidates = _candidates(wf, conn, actor)
+        # the lists' cases and the tasks' candidates: their deadlines in one read, the
+        # two lists summed up together
+        shown = {r["id"]: r for r in [*page.rows, *bum_rows]}
+        active = active_deadlines(conn, list({*shown, *candidates}))
+        summed = {r["id"]: r for r in summaries(wf, conn, list(shown.values()),
+                                                active=active)}
+        mine = tasks_on(wf, conn, actor, [
+            {"id": i, "case_number": r["case_number"], "title": r["title"], "final": False}
+            for i, r in candidates.items()], rows=candidates, active=active)
         sources = _sources(wf, conn, actor, kinds)
-    return {"cases": cases, "page": page, "tasks": mine,
+    return {"cases": [summed[r["id"]] for r in page.rows], "page": page, "tasks": mine,
             "deadlines": deadline_rows(wf, soon.rows), "more_deadlines": soon.next is not None,
-            "agreements": bum_rows, "more_agreements": more_bum,
+            "agreements": [summed[r["id"]] for r in bum_rows], "more_agreements": more_bum,
             "sources": sources, "me": actor, "kinds": kinds}
 
 
@@ -106,8 +125,7 @@ def creatable(wf: Workflow, actor: Actor) -> list[Any]:
             for k in p.kinds.values()]
 
 
-def _agreements(wf: Workflow, conn: Connection, actor: Actor
-                ) -> tuple[list[dict[str, Any]], bool]:
+def _agreements(conn: Connection, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
     """The user's newest BUM agreements, among the :data:`AGREEMENTS_SCANNED` changed
     last (a bound: a municipality party to none costs that many probes, not a scan of
     every case); and whether there may be more (the full list: the case list's filter)."""
@@ -122,26 +140,23 @@ def _agreements(wf: Workflow, conn: Connection, actor: Actor
          .order_by(newest.c.updated_at.desc(), newest.c.id.desc())
          .limit(AGREEMENTS_SHOWN + 1))
     rows = [dict(r) for r in conn.execute(q).mappings()]
-    return summaries(wf, conn, rows[:AGREEMENTS_SHOWN]), len(rows) > AGREEMENTS_SHOWN
+    return rows[:AGREEMENTS_SHOWN], len(rows) > AGREEMENTS_SHOWN
 
 
-def _candidates(wf: Workflow, conn: Connection, actor: Actor) -> list[dict[str, Any]]:
-    """The cases that may hold the user's tasks: those of her nearest open deadlines she
-    answers for, then the open cases changed last (a joint step another party began)."""
+def _candidates(wf: Workflow, conn: Connection, actor: Actor) -> dict[int, dict[str, Any]]:
+    """The cases that may hold the user's tasks, as application rows by id, in order: those
+    of her nearest open deadlines she answers for, then the open cases changed last (a
+    joint step another party began)."""
     mine = lists.deadlines(wf, conn, actor, mine=True, limit=TASK_CANDIDATES).rows
     recent = lists.cases(wf, conn, actor, open_only=True, limit=TASK_CANDIDATES).rows
-    seen: dict[int, dict[str, Any]] = {}
-    for r in recent:
-        seen[r["id"]] = {"id": r["id"], "case_number": r["case_number"],
-                         "title": r["title"], "final": False}
+    seen: dict[int, dict[str, Any]] = {r["id"]: r for r in recent}
     wanted = [r["application_id"] for r in mine if r["application_id"] not in seen]
-    a = t.application
-    for found in conn.execute(select(a.c.id, a.c.case_number, a.c.title)
-                              .where(a.c.id.in_(wanted))):
-        seen[found.id] = {"id": found.id, "case_number": found.case_number,
-                          "title": found.title, "final": False}
-    order = list(dict.fromkeys([r["application_id"] for r in mine] + [r["id"] for r in recent]))
-    return [seen[i] for i in order if i in seen]
+    if wanted:
+        a = t.application
+        seen.update((r["id"], dict(r)) for r in conn.execute(
+            select(a).where(a.c.id.in_(wanted), lists.visible(actor, a.c.id))).mappings())
+    order = dict.fromkeys([r["application_id"] for r in mine] + [r["id"] for r in recent])
+    return {i: seen[i] for i in order if i in seen}
 
 
 def _sources(wf: Workflow, conn: Connection, actor: Actor,

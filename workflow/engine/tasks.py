@@ -158,21 +158,31 @@ def _why_not(wf: Workflow, conn: Connection, row: dict[str, Any], actor: Actor,
 
 
 # ------------------------------------------------------------- tasks and names (pages)
-def tasks_on(wf: Workflow, conn: Connection, actor: Actor, apps: list[dict[str, Any]]
-             ) -> list[dict[str, Any]]:
-    """:func:`tasks` in the caller's read transaction, for ``actor`` as it has read her."""
+def tasks_on(wf: Workflow, conn: Connection, actor: Actor, apps: list[dict[str, Any]], *,
+             rows: dict[int, dict[str, Any]] | None = None,
+             active: dict[int, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """:func:`tasks` in the caller's read transaction, for ``actor`` as it has read her;
+    ``rows``: the cases' application rows by id, read in it already (those ``actor`` may
+    see), and ``active``: their open deadlines, soonest first, by case."""
     wanted = [a["id"] for a in apps if not a["final"]]
     if not wanted:
         return []
     a, d = t.application, t.deadline
     today = wf.today()
-    rows = {r["id"]: dict(r) for r in conn.execute(select(a).where(
-        a.c.id.in_(wanted), lists.visible(actor, a.c.id))).mappings()}
+    if rows is None:
+        rows = {r["id"]: dict(r) for r in conn.execute(select(a).where(
+            a.c.id.in_(wanted), lists.visible(actor, a.c.id))).mappings()}
+    else:
+        rows = {i: rows[i] for i in wanted if i in rows}
     if not rows:
         return []
+    if active is None:
+        active = {}
+        for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
+                              .order_by(d.c.due, d.c.id)):
+            active.setdefault(r.application_id, []).append(r)
     mine: dict[int, list[dict[str, Any]]] = {}
-    for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
-                          .order_by(d.c.due, d.c.id)):
+    for r in (r for i in rows for r in active.get(i, ())):
         process = wf.definition.processes.get(rows[r.application_id]["process"])
         if process is None or r.state not in process.states:
             continue
