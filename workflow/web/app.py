@@ -216,8 +216,6 @@ def create_app(settings: Settings | None = None, *,
         page.headers.update(exc.headers or {})
         return page
 
-    from fastapi.templating import Jinja2Templates
-
     from ..accounts import logins as accounts
     from ..store import database as store
     from . import (
@@ -248,8 +246,7 @@ def create_app(settings: Settings | None = None, *,
     security.install(app, settings, secret=secret)
     app.state.cursor_key = cursors.key_of(secret)
     ops.install(app, settings)  # /healthz, /readyz, /metrics; request ids, logs, metrics
-    app.state.pages = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
-    pagekit.install_filters(app.state.pages)
+    app.state.pages = pagekit.page_templates(settings.templates_dir / "pages")
     sso.install(app, settings, secret=secret)  # "Log ind med …", when an issuer is set
     app.state.page_cache = PageCache()
     app.include_router(api.router)
