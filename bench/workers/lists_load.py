@@ -1,13 +1,25 @@
 """The lists benchmark's client: 10 users at once, each its own logged-in session (pages)
 and bearer token (API), closed loop, real HTTP to ``workflow serve`` on loopback.
 
-``python bench/workers/lists_load.py BASE_URL DB_URL CASES SECONDS [ROUTE ...]`` times, one route
-after the other, for SECONDS each: the dashboard (``/``), the case list (the API's first
-page of 50, and the dashboard's case list on a later page, by its ``next`` cursor), a
-search for a place name (a few hundred hits at 1,000,000 cases), a search for a common
-word, and a case page (a random case the user may see). Every request carries a new
-``_n`` in its query string, so the pages' cache never answers. Then the floor: one
-indexed ``SELECT`` by primary key on the bare driver, sequential. Prints ``RESULT``.
+``python bench/workers/lists_load.py BASE_URL DB_URL CASES SECONDS THINK THINK_SECONDS
+[ROUTE ...]`` times, one route after the other: the dashboard (``/``), the case list (the
+API's first page of 50, and the dashboard's case list on a later page, by its ``next``
+cursor), a search for a place name (a few hundred hits at 1,000,000 cases), a search for a
+common word, and a case page (a random case the user may see). Every request carries a
+new ``_n`` in its query string, so the pages' cache never answers.
+
+Each route is timed twice, the 10 users each on their own connection:
+
+- ``users``: as people click (THINK_SECONDS a route). After each answer a user waits a
+  think time drawn at random (exponential, mean THINK seconds; a first one before her
+  first request, so the users do not start in step) and only then asks again. The think
+  time is not in the latency. With THINK = 1 s this is a heavier load than 10 people
+  reading the pages they get.
+- ``saturated``: no pause at all (SECONDS a route): 10 requests always in flight, the
+  server's capacity (its req/s) and the queueing it costs when it is full.
+
+Then the floor: one indexed ``SELECT`` by primary key on the bare driver, sequential.
+Prints ``RESULT``.
 
 The timed requests go through the standard library's ``http.client`` (one keep-alive
 connection a user, the session's cookie and the bearer token as headers), not httpx:
@@ -76,32 +88,52 @@ def _visible(r: random.Random, cases: int, bum: list[int]) -> int:
 
 
 def run_route(clients: list[tuple[httpx.Client, dict[str, str]]], make: Any,
-              seconds: float) -> dict[str, Any]:
+              seconds: float, think: float = 0.0) -> dict[str, Any]:
     lats: list[float] = []
     statuses: dict[int, int] = {}
     sizes: list[int] = []
     lock = threading.Lock()
     counter = iter(range(10**9))
+    reconnects = [0]
 
     def user(k: int) -> None:
         c, auth = clients[k]
         conn = http.client.HTTPConnection(c.base_url.host, c.base_url.port, timeout=60)
         page = {"Cookie": "; ".join(f"{n}={v}" for n, v in c.cookies.items())}
         r = random.Random(k)
+        pause = random.Random(1000 + k)
         while time.monotonic() < stop:
+            if think:
+                time.sleep(pause.expovariate(1 / think))
+                if time.monotonic() >= stop:
+                    break
             with lock:
                 n = next(counter)
             path, api = make(r, n)
             t0 = time.perf_counter()
-            try:
-                conn.request("GET", quote(path, safe="/?&=_-.:%"),
-                             headers=auth if api else page)
-                resp = conn.getresponse()
-                status, size = resp.status, len(resp.read())
-            except (OSError, http.client.HTTPException) as exc:
-                print(f"{path}: {exc!r}", file=sys.stderr, flush=True)
-                status, size = 0, 0
-                conn.close()
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", quote(path, safe="/?&=_-.:%"),
+                                 headers=auth if api else page)
+                    resp = conn.getresponse()
+                    status, size = resp.status, len(resp.read())
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError,
+                        BrokenPipeError) as exc:
+                    # the server closed the idle keep-alive connection (uvicorn: after
+                    # 5 s): asked again on a new one, as a browser does, timed with it
+                    conn.close()
+                    if attempt == 2:
+                        print(f"{path}: {exc!r}", file=sys.stderr, flush=True)
+                        status, size = 0, 0
+                    else:
+                        with lock:
+                            reconnects[0] += 1
+                except (OSError, http.client.HTTPException) as exc:
+                    print(f"{path}: {exc!r}", file=sys.stderr, flush=True)
+                    status, size = 0, 0
+                    conn.close()
+                    break
             dt = (time.perf_counter() - t0) * 1000
             with lock:
                 lats.append(dt)
@@ -125,7 +157,7 @@ def run_route(clients: list[tuple[httpx.Client, dict[str, str]]], make: Any,
     return {"n": len(lats), "rps": len(lats) / total, "p50_ms": percentile(lats, 0.5),
             "client_cpu_ms": cpu * 1000 / max(1, len(lats)),
             "p99_ms": percentile(lats, 0.99), "max_ms": max(lats) if lats else 0.0,
-            "warm_up_s": warm, "statuses": statuses,
+            "warm_up_s": warm, "statuses": statuses, "reconnects": reconnects[0],
             "kib": (sum(sizes) / len(sizes) / 1024) if sizes else 0}
 
 
@@ -157,6 +189,7 @@ def floor(db_url: str, cases: int, n: int = 2000) -> dict[str, Any]:
 def main() -> None:
     base, db_url, cases, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         float(sys.argv[4])
+    think, think_seconds = float(sys.argv[5]), float(sys.argv[6])
     clients = [session(base, u) for u in USERS]
     first = clients[0][0].get("/?sort=case_number").text
     nxt = re.search(r'<a href="([^"]+)" rel="next">', first)
@@ -166,12 +199,15 @@ def main() -> None:
         page = clients[0][0].get(later).text
         nxt = re.search(r'<a href="([^"]+)" rel="next">', page)
         later = nxt.group(1).replace("&amp;", "&") if nxt else later
-    only = sys.argv[5:]   # route names to time (default: every route)
-    out = {name: run_route(clients, make, seconds)
-           for name, make in routes(cases, later).items() if not only or name in only}
+    only = sys.argv[7:]   # route names to time (default: every route)
+    chosen = {name: make for name, make in routes(cases, later).items()
+              if not only or name in only}
+    out = {name: {"users": run_route(clients, make, think_seconds, think),
+                  "saturated": run_route(clients, make, seconds)}
+           for name, make in chosen.items()}
     hits = clients[0][0].get(f"/api/search?q={PLACES[0]}&limit=100",
                              headers=clients[0][1]).json()
-    emit_json({"routes": out, "floor": floor(db_url, cases),
+    emit_json({"routes": out, "think_s": think, "floor": floor(db_url, cases),
                "place_hits_first_page": len(hits.get("items", []))})
 
 
