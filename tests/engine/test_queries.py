@@ -94,11 +94,15 @@ def test_the_dashboard_reads_in_one_what_the_separate_reads_give(wf: Workflow,
     tasks: each is what the reads of its own give."""
     three_cases(wf)
     got = overview.dashboard(wf, user, overview.Filters())
+    found = overview.dashboard(wf, user, overview.Filters(q="Runde"))
     with store.read(wf.engine) as conn:
         actor = wf.actor(conn, user)
         page = lists.cases(wf, conn, actor)
         assert got["cases"] == overview.summaries(wf, conn, page.rows)
         assert any(c["next_deadline"] for c in got["cases"]) or not got["cases"]
+        hits = lists.search(wf, conn, actor, "Runde", limit=50)
+        assert found["cases"] == overview.summaries(wf, conn, hits.rows)
+        assert all(c["rank"] for c in found["cases"])
     assert tasks_of_view(got["tasks"]) == tasks_of(wf, user)
 
 

@@ -105,7 +105,7 @@ def dashboard(wf: Workflow, user: str, filters: Filters) -> dict[str, Any]:
         candidates = _candidates(wf, conn, actor)
         # the lists' cases and the tasks' candidates: their deadlines in one read, the
         # two lists summed up together
-        shown = {r["id"]: r for r in [*page.rows, *bum_rows]}
+        shown = {r["id"]: r for r in [*bum_rows, *page.rows]}  # the page's (its rank)
         active = active_deadlines(conn, list({*shown, *candidates}))
         summed = {r["id"]: r for r in summaries(wf, conn, list(shown.values()),
                                                 active=active)}
