@@ -111,9 +111,9 @@ def _warm(db: str, url: str, cases: int) -> dict[str, Any]:
         engine = create_engine(url)
         try:
             with engine.begin() as conn:
-                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm SCHEMA public"))
                 blocks = conn.execute(text(
-                    "SELECT coalesce(sum(pg_prewarm(c.oid::regclass, 'read')), 0) "
+                    "SELECT coalesce(sum(public.pg_prewarm(c.oid::regclass, 'read')), 0) "
                     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE n.nspname = :schema AND c.relkind IN ('r', 'i')"),
                     {"schema": f"bench_lists_{cases}"}).scalar()
