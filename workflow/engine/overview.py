@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from ..store import database as store
 from ..store import tables as t
 from . import agreements, lists
-from .queries import claim_view, deadline_rows, deadline_view
+from .queries import active_deadlines, claim_view, deadline_rows, deadline_view
 from .tasks import tasks_on
 from .workflow import Actor, Workflow
 
@@ -43,7 +43,7 @@ class Filters:
 def summaries(wf: Workflow, conn: Connection, rows: list[dict[str, Any]], *,
               active: dict[int, list[Any]] | None = None) -> list[dict[str, Any]]:
     """The application rows as a list shows them: labels, areas, the next open deadline;
-    ``active``: their :func:`active_deadlines`, when the caller has read them already."""
+    ``active``: their :func:`~.queries.active_deadlines`, when the caller has read them already."""
     ids = [r["id"] for r in rows]
     if not ids:
         return []
@@ -71,16 +71,6 @@ def summaries(wf: Workflow, conn: Connection, rows: list[dict[str, Any]], *,
                     "area_details": [x for x in areas if x["live"] or x["outcome"]],
                     "next_deadline": deadline_view(soonest[0], today) if soonest else None,
                     "rank": row.get("rank")})
-    return out
-
-
-def active_deadlines(conn: Connection, ids: list[int]) -> dict[int, list[Any]]:
-    """The open deadlines of the cases ``ids``, soonest first, by case (one statement)."""
-    d = t.deadline
-    out: dict[int, list[Any]] = {}
-    for r in conn.execute(select(d).where(d.c.application_id.in_(ids), d.c.active)
-                          .order_by(d.c.due, d.c.id)):
-        out.setdefault(r.application_id, []).append(r)
     return out
 
 

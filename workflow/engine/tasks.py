@@ -18,6 +18,7 @@ from . import history as timeline
 from . import journal, lists
 from .context import TxContext
 from .queries import (
+    active_deadlines,
     deadline_view,
     describe_rows,
     load_case,
@@ -167,7 +168,7 @@ def tasks_on(wf: Workflow, conn: Connection, actor: Actor, apps: list[dict[str, 
     wanted = [a["id"] for a in apps if not a["final"]]
     if not wanted:
         return []
-    a, d = t.application, t.deadline
+    a = t.application
     today = wf.today()
     if rows is None:
         rows = {r["id"]: dict(r) for r in conn.execute(select(a).where(
@@ -177,10 +178,7 @@ def tasks_on(wf: Workflow, conn: Connection, actor: Actor, apps: list[dict[str, 
     if not rows:
         return []
     if active is None:
-        active = {}
-        for r in conn.execute(select(d).where(d.c.active, d.c.application_id.in_(list(rows)))
-                              .order_by(d.c.due, d.c.id)):
-            active.setdefault(r.application_id, []).append(r)
+        active = active_deadlines(conn, list(rows))
     mine: dict[int, list[dict[str, Any]]] = {}
     for r in (r for i in rows for r in active.get(i, ())):
         process = wf.definition.processes.get(rows[r.application_id]["process"])
