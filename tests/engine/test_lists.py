@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.conftest import Clock
 from tests.factories import make_application
@@ -193,3 +193,27 @@ def test_a_changed_cursor_is_refused(wf: Workflow, many: list[int]) -> None:
         read(wf, "pl-ishoj", lists.cases, cursor=page.next, sort="case_number")
     with pytest.raises(InvalidData, match="limit"):
         read(wf, "pl-ishoj", lists.cases, limit=101)
+
+
+def test_each_search_is_planned_for_its_own_words(wf: Workflow, db_url: str) -> None:
+    """A rare word is found through the index, one in nearly every case by reading until
+    enough are found: a search run often (a prepared statement) must not be planned once
+    for every word. On PostgreSQL no search statement runs on a generic plan; on both,
+    the same searches answer alike however often they were asked before."""
+    apps = [make_application(wf, title=f"Genoptræning i {place}")
+            for place in ("Ishøj", "Vallensbæk", "Brøndby", "Tåstrup")]
+    # psycopg prepares a statement at its 5th run, PostgreSQL may plan it generically
+    # after 5 custom plans: a place asked for 20 times, then the common word
+    words = ["Ishøj", "Vallensbæk", "Brøndby", "Tåstrup"] * 5
+    with store.read(wf.engine) as conn:
+        actor = wf.actor(conn, "pl-ishoj")
+        for word in words:
+            lists.search(wf, conn, actor, word)
+        common = [r["id"] for r in lists.search(wf, conn, actor, "genoptræning").rows]
+        plans = [] if db_url.startswith("sqlite") else conn.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE strpos(statement, 'search_entry.tsv @@') > 0")).all()
+    assert sorted(common) == sorted(apps)
+    if not db_url.startswith("sqlite"):
+        assert plans, "the searches were prepared (run more than psycopg's threshold)"
+        assert all(generic == 0 for generic, _ in plans), plans
