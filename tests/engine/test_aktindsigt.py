@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,6 +183,24 @@ def test_bytes_changed_in_the_store_stop_the_export(wf: Workflow) -> None:
                      .values(data=samples.PDF))
     again = export_zip(wf, cf, app_id)
     assert again.read(next(m for m in again.namelist() if "Brev fra" in m)) == samples.PDF
+
+
+def test_files_in_a_folder_are_exported_exactly_and_checked(wf: Workflow,
+                                                           tmp_path: Path) -> None:
+    """With WORKFLOW_FILES a folder, the export reads each document's file there: the
+    zip holds its exact bytes, and a file changed on disk stops the export, naming it."""
+    from workflow.errors import DocumentError
+
+    cf = CaseFile(wf, files=str(tmp_path / "files"))
+    app_id = make_application(wf, state="drafting")
+    body = samples.PDF + b"%" + bytes(range(256)) * 400
+    number = cf.attach_file(app_id, io.BytesIO(body), "Brev.pdf", LETTER, user="legal-ishoj")
+    z = export_zip(wf, cf, app_id)
+    assert z.read(f"dokumenter/{number:04d}-Brev.pdf") == body
+    sha = hashlib.sha256(body).hexdigest()
+    cf.store.path_of(sha).write_bytes(body[:-1] + b"!")
+    with pytest.raises(DocumentError, match=sha):
+        aktindsigt.export(wf, cf.store, app_id, io.BytesIO(), user="legal-ishoj")
 
 
 def test_the_export_is_one_snapshot_of_the_case(wf: Workflow,

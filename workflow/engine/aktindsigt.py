@@ -12,7 +12,7 @@ Only the roles of :data:`AKTINDSIGT_ROLES` of the case's own municipalities may 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import and_, insert, select
 from sqlalchemy.engine import Connection
@@ -164,13 +164,27 @@ def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
             stream.result.close()    # a stream left unread is cancelled
 
 
+class _Row(NamedTuple):
+    """A row of :class:`_Stream`'s query: an entry's file, or one chunk of it."""
+
+    number: int
+    kind: str
+    filename: str | None
+    sha256: str
+    place: str | None
+    data: bytes | None
+    content: bytes | None
+    version: int | None
+    name: str | None
+    party: str | None
+
+
 class _Stream:
     """Every stored byte of a case's documents in one query, in journal order and chunk
     order (an upload's chunks from ``stored_file_chunk``, or its file in the folder; a
-    generated version's content), read as the zip is written: on PostgreSQL streamed on
-    the transaction's own driver connection a row at a time (:func:`_binary_stream`); on
-    SQLite as its cursor steps. ``open`` is asked for the entries in journal order, each
-    read to its end before the next."""
+    generated version's content), read as the zip is written, on the transaction's own
+    driver connection (:func:`_driver_rows`). ``open`` is asked for the entries in
+    journal order, each read to its end before the next."""
 
     def __init__(self, wf: Workflow, conn: Connection, files: FileStore, actor: Actor,
                  app_id: int, case_number: str, left_out: list[int]) -> None:
@@ -190,13 +204,13 @@ class _Stream:
         if left_out:
             query = query.where(je.c.number.not_in(left_out))
         self.wf, self.files, self.actor, self.case_number = wf, files, actor, case_number
-        self.result: Any = conn.execute(query) if conn.dialect.name == "sqlite" else \
-            _binary_stream(conn, query)
-        self.rows: Iterator[Any] = iter(self.result)
-        self.ahead: Any = next(self.rows, None)
+        self.result: Any = _driver_rows(conn, query)
+        self.rows: Iterator[_Row] = map(_Row._make, self.result)
+        self.ahead: _Row | None = next(self.rows, None)
 
     def open(self, number: int) -> tuple[str, Iterable[bytes]]:
-        """Entry ``number``'s file name and its bytes, checked against its sha256."""
+        """Entry ``number``'s file name and its stored bytes (the zip checks them against
+        the entry's sha256)."""
         while self.ahead is not None and self.ahead.number < number:
             self.ahead = next(self.rows, None)
         row = self.ahead
@@ -207,17 +221,17 @@ class _Stream:
         if row.kind == "generated":
             self.ahead = next(self.rows, None)
             if not self.wf.definition.may_download(self.actor.role, self.actor.municipality,
-                                                   row.name, row.party or None):
-                en, da = _may_not_download(self.wf.definition, self.actor, row.name)
+                                                   row.name or "", row.party or None):
+                en, da = _may_not_download(self.wf.definition, self.actor, row.name or "")
                 raise PermissionDenied(Said(en, da))
             name = f"{number}-{self.case_number}-{row.name}" + \
                 (f"-{row.party}" if row.party else "") + f"-v{row.version}.docx"
-            return name, journal.checked(iter([bytes(row.content)]), row.sha256)
+            return name, [bytes(row.content or b"")]
         name = f"{number}-{row.filename}"
         if row.place != "database":
             self.ahead = next(self.rows, None)
-            return name, journal.checked(self.files.open_folder(row.sha256), row.sha256)
-        return name, journal.checked(self._chunks(number), row.sha256)
+            return name, self.files.open_folder(row.sha256)
+        return name, self._chunks(number)
 
     def _chunks(self, number: int) -> Iterator[bytes]:
         while self.ahead is not None and self.ahead.number == number:
@@ -226,17 +240,18 @@ class _Stream:
             self.ahead = next(self.rows, None)
 
 
-def _binary_stream(conn: Connection, query: Any) -> Any:
-    """``query`` inside ``conn``'s transaction, streamed in psycopg's single-row mode and
-    the binary format (bytea as they are, not as hex text: half the time): the server
-    sends the rows as the client reads them, so there is no round trip per batch (a
-    server-side cursor's FETCH: 40 ms more over a case's thousand documents), and the
-    client holds one row at a time. Rows are named tuples; ``close()`` before the end
-    cancels the query and drains what has come."""
-    from psycopg.rows import namedtuple_row
-
+def _driver_rows(conn: Connection, query: Any) -> Any:
+    """``query``'s rows as plain tuples from the driver's own cursor, inside ``conn``'s
+    transaction (no SQLAlchemy row a chunk). On PostgreSQL streamed in psycopg's
+    single-row mode and the binary format (bytea as they are, not as hex text: half the
+    time): the server sends the rows as the client reads them, so there is no round trip
+    per batch (a server-side cursor's FETCH: 40 ms more over a case's thousand
+    documents), and the client holds one row at a time. On SQLite the cursor steps as it
+    is read. ``close()`` before the end cancels the query and drains what has come."""
     compiled = query.compile(dialect=conn.dialect,
                              compile_kwargs={"render_postcompile": True})
     raw: Any = conn.connection.driver_connection
-    cur = raw.cursor(row_factory=namedtuple_row)
-    return cur.stream(compiled.string, compiled.params, binary=True)
+    if conn.dialect.name == "sqlite":
+        return raw.execute(compiled.string,
+                           [compiled.params[name] for name in compiled.positiontup])
+    return raw.cursor().stream(compiled.string, compiled.params, binary=True)
