@@ -30,7 +30,10 @@ Every round runs, in turn and each in its own fresh process (the order rotated e
 Goals: the server's growth during the upload at most GOAL_GROWTH_MIB (not the file's
 size); the journal (``journal.entries``, the API, the uncached case page and the
 journal page, p99) under
-GOAL_JOURNAL_MS; the export at least GOAL_EXPORT of the speed of each plain zipping.
+GOAL_JOURNAL_MS; the export at least GOAL_EXPORT of the speed of each plain zipping that
+reads the same bytes as it must (``zipfile.write`` and ``zip -0`` of the files, JUDGED).
+Zipping bytes already in memory reads nothing and checks no hash: its ratio is shown in
+the table beside them, not judged (bench/README.md says why).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ DATABASES = True
 GOAL_GROWTH_MIB = 8.0       # the server's peak RSS growth during the upload
 GOAL_JOURNAL_MS = 100.0     # the journal of the case, p99
 GOAL_EXPORT = 0.5           # the export's throughput over plain zipping's
+JUDGED = ("files", "zip")   # the plain zippings that read the bytes, as the export must
 ROUNDS = 3
 DOCS = 1000
 DOC_KIB = 50
@@ -222,6 +226,8 @@ def goals(report: Mapping[str, Any]) -> list[Verdict]:
                         f"{c['reads']['floor']['median_ms']['median']:.1f} ms)",
                         p99 < GOAL_JOURNAL_MS))
         for key, f in c["floors"].items():
+            if key not in JUDGED:
+                continue
             x = f["vs"]["median"]
             out.append((f"casefile {db}: aktindsigt export at least {GOAL_EXPORT}x the "
                         f"speed of {FLOORS[key]}", f"{x:.2f}x ({c['export_s']['median']:.3f}"
