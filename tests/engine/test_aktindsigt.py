@@ -76,7 +76,8 @@ def test_the_export_holds_every_document_exactly_with_its_list_and_manifest(
     assert z.read(by_number[n["letter"]]["name"]) == samples.PDF
     # the upload's name cannot climb out of the zip's folder
     assert by_number[n["reply"]]["name"] == f"dokumenter/{n['reply']:04d}-svar.docx"
-    assert "Telefonsamtale" in z.read(by_number[n["note"]]["name"]).decode()
+    note = z.read(by_number[n["note"]]["name"]).decode()
+    assert "Telefonsamtale" in note and "Skrevet af Søren Å. Bøgh" in note   # a name
     table = rows(z)
     assert table[0][0] == "Aktnr." and table[0][-1] == "Undtaget fra aktindsigt"
     assert [r[0] for r in table[1:]] == [str(e["number"]) for e in listed]
@@ -107,7 +108,27 @@ def test_withheld_documents_and_fields_are_left_out_and_listed_with_their_ground
     manifest = json.loads(z.read("manifest.json"))
     assert {(w["number"], w["field"], w["ground"]) for w in manifest["withheld"]} == \
         {(n["note"], None, "internal"), (n["reply"], "party", "private")}
+    assert {w["decided_by"] for w in manifest["withheld"]} == {"Lærke Østergaard",
+                                                              "Søren Å. Bøgh"}
     assert "Borger Jensen" not in z.read("manifest.json").decode()
+
+
+@pytest.mark.parametrize("field", ["text", ""])
+def test_a_withheld_note_says_nothing_of_its_text_anywhere_in_the_zip(
+        wf: Workflow, field: str) -> None:
+    """A note's description is its first line: withholding its text (or the whole note)
+    withholds that too, in the aktliste and in every other file of the zip."""
+    cf = CaseFile(wf)
+    app_id = make_application(wf, state="drafting")
+    secret = "Borgeren Jens Hansen har ringet om sin sygdom"
+    number = cf.add_note(app_id, f"{secret}.\nMere om sagen.", user="legal-ishoj")
+    aktindsigt.exempt(wf, app_id, number, ground="private", field=field,
+                      reason="Enkeltpersons helbred", user="legal-ishoj")
+    z = export_zip(wf, cf, app_id)
+    row = next(r for r in rows(z)[1:] if r[0] == str(number))
+    assert row[5] == "[undtaget]" and "offentlighedsloven § 30, nr. 1" in row[-1]
+    for name in z.namelist():
+        assert "Jens Hansen" not in z.read(name).decode("utf-8", "replace"), name
 
 
 def test_an_exemption_can_be_lifted_and_every_decision_is_kept(wf: Workflow) -> None:

@@ -26,14 +26,13 @@ from typing import IO, Any
 
 from ..danish import long_date
 from ..errors import DocumentError
-from .aktliste import HEADINGS, _row
+from .aktliste import HEADINGS, _row, safe_cell
 
 WITHHELD_CELL = "[undtaget]"
 FIELDS = {"description": "Beskrivelse", "party": "Afsender/modtager", "text": "Notatets tekst"}
 STORED_TYPES = ("application/pdf", "application/zip", "image/")
 TEXT_LEVEL = 1     # zlib's fastest, for the lists and notes: over a thousand entries 5 %
                    # larger than its default level 6, in half the time
-UNSAFE_START = frozenset("=+-@")    # a spreadsheet runs a cell that starts so
 
 
 @dataclass(frozen=True)
@@ -113,26 +112,28 @@ def aktliste_csv(entries: Sequence[Mapping[str, Any]],
             for key in FIELDS:
                 if (number, key) in withheld and key in shown:
                     shown[key] = WITHHELD_CELL
+            if e["kind"] == "note" and ((number, "text") in withheld
+                                        or (number, "") in withheld):
+                shown["description"] = WITHHELD_CELL    # a note's first line: its text
         row = _row(shown)
         if (number, "") in withheld:
             row[6] = row[7] = ""     # neither the file's name nor its hash
         row.append(" ".join(said.get(number, ())))
-        writer.writerow([_safe_cell(c) for c in row])
+        writer.writerow([safe_cell(c) for c in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _safe_cell(text: str) -> str:
-    """A cell a spreadsheet will not run: one starting with = + - @ gets a leading '."""
-    return "'" + text if text[:1] in UNSAFE_START else text
 
 
 def write_zip(out: IO[bytes], *, case: Mapping[str, Any], entries: Sequence[Mapping[str, Any]],
               withheld: Sequence[Withheld], history: Sequence[Mapping[str, Any]],
               open_bytes: Callable[[int], tuple[str, Iterable[bytes]]], now: datetime,
-              today: date, exported_by: str) -> Written:
+              today: date, exported_by: str,
+              people: Mapping[str, str] | None = None) -> Written:
     """Write the aktindsigt of ``case`` to ``out``; ``open_bytes(number)`` gives an
     entry's file name and its stored bytes as a stream, which must hash to the entry's
-    sha256 (else a :class:`DocumentError`, and the zip is not finished)."""
+    sha256 (else a :class:`DocumentError`, and the zip is not finished). ``people``:
+    names by user id, for who wrote a note and who decided an exemption (the requester
+    reads names, not ids)."""
+    people = people or {}
     by_key = {(w.number, w.field): w for w in withheld}
     written = Written(str(case.get("case_number") or ""),
                       withheld=sorted(withheld, key=lambda w: (w.number, w.field)))
@@ -145,7 +146,8 @@ def write_zip(out: IO[bytes], *, case: Mapping[str, Any], entries: Sequence[Mapp
                 if (number, "text") in by_key:
                     continue
                 body = (f"Journalnotat nr. {number}, {e['dated_da']}\n"
-                        f"Skrevet af {e['registered_by']}\n\n{e.get('text') or ''}\n")
+                        f"Skrevet af {people.get(e['registered_by'], e['registered_by'])}"
+                        f"\n\n{e.get('text') or ''}\n")
                 _put_text(z, written, _zipinfo(f"notater/{number:04d}-journalnotat.txt",
                                                date.fromisoformat(e["dated"])),
                           body.encode("utf-8"), number)
@@ -166,7 +168,8 @@ def write_zip(out: IO[bytes], *, case: Mapping[str, Any], entries: Sequence[Mapp
             "entries": len(entries), "files": written.files,
             "withheld": [{"number": w.number, "field": w.field or None, "ground": w.ground,
                           "cite": w.cite, "label": w.label, "reason": w.reason,
-                          "decided_by": w.decided_by, "decided_at": w.decided_at}
+                          "decided_by": people.get(w.decided_by, w.decided_by),
+                          "decided_at": w.decided_at}
                          for w in written.withheld]}
         z.writestr(_zipinfo("manifest.json", day, "application/json"),
                    _json_lines(manifest).encode("utf-8"), compresslevel=TEXT_LEVEL)

@@ -20,12 +20,13 @@ from sqlalchemy.engine import Connection
 from ..documents.aktindsigt import FIELDS, Withheld, Written, write_zip
 from ..documents.listing import _may_not_download
 from ..errors import InvalidData, NotFound, PermissionDenied, Said
+from ..process.values import text_problem
 from ..store import chain
 from ..store import database as store
 from ..store import tables as t
 from ..store.files import FileStore
 from . import journal
-from .queries import history_entries
+from .queries import history_entries, user_names_on
 from .rights import check_case_role
 from .workflow import Actor, Workflow
 
@@ -94,12 +95,12 @@ def _reason(text: str, *, needed: bool) -> str:
     if needed and not body:
         raise InvalidData(Said("say why it is exempt (the reason the requester is given)",
                                "Skriv begrundelsen for undtagelsen"))
-    if len(body) > MAX_REASON or any(ord(ch) < 32 or ord(ch) == 127 or
-                                     0xD800 <= ord(ch) <= 0xDFFF for ch in text
-                                     if ch not in "\n\t\r"):
-        raise InvalidData(Said(f"the reason: at most {MAX_REASON} characters, no control "
-                               "characters", f"Begrundelsen: højst {MAX_REASON} tegn, ingen "
-                               "kontroltegn"))
+    if len(body) > MAX_REASON:
+        raise InvalidData(Said(f"the reason: at most {MAX_REASON} characters, not {len(body)}",
+                               f"Begrundelsen: højst {MAX_REASON} tegn, ikke {len(body)}"))
+    problem = text_problem(text)
+    if problem is not None:
+        raise InvalidData(Said(f"the reason {problem}", f"Begrundelsen {problem.da}"))
     return body
 
 
@@ -154,12 +155,14 @@ def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
         history = history_entries(conn, app_id)
         case = {"id": app.id, "case_number": app.case_number, "title": app.title,
                 "kind": app.kind, "parties": [wf.names.party(p) for p in app.parties]}
+        people = user_names_on(conn, [e["registered_by"] for e in entries if e["kind"] == "note"]
+                               + [w.decided_by for w in kept.values()])
         left_out = sorted({n for (n, f) in kept if not f})
         stream = _Stream(wf, conn, files, actor, app_id, app.case_number, left_out)
         try:
             return write_zip(out, case=case, entries=entries, withheld=list(kept.values()),
                              history=history, open_bytes=stream.open, now=wf.clock(),
-                             today=wf.today(), exported_by=actor.name)
+                             today=wf.today(), exported_by=actor.name, people=people)
         finally:
             stream.result.close()    # a stream left unread is cancelled
 
