@@ -32,8 +32,16 @@ def to_csv(entries: Sequence[Mapping[str, Any]]) -> bytes:
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADINGS)
     for e in entries:
-        writer.writerow(_row(e))
+        writer.writerow([safe_cell(c) for c in _row(e)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+UNSAFE_START = frozenset("=+-@")    # a spreadsheet runs a cell that starts so
+
+
+def safe_cell(text: str) -> str:
+    """A cell a spreadsheet will not run: one starting with = + - @ gets a leading '."""
+    return "'" + text if text[:1] in UNSAFE_START else text
 
 
 def _cell(text: str) -> str:
