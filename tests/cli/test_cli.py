@@ -669,11 +669,16 @@ def _case_with_hostile_text(db_url: str) -> int:
     try:
         app = make_application(wf, state="drafting")
         _store_raw_json(wf, app)
-        wf.fire(app, "withdraw", user="pl-ishoj", comment="ok\x1b]0;ejet\x07\x9b2J",
-                data={"reason": "Grund\x1b[2J\x1b]8;;http://x\x07klik\x1b]8;;\x07"})
-        with wf.engine.begin() as conn:  # a title from before control characters were
-            conn.execute(text("UPDATE application SET title = :t WHERE id = :id"),
-                         {"t": "Titel\x1b]0;ejet\x07\x1b[31m\x9b\r!", "id": app})
+        wf.fire(app, "withdraw", user="pl-ishoj", comment="ok", data={"reason": "Grund"})
+        cast = "CAST(:d AS json)" if db_url.startswith("postgresql") else ":d"
+        with wf.engine.begin() as conn:  # a title, a comment and data from before control
+            conn.execute(text("UPDATE application SET title = :t WHERE id = :id"),  # were
+                         {"t": "Titel\x1b]0;ejet\x07\x1b[31m\x9b\r!", "id": app})  # refused
+            conn.execute(text(f"UPDATE audit_entry SET comment = :c, data = {cast} "
+                              "WHERE application_id = :id AND trigger = 'withdraw'"),
+                         {"c": "ok\x1b]0;ejet\x07\x9b2J", "id": app,
+                          "d": json.dumps({"reason": "Grund\x1b[2J\x1b]8;;http://x\x07klik"
+                                                     "\x1b]8;;\x07"})})
     finally:
         wf.close()
     return app

@@ -154,7 +154,7 @@ def test_who_may_write_and_when(wf: Workflow) -> None:
 @pytest.mark.parametrize(("body", "said"), [
     ("", "the text is empty"),
     ("  \n\n ", "the text is empty"),
-    ("a\x00b", "control character"),
+    ("a\x00b", "NUL character"),
     ("a\x1bb", "control character \\x1b"),
     ("a\ud800b", "lone UTF-16 surrogate"),
     ("x" * (MAX_CHARS + 1), "at most 20,000"),

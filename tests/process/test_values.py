@@ -102,9 +102,15 @@ def test_a_title_is_one_line_without_control_characters() -> None:
         problem = text_problem(raw, one_line=True)
         assert problem == f"contains the control character {shown}"
         assert problem is not None and problem.da == f"indeholder styretegnet {shown}"
-    # text of more lines keeps its lines and tabs (its other controls are neutralised
-    # where it is printed)
-    assert text_problem("Linje 1\nLinje 2\tmed\x1b", one_line=False) is None
+    # text of more lines keeps its lines and tabs, and nothing else that is no letter:
+    # no escape, no C1 control, no line separator, no bidirectional override
+    assert text_problem("Linje 1\r\nLinje 2\tmed tab", one_line=False) is None
+    for raw, shown in (("a\x1b[2J", "\\x1b"), ("a\x9b2J", "\\x9b"), ("a\x85b", "\\x85"),
+                       ("a\u2028b", "\\u2028"), ("fil\u202efdp.exe", "\\u202e"),
+                       ("a\u2066b", "\\u2066")):
+        for one_line in (False, True):
+            problem = text_problem(raw, one_line=one_line)
+            assert problem == f"contains the control character {shown}", (raw, one_line)
     assert parse("text", " Linje 1\n\tLinje 2 ") == "Linje 1\n\tLinje 2"
     assert parse("text", "Glad \U0001F600") == "Glad \U0001F600"
 

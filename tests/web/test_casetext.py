@@ -100,7 +100,7 @@ def test_sections_through_the_api(client: TestClient, wf: Workflow) -> None:
 @pytest.mark.parametrize(("body", "status", "said"), [
     (b'{"text": "a\\ud800b"}', 422, "surrogate"),
     (b'{"text": "a\\u0007b"}', 422, "control character"),
-    (b'{"text": "a\\u0000b"}', 422, "control character"),
+    (b'{"text": "a\\u0000b"}', 422, "NUL character"),
     (b'{"text": "' + b"x" * 20_001 + b'"}', 422, "at most 20,000"),
     (b'{"text": "' + b"x" * (1 << 20) + b'"}', 413, "larger than"),
     (b'{"text": 5}', 422, "string"),

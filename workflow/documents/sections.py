@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from ..errors import InvalidData, NotFound, Said
-from ..process.values import shown
+from ..process.values import shown, text_problem
 from ..store import keyset, search
 from ..store import tables as t
 from ..store.keyset import Entry, Position
@@ -42,8 +42,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 
 MAX_CHARS = 20_000   # a section of a letter: a few pages at most
 
-# C0 controls but tab and newline (CR is read as a line break), DEL, the non-characters
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_NON_CHARACTER = re.compile("[\ufffe\uffff]")
 
 # the Markdown of the Word drafts (docx_writer): no raw HTML, no code blocks
 _PREVIEW = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["code", "fence"])
@@ -69,18 +68,15 @@ def clean_text(body: str) -> str:
             f"the text is {len(body):,} characters; at most {MAX_CHARS:,} are allowed",
             f"teksten er på {len(body):,} tegn; højst {MAX_CHARS:,} er tilladt"
             .replace(",", ".")))
-    try:
-        body.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        bad = shown(exc.object[exc.start:exc.start + 1])
-        raise InvalidData(Said(f"the text contains {bad}, a lone UTF-16 surrogate",
-                               f"teksten indeholder {bad}, som ikke er et tegn")) from None
+    problem = text_problem(body)
+    if problem is not None:
+        raise InvalidData(Said(f"the text {problem}", f"teksten {problem.da}"))
     text = body.replace("\r\n", "\n").replace("\r", "\n")
-    control = _CONTROL.search(text)
-    if control is not None:
-        bad = shown(control.group())
-        raise InvalidData(Said(f"the text contains the control character {bad}",
-                               f"teksten indeholder styretegnet {bad}"))
+    odd = _NON_CHARACTER.search(text)
+    if odd is not None:
+        bad = shown(odd.group())
+        raise InvalidData(Said(f"the text contains the non-character {bad}",
+                               f"teksten indeholder {bad}, som ikke er et tegn"))
     text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
     if not text.strip():
         raise InvalidData(Said("the text is empty", "teksten er tom"))

@@ -26,6 +26,7 @@ from ..config import Settings
 from ..danish import long_date
 from ..documents import incoming, virusscan
 from ..errors import InvalidData, NotFound, Said
+from ..process.values import text_problem
 from ..store import database as store
 from ..store import journal
 from ..store import tables as t
@@ -49,6 +50,7 @@ DOC_TYPES = {
 }
 DIRECTIONS = {"received": "Modtaget", "sent": "Sendt"}
 MAX_NOTE = 20_000  # characters
+MAX_NUMBER = 2**31 - 1   # no journal number is larger (an int4 column)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,10 @@ class CaseFile:
             app = _case(conn, app_id, lock=True)
             self._check(actor, app)
             if corrects is not None:
+                if not 1 <= corrects <= MAX_NUMBER:
+                    raise InvalidData(Said(
+                        f"corrects: {corrects} is no journal number (1 to {MAX_NUMBER})",
+                        f"Retter: {corrects} er ikke et aktnummer"))
                 je = t.journal_entry
                 kind = conn.execute(select(je.c.kind).where(
                     je.c.application_id == app_id, je.c.number == corrects)).scalar()
@@ -191,11 +197,14 @@ def _check_filing(filing: Filing) -> None:
     for value, en, da, most in ((filing.party, "party (sender or recipient)",
                                  "Afsender eller modtager", 200),
                                 (filing.description, "description", "Beskrivelse", 500)):
+        problem = text_problem(value, one_line=True)
         if not value.strip():
             problems.append((f"{en}: missing", f"{da} mangler"))
-        elif len(value) > most or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            problems.append((f"{en}: one line of at most {most} characters",
-                             f"{da}: én linje på højst {most} tegn"))
+        elif len(value) > most:
+            problems.append((f"{en}: at most {most} characters, not {len(value)}",
+                             f"{da}: højst {most} tegn, ikke {len(value)}"))
+        elif problem is not None:
+            problems.append((f"{en} {problem}", f"{da} {problem.da}"))
     if problems:
         raise InvalidData(Said("; ".join(p[0] for p in problems),
                                "; ".join(p[1] for p in problems)))
@@ -208,8 +217,7 @@ def _note_text(text: str) -> str:
     if len(body) > MAX_NOTE:
         raise InvalidData(Said(f"the note is longer than {MAX_NOTE:,} characters",
                                f"Notatet er længere end {MAX_NOTE} tegn"))
-    if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 or
-           0xD800 <= ord(ch) <= 0xDFFF for ch in body):
-        raise InvalidData(Said("the note holds control characters",
-                               "Notatet indeholder kontroltegn"))
+    problem = text_problem(body)
+    if problem is not None:
+        raise InvalidData(Said(f"the note {problem}", f"Notatet {problem.da}"))
     return body

@@ -28,7 +28,11 @@ MAX_ITEMS = 50          # texts in a list field (conditions, questions)
 MAX_AMOUNT = Decimal("1e12")          # kroner: beyond any municipal budget
 MAX_INTEGER = 10**9
 _DANISH_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")   # 1.234.567,89
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: a terminal obeys them
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL and C1 (a terminal
+                                                            # obeys them), line separators
+_NOT_IN_TEXT = re.compile(          # what no typed text holds, on one line or many: C0 but
+    "[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"   # tab and newlines, DEL, C1, the line and
+    "\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # paragraph separators, bidi overrides
 
 
 def _bad(en: str, da: str) -> ValueError:
@@ -43,8 +47,12 @@ def shown(text: str) -> str:
 
 
 def text_problem(text: str, *, one_line: bool = False) -> Said | None:
-    """What makes ``text`` unfit to store as typed text, or None: a lone surrogate, a NUL
-    and, where the text is one line (``one_line``: a title), any control character."""
+    """What makes ``text`` unfit to store as typed text, or None: a lone surrogate, a NUL,
+    a control character other than a tab or a line break, a line or paragraph separator
+    (U+2028, U+2029: a list's reader would break its line there) or a bidirectional
+    override (U+202A–U+202E, U+2066–U+2069: it makes text show in another order than it
+    reads); and, where the text is one line (``one_line``: a title), a tab or a line
+    break too."""
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -54,7 +62,9 @@ def text_problem(text: str, *, one_line: bool = False) -> Said | None:
                         f"indeholder {bad}, som ikke er et tegn")
     if "\x00" in text:
         return Said("contains a NUL character", "indeholder et NUL-tegn")
-    control = _CONTROL.search(text) if one_line else None
+    control = (_CONTROL if one_line else _NOT_IN_TEXT).search(text)
+    if control is None and one_line:
+        control = _NOT_IN_TEXT.search(text)
     if control is not None:
         bad = shown(control.group())
         return Said(f"contains the control character {bad}", f"indeholder styretegnet {bad}")
