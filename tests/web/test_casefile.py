@@ -116,6 +116,12 @@ def test_the_aktliste_exports_as_csv(client: TestClient, wf: Workflow) -> None:
                            "Beskrivelse"]
     assert rows[-1][1:5] == ["8. januar 2018", "Ministeriets anmodning", "Modtaget",
                              "Indenrigsministeriet"]
+    # a cell a spreadsheet would run as a formula is written as text
+    upload(pl, app_id, samples.PDF + b"%2", "brev2.pdf", party='=HYPERLINK("http://x")',
+           description="@SUM(1)")
+    r = pl.get(f"/api/applications/{app_id}/aktliste?format=csv")
+    last = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))[-1]
+    assert last[4:6] == ['\'=HYPERLINK("http://x")', "'@SUM(1)"]
 
 
 def test_the_aktliste_exports_as_pdf(client: TestClient, wf: Workflow, tmp_path: Any) -> None:
@@ -317,6 +323,10 @@ def test_the_case_page_shows_the_newest_entries_and_the_journal_page_pages_in_da
     for bad in ("abc", "-1", "1e3"):
         r = client.get(f"/applications/{app_id}/journal", params={"efter": bad})
         assert r.status_code == 422 and "aktnummer" in r.text
+    link = f'<a href="/applications/{app_id}/aktindsigt">Aktindsigt: undtag og udlever</a>'
+    assert link not in first.text           # the project lead decides no aktindsigt
+    log_in(client, "legal-ishoj")
+    assert link in client.get(f"/applications/{app_id}/journal").text
     log_in(client, "pl-brondby")
     assert client.get(f"/applications/{app_id}/journal").status_code == 403
 
@@ -357,3 +367,59 @@ def test_the_upload_form_needs_the_csrf_token_and_a_party(client: TestClient,
     page = client.get(f"/applications/{app_id}")
     assert page.status_code == 403
     assert stored(wf) == before
+
+
+@pytest.mark.parametrize("corrects", ["99999999999999999999", "²", "-1", "abc", "0"])
+def test_the_note_form_refuses_a_corrects_that_is_no_journal_number(
+        client: TestClient, wf: Workflow, corrects: str) -> None:
+    """Found by a probe: a number past the database's, or a digit that is no ASCII
+    digit, was a 500; a negative or a word was dropped and the note stored anyway."""
+    app_id = make_application(wf, state="drafting")
+    before = len(_entries(wf, app_id))
+    log_in(client, "pl-ishoj")
+    token = csrf_page(client, app_id)
+    r = client.post(f"/applications/{app_id}/notes",
+                    data={"csrf": token, "text": "Et notat.", "corrects": corrects})
+    assert r.status_code == 200 and "Retter:" in r.text and "aktnummer" in r.text, r.text
+    assert len(_entries(wf, app_id)) == before
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
+    boundary = "grense-7f3a"
+    out = b""
+    for name, filename, value in parts:
+        disposition = f'form-data; name="{name}"' + \
+            (f'; filename="{filename}"' if filename is not None else "")
+        out += (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n").encode() + \
+            value + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ([("file", "a.pdf", b"MZevil")], "one file"),            # a second file part
+    ([("party", None, b"Andre")], "sent twice"),             # a field twice
+    ([("description", None, b"\xff\xfe")], "UTF-8"),          # bytes that are no text
+])
+def test_an_upload_with_a_part_twice_or_no_text_is_refused_and_nothing_stored(
+        client: TestClient, wf: Workflow, extra: list[tuple[str, str | None, bytes]],
+        said: str) -> None:
+    app_id = make_application(wf, state="drafting")
+    before = len(_entries(wf, app_id))
+    pl = Api(client, "pl-ishoj")
+    replaced = {name for name, _, _ in extra} - {"party", "file"}   # party: sent twice
+    parts = [(k, None, v.encode()) for k, v in LETTER.items() if k not in replaced]
+    body, kind = _multipart([*parts, ("file", "a.pdf", samples.PDF), *extra])
+    r = client.post(f"/api/applications/{app_id}/files", content=body,
+                    headers={**pl.headers, "content-type": kind})
+    assert 400 <= r.status_code < 500 and said in r.text, (r.status_code, r.text)
+    assert len(_entries(wf, app_id)) == before
+
+
+@pytest.mark.parametrize("party", ["a\u2028b", "Borger\u202eJensen", "a\x9b2J", "a\tb"])
+def test_a_filing_with_a_character_that_is_no_letter_is_refused(
+        client: TestClient, wf: Workflow, party: str) -> None:
+    app_id = make_application(wf, state="drafting")
+    pl = Api(client, "pl-ishoj")
+    r = upload(pl, app_id, samples.PDF, "brev.pdf", status=422, party=party)
+    assert "control character" in str(r), r
+    assert [e for e in _entries(wf, app_id) if e.kind == "upload"] == []

@@ -27,7 +27,7 @@ from ..process.spec import Definition
 from ..store import database as store
 from ..store import tables as t
 from ..store.files import CHUNK, FileStore
-from .casefile import DIRECTIONS, DOC_TYPES
+from .casefile import DIRECTIONS, DOC_TYPES, MAX_NUMBER
 from .workflow import Actor, Workflow
 
 KIND_LABELS = {"generated": "Dannet dokument", "upload": "Dokument", "note": "Journalnotat"}
@@ -98,7 +98,6 @@ class Page:
 
 
 MAX_PAGE = 500
-MAX_NUMBER = 2**31 - 1   # no journal number is larger (an int4 column)
 
 
 def page(wf: Workflow, app_id: int, *, user: str | None, after: int | None = None,
@@ -186,7 +185,8 @@ def _described(rows: Any, definition: Definition, corrected: dict[int, list[int]
                 f"{r['version']}" + (f" ({names(r['party'])})" if r["party"] else "") + \
                 (f", redigeret i hånden fra version {r['edited_from']}"
                  if r["origin"] == "edited" else "")
-            filename = filename or f"{case_number}-{r['document']}-v{r['version']}.docx"
+            filename = filename or f"{case_number}-{r['document']}" + \
+                (f"-{r['party']}" if r["party"] else "") + f"-v{r['version']}.docx"
             document = {"id": r["document_id"], "number": r["version"]}
         out.append({
             "number": r["number"], "dated": day[0], "dated_da": day[1],

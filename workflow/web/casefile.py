@@ -19,9 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ..documents.incoming import KINDS
 from ..engine import journal
+from ..engine.aktindsigt import AKTINDSIGT_ROLES
 from ..engine.casefile import DIRECTIONS, DOC_TYPES, CaseFile, Filing
 from ..engine.queries import user_names
 from ..errors import InvalidData, Said, WorkflowError
+from ..process import values
 from . import cursors
 from .api import CHANGE, DOCX, READ, Id, UserDep, WfDep, content_disposition, errors
 from .bodies import CheckedBody
@@ -196,13 +198,23 @@ def note_page(request: Request, cf: FilesDep, app_id: Id, csrf: Annotated[str, F
     check_csrf(request, csrf)
     user = session_user(request)
     try:
-        fixed = int(corrects) if corrects.strip().isdigit() else None
-        number = cf.add_note(app_id, text, user=user, corrects=fixed)
+        number = cf.add_note(app_id, text, user=user, corrects=_corrects(corrects))
     except WorkflowError as exc:
         flash(request, "error", refusal(cf.wf, exc))
         return back(f"/applications/{app_id}#journal")
     flash(request, "ok", f"Notatet er registreret som akt nr. {number}.")
     return back(f"/applications/{app_id}#journal")
+
+
+def _corrects(raw: str) -> int | None:
+    """The form's "corrects" field: none, or the number of a note (ASCII digits)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        raise InvalidData(Said(f"corrects: {values.shown(raw)!r} is no journal number",
+                               f"Retter: »{values.shown(raw)}« er ikke et aktnummer"))
+    return int(raw)
 
 
 @pages.get("/applications/{app_id}/journal", response_class=HTMLResponse)
@@ -217,7 +229,7 @@ def journal_page(request: Request, cf: FilesDep, app_id: Id, efter: str = "",
                        before=before)
     people = user_names(cf.wf, {e["registered_by"] for e in got.entries})
     return render(request, "journal.html", app_id=app_id, page=got, people=people,
-                  size=JOURNAL_PAGE)
+                  size=JOURNAL_PAGE, aktindsigt_roles=AKTINDSIGT_ROLES)
 
 
 def _position(given: str, name: str) -> int | None:

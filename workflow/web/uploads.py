@@ -13,6 +13,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from ..errors import FileRefused, InvalidData, Said
+from ..process.values import shown
 from ..store.files import Spool, too_large
 
 FORM_SLACK = 64 * 1024   # bytes the text fields and the multipart framing may add
@@ -79,6 +80,7 @@ class _Parts:
         self.headers: dict[bytes, bytes] = {}
         self.value = bytearray()
         self.text_size = 0
+        self.files = 0          # file parts read to their end
 
     def callbacks(self) -> dict[str, Callable[..., None]]:
         return {"on_part_begin": self.begin, "on_header_field": self.header_field,
@@ -101,15 +103,15 @@ class _Parts:
 
     def _disposition(self) -> tuple[str, str | None]:
         _, opts = parse_options_header(self.headers.get(b"content-disposition", b""))
-        name = opts.get(b"name", b"").decode("utf-8", "replace")
+        name = _text(opts.get(b"name", b""), "a field's name")
         filename = opts.get(b"filename")
-        return name, None if filename is None else filename.decode("utf-8", "replace")
+        return name, None if filename is None else _text(filename, "the file's name")
 
     def data(self, data: bytes, start: int, end: int) -> None:
         name, filename = self._disposition()
         if name == FILE_FIELD and filename is not None:
-            if self.upload.spool is not None and self.upload.spool is not self.spool:
-                return
+            if self.files:
+                raise FileRefused(Said("send one file at a time", "Send én fil ad gangen"))
             if self.upload.filename is None:
                 self.upload.filename = filename
                 self.upload.spool = self.spool
@@ -126,8 +128,23 @@ class _Parts:
     def end(self) -> None:
         name, filename = self._disposition()
         if name == FILE_FIELD and filename is not None:
+            if self.files:
+                raise FileRefused(Said("send one file at a time", "Send én fil ad gangen"))
+            self.files += 1
             if self.upload.filename is None:   # an empty file: no data callback came
                 self.upload.filename = filename
                 self.upload.spool = self.spool
             return
-        self.upload.fields[name] = bytes(self.value).decode("utf-8", "replace")
+        if name in self.upload.fields:
+            raise InvalidData(Said(f"the field {shown(name)!r} is sent twice",
+                                   f"Feltet »{shown(name)}« er sendt to gange"))
+        self.upload.fields[name] = _text(bytes(self.value), f"the field {shown(name)!r}")
+
+
+def _text(raw: bytes, what: str) -> str:
+    """A part's name or value as text: UTF-8, as a form sends it, or refused."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidData(Said(f"{what} is not UTF-8 text",
+                               "Formularen indeholder tegn, der ikke er UTF-8")) from None
