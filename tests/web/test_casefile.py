@@ -423,3 +423,12 @@ def test_a_filing_with_a_character_that_is_no_letter_is_refused(
     r = upload(pl, app_id, samples.PDF, "brev.pdf", status=422, party=party)
     assert "control character" in str(r), r
     assert [e for e in _entries(wf, app_id) if e.kind == "upload"] == []
+
+
+@pytest.mark.parametrize("day", ["20180108", "2018-W02-1", "2018-02-30", "0000-00-00", ""])
+def test_a_filing_date_is_a_day_written_yyyy_mm_dd(client: TestClient, wf: Workflow,
+                                                   day: str) -> None:
+    app_id = make_application(wf, state="drafting")
+    r = upload(Api(client, "pl-ishoj"), app_id, samples.PDF, "brev.pdf", status=422, date=day)
+    assert "YYYY-MM-DD" in str(r)
+    assert [e for e in _entries(wf, app_id) if e.kind == "upload"] == []

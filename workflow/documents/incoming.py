@@ -126,7 +126,8 @@ def examine(head: bytes, file: IO[bytes], size: int, filename: str) -> Examined:
     return Examined(name, kind, found.media_type)
 
 
-_DA = {"HTML": "HTML", "a zip archive": "et zip-arkiv", "a legacy Office file":
+_DA = {"HTML": "HTML", "a zip archive": "et zip-arkiv",
+       "a damaged zip archive": "et beskadiget zip-arkiv", "a legacy Office file":
        "en gammel Office-fil (.doc/.xls)", "plain text": "ren tekst"}
 
 

@@ -35,6 +35,17 @@ _NOT_IN_TEXT = re.compile(          # what no typed text holds, on one line or m
     "\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # paragraph separators, bidi overrides
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def iso_date(text: str) -> date:
+    """A day written YYYY-MM-DD, and only so (Python's own reader also takes "20181201"
+    and ISO weeks, which no form here asks for); ValueError otherwise."""
+    if not _ISO_DAY.fullmatch(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return date.fromisoformat(text)
+
+
 def _bad(en: str, da: str) -> ValueError:
     return ValueError(Said(en, da))
 
@@ -129,7 +140,7 @@ def parse_value(spec: FieldSpec, raw: Any, *, areas: Collection[str],
         if isinstance(raw, date):
             return raw
         try:
-            return date.fromisoformat(str(raw).strip())
+            return iso_date(str(raw).strip())
         except ValueError:
             raise _bad(f"{raw!r} is not a date (YYYY-MM-DD)",
                        f"»{raw}« er ikke en dato (ÅÅÅÅ-MM-DD)") from None

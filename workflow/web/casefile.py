@@ -9,7 +9,6 @@ number, never by a path.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -53,7 +52,7 @@ def filing_of(fields: dict[str, str]) -> Filing:
     """What the form says of the upload; a missing or unreadable date is refused."""
     given = fields.get("date", "").strip()
     try:
-        day = date.fromisoformat(given)
+        day = values.iso_date(given)
     except ValueError:
         raise InvalidData(Said(f"date: {given!r} is not a date (YYYY-MM-DD)",
                                "Dato mangler eller er ikke en dato")) from None
