@@ -134,6 +134,15 @@ def test_the_page_withholds_lifts_and_downloads(client: TestClient, wf: Workflow
     r = client.post(f"/applications/{app_id}/aktindsigt/exemptions", data={
         "csrf": "forged", "number": str(number), "ground": "internal", "reason": "x"})
     assert r.status_code in (400, 403) and exemptions(wf) == before
+    # a form that does not parse says which field, in Danish
+    for data, said in (({"number": "abc"}, "Aktnummeret er ikke et helt tal"),
+                       ({"number": "99999999999"}, "Aktnummeret er større end tilladt"),
+                       ({"number": str(number), "reason": "x" * 1001},
+                        "Begrundelsen har for mange tegn")):
+        r = client.post(f"/applications/{app_id}/aktindsigt/exemptions",
+                        data={"csrf": token, "ground": "internal", **data})
+        assert r.status_code == 400 and said in r.text, r.text
+    assert exemptions(wf) == before
 
 
 def test_the_page_is_not_for_a_project_lead(client: TestClient, wf: Workflow) -> None:

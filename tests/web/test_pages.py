@@ -170,7 +170,8 @@ def test_a_page_that_does_not_exist_says_so_in_danish(client: TestClient) -> Non
         assert r.headers["content-type"].startswith("text/html")
         assert "<p>Siden findes ikke</p>" in r.text and "Til forsiden" in r.text, path
     r = client.post("/login", data={"username": "pl-ishoj"})   # no password, no csrf
-    assert r.status_code == 400 and "<p>Forespørgslen kunne ikke læses." in r.text
+    assert r.status_code == 400 and "<p>Forespørgslen kunne ikke læses: " in r.text
+    assert "Adgangskoden mangler; Formularens nøgle mangler" in r.text
     r = client.delete("/")
     assert r.status_code == 405 and "<p>Siden kan ikke bruges sådan</p>" in r.text
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
@@ -26,6 +27,7 @@ from .. import errors
 from ..config import Settings
 from ..engine.casefile import CaseFile
 from ..engine.workflow import Workflow
+from ..process import values
 from .answers import error_body
 
 STATUS: list[tuple[type[errors.WorkflowError], int]] = [
@@ -67,6 +69,30 @@ def _page_error(request: Request, code: int, message: str | None = None) -> Resp
 
     return render(request, "error.html", status=code, code=code,
                   message=message or PAGE_ERRORS[code])
+
+
+FORM_FIELDS_DA = {"number": "Aktnummeret", "reason": "Begrundelsen", "ground": "Hjemlen",
+                  "field": "Feltet", "text": "Teksten", "corrects": "Retter",
+                  "csrf": "Formularens nøgle", "comment": "Kommentaren",
+                  "username": "Brugernavnet", "password": "Adgangskoden"}
+FORM_PROBLEMS_DA = {"missing": "mangler", "int_parsing": "er ikke et helt tal",
+                    "int_from_float": "er ikke et helt tal",
+                    "string_too_long": "har for mange tegn",
+                    "string_too_short": "har for få tegn",
+                    "greater_than_equal": "er mindre end tilladt",
+                    "less_than_equal": "er større end tilladt"}
+
+
+def _form_problems(errors: Sequence[Any]) -> str:
+    """What a page's form got wrong, field by field, in Danish."""
+    said = []
+    for e in errors[:5]:
+        name = str(tuple(e.get("loc") or ("", ""))[-1])
+        what = FORM_FIELDS_DA.get(name, f"Feltet »{values.shown(name)[:40]}«")
+        said.append(f"{what} {FORM_PROBLEMS_DA.get(e.get('type', ''), 'kan ikke læses')}")
+    if not said:
+        return PAGE_ERRORS[400]
+    return f"Forespørgslen kunne ikke læses: {'; '.join(said)}. Gå tilbage, og prøv igen"
 
 
 def _database_errors() -> list[type[Exception]]:
@@ -204,7 +230,8 @@ def create_app(settings: Settings | None = None, *,
         if request.url.path.startswith("/api"):
             return await request_validation_exception_handler(request, exc)
         in_path = any(tuple(e.get("loc") or ("",))[0] == "path" for e in exc.errors())
-        return _page_error(request, 404 if in_path else 400)
+        return _page_error(request, 404 if in_path else 400,
+                           None if in_path else _form_problems(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
