@@ -84,6 +84,9 @@ def test_the_export_holds_every_document_exactly_with_its_list_and_manifest(
     assert "8. januar 2018" in {r[1] for r in table[1:]}
     history = json.loads(z.read("historik.json"))
     assert [h["trigger"] for h in history if "trigger" in h][0] == "create"
+    first = history[0]          # said in Danish and by name beside its codes
+    assert first["hændelse"] == "Oprettet" and first["af"] not in ("", first["user"])
+    assert first["kommune"].endswith("Kommune") and first["til_tilstand"]
     for f in manifest["files"]:            # the manifest names every file with its hash
         assert hashlib.sha256(z.read(f["name"])).hexdigest() == f["sha256"]
 

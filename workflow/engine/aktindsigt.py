@@ -156,7 +156,9 @@ def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
         case = {"id": app.id, "case_number": app.case_number, "title": app.title,
                 "kind": app.kind, "parties": [wf.names.party(p) for p in app.parties]}
         people = user_names_on(conn, [e["registered_by"] for e in entries if e["kind"] == "note"]
-                               + [w.decided_by for w in kept.values()])
+                               + [w.decided_by for w in kept.values()]
+                               + [h.get("user") for h in history])
+        history = [_in_danish(wf, h, people) for h in history]
         left_out = sorted({n for (n, f) in kept if not f})
         stream = _Stream(wf, conn, files, actor, app_id, app.case_number, left_out)
         try:
@@ -165,6 +167,19 @@ def export(wf: Workflow, files: FileStore, app_id: int, out: IO[bytes], *,
                              today=wf.today(), exported_by=actor.name, people=people)
         finally:
             stream.result.close()    # a stream left unread is cancelled
+
+
+def _in_danish(wf: Workflow, entry: dict[str, Any], people: dict[str, str]) -> dict[str, Any]:
+    """A history entry as the requester reads it: beside its codes, what happened, the
+    state it led to, who did it and for which municipality, in Danish and by name."""
+    said = {"hændelse": wf.names.history_label(str(entry.get("trigger") or ""))}
+    if entry.get("to"):
+        said["til_tilstand"] = wf.names.state_label(entry["to"])
+    if entry.get("user"):
+        said["af"] = people.get(entry["user"], entry["user"])
+    if entry.get("municipality"):
+        said["kommune"] = wf.names.party(entry["municipality"])
+    return {**said, **entry}
 
 
 class _Row(NamedTuple):

@@ -22,6 +22,14 @@ def _parts(row: Any) -> list[dict[str, Any]] | None:
         return getattr(row, "parts", None)
 
 
+# the history's entries that are no trigger of the process, in Danish
+HISTORY_LABELS = {"create": "Oprettet", "download": "Hentet dokument",
+                  "reminder": "Påmindelse sendt", "notice": "Besked sendt: din tur",
+                  "edit_section": "Sagens tekst ændret",
+                  "file_edited": "Redigeret version indsat",
+                  "regenerate": "Dokument dannet igen fra skabelonen"}
+
+
 class Names:
     def __init__(self, definition: Definition, areas: Mapping[str, Any],
                  municipalities: Mapping[str, Any]) -> None:
@@ -88,6 +96,15 @@ class Names:
 
     def state(self, state: str) -> str:
         return f"»{self._states.get(state, state)}«"
+
+    def state_label(self, state: str) -> str:
+        """A state's Danish label, unquoted."""
+        return self._states.get(state, state)
+
+    def history_label(self, trigger: str) -> str:
+        """What a history entry records, in Danish: its trigger's label, or the other
+        entries' (:data:`HISTORY_LABELS`)."""
+        return HISTORY_LABELS.get(trigger) or self.triggers.get(trigger, trigger)
 
     def field(self, name: str) -> str:
         """A field's label, as it leads a message: ``Mødedato``."""

@@ -27,14 +27,9 @@ from ..errors import (
     SetupError,
     WorkflowError,
 )
+from ..process.names import HISTORY_LABELS
 
 # history entries that are not a declared trigger
-OTHER_LABELS = {"create": "Oprettet", "download": "Hentet dokument",
-                "reminder": "Påmindelse sendt", "notice": "Besked sendt: din tur",
-                "edit_section": "Sagens tekst ændret",
-                "file_edited": "Redigeret version indsat",
-                "regenerate": "Dokument dannet igen fra skabelonen"}
-
 # what went wrong, said in Danish first; the engine's own words follow (a document that
 # cannot be made and a set-up fault keep their technical detail in English, for whoever
 # maintains the templates and the installation)
@@ -50,7 +45,7 @@ _REFUSALS: list[tuple[type[WorkflowError], str]] = [
 
 def trigger_labels(wf: Workflow) -> dict[str, str]:
     """Every trigger's Danish label, and the history's other entries'."""
-    return wf.names.triggers | OTHER_LABELS
+    return wf.names.triggers | HISTORY_LABELS
 
 
 def done(wf: Workflow, trigger: str, waiting_for: Sequence[str]) -> str:
