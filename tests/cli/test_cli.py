@@ -802,3 +802,12 @@ def test_a_read_on_a_missing_sqlite_file_says_so_and_creates_nothing(tmp_path: P
     assert list(tmp_path.iterdir()) == []
     run(env, "init")  # which makes it
     assert path.exists()
+
+
+def test_a_steps_data_prints_as_pairs_never_as_a_python_repr() -> None:
+    """Found by a probe: ``workflow history`` printed ``issued={'document': 1, …}``."""
+    from workflow.cli.common import pairs_text
+
+    said = pairs_text({"areas": ["social", "jobcenter"], "n": 2,
+                       "issued": {"document": 1, "party": None, "names": ["a", "b"]}})
+    assert said == "areas=social,jobcenter, n=2, issued={document=1, names=a,b}"

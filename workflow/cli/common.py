@@ -145,8 +145,16 @@ def width(text: str) -> int:
 
 
 def pairs_text(data: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
-                     for k, v in data.items())
+    """``k=v, …`` of a step's data: a list as ``a,b``, a mapping as ``{k=v, …}`` (its
+    None values left out), never a Python repr."""
+    def said(v: Any) -> str:
+        if isinstance(v, list):
+            return ",".join(map(said, v))
+        if isinstance(v, dict):
+            return "{" + pairs_text({k: x for k, x in v.items() if x is not None}) + "}"
+        return str(v)
+
+    return ", ".join(f"{k}={said(v)}" for k, v in data.items())
 
 
 def happened(entry: dict[str, Any]) -> str:
