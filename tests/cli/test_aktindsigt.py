@@ -29,7 +29,7 @@ def test_exempt_then_export_then_lift(case_env: Env, tmp_path: Path) -> None:
     note_no = note.split("document ")[1].split(".")[0]
     out = run(case_env, "exempt", app_id, note_no, "--ground", "internal", "--reason",
               "Internt arbejdsdokument", "--as", "legal-ishoj").stdout
-    assert "offentlighedsloven § 23, stk. 1, nr. 1" in out
+    assert "offentlighedsloven § 23, stk. 1, nr. 1 (Internal document)" in out   # English
     listed = run(case_env, "exempt", app_id, "--as", "legal-ishoj").stdout
     assert "public_economy" in listed and "Internt arbejdsdokument" in listed
     zipped = tmp_path / "aktindsigt.zip"

@@ -192,7 +192,9 @@ def exempt(app_id: int, number: int | None, ground: str | None, reason: str,
     elif now is None:
         click.echo(f"Lifted: {what} of case {app_id} is no longer withheld.")
     else:
-        click.echo(f"Withheld {what} of case {app_id}: {now.cite} ({now.label}).")
+        ground_of = wf.definition.exemptions.get(now.ground)
+        label = ground_of.label.en if ground_of else now.label
+        click.echo(f"Withheld {what} of case {app_id}: {now.cite} ({label}).")
 
 
 COMMANDS = [attach, note, journal_command, exempt]
