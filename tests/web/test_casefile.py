@@ -432,3 +432,25 @@ def test_a_filing_date_is_a_day_written_yyyy_mm_dd(client: TestClient, wf: Workf
     r = upload(Api(client, "pl-ishoj"), app_id, samples.PDF, "brev.pdf", status=422, date=day)
     assert "YYYY-MM-DD" in str(r)
     assert [e for e in _entries(wf, app_id) if e.kind == "upload"] == []
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (b"%ED%A0%80", "Formularen indeholder tegn, der ikke er UTF-8-tekst"),
+    (b"%FF%FE", "Formularen indeholder tegn, der ikke er UTF-8-tekst"),
+    (b"a%1B%5B2J", "Notatet indeholder styretegnet \\x1b"),
+    (b"Borger%E2%80%AEJensen", "Notatet indeholder styretegnet \\u202e"),
+])
+def test_a_page_form_that_is_no_text_is_refused_and_nothing_stored(
+        client: TestClient, wf: Workflow, text: bytes, said: str) -> None:
+    """Found by a probe: a form's bytes that are not UTF-8 were stored as U+FFFD."""
+    from urllib.parse import quote
+
+    app_id = make_application(wf, state="drafting")
+    before = len(_entries(wf, app_id))
+    log_in(client, "pl-ishoj")
+    token = csrf_page(client, app_id)
+    r = client.post(f"/applications/{app_id}/notes",
+                    content=b"csrf=" + quote(token).encode() + b"&text=" + text,
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code in (200, 422) and said in r.text, r.text[-800:]
+    assert len(_entries(wf, app_id)) == before

@@ -22,9 +22,10 @@ from ..errors import PermissionDenied, Said, WorkflowError
 from ..store import database as store
 from . import messages, sessions
 from .api import Id, get_wf
+from .bodies import CheckedForm
 from .pagekit import back, check_csrf, flash, render, session_user
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedForm)
 WfDep = Annotated[Workflow, Depends(get_wf)]
 FormText = Annotated[str, Form()]
 

@@ -20,14 +20,14 @@ from ..engine import aktindsigt
 from ..engine.casefile import CaseFile
 from ..errors import WorkflowError
 from .api import CHANGE, READ, Id, UserDep, WfDep, content_disposition, errors
-from .bodies import CheckedBody
+from .bodies import CheckedBody, CheckedForm
 from .casefile import FilesDep
 from .messages import refusal
 from .pagekit import back, check_csrf, flash, render, session_user
 
 api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 503),
                 tags=["case file"])
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=CheckedForm)
 SPOOL = 4 * 1024 * 1024
 ZIP: dict[int | str, dict[str, Any]] = {200: {
     "description": "The aktindsigt as a zip: aktliste.csv, the documents' exact bytes, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.parse
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
+from ..errors import InvalidData, Said
 from ..process import values
 
 MAX_BODY = 1 << 20  # bytes: an application's title, data and comment fit many times over
@@ -120,6 +122,39 @@ class CheckedBody(APIRoute):
             problems = body_problems(body) if body and _is_json(request) else []
             if problems:
                 raise RequestValidationError(problems)
+            return await handler(_replayed(request, body))
+
+        return checked
+
+
+def form_problem(body: bytes) -> str | None:
+    """Why a urlencoded form is no text, or None: a byte or an escape (``%ED%A0%80``)
+    that is not UTF-8, which the form parser would store as U+FFFD, the text lost. What
+    the text then says is each field's own check (a title, a note), in its own words."""
+    try:
+        urllib.parse.parse_qsl(body.decode("ascii"), keep_blank_values=True,
+                               encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return "the form is not UTF-8 text"
+    return None
+
+
+class CheckedForm(APIRoute):
+    """A page's route: a urlencoded form is read at most :data:`MAX_BODY` bytes far and
+    refused (InvalidData: a Danish page) when it is not UTF-8 (:func:`form_problem`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if request.method != "POST" or kind != "application/x-www-form-urlencoded":
+                return await handler(request)
+            body = await _read_body(request)
+            problem = form_problem(body)
+            if problem is not None:
+                raise InvalidData(Said(problem, "Formularen indeholder tegn, der ikke er "
+                                                "UTF-8-tekst"))
             return await handler(_replayed(request, body))
 
         return checked

@@ -23,10 +23,10 @@ from ..engine.workflow import Actor, Workflow
 from ..errors import ConflictError, NotFound, PermissionDenied, WorkflowError
 from . import messages
 from .api import Id, WfDep
-from .bodies import _read_body, _replayed
+from .bodies import CheckedForm, _read_body, _replayed
 from .pagekit import back, check_csrf, flash, render, session_user
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedForm)
 
 FORM_LIMIT = MAX_CHARS * 4 + 4096     # bytes of a section's form (UTF-8, URL-encoded)
 

@@ -25,7 +25,7 @@ from ..errors import InvalidData, Said, WorkflowError
 from ..process import values
 from . import cursors
 from .api import CHANGE, DOCX, READ, Id, UserDep, WfDep, content_disposition, errors
-from .bodies import CheckedBody
+from .bodies import CheckedBody, CheckedForm
 from .messages import refusal
 from .pagekit import back, check_csrf, flash, render, session_user
 from .uploads import Upload, read_upload
@@ -33,7 +33,7 @@ from .uploads import Upload, read_upload
 api = APIRouter(prefix="/api", route_class=CheckedBody, responses=errors(401, 503),
                 tags=["case file"])
 uploads = APIRouter(prefix="/api", responses=errors(401, 503), tags=["case file"])
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=CheckedForm)
 # what a download by journal number may be: an accepted upload's type, or a generated .docx
 JOURNAL_PAGE = 100   # entries a page of the journal page shows
 PAGE = 100   # journal entries an API page holds unless asked for fewer or more

@@ -34,10 +34,11 @@ from ..errors import (
 from ..store import database as store
 from . import case_pages, messages, pagecache, sessions
 from .api import Id, content_disposition, get_wf
+from .bodies import CheckedForm
 from .pagekit import back, check_csrf, csrf_token, flash, render, session_user
 from .svg import state_svg
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedForm)
 CASE_PAGE_JOURNAL = 50      # the newest journal entries the case page shows
 WfDep = Annotated[Workflow, Depends(get_wf)]
 

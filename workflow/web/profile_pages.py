@@ -14,9 +14,10 @@ from ..engine.workflow import Workflow
 from ..errors import AuthError, InvalidData, RateLimited, Said
 from . import messages, sessions
 from .api import get_wf
+from .bodies import CheckedForm
 from .pagekit import back, check_csrf, flash, render, session_user
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedForm)
 WfDep = Annotated[Workflow, Depends(get_wf)]
 
 

@@ -27,6 +27,7 @@ from ..engine.workflow import Workflow
 from ..errors import AuthError, NotFound, PermissionDenied, Said, SetupError
 from . import sessions
 from .api import get_wf
+from .bodies import CheckedForm
 from .pagekit import render
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ COOKIE = "workflow_oidc"
 PENDING_TTL = 600  # seconds from "Log ind med …" to the provider's answer
 PATH = "/login/oidc"
 log = logging.getLogger("workflow.web")
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedForm)
 WfDep = Annotated[Workflow, Depends(get_wf)]
 
 
