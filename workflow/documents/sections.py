@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from ..errors import InvalidData, NotFound, Said
-from ..process.values import shown, text_problem
+from ..process.values import check_text, shown
 from ..store import keyset, search
 from ..store import tables as t
 from ..store.keyset import Entry, Position
@@ -68,9 +68,7 @@ def clean_text(body: str) -> str:
             f"the text is {len(body):,} characters; at most {MAX_CHARS:,} are allowed",
             f"teksten er på {len(body):,} tegn; højst {MAX_CHARS:,} er tilladt"
             .replace(",", ".")))
-    problem = text_problem(body)
-    if problem is not None:
-        raise InvalidData(Said(f"the text {problem}", f"teksten {problem.da}"))
+    check_text(body, "the text", "teksten")
     text = body.replace("\r\n", "\n").replace("\r", "\n")
     odd = _NON_CHARACTER.search(text)
     if odd is not None:

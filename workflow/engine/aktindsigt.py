@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from ..documents.aktindsigt import FIELDS, Withheld, Written, write_zip
 from ..documents.listing import _may_not_download
 from ..errors import InvalidData, NotFound, PermissionDenied, Said
-from ..process.values import text_problem
+from ..process.values import check_text
 from ..store import chain
 from ..store import database as store
 from ..store import tables as t
@@ -98,9 +98,7 @@ def _reason(text: str, *, needed: bool) -> str:
     if len(body) > MAX_REASON:
         raise InvalidData(Said(f"the reason: at most {MAX_REASON} characters, not {len(body)}",
                                f"Begrundelsen: højst {MAX_REASON} tegn, ikke {len(body)}"))
-    problem = text_problem(text)
-    if problem is not None:
-        raise InvalidData(Said(f"the reason {problem}", f"Begrundelsen {problem.da}"))
+    check_text(text, "the reason", "Begrundelsen")
     return body
 
 

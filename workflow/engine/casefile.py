@@ -26,7 +26,7 @@ from ..config import Settings
 from ..danish import long_date
 from ..documents import incoming, virusscan
 from ..errors import InvalidData, NotFound, Said
-from ..process.values import text_problem
+from ..process.values import check_text, text_problem
 from ..store import database as store
 from ..store import journal
 from ..store import tables as t
@@ -217,7 +217,5 @@ def _note_text(text: str) -> str:
     if len(body) > MAX_NOTE:
         raise InvalidData(Said(f"the note is longer than {MAX_NOTE:,} characters",
                                f"Notatet er længere end {MAX_NOTE} tegn"))
-    problem = text_problem(body)
-    if problem is not None:
-        raise InvalidData(Said(f"the note {problem}", f"Notatet {problem.da}"))
+    check_text(body, "the note", "Notatet")
     return body

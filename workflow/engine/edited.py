@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from ..documents.drafts import Made
 from ..documents.edits import add_edited_version, check_docx, text_diff
 from ..errors import GuardFailed, InvalidData, NotFound, PermissionDenied, Said
-from ..process.values import text_problem
+from ..process.values import check_text
 from ..store import database as store
 from ..store import tables as t
 from ..store.statements import cursor
@@ -53,9 +53,7 @@ def _version(conn: Connection, document_id: int, number: int | None) -> Any:
 
 
 def _check_note(note: str) -> str:
-    problem = text_problem(note)
-    if problem is not None:
-        raise InvalidData(Said(f"the note {problem}", f"noten {problem.da}"))
+    check_text(note, "the note", "noten")
     if len(note) > MAX_NOTE:
         raise InvalidData(Said(f"the note is longer than {MAX_NOTE} characters",
                                f"noten er længere end {MAX_NOTE} tegn"))

@@ -137,9 +137,7 @@ def check_new(wf: Workflow, *, kind: str, title: str, round: int | None,
                                f"»{spec.label.da}« oprettes ikke fra en anden "
                                f"sag"))
     title = " ".join((title or "").split())  # one line: a title is also a heading
-    problem = values.text_problem(title, one_line=True)
-    if problem is not None:
-        raise InvalidData(Said(f"the title {problem}", f"titlen {problem.da}"))
+    values.check_text(title, "the title", "titlen", one_line=True)
     check_user(user)
     if not title or len(title) > 300:
         raise InvalidData(Said("the title must be 1–300 characters",
@@ -150,6 +148,4 @@ def check_new(wf: Workflow, *, kind: str, title: str, round: int | None,
 def check_user(user: str | None) -> None:
     """A user name that is no text (a lone surrogate: a byte that is not UTF-8 on the
     command line) names nobody, and no database could look it up."""
-    problem = values.text_problem(user or "")
-    if problem is not None:
-        raise InvalidData(Said(f"the user name {problem}", f"brugernavnet {problem.da}"))
+    values.check_text(user or "", "the user name", "brugernavnet")

@@ -207,9 +207,7 @@ class Workflow:
              data: Mapping[str, Any] | None = None, comment: str = "",
              expected_version: int | None = None) -> Outcome:
         """Fire ``trigger`` on an application; everything it causes commits together."""
-        problem = values.text_problem(comment or "")
-        if problem is not None:
-            raise InvalidData(Said(f"the comment {problem}", f"kommentaren {problem.da}"))
+        values.check_text(comment or "", "the comment", "kommentaren")
         check_user(user)
         with self._write(app_id) as conn:
             cur = cursor(conn)

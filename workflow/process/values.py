@@ -79,6 +79,14 @@ def text_problem(text: str, *, one_line: bool = False) -> Said | None:
     return None
 
 
+def check_text(text: str, en: str, da: str, *, one_line: bool = False) -> None:
+    """Refuse ``text`` (InvalidData) for what :func:`text_problem` finds, naming it as
+    ``en`` / ``da`` say ("the note" / "Notatet")."""
+    problem = text_problem(text, one_line=one_line)
+    if problem is not None:
+        raise InvalidData(Said(f"{en} {problem}", f"{da} {problem.da}"))
+
+
 def _not_a_number(raw: Any) -> ValueError:
     return _bad(f"{raw!r} is not a number", f"»{raw}« er ikke et tal")
 

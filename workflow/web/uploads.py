@@ -111,12 +111,10 @@ class _Parts:
         name, filename = self._disposition()
         if name == FILE_FIELD and filename is not None:
             if self.files:
-                raise FileRefused(Said("send one file at a time", "Send én fil ad gangen"))
+                raise _one_file()
             if self.upload.filename is None:
                 self.upload.filename = filename
                 self.upload.spool = self.spool
-            elif self.upload.filename != filename:
-                raise FileRefused(Said("send one file at a time", "Send én fil ad gangen"))
             self.spool.write(data[start:end])
             return
         self.text_size += end - start
@@ -129,7 +127,7 @@ class _Parts:
         name, filename = self._disposition()
         if name == FILE_FIELD and filename is not None:
             if self.files:
-                raise FileRefused(Said("send one file at a time", "Send én fil ad gangen"))
+                raise _one_file()
             self.files += 1
             if self.upload.filename is None:   # an empty file: no data callback came
                 self.upload.filename = filename
@@ -141,10 +139,14 @@ class _Parts:
         self.upload.fields[name] = _text(bytes(self.value), f"the field {shown(name)!r}")
 
 
+def _one_file() -> FileRefused:
+    return FileRefused(Said("send one file at a time", "Send én fil ad gangen"))
+
+
 def _text(raw: bytes, what: str) -> str:
     """A part's name or value as text: UTF-8, as a form sends it, or refused."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidData(Said(f"{what} is not UTF-8 text",
-                               "Formularen indeholder tegn, der ikke er UTF-8")) from None
+                               "Formularen indeholder tegn, der ikke er UTF-8-tekst")) from None
